@@ -1,0 +1,30 @@
+/* iov-window.h
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+#define IOV_TYPE_WINDOW (iov_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (IovWindow, iov_window, IOV, WINDOW, AdwApplicationWindow)
+
+IovWindow *iov_window_new           (GtkApplication *application);
+gboolean   iov_window_open_file     (IovWindow      *self,
+                                     GFile          *file,
+                                     GError        **error);
+void       iov_window_show_message  (IovWindow      *self,
+                                     const char     *message);
+
+G_END_DECLS
