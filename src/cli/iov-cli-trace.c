@@ -15,17 +15,285 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "iov-cli.h"
+#include "iov-trace-events.h"
+#include "iov-trace-parser.h"
+#include "iov-trace-reader.h"
+
+typedef struct
+{
+  IovTraceCatalog *catalog;
+  IovTraceStats    stats;
+  gboolean         events;
+  gboolean         live;     /* unprefixed lines get their arrival time */
+  GString         *out;
+  IovTraceArg      args[IOV_TRACE_MAX_ARGS];
+} TraceRun;
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal (int signum)
+{
+  interrupted = 1;
+}
+
+/* Appends @text as a JSON string; invalid UTF-8 becomes U+FFFD. */
+static void
+append_json_string (GString    *out,
+                    const char *text,
+                    gsize       len)
+{
+  const char *p = text, *end = text + len;
+
+  g_string_append_c (out, '"');
+  while (p < end)
+    {
+      guchar c = *p;
+
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+        {
+          const char *q = p + 1;
+
+          while (q < end && (guchar) *q >= 0x20 && (guchar) *q < 0x80 && *q != '"' && *q != '\\')
+            q++;
+          g_string_append_len (out, p, q - p);
+          p = q;
+        }
+      else if (c < 0x80)
+        {
+          switch (c)
+            {
+            case '"': g_string_append (out, "\\\""); break;
+            case '\\': g_string_append (out, "\\\\"); break;
+            case '\n': g_string_append (out, "\\n"); break;
+            case '\r': g_string_append (out, "\\r"); break;
+            case '\t': g_string_append (out, "\\t"); break;
+            default: g_string_append_printf (out, "\\u%04x", c); break;
+            }
+          p++;
+        }
+      else
+        {
+          gunichar u = g_utf8_get_char_validated (p, end - p);
+
+          if (u == (gunichar) -1 || u == (gunichar) -2)
+            {
+              g_string_append (out, "\\ufffd");
+              p++;
+            }
+          else
+            {
+              const char *q = g_utf8_next_char (p);
+
+              g_string_append_len (out, p, q - p);
+              p = q;
+            }
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+print_event (TraceRun           *run,
+             const IovTraceLine *line)
+{
+  GString *out = run->out;
+  guint n_args = 0;
+
+  g_string_append (out, "{\"ts_ns\": ");
+  if (line->has_ts)
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT, line->ts_ns);
+  else if (run->live)
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, g_get_real_time () * 1000);
+  else
+    g_string_append (out, "null");
+  g_string_append (out, ", \"tid\": ");
+  if (line->has_tid)
+    g_string_append_printf (out, "%u", line->tid);
+  else
+    g_string_append (out, "null");
+  g_string_append (out, ", \"name\": ");
+  append_json_string (out, line->name, line->name_len);
+  g_string_append (out, ", \"args\": {");
+  if (line->event_id >= 0 &&
+      iov_trace_catalog_decode (run->catalog, line->event_id, line->args, line->args_len,
+                                run->args, &n_args))
+    {
+      for (guint i = 0; i < n_args; i++)
+        {
+          if (i > 0)
+            g_string_append (out, ", ");
+          append_json_string (out, run->args[i].name, strlen (run->args[i].name));
+          g_string_append (out, ": ");
+          append_json_string (out, run->args[i].text, run->args[i].len);
+        }
+      g_string_append (out, "}}\n");
+    }
+  else
+    {
+      /* Unknown event or text that does not match the format: raw text. */
+      g_string_append (out, "}, \"raw\": ");
+      append_json_string (out, line->args, line->args_len);
+      g_string_append (out, "}\n");
+    }
+  if (out->len > 64 * 1024)
+    {
+      fwrite (out->str, 1, out->len, stdout);
+      g_string_truncate (out, 0);
+    }
+}
+
+static void
+handle_line (const char *text,
+             gsize       len,
+             gboolean    cut,
+             gpointer    user_data)
+{
+  TraceRun *run = user_data;
+  IovTraceLine line;
+
+  if (cut)
+    run->stats.cut++;
+  iov_trace_parse_line (run->catalog, text, len, &line);
+  iov_trace_stats_add (&run->stats, run->catalog, &line);
+  if (run->events && line.kind == IOV_TRACE_LINE_EVENT)
+    print_event (run, &line);
+}
+
+static void
+print_stats (TraceRun *run)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  IovTraceStats *st = &run->stats;
+  gboolean first = TRUE;
+  char ts[32];
+
+  g_string_append_printf (out,
+                          "{\"lines\": %" G_GUINT64_FORMAT ", \"events\": %" G_GUINT64_FORMAT
+                          ", \"other\": %" G_GUINT64_FORMAT ", \"malformed\": %" G_GUINT64_FORMAT
+                          ", \"dropped\": %" G_GUINT64_FORMAT ", \"first_ts\": ",
+                          st->lines, st->events, st->other, st->malformed, st->dropped);
+  if (st->have_ts)
+    {
+      iov_trace_format_ts (st->first_sec, st->first_usec, ts);
+      g_string_append_printf (out, "\"%s\", \"last_ts\": ", ts);
+      iov_trace_format_ts (st->last_sec, st->last_usec, ts);
+      g_string_append_printf (out, "\"%s\"", ts);
+    }
+  else
+    g_string_append (out, "null, \"last_ts\": null");
+  g_string_append (out, ", \"by_name\": {");
+  for (guint id = 0; id < st->by_id->len; id++)
+    {
+      guint64 n = g_array_index (st->by_id, guint64, id);
+      const char *name;
+
+      if (n == 0)
+        continue;
+      name = iov_trace_catalog_get_name (run->catalog, id);
+      if (!first)
+        g_string_append (out, ", ");
+      first = FALSE;
+      append_json_string (out, name, strlen (name));
+      g_string_append_printf (out, ": %" G_GUINT64_FORMAT, n);
+    }
+  g_string_append (out, "}}\n");
+  fwrite (out->str, 1, out->len, stdout);
+}
 
 int
 iov_cli_trace (int    argc,
-            char **argv)
+               char **argv)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GOptionContext) context = g_option_context_new (_("SOURCE"));
+  g_autoptr(IovTraceCatalog) catalog = NULL;
+  g_autoptr(IovTraceReader) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *trace_events = NULL;
+  gboolean stats = FALSE, events = FALSE, follow = FALSE;
+  TraceRun run = { 0 };
+  const GOptionEntry entries[] = {
+    { "stats", 0, 0, G_OPTION_ARG_NONE, &stats, N_("Print counts as one JSON object (the default)"), NULL },
+    { "events", 0, 0, G_OPTION_ARG_NONE, &events, N_("Print every event as a JSON line"), NULL },
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, N_("Keep reading: tail a file, accept new writers"), NULL },
+    { "trace-events", 0, 0, G_OPTION_ARG_FILENAME, &trace_events,
+      N_("Event definitions (default: " IOV_TRACE_EVENTS_ALL_PATH ", else built in)"), N_("FILE") },
+    { NULL }
+  };
+  struct sigaction sa = { 0 };
+  int status = IOV_CLI_EXIT_OK;
 
-  g_option_context_set_summary (context, _("Not yet available (issue D)."));
+  g_option_context_set_summary (context,
+    _("Read a QEMU trace (log backend) and print counts or events.\n\n"
+      "SOURCE is FILE, “-” (stdin), fifo:PATH (created when missing; opened before QEMU\n"
+      "starts, so start QEMU with -trace …,file=PATH) or unix:PATH (a listening socket;\n"
+      "QEMU cannot write a socket itself: connect its stderr, e.g.\n"
+      "qemu-system-x86_64 … -trace 'vtd_*' 2>&1 >/dev/null | socat - UNIX-CONNECT:PATH)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!iov_cli_parse_options (context, "trace", &argc, &argv))
     return IOV_CLI_EXIT_USAGE;
-  return iov_cli_not_yet ("trace", "[D]");
+  if (argc < 2)
+    return iov_cli_usage_error ("trace", _("missing SOURCE (FILE, -, fifo:PATH or unix:PATH)"));
+  if (argc > 2)
+    return iov_cli_usage_error ("trace", _("unexpected argument “%s”"), argv[2]);
+  if (stats && events)
+    return iov_cli_usage_error ("trace", _("--stats and --events cannot be combined"));
+
+  catalog = iov_trace_catalog_new_default (trace_events, &error);
+  if (catalog == NULL)
+    return iov_cli_usage_error ("trace", "%s", error->message);
+
+  reader = iov_trace_reader_new (argv[1], follow ? IOV_TRACE_READER_FOLLOW : 0, &error);
+  if (reader == NULL || !iov_trace_reader_start (reader, &error))
+    return iov_cli_usage_error ("trace", "%s", error->message);
+  if (iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_FIFO ||
+      iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_UNIX)
+    g_printerr (_("iovista-cli trace: reading %s; start QEMU with: %s\n"), argv[1],
+                iov_trace_reader_get_qemu_hint (reader));
+
+  sa.sa_handler = on_signal;
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+
+  run.catalog = catalog;
+  run.events = events;
+  run.live = iov_trace_reader_is_live (reader);
+  run.out = g_string_sized_new (128 * 1024);
+  iov_trace_stats_init (&run.stats);
+
+  while (!interrupted)
+    {
+      g_autoptr(GBytes) batch = NULL;
+
+      batch = iov_trace_reader_pop (reader, 200 * G_TIME_SPAN_MILLISECOND);
+      if (batch != NULL)
+        {
+          gsize len;
+          const char *data = g_bytes_get_data (batch, &len);
+
+          iov_trace_split_lines (data, len, handle_line, &run);
+        }
+      else if (iov_trace_reader_is_done (reader))
+        break;
+    }
+  iov_trace_reader_stop (reader);
+  run.stats.dropped = iov_trace_reader_get_dropped_lines (reader);
+
+  if (!iov_trace_reader_get_error (reader, &error))
+    {
+      g_printerr ("iovista-cli trace: %s\n", error->message);
+      status = IOV_CLI_EXIT_FAILURE;
+    }
+  fwrite (run.out->str, 1, run.out->len, stdout);
+  g_string_free (run.out, TRUE);
+  if (!events)
+    print_stats (&run);
+  fflush (stdout);
+  iov_trace_stats_clear (&run.stats);
+  return status;
 }
