@@ -1,0 +1,65 @@
+/* iov-system.h — a modelled machine running a scenario under one profile
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "iov-engine.h"
+#include "iov-scenario.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  IOV_REGISTRATION_ADDED,
+  IOV_REGISTRATION_REMOVED,
+  IOV_REGISTRATION_REFUSED,
+} IovRegistrationAction;
+
+typedef struct
+{
+  IovRegistrationAction  action;
+  const IovNotifier     *notifier;
+  char                  *device;
+  char                  *message;   /* QEMU's refusal text */
+} IovRegistration;
+
+typedef struct
+{
+  guint      index;
+  IovStepOp  op;
+  gboolean   not_run;
+  gboolean   topology;       /* prints registrations and explain */
+  GArray    *events;         /* IovTlbEvent */
+  GArray    *outcomes;       /* IovOutcome */
+  GArray    *registrations;  /* IovRegistration */
+  char      *abort_message;  /* QEMU's last words when it stopped */
+  char      *explain;
+} IovStepResult;
+
+typedef struct
+{
+  const IovProfile  *profile;
+  GArray            *steps;        /* IovStepResult */
+  int                aborted_at;   /* step index, or -1 */
+  GPtrArray         *notifiers;    /* every notifier the run created, owned */
+} IovRun;
+
+IovRun   *iov_run_scenario (const IovScenario  *scenario,
+                            const IovProfile   *profile,
+                            GError            **error);
+void      iov_run_free     (IovRun             *run);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovRun, iov_run_free)
+
+G_END_DECLS

@@ -1,0 +1,402 @@
+/* iov-what-if.c — run scenarios under profiles, compare, print JSON
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "iov-what-if"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "iov-what-if.h"
+
+static const char *result_names[] = {
+  [IOV_RESULT_DELIVERED] = "delivered",
+  [IOV_RESULT_SKIPPED_RANGE] = "skipped-range",
+  [IOV_RESULT_SKIPPED_FLAGS] = "skipped-flags",
+  [IOV_RESULT_ABORT] = "abort",
+};
+
+static void
+what_if_run_free (IovWhatIfRun *r)
+{
+  iov_run_free (r->run);
+  g_clear_error (&r->error);
+  g_free (r);
+}
+
+IovWhatIf *
+iov_what_if_new (const IovScenario  *scenario,
+                 const IovProfile  **profiles,
+                 guint               n_profiles)
+{
+  IovWhatIf *self = g_new0 (IovWhatIf, 1);
+
+  self->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) what_if_run_free);
+  for (guint i = 0; i < n_profiles; i++)
+    {
+      IovWhatIfRun *r = g_new0 (IovWhatIfRun, 1);
+
+      r->profile = profiles[i];
+      r->run = iov_run_scenario (scenario, profiles[i], &r->error);
+      g_ptr_array_add (self->runs, r);
+    }
+  return self;
+}
+
+void
+iov_what_if_free (IovWhatIf *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_pointer (&self->runs, g_ptr_array_unref);
+  g_free (self);
+}
+
+/* ------------------------------------------------------------------------
+ * A small JSON writer: output is hot in the 10^6-step benchmark, and exact
+ * (lowercase hex without leading zeros) by contract.
+ */
+
+static void
+put_string (GString    *out,
+            const char *s)
+{
+  g_string_append_c (out, '"');
+  for (; *s; s++)
+    {
+      guchar c = *s;
+
+      if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, c);
+        }
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, c);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+put_hex (GString *out,
+         guint64  v)
+{
+  char buf[20];
+
+  iov_hex_buf (v, buf);
+  g_string_append_c (out, '"');
+  g_string_append (out, buf);
+  g_string_append_c (out, '"');
+}
+
+static void
+put_flags (GString *out,
+           guint    flags)
+{
+  static const IovNotifierFlags order[] = { IOV_NOTIFIER_MAP, IOV_NOTIFIER_UNMAP, IOV_NOTIFIER_DEVIOTLB_UNMAP };
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    if (flags & order[i])
+      {
+        if (!first)
+          g_string_append (out, ", ");
+        put_string (out, iov_event_type_to_string (order[i]));
+        first = FALSE;
+      }
+  g_string_append_c (out, ']');
+}
+
+char *
+iov_outcome_message (const IovStepResult *step,
+                     const IovProfile    *profile,
+                     const IovOutcome    *o)
+{
+  if (o->abort == IOV_ABORT_EXIT)
+    return g_strdup (step->abort_message);
+  return iov_abort_message (profile, o->abort);
+}
+
+static void
+write_outcomes (const IovStepResult *step,
+                const IovProfile    *profile,
+                gboolean             messages,
+                GString             *out)
+{
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < step->outcomes->len; i++)
+    {
+      const IovOutcome *o = &g_array_index (step->outcomes, IovOutcome, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      g_string_append (out, "{\"event\": ");
+      if (o->event < 0)
+        g_string_append (out, "null");
+      else
+        g_string_append_printf (out, "%d", o->event);
+      g_string_append (out, ", \"notifier\": ");
+      if (o->notifier != NULL)
+        put_string (out, o->notifier->name);
+      else
+        g_string_append (out, "null");
+      g_string_append (out, ", \"result\": ");
+      put_string (out, result_names[o->result]);
+
+      if (o->result == IOV_RESULT_DELIVERED)
+        {
+          g_string_append (out, ", \"type\": ");
+          put_string (out, iov_event_type_to_string (o->type));
+          g_string_append (out, ", \"iova\": ");
+          put_hex (out, o->iova);
+          g_string_append (out, ", \"addr_mask\": ");
+          put_hex (out, o->addr_mask);
+          g_string_append (out, o->cropped ? ", \"cropped\": true" : ", \"cropped\": false");
+        }
+      else if (o->result == IOV_RESULT_ABORT && !messages)
+        g_string_append_printf (out, ", \"abort\": %u", o->abort);
+      else if (o->result == IOV_RESULT_ABORT)
+        {
+          g_autofree char *msg = iov_outcome_message (step, profile, o);
+
+          g_string_append (out, ", \"message\": ");
+          put_string (out, msg ? msg : "");
+        }
+      g_string_append_c (out, '}');
+    }
+  g_string_append_c (out, ']');
+}
+
+void
+iov_outcomes_write_json (const IovStepResult *step,
+                         const IovProfile    *profile,
+                         GString             *out)
+{
+  write_outcomes (step, profile, TRUE, out);
+}
+
+static void
+put_registrations (GString             *out,
+                   const IovStepResult *step)
+{
+  static const char *actions[] = { "added", "removed", "refused" };
+
+  g_string_append (out, "[");
+  for (guint i = 0; i < step->registrations->len; i++)
+    {
+      const IovRegistration *reg = &g_array_index (step->registrations, IovRegistration, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      g_string_append (out, "{\"action\": ");
+      put_string (out, actions[reg->action]);
+      g_string_append (out, ", \"notifier\": ");
+      put_string (out, reg->notifier->name);
+      g_string_append (out, ", \"owner\": ");
+      put_string (out, reg->notifier->owner ? reg->notifier->owner : "");
+      g_string_append (out, ", \"device\": ");
+      put_string (out, reg->device);
+      g_string_append (out, ", \"start\": ");
+      put_hex (out, reg->notifier->start);
+      g_string_append (out, ", \"end\": ");
+      put_hex (out, reg->notifier->end);
+      g_string_append (out, ", \"flags\": ");
+      put_flags (out, reg->notifier->flags);
+      if (reg->message != NULL)
+        {
+          g_string_append (out, ", \"message\": ");
+          put_string (out, reg->message);
+        }
+      g_string_append_c (out, '}');
+    }
+  g_string_append (out, "]");
+}
+
+static void
+put_step (GString             *out,
+          const IovStepResult *step,
+          const IovProfile    *profile)
+{
+  g_string_append_printf (out, "{\"index\": %u, \"op\": ", step->index);
+  put_string (out, iov_step_op_to_string (step->op));
+  if (step->not_run)
+    {
+      g_string_append (out, ", \"not_run\": true}");
+      return;
+    }
+
+  g_string_append (out, ", \"events\": [");
+  for (guint i = 0; i < step->events->len; i++)
+    {
+      const IovTlbEvent *ev = &g_array_index (step->events, IovTlbEvent, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      g_string_append (out, "{\"type\": ");
+      put_string (out, iov_event_type_to_string (ev->type));
+      g_string_append (out, ", \"iova\": ");
+      put_hex (out, ev->iova);
+      g_string_append (out, ", \"addr_mask\": ");
+      put_hex (out, ev->addr_mask);
+      g_string_append_c (out, '}');
+    }
+  g_string_append (out, "], \"outcomes\": ");
+  iov_outcomes_write_json (step, profile, out);
+
+  if (step->topology)
+    {
+      g_string_append (out, ", \"registrations\": ");
+      put_registrations (out, step);
+    }
+  if (step->topology && step->explain != NULL)
+    {
+      g_string_append (out, ", \"explain\": ");
+      put_string (out, step->explain);
+    }
+  g_string_append_c (out, '}');
+}
+
+void
+iov_run_write_json (const IovRun *run,
+                    GString      *out)
+{
+  g_string_append (out, "{\"profile\": ");
+  put_string (out, run->profile->id);
+  g_string_append (out, ", \"aborted_at\": ");
+  if (run->aborted_at < 0)
+    g_string_append (out, "null");
+  else
+    g_string_append_printf (out, "%d", run->aborted_at);
+  g_string_append (out, ",\n  \"steps\": [");
+  for (guint i = 0; i < run->steps->len; i++)
+    {
+      g_string_append (out, i > 0 ? ",\n    " : "\n    ");
+      put_step (out, &g_array_index (run->steps, IovStepResult, i), run->profile);
+    }
+  g_string_append (out, "]}");
+}
+
+/* What a step did, for comparing profiles: the outcomes, with aborts by
+ * kind, since the file and line QEMU prints differ between releases. */
+static char *
+step_signature (const IovWhatIfRun *r,
+                guint               index,
+                gboolean            messages)
+{
+  const IovStepResult *step;
+  GString *s;
+
+  if (index >= r->run->steps->len)
+    return g_strdup ("\"not_run\"");
+  step = &g_array_index (r->run->steps, IovStepResult, index);
+  if (step->not_run)
+    return g_strdup ("\"not_run\"");
+  s = g_string_new (NULL);
+  write_outcomes (step, r->profile, messages, s);
+  return g_string_free (s, FALSE);
+}
+
+GArray *
+iov_what_if_differences (IovWhatIf *self)
+{
+  GArray *diffs = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint n_steps = 0;
+
+  for (guint i = 0; i < self->runs->len; i++)
+    {
+      IovWhatIfRun *r = g_ptr_array_index (self->runs, i);
+
+      if (r->run != NULL)
+        n_steps = MAX (n_steps, r->run->steps->len);
+    }
+
+  for (guint step = 0; step < n_steps; step++)
+    {
+      g_autofree char *first = NULL;
+      gboolean differs = FALSE;
+
+      for (guint i = 0; i < self->runs->len && !differs; i++)
+        {
+          IovWhatIfRun *r = g_ptr_array_index (self->runs, i);
+          g_autofree char *sig = NULL;
+
+          if (r->run == NULL)
+            continue;
+          sig = step_signature (r, step, FALSE);
+          if (first == NULL)
+            first = g_steal_pointer (&sig);
+          else if (!g_str_equal (first, sig))
+            differs = TRUE;
+        }
+      if (differs)
+        g_array_append_val (diffs, step);
+    }
+  return diffs;
+}
+
+void
+iov_what_if_write_json (IovWhatIf *self,
+                        GString   *out)
+{
+  g_autoptr(GArray) diffs = iov_what_if_differences (self);
+
+  g_string_append (out, "{\"runs\": [");
+  for (guint i = 0; i < self->runs->len; i++)
+    {
+      IovWhatIfRun *r = g_ptr_array_index (self->runs, i);
+
+      g_string_append (out, i > 0 ? ",\n  " : "\n  ");
+      if (r->run != NULL)
+        iov_run_write_json (r->run, out);
+      else
+        {
+          g_string_append (out, "{\"profile\": ");
+          put_string (out, r->profile->id);
+          g_string_append (out, ", \"error\": ");
+          put_string (out, r->error->message);
+          g_string_append_c (out, '}');
+        }
+    }
+  g_string_append (out, "],\n \"differences\": [");
+  for (guint d = 0; d < diffs->len; d++)
+    {
+      guint step = g_array_index (diffs, guint, d);
+      gboolean first = TRUE;
+
+      g_string_append (out, d > 0 ? ",\n  " : "\n  ");
+      g_string_append_printf (out, "{\"step\": %u, \"profiles\": {", step);
+      for (guint i = 0; i < self->runs->len; i++)
+        {
+          IovWhatIfRun *r = g_ptr_array_index (self->runs, i);
+          g_autofree char *sig = NULL;
+
+          if (r->run == NULL)
+            continue;
+          sig = step_signature (r, step, TRUE);
+          if (!first)
+            g_string_append (out, ", ");
+          put_string (out, r->profile->id);
+          g_string_append (out, ": ");
+          g_string_append (out, sig);
+          first = FALSE;
+        }
+      g_string_append (out, "}}");
+    }
+  g_string_append (out, "]}");
+}
