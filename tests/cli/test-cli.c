@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "test-cli-util.h"
 
@@ -94,6 +95,159 @@ test_version (void)
   g_assert_true (g_str_has_prefix (out, "iovista-cli " PACKAGE_VERSION "\n"));
 }
 
+static char *
+data_file (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "data", "scenarios", name, NULL);
+}
+
+static JsonObject *
+parse_object (JsonParser *parser,
+              const char *text)
+{
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static void
+test_what_if_example (void)
+{
+  g_autofree char *path = data_file ("issue-example.json");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonArray *outcomes;
+  int status = run_cli (NULL, &out, &err, "what-if", path, NULL);
+
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  root = parse_object (parser, out);
+  g_assert_cmpstr (json_object_get_string_member (root, "profile"), ==, "qemu-6.0");
+  g_assert_cmpint (json_object_get_int_member (root, "aborted_at"), ==, 0);
+  outcomes = json_object_get_array_member (json_array_get_object_element (json_object_get_array_member (root, "steps"), 0),
+                                           "outcomes");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (outcomes, 0), "addr_mask"), ==,
+                   "0xffffffff010fffff");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (outcomes, 1), "result"), ==, "abort");
+}
+
+static void
+test_what_if_profiles (void)
+{
+  g_autofree char *path = data_file ("issue-example.json");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonArray *runs, *diffs;
+  int status;
+
+  /* One --profile overrides the scenario's own. */
+  status = run_cli (NULL, &out, &err, "what-if", path, "--profile", "qemu-10.2", NULL);
+  g_assert_cmpint (status, ==, 0);
+  root = parse_object (parser, out);
+  g_assert_cmpstr (json_object_get_string_member (root, "profile"), ==, "qemu-10.2");
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (root, "aborted_at")));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* One invalid profile alone is an error (no deviotlb-unmap in 5.0). */
+  status = run_cli (NULL, &out, &err, "what-if", path, "--profile", "qemu-5.0", NULL);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_nonnull (strstr (err, "notifiers[1].flags"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* In a comparison it is a run with an error, and the exit status is 0. */
+  status = run_cli (NULL, &out, &err, "what-if", path, "--compare", NULL);
+  g_assert_cmpint (status, ==, 0);
+  root = parse_object (parser, out);
+  runs = json_object_get_array_member (root, "runs");
+  g_assert_cmpuint (json_array_get_length (runs), ==, 7);
+  g_assert_true (json_object_has_member (json_array_get_object_element (runs, 0), "error"));
+  diffs = json_object_get_array_member (root, "differences");
+  g_assert_cmpuint (json_array_get_length (diffs), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (diffs, 1), "step"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (json_array_get_object_element (diffs, 1),
+                                                                                  "profiles"), "qemu-6.0"), ==, "not_run");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  status = run_cli (NULL, &out, &err, "what-if", path, "-p", "qemu-6.0", "-p", "qemu-10.2", NULL);
+  g_assert_cmpint (status, ==, 0);
+  root = parse_object (parser, out);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "runs")), ==, 2);
+}
+
+static void
+test_what_if_builtin (void)
+{
+  static const char *names[] = {
+    "2020-deviotlb-crash", "two-flatranges", "vfio-caching-mode", "vhost-double-unmap", "virtio-iommu-split",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonObject *root;
+      JsonArray *steps;
+      int status = run_cli (NULL, &out, &err, "what-if", "--builtin", names[i], NULL);
+
+      g_assert_cmpint (status, ==, 0);
+      root = parse_object (parser, out);
+      steps = json_object_get_array_member (root, "steps");
+      g_assert_cmpuint (json_array_get_length (steps), >, 0);
+      /* Topology steps explain themselves and list registrations. */
+      g_assert_true (json_object_has_member (json_array_get_object_element (steps, 0), "explain"));
+      g_assert_true (json_object_has_member (json_array_get_object_element (steps, 0), "registrations"));
+    }
+}
+
+static void
+check_what_if_error (const char *file,
+                     const char *suffix)
+{
+  g_autofree char *path = data_file (file);
+  g_autofree char *expect = g_strconcat (path, suffix, NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = run_cli (NULL, &out, &err, "what-if", path, NULL);
+
+  g_assert_cmpint (status, ==, 2);
+  g_assert_cmpstr (out, ==, "");
+  if (!g_str_has_prefix (err, expect))
+    g_error ("stderr “%s” does not start with “%s”", err, expect);
+  g_assert_cmpint (count_lines (err), ==, 1);
+}
+
+static void
+test_what_if_errors (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  check_what_if_error ("syntax-error.json", ":2:13: ");
+  check_what_if_error ("bad-value.json", ": steps[3].addr: expected a hex string");
+  check_what_if_error ("no-profile.json", ": no profile");
+  check_what_if_error ("does-not-exist.json", ": ");
+
+  status = run_cli (NULL, &out, &err, "what-if", "x.json", "--profile", "qemu-4.2", NULL);
+  g_assert_cmpint (status, ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  status = run_cli (NULL, &out, &err, "what-if", NULL);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_nonnull (strstr (err, "missing FILE"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -105,5 +259,9 @@ main (int    argc,
   g_test_add_func ("/cli/no-subcommand", test_no_subcommand);
   g_test_add_func ("/cli/bad-option", test_bad_option);
   g_test_add_func ("/cli/version", test_version);
+  g_test_add_func ("/cli/what-if/example", test_what_if_example);
+  g_test_add_func ("/cli/what-if/profiles", test_what_if_profiles);
+  g_test_add_func ("/cli/what-if/builtin", test_what_if_builtin);
+  g_test_add_func ("/cli/what-if/errors", test_what_if_errors);
   return g_test_run ();
 }

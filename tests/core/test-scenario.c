@@ -1,0 +1,391 @@
+/* test-scenario.c — scenarios run through the modelled machine
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "iov-what-if.h"
+
+#define LOW_LEVEL_HEAD \
+  "{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [" \
+  "{\"name\": \"n1\", \"start\": \"0x0\", \"end\": \"0xfedfffff\", \"flags\": [\"unmap\"]}," \
+  "{\"name\": \"n2\", \"start\": \"0xfef00000\", \"end\": \"0xffffffffffffffff\", \"flags\": [\"unmap\"]}" \
+  "%s], \"steps\": [%s]}"
+
+static IovRun *
+run_text (const char *json,
+          const char *profile_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IovScenario) sc = iov_scenario_new_from_data (json, -1, "test.json", &error);
+  IovRun *run;
+
+  g_assert_no_error (error);
+  run = iov_run_scenario (sc, iov_profile_lookup (profile_id), &error);
+  g_assert_no_error (error);
+  return run;
+}
+
+static IovStepResult *
+step (IovRun *run,
+      guint   i)
+{
+  g_assert_cmpuint (i, <, run->steps->len);
+  return &g_array_index (run->steps, IovStepResult, i);
+}
+
+static IovTlbEvent *
+event (IovStepResult *s,
+       guint          i)
+{
+  g_assert_cmpuint (i, <, s->events->len);
+  return &g_array_index (s->events, IovTlbEvent, i);
+}
+
+static void
+test_issue_example (void)
+{
+  /* The exact output the issue documents for this input. */
+  static const char *input =
+    "{ \"profile\": \"qemu-6.0\", \"iommu\": {\"model\": \"intel\", \"aw_bits\": 39},"
+    "  \"notifiers\": [ {\"name\": \"n1\", \"start\": \"0x0\", \"end\": \"0xfedfffff\", \"flags\": [\"unmap\"]},"
+    "                 {\"name\": \"n2\", \"start\": \"0xfef00000\", \"end\": \"0xffffffffffffffff\", \"flags\": [\"deviotlb-unmap\"]} ],"
+    "  \"steps\": [ {\"op\": \"device-iotlb-invalidate\", \"addr\": \"0x7ffffffffffff000\", \"s\": 1},"
+    "             {\"op\": \"psi\", \"addr\": \"0xc0000000\", \"am\": 18} ] }";
+  g_autoptr(IovRun) run = run_text (input, "qemu-6.0");
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root, *s0, *o0, *o1;
+  JsonArray *steps;
+
+  iov_run_write_json (run, out);
+  json_parser_load_from_data (parser, out->str, out->len, &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "profile"), ==, "qemu-6.0");
+  g_assert_cmpint (json_object_get_int_member (root, "aborted_at"), ==, 0);
+  steps = json_object_get_array_member (root, "steps");
+  g_assert_cmpuint (json_array_get_length (steps), ==, 2);
+  s0 = json_array_get_object_element (steps, 0);
+  g_assert_cmpstr (json_object_get_string_member (s0, "op"), ==, "device-iotlb-invalidate");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (s0, "events")), ==, 1);
+  o0 = json_array_get_object_element (json_object_get_array_member (s0, "outcomes"), 0);
+  o1 = json_array_get_object_element (json_object_get_array_member (s0, "outcomes"), 1);
+  g_assert_cmpstr (json_object_get_string_member (o0, "notifier"), ==, "n2");
+  g_assert_cmpstr (json_object_get_string_member (o0, "result"), ==, "delivered");
+  g_assert_cmpstr (json_object_get_string_member (o0, "iova"), ==, "0xfef00000");
+  g_assert_cmpstr (json_object_get_string_member (o0, "addr_mask"), ==, "0xffffffff010fffff");
+  g_assert_true (json_object_get_boolean_member (o0, "cropped"));
+  g_assert_cmpstr (json_object_get_string_member (o1, "notifier"), ==, "n1");
+  g_assert_cmpstr (json_object_get_string_member (o1, "result"), ==, "abort");
+  g_assert_nonnull (strstr (json_object_get_string_member (o1, "message"),
+                            "Assertion `entry->iova >= notifier->start && entry_end <= notifier->end' failed."));
+  g_assert_true (json_object_get_boolean_member (json_array_get_object_element (steps, 1), "not_run"));
+  g_assert_false (json_object_has_member (json_array_get_object_element (steps, 1), "events"));
+}
+
+static void
+test_tv8_tv9_unmap_whole (void)
+{
+  static const guint64 tv8[][2] = {
+    { 0x0, 0x7fffffff }, { 0x80000000, 0x3fffffff }, { 0xc0000000, 0x1fffffff }, { 0xe0000000, 0xfffffff },
+    { 0xf0000000, 0x7ffffff }, { 0xf8000000, 0x3ffffff }, { 0xfc000000, 0x1ffffff }, { 0xfe000000, 0x7fffff },
+    { 0xfe800000, 0x3fffff }, { 0xfec00000, 0x1fffff },
+  };
+  static const guint64 tv9[][2] = {
+    { 0xfef00000, 0xfffff }, { 0xff000000, 0xffffff }, { 0x100000000, 0xffffffff },
+    { 0x200000000, 0x1ffffffff }, { 0x400000000, 0x3ffffffff }, { 0x800000000, 0x7ffffffff },
+    { 0x1000000000, 0xfffffffff }, { 0x2000000000, 0x1fffffffff }, { 0x4000000000, 0x3fffffffff },
+  };
+  g_autofree char *json = g_strdup_printf (LOW_LEVEL_HEAD, "",
+                                           "{\"op\": \"unmap-whole\", \"notifier\": \"n1\"},"
+                                           "{\"op\": \"unmap-whole\", \"notifier\": \"n2\"}");
+  const char *profiles[] = { "qemu-5.0", "qemu-6.0", "qemu-10.2" };
+
+  for (guint p = 0; p < G_N_ELEMENTS (profiles); p++)
+    {
+      g_autoptr(IovRun) run = run_text (json, profiles[p]);
+      IovStepResult *s0 = step (run, 0), *s1 = step (run, 1);
+
+      g_assert_cmpint (run->aborted_at, ==, -1);
+      g_assert_cmpuint (s0->events->len, ==, G_N_ELEMENTS (tv8));
+      g_assert_cmpuint (s0->outcomes->len, ==, G_N_ELEMENTS (tv8));   /* to n1 alone */
+      for (guint i = 0; i < G_N_ELEMENTS (tv8); i++)
+        {
+          IovOutcome *o = &g_array_index (s0->outcomes, IovOutcome, i);
+
+          g_assert_cmphex (event (s0, i)->iova, ==, tv8[i][0]);
+          g_assert_cmphex (event (s0, i)->addr_mask, ==, tv8[i][1]);
+          g_assert_cmpstr (o->notifier->name, ==, "n1");
+          g_assert_cmpint (o->result, ==, IOV_RESULT_DELIVERED);
+          g_assert_false (o->cropped);
+        }
+      /* Low-level aw_bits is 39 whatever the profile. */
+      g_assert_cmpuint (s1->events->len, ==, G_N_ELEMENTS (tv9));
+      for (guint i = 0; i < G_N_ELEMENTS (tv9); i++)
+        {
+          g_assert_cmphex (event (s1, i)->iova, ==, tv9[i][0]);
+          g_assert_cmphex (event (s1, i)->addr_mask, ==, tv9[i][1]);
+        }
+    }
+}
+
+static void
+test_tv12_unmap_asserts (void)
+{
+#define TV12_JSON \
+    "{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [" \
+    "{\"name\": \"small\", \"start\": \"0x0\", \"end\": \"0x17ff\", \"flags\": [\"unmap\"]}," \
+    "{\"name\": \"high\", \"start\": \"0x8000000000\", \"end\": \"0xffffffffffffffff\", \"flags\": [\"unmap\"]}]," \
+    "\"steps\": [{\"op\": \"unmap-whole\", \"notifier\": \"%s\"}, {\"op\": \"psi\", \"addr\": \"0x0\", \"am\": 0}]}"
+  g_autofree char *small = g_strdup_printf (TV12_JSON, "small");
+  g_autofree char *high = g_strdup_printf (TV12_JSON, "high");
+  g_autoptr(IovRun) r1 = run_text (small, "qemu-8.1");
+  g_autoptr(IovRun) r2 = run_text (high, "qemu-8.1");
+  IovOutcome *last;
+
+  /* One 4 KiB chunk goes out, then assert(!remain). */
+  g_assert_cmpint (r1->aborted_at, ==, 0);
+  g_assert_cmpuint (step (r1, 0)->events->len, ==, 1);
+  g_assert_cmphex (event (step (r1, 0), 0)->addr_mask, ==, 0xfff);
+  last = &g_array_index (step (r1, 0)->outcomes, IovOutcome, step (r1, 0)->outcomes->len - 1);
+  g_assert_cmpint (last->result, ==, IOV_RESULT_ABORT);
+  g_assert_cmpint (last->event, ==, -1);
+  g_assert_cmpint (last->abort, ==, IOV_ABORT_UNMAP_REMAIN);
+  g_assert_true (step (r1, 1)->not_run);
+
+  /* Clamped to 2^39 - 1, below start: assert(start <= end). */
+  g_assert_cmpint (r2->aborted_at, ==, 0);
+  g_assert_cmpuint (step (r2, 0)->events->len, ==, 0);
+  last = &g_array_index (step (r2, 0)->outcomes, IovOutcome, 0);
+  g_assert_cmpint (last->abort, ==, IOV_ABORT_UNMAP_START_END);
+}
+
+static void
+test_era5_types (void)
+{
+  /* ≤5.2: the type comes from perm, in events and deliveries alike. */
+  g_autofree char *json = g_strdup_printf (LOW_LEVEL_HEAD, "",
+                                           "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", "
+                                           "\"addr_mask\": \"0xfff\", \"perm\": \"rw\"}");
+  g_autofree char *bad = g_strdup_printf (LOW_LEVEL_HEAD, "",
+                                          "{\"op\": \"notify\", \"type\": \"deviotlb-unmap\", \"iova\": \"0x1000\", "
+                                          "\"addr_mask\": \"0xfff\"}");
+  g_autoptr(IovRun) r5 = run_text (json, "qemu-5.2");
+  g_autoptr(IovRun) r6 = run_text (json, "qemu-6.0");
+  g_autoptr(IovScenario) sc = iov_scenario_new_from_data (bad, -1, "bad.json", NULL);
+  g_autoptr(GError) error = NULL;
+  IovRun *none;
+
+  g_assert_cmpint (event (step (r5, 0), 0)->type, ==, IOV_NOTIFIER_MAP);
+  g_assert_cmpint (g_array_index (step (r5, 0)->outcomes, IovOutcome, 1).result, ==, IOV_RESULT_SKIPPED_FLAGS);
+  g_assert_cmpint (g_array_index (step (r5, 0)->outcomes, IovOutcome, 1).type, ==, IOV_NOTIFIER_MAP);
+  /* 6.0+: an UNMAP with a permission trips the perm assertion at the head. */
+  g_assert_cmpint (r6->aborted_at, ==, 0);
+  g_assert_cmpint (g_array_index (step (r6, 0)->outcomes, IovOutcome, 0).abort, ==, IOV_ABORT_UNMAP_PERM);
+
+  g_assert_nonnull (sc);
+  none = iov_run_scenario (sc, iov_profile_lookup ("qemu-5.0"), &error);
+  g_assert_null (none);
+  g_assert_error (error, IOV_ERROR, IOV_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, "bad.json: steps[0].type: deviotlb-unmap does not exist in qemu-5.0 (added in QEMU 6.0)");
+}
+
+static void
+test_tv17_dsi (void)
+{
+  static const char *json =
+    "{\"iommu\": {\"model\": \"intel\", \"aw_bits\": 39}, \"devices\": ["
+    "{\"id\": \"net0\", \"bdf\": \"00:02.0\", \"backend\": \"vhost\", \"domain\": 1}],"
+    "\"steps\": [{\"op\": \"enable-dmar\"}, {\"op\": \"dsi\", \"domain\": 1}, {\"op\": \"global-invalidate\"}]}";
+  g_autoptr(IovRun) r81 = run_text (json, "qemu-8.1");
+  g_autoptr(IovRun) r72 = run_text (json, "debian-7.2");
+  g_autoptr(IovRun) r60 = run_text (json, "qemu-6.0");
+  IovStepResult *s;
+
+  /* 8.0+: one whole-range UNMAP per notifier, head (upper) first. */
+  s = step (r81, 1);
+  g_assert_cmpuint (s->events->len, ==, 2);
+  g_assert_cmphex (event (s, 0)->iova, ==, 0xfef00000);
+  g_assert_cmphex (event (s, 0)->addr_mask, ==, G_GUINT64_CONSTANT (0xffffffff010fffff));
+  g_assert_cmphex (event (s, 1)->iova, ==, 0);
+  g_assert_cmphex (event (s, 1)->addr_mask, ==, 0xfedfffff);
+  g_assert_cmpuint (step (r81, 2)->events->len, ==, 2);
+
+  /* 7.2: a page walk of an empty table: nothing was mapped, nothing sent. */
+  g_assert_cmpuint (step (r72, 1)->events->len, ==, 0);
+  /* 6.0 with DEVIOTLB_UNMAP-only vhost notifiers: skipped altogether. */
+  g_assert_cmpuint (step (r60, 1)->events->len, ==, 0);
+  g_assert_cmpuint (step (r60, 0)->registrations->len, ==, 2);
+  g_assert_cmpuint (g_array_index (step (r60, 0)->registrations, IovRegistration, 0).notifier->flags, ==,
+                    IOV_NOTIFIER_DEVIOTLB_UNMAP);
+}
+
+static void
+test_tv20_refusals (void)
+{
+  static const char *vhost_json =
+    "{\"iommu\": {\"model\": \"intel\", \"device_iotlb\": false}, \"devices\": ["
+    "{\"id\": \"net0\", \"bdf\": \"01:00.0\", \"backend\": \"vhost\", \"ats\": true}],"
+    "\"steps\": [{\"op\": \"enable-dmar\"}, {\"op\": \"ats-enable\", \"device\": \"net0\"}]}";
+  g_autoptr(IovRun) r80 = run_text (vhost_json, "qemu-8.0");
+  g_autoptr(IovRun) r81 = run_text (vhost_json, "qemu-8.1");
+  IovRegistration *reg;
+
+  /* 8.0: DEVIOTLB_UNMAP refused quietly, UNMAP accepted. */
+  g_assert_cmpint (r80->aborted_at, ==, -1);
+  reg = &g_array_index (step (r80, 0)->registrations, IovRegistration, 0);
+  g_assert_cmpint (reg->action, ==, IOV_REGISTRATION_REFUSED);
+  g_assert_cmpstr (reg->message, ==, "device 01.00.0 requires device IOTLB mode");
+  reg = &g_array_index (step (r80, 0)->registrations, IovRegistration, 1);
+  g_assert_cmpint (reg->action, ==, IOV_REGISTRATION_ADDED);
+  g_assert_cmpuint (reg->notifier->flags, ==, IOV_NOTIFIER_UNMAP);
+
+  /* 8.1: UNMAP until ATS is on; then error_fatal ends QEMU. */
+  g_assert_cmpint (r81->aborted_at, ==, 1);
+  g_assert_nonnull (strstr (step (r81, 1)->abort_message, "requires device IOTLB mode"));
+}
+
+static void
+test_builtin_scenarios (void)
+{
+  g_auto(GStrv) names = iov_scenario_list_builtin ();
+  guint n_profiles;
+  const IovProfile **profiles = iov_profile_list (&n_profiles);
+
+  g_assert_cmpuint (g_strv_length (names), >=, 5);
+  for (guint i = 0; names[i]; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(IovScenario) sc = iov_scenario_new_from_resource (names[i], &error);
+      g_autoptr(IovWhatIf) wi = NULL;
+
+      g_assert_no_error (error);
+      g_assert_nonnull (sc->title);
+      g_assert_nonnull (sc->summary);
+      for (guint s = 0; s < sc->steps->len; s++)
+        g_assert_nonnull (g_array_index (sc->steps, IovStep, s).explain);
+      wi = iov_what_if_new (sc, profiles, n_profiles);
+      for (guint r = 0; r < wi->runs->len; r++)
+        g_assert_no_error (((IovWhatIfRun *) g_ptr_array_index (wi->runs, r))->error);
+    }
+}
+
+static void
+test_2020_crash (void)
+{
+  g_autoptr(IovScenario) sc = iov_scenario_new_from_resource ("2020-deviotlb-crash", NULL);
+  g_autoptr(IovRun) r50 = iov_run_scenario (sc, iov_profile_lookup ("qemu-5.0"), NULL);
+  g_autoptr(IovRun) r60 = iov_run_scenario (sc, iov_profile_lookup ("qemu-6.0"), NULL);
+  g_autoptr(IovRun) r102 = iov_run_scenario (sc, iov_profile_lookup ("qemu-10.2"), NULL);
+  IovStepResult *s;
+
+  g_assert_cmpint (r50->aborted_at, ==, 2);
+  g_assert_cmpint (r60->aborted_at, ==, -1);
+  g_assert_cmpint (r102->aborted_at, ==, -1);
+  s = step (r60, 2);
+  g_assert_cmpuint (s->outcomes->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (g_array_index (s->outcomes, IovOutcome, i).result, ==, IOV_RESULT_DELIVERED);
+      g_assert_cmpint (g_array_index (s->outcomes, IovOutcome, i).type, ==, IOV_NOTIFIER_DEVIOTLB_UNMAP);
+    }
+  /* 10.2: ATS on re-registered vhost with DEVIOTLB_UNMAP, low range first. */
+  s = step (r102, 2);
+  g_assert_cmpstr (g_array_index (s->outcomes, IovOutcome, 0).notifier->name, ==, "net0.vhost.1");
+  g_assert_true (g_array_index (s->outcomes, IovOutcome, 1).cropped);
+}
+
+static void
+test_virtio_split (void)
+{
+  g_autoptr(IovScenario) sc = iov_scenario_new_from_resource ("virtio-iommu-split", NULL);
+  g_autoptr(IovRun) r50 = iov_run_scenario (sc, iov_profile_lookup ("qemu-5.0"), NULL);
+  g_autoptr(IovRun) r52 = iov_run_scenario (sc, iov_profile_lookup ("qemu-5.2"), NULL);
+  g_autoptr(IovRun) r60 = iov_run_scenario (sc, iov_profile_lookup ("qemu-6.0"), NULL);
+
+  g_assert_cmpuint (step (r50, 2)->events->len, ==, 0);
+  g_assert_cmpuint (step (r52, 2)->events->len, ==, 1);
+  g_assert_cmphex (event (step (r52, 2), 0)->addr_mask, ==, 0x6fff);
+  g_assert_cmpuint (step (r60, 2)->events->len, ==, 3);
+  g_assert_cmphex (event (step (r60, 2), 2)->iova, ==, 0x4000);
+  g_assert_cmphex (event (step (r60, 2), 2)->addr_mask, ==, 0x3fff);
+}
+
+static void
+check_invalid (const char *json,
+               const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IovScenario) sc = iov_scenario_new_from_data (json, -1, "x.json", &error);
+
+  g_assert_null (sc);
+  g_assert_error (error, IOV_ERROR, IOV_ERROR_INVALID);
+  if (!g_str_has_prefix (error->message, expected))
+    g_error ("“%s” does not start with “%s”", error->message, expected);
+}
+
+static void
+test_invalid_input (void)
+{
+  check_invalid ("{", "x.json:1:");
+  check_invalid ("[1]", "x.json: a scenario is a JSON object");
+  check_invalid ("{\"notifiers\": [], \"steps\": []}", "x.json: iommu:");
+  check_invalid ("{\"iommu\": {\"model\": \"arm\"}, \"notifiers\": [], \"steps\": []}", "x.json: iommu.model: unknown model");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [{\"name\": \"a\", \"start\": 5, \"end\": \"0x10\", \"flags\": [\"map\"]}],"
+                 " \"steps\": [{\"op\": \"psi\", \"addr\": \"12\", \"am\": 1}]}",
+                 "x.json: steps[0].addr: expected a hex string");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [{\"name\": \"a\", \"start\": \"0x0\", \"end\": \"0x10\", \"flags\": [\"map\"]}],"
+                 " \"steps\": [{\"op\": \"psi\", \"addr\": \"0x0\", \"am\": 19}]}",
+                 "x.json: steps[0].am: 19 is out of range");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [{\"name\": \"a\", \"start\": \"0x0\", \"end\": \"0x10\", \"flags\": [\"map\"]}],"
+                 " \"steps\": [{\"op\": \"unmap-whole\", \"notifier\": \"b\"}]}",
+                 "x.json: steps[0].notifier: no notifier \"b\"");
+  check_invalid ("{\"iommu\": {\"model\": \"virtio\"}, \"notifiers\": [{\"name\": \"a\", \"start\": \"0x0\", \"end\": \"0x10\", \"flags\": [\"map\"]}],"
+                 " \"steps\": [{\"op\": \"psi\", \"addr\": \"0x0\", \"am\": 1}]}",
+                 "x.json: steps[0].op: \"psi\" is a VT-d operation");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [{\"name\": \"a\", \"start\": \"0x20\", \"end\": \"0x10\", \"flags\": [\"map\"]}],"
+                 " \"steps\": []}",
+                 "x.json: notifiers[0]: start is above end");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [{\"name\": \"a\", \"start\": \"0x0\", \"end\": \"0x10000000000000000\", \"flags\": [\"map\"]}],"
+                 " \"steps\": []}",
+                 "x.json: notifiers[0].end: expected a hex string");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"devices\": [{\"id\": \"d\", \"bdf\": \"00:03.0\", \"ats\": true}], \"steps\": []}",
+                 "x.json: devices[0].ats: QEMU gives a device an ATS capability only behind a PCIe root port");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [{\"name\": \"a\", \"start\": \"0x0\", \"end\": \"0x10\", \"flags\": [\"maps\"]}],"
+                 " \"steps\": []}",
+                 "x.json: notifiers[0].flags[0]: unknown flag");
+  check_invalid ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [], \"steps\": [{\"op\": \"jump\"}]}",
+                 "x.json: steps[0].op: unknown op \"jump\"");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/scenario/issue-example", test_issue_example);
+  g_test_add_func ("/scenario/tv8-tv9-unmap-whole", test_tv8_tv9_unmap_whole);
+  g_test_add_func ("/scenario/tv12-unmap-asserts", test_tv12_unmap_asserts);
+  g_test_add_func ("/scenario/era5-types", test_era5_types);
+  g_test_add_func ("/scenario/tv17-dsi", test_tv17_dsi);
+  g_test_add_func ("/scenario/tv20-refusals", test_tv20_refusals);
+  g_test_add_func ("/scenario/builtin", test_builtin_scenarios);
+  g_test_add_func ("/scenario/2020-crash", test_2020_crash);
+  g_test_add_func ("/scenario/virtio-split", test_virtio_split);
+  g_test_add_func ("/scenario/invalid-input", test_invalid_input);
+  return g_test_run ();
+}
