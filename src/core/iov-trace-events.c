@@ -266,13 +266,14 @@ add_event (IovTraceCatalog *self,
            gsize            name_len,
            const char      *params,
            gsize            params_len,
-           const char      *format)
+           const char      *format,
+           gboolean         format_ok)
 {
   Event ev = { 0 };
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   const char *p = format;
   GString *lit = g_string_new (NULL);
-  gboolean ok = TRUE;
+  gboolean ok = format_ok;
 
   if (iov_trace_catalog_lookup (self, name, name_len) >= 0)
     {
@@ -430,6 +431,7 @@ parse_trace_events_line (IovTraceCatalog *self,
   const char *end = line + len;
   const char *open, *close, *name, *name_end;
   g_autoptr(GString) fmt = NULL;
+  gboolean decodable;
 
   while (line < end && g_ascii_isspace (*line))
     line++;
@@ -450,9 +452,11 @@ parse_trace_events_line (IovTraceCatalog *self,
   if (close == NULL)
     return;
   fmt = g_string_new (NULL);
-  if (!parse_format_tokens (close + 1, end, fmt))
-    return;
-  add_event (self, name, name_end - name, open + 1, close - open - 1, fmt->str);
+  /* An event whose format cannot be read is still a known name. */
+  decodable = parse_format_tokens (close + 1, end, fmt);
+  if (!decodable)
+    g_string_truncate (fmt, 0);
+  add_event (self, name, name_end - name, open + 1, close - open - 1, fmt->str, decodable);
 }
 
 static void
@@ -484,13 +488,15 @@ iov_trace_catalog_new_builtin (void)
 
 IovTraceCatalog *
 iov_trace_catalog_new_from_data (const char  *data,
-                                 gsize        len,
+                                 gssize       len,
                                  GError     **error)
 {
   IovTraceCatalog *self;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
 
+  if (len < 0)
+    len = strlen (data);
   self = catalog_new ("data");
   parse_trace_events_data (self, data, len);
   if (self->n_known == 0)

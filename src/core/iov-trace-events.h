@@ -53,7 +53,7 @@ typedef struct _IovTraceCatalog IovTraceCatalog;
 
 IovTraceCatalog *iov_trace_catalog_new_builtin   (void);
 IovTraceCatalog *iov_trace_catalog_new_from_data (const char       *data,
-                                                  gsize             len,
+                                                  gssize            len,
                                                   GError          **error);
 IovTraceCatalog *iov_trace_catalog_new_from_file (const char       *path,
                                                   GError          **error);
