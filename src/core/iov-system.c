@@ -239,6 +239,8 @@ record (Sys                   *sys,
 {
   IovRegistration reg = { action, n, g_strdup (as->id), message };
 
+  if (sys->cur->registrations == NULL)
+    sys->cur->registrations = g_array_new (FALSE, FALSE, sizeof (IovRegistration));
   g_array_append_val (sys->cur->registrations, reg);
 }
 
@@ -1240,7 +1242,9 @@ iov_run_scenario (const IovScenario  *sc,
 
       r->events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
       r->outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
-      r->registrations = g_array_new (FALSE, FALSE, sizeof (IovRegistration));
+      /* Only topology steps register notifiers, and only they explain
+       * themselves unless the scenario does: keep the low-level path lean. */
+      r->registrations = r->topology ? g_array_new (FALSE, FALSE, sizeof (IovRegistration)) : NULL;
       sys.cur = r;
 
       /* QEMU ≤7.2.0 refuses vfio behind VT-d without caching mode when the
@@ -1255,7 +1259,10 @@ iov_run_scenario (const IovScenario  *sc,
       if (!sys.dead)
         run_step (&sys, step);
 
-      r->explain = step->explain ? g_strdup (step->explain) : explain_step (&sys, step);
+      if (step->explain != NULL)
+        r->explain = g_strdup (step->explain);
+      else if (r->topology)
+        r->explain = explain_step (&sys, step);
       if (sys.dead)
         run->aborted_at = i;
     }

@@ -42,9 +42,9 @@ typedef struct
   gboolean   topology;       /* prints registrations and explain */
   GArray    *events;         /* IovTlbEvent */
   GArray    *outcomes;       /* IovOutcome */
-  GArray    *registrations;  /* IovRegistration */
+  GArray    *registrations;  /* IovRegistration; NULL for low-level steps */
   char      *abort_message;  /* QEMU's last words when it stopped */
-  char      *explain;
+  char      *explain;        /* NULL for low-level steps the scenario left unexplained */
 } IovStepResult;
 
 typedef struct

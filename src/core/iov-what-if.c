@@ -198,7 +198,7 @@ put_registrations (GString             *out,
   static const char *actions[] = { "added", "removed", "refused" };
 
   g_string_append (out, "[");
-  for (guint i = 0; i < step->registrations->len; i++)
+  for (guint i = 0; step->registrations != NULL && i < step->registrations->len; i++)
     {
       const IovRegistration *reg = &g_array_index (step->registrations, IovRegistration, i);
 
