@@ -260,6 +260,57 @@ test_tv20_refusals (void)
 }
 
 static void
+test_tv20_vfio_caching_mode (void)
+{
+  g_autoptr(IovScenario) sc = iov_scenario_new_from_resource ("vfio-without-caching-mode", NULL);
+  g_autoptr(IovRun) r60 = iov_run_scenario (sc, iov_profile_lookup ("qemu-6.0"), NULL);
+  g_autoptr(IovRun) r72 = iov_run_scenario (sc, iov_profile_lookup ("debian-7.2"), NULL);
+  static const char *snoop =
+    "{\"iommu\": {\"model\": \"intel\", \"caching_mode\": true, \"snoop_control\": true},"
+    " \"devices\": [{\"id\": \"d\", \"bdf\": \"00:03.0\", \"backend\": \"vhost\"}],"
+    " \"steps\": [{\"op\": \"enable-dmar\"}]}";
+  g_autoptr(IovRun) r81 = run_text (snoop, "qemu-8.1");
+  g_autoptr(IovScenario) sc_snoop = iov_scenario_new_from_data (snoop, -1, "s.json", NULL);
+  g_autoptr(GError) error = NULL;
+  IovRun *none;
+
+  /* Up to 7.2.0 QEMU refuses at machine creation: before the first step. */
+  g_assert_cmpint (r60->aborted_at, ==, 0);
+  g_assert_cmpuint (step (r60, 0)->registrations->len, ==, 0);
+  g_assert_nonnull (strstr (step (r60, 0)->abort_message, "We need to set caching-mode=on"));
+  /* Debian's 7.2 has 8.0's refusal: the MAP notifier is refused at DMAR enable. */
+  g_assert_cmpint (r72->aborted_at, ==, 0);
+  g_assert_cmpint (g_array_index (step (r72, 0)->registrations, IovRegistration, 0).action, ==,
+                   IOV_REGISTRATION_REFUSED);
+  g_assert_cmpstr (g_array_index (step (r72, 0)->registrations, IovRegistration, 0).message, ==,
+                   "device 00.04.0 requires caching mode");
+  g_assert_nonnull (strstr (step (r72, 0)->abort_message, "vfio: DMA mapping failed"));
+
+  /* snoop-control refuses every notifier (7.0+), and does not exist before. */
+  g_assert_cmpint (r81->aborted_at, ==, 0);
+  g_assert_nonnull (strstr (step (r81, 0)->abort_message, "Snoop Control with vhost or VFIO is not supported"));
+  none = iov_run_scenario (sc_snoop, iov_profile_lookup ("qemu-6.0"), &error);
+  g_assert_null (none);
+  g_assert_error (error, IOV_ERROR, IOV_ERROR_INVALID);
+}
+
+static void
+test_profile_for_version (void)
+{
+  static const struct { int major, minor; const char *package, *id; } table[] = {
+    { 5, 0, "", "qemu-5.0" }, { 5, 1, "", "qemu-5.0" }, { 5, 2, "", "qemu-5.2" },
+    { 6, 0, "", "qemu-6.0" }, { 7, 2, "v7.2.0", "qemu-6.0" },
+    { 7, 2, "Debian 1:7.2+dfsg-7+deb12u18+b3", "debian-7.2" }, { 7, 1, "Debian 1:7.1", "qemu-6.0" },
+    { 8, 0, "", "qemu-8.0" }, { 8, 1, "", "qemu-8.1" }, { 9, 2, "", "qemu-8.1" }, { 10, 1, "", "qemu-8.1" },
+    { 10, 2, "", "qemu-10.2" }, { 11, 0, "", "qemu-10.2" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    g_assert_cmpstr (iov_profile_for_version (table[i].major, table[i].minor, 0, table[i].package)->id, ==,
+                     table[i].id);
+}
+
+static void
 test_builtin_scenarios (void)
 {
   g_auto(GStrv) names = iov_scenario_list_builtin ();
@@ -383,6 +434,8 @@ main (int    argc,
   g_test_add_func ("/scenario/era5-types", test_era5_types);
   g_test_add_func ("/scenario/tv17-dsi", test_tv17_dsi);
   g_test_add_func ("/scenario/tv20-refusals", test_tv20_refusals);
+  g_test_add_func ("/scenario/tv20-vfio-caching-mode", test_tv20_vfio_caching_mode);
+  g_test_add_func ("/scenario/profile-for-version", test_profile_for_version);
   g_test_add_func ("/scenario/builtin", test_builtin_scenarios);
   g_test_add_func ("/scenario/2020-crash", test_2020_crash);
   g_test_add_func ("/scenario/virtio-split", test_virtio_split);
