@@ -935,6 +935,53 @@ iov_trace_catalog_decode (const IovTraceCatalog *self,
   return TRUE;
 }
 
+/* TRUE when rendering @arg (decoded from event @id) from its value gives
+ * back exactly its text, so the value alone can be stored.  Strings,
+ * characters and floats are never canonical: their text is the value. */
+gboolean
+iov_trace_catalog_arg_is_canonical (const IovTraceCatalog *self,
+                                    guint                  id,
+                                    guint                  index,
+                                    const IovTraceArg     *arg)
+{
+  const Event *ev;
+  const Conv *conv;
+  const char *text = arg->text;
+  gsize len = arg->len;
+  char buf[96];
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (id >= self->events->len)
+    return FALSE;
+  ev = &g_array_index (self->events, Event, id);
+  if (index >= ev->n_conv)
+    return FALSE;
+  conv = &g_array_index (self->convs, Conv, ev->conv_first + index);
+  switch ((IovTraceArgKind) conv->kind)
+    {
+    case IOV_TRACE_ARG_HEX:
+    case IOV_TRACE_ARG_UNSIGNED:
+    case IOV_TRACE_ARG_SIGNED:
+    case IOV_TRACE_ARG_OCTAL:
+    case IOV_TRACE_ARG_POINTER:
+      break;
+    case IOV_TRACE_ARG_CHAR:
+    case IOV_TRACE_ARG_STRING:
+    case IOV_TRACE_ARG_FLOAT:
+    default:
+      return FALSE;
+    }
+  if (conv->hex_prefix)
+    {
+      if (len < 2 || text[0] != '0' || text[1] != 'x')
+        return FALSE;
+      text += 2;
+      len -= 2;
+    }
+  return format_int (conv, arg->value, buf) == len && memcmp (buf, text, len) == 0;
+}
+
 /* Renders the argument text of event @id from decoded values, the inverse
  * of iov_trace_catalog_decode(): integers from @value, strings, characters
  * and floats from @text. */

@@ -89,6 +89,10 @@ gboolean         iov_trace_catalog_decode        (const IovTraceCatalog *self,
                                                   gsize             len,
                                                   IovTraceArg      *out,
                                                   guint            *n_out);
+gboolean         iov_trace_catalog_arg_is_canonical (const IovTraceCatalog *self,
+                                                  guint             id,
+                                                  guint             index,
+                                                  const IovTraceArg *arg);
 void             iov_trace_catalog_render        (const IovTraceCatalog *self,
                                                   guint             id,
                                                   const IovTraceArg *args,

@@ -1,0 +1,657 @@
+/* iov-event-store.c
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "iov-event-store"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "iov-types.h"
+#include "iov-event-store.h"
+
+#define CHUNK_SHIFT   16
+#define CHUNK_EVENTS  (1u << CHUNK_SHIFT)
+#define ARENA_BLOCK   (2u * 1024 * 1024)
+#define NO_ARGS       G_MAXUINT32
+#define MAX_INTERN    (1u << 20)
+#define MAX_INTERN_LEN 128
+
+enum { BLOB_TYPED = 0, BLOB_RAW = 1 };
+
+typedef struct
+{
+  IovEventRecord *records;
+  guint           n;
+  guint64         ts_min;
+  guint64         ts_max;
+  gboolean        sorted;
+  guint64         arena_base;
+} Chunk;
+
+struct _IovEventStore
+{
+  IovTraceCatalog *catalog;
+  GPtrArray       *chunks;     /* Chunk* */
+  GPtrArray       *blocks;     /* guint8[ARENA_BLOCK] */
+  gsize            block_pos;  /* used bytes of the last block */
+  guint64          n_events;
+  gboolean         sorted;
+  guint64          last_ts;
+  guint8          *scratch;
+  GHashTable      *intern;     /* char* → id + 1 */
+  GPtrArray       *strings;    /* id → char* (NUL-terminated, owned by intern) */
+  GArray          *string_lens;
+};
+
+IovEventStore *
+iov_event_store_new (IovTraceCatalog *catalog)
+{
+  IovEventStore *self;
+
+  g_return_val_if_fail (catalog != NULL, NULL);
+
+  self = g_new0 (IovEventStore, 1);
+  self->catalog = catalog;
+  self->chunks = g_ptr_array_new ();
+  self->blocks = g_ptr_array_new_with_free_func (g_free);
+  self->block_pos = ARENA_BLOCK;
+  self->sorted = TRUE;
+  self->scratch = g_malloc (IOV_TRACE_MAX_LINE + 64 * (IOV_TRACE_MAX_ARGS + 1));
+  self->intern = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->strings = g_ptr_array_new ();
+  self->string_lens = g_array_new (FALSE, FALSE, sizeof (guint32));
+  return self;
+}
+
+void
+iov_event_store_free (IovEventStore *self)
+{
+  if (self == NULL)
+    return;
+  for (guint i = 0; i < self->chunks->len; i++)
+    {
+      Chunk *c = g_ptr_array_index (self->chunks, i);
+
+      g_free (c->records);
+      g_free (c);
+    }
+  g_ptr_array_unref (self->chunks);
+  g_ptr_array_unref (self->blocks);
+  g_hash_table_unref (self->intern);
+  g_ptr_array_unref (self->strings);
+  g_array_unref (self->string_lens);
+  g_free (self->scratch);
+  g_free (self);
+}
+
+static inline guint8 *
+put_varint (guint8  *p,
+            guint64  v)
+{
+  while (v >= 0x80)
+    {
+      *p++ = (guint8) (v | 0x80);
+      v >>= 7;
+    }
+  *p++ = (guint8) v;
+  return p;
+}
+
+static inline const guint8 *
+get_varint (const guint8 *p,
+            guint64      *v)
+{
+  guint64 r = 0;
+  guint shift = 0;
+
+  for (;;)
+    {
+      guint8 b = *p++;
+
+      r |= (guint64) (b & 0x7f) << shift;
+      if (!(b & 0x80) || shift >= 63)
+        break;
+      shift += 7;
+    }
+  *v = r;
+  return p;
+}
+
+static guint64
+intern_string (IovEventStore *self,
+               const char    *text,
+               gsize          len)
+{
+  char key[MAX_INTERN_LEN + 1];
+  gpointer found;
+  char *dup;
+  guint32 l = len;
+
+  memcpy (key, text, len);
+  key[len] = '\0';
+  found = g_hash_table_lookup (self->intern, key);
+  if (found != NULL)
+    return GPOINTER_TO_UINT (found) - 1;
+  if (self->strings->len >= MAX_INTERN)
+    return G_MAXUINT64;
+  dup = g_strndup (text, len);
+  g_hash_table_insert (self->intern, dup, GUINT_TO_POINTER (self->strings->len + 1));
+  g_ptr_array_add (self->strings, dup);
+  g_array_append_val (self->string_lens, l);
+  return self->strings->len - 1;
+}
+
+static gsize
+encode_args (IovEventStore *self,
+             guint          event_id,
+             const char    *args,
+             gsize          len)
+{
+  IovTraceArg decoded[IOV_TRACE_MAX_ARGS];
+  guint8 *p = self->scratch;
+  guint n = 0;
+
+  if (iov_trace_catalog_decode (self->catalog, event_id, args, len, decoded, &n))
+    {
+      if (n == 0)
+        return 0;
+      *p++ = BLOB_TYPED;
+      for (guint i = 0; i < n; i++)
+        {
+          const IovTraceArg *a = &decoded[i];
+
+          switch (a->kind)
+            {
+            case IOV_TRACE_ARG_HEX:
+            case IOV_TRACE_ARG_UNSIGNED:
+            case IOV_TRACE_ARG_OCTAL:
+            case IOV_TRACE_ARG_POINTER:
+              if (!iov_trace_catalog_arg_is_canonical (self->catalog, event_id, i, a))
+                goto raw;
+              p = put_varint (p, a->value);
+              break;
+            case IOV_TRACE_ARG_SIGNED:
+              if (!iov_trace_catalog_arg_is_canonical (self->catalog, event_id, i, a))
+                goto raw;
+              p = put_varint (p, (a->value << 1) ^ (guint64) ((gint64) a->value >> 63));
+              break;
+            case IOV_TRACE_ARG_CHAR:
+            case IOV_TRACE_ARG_STRING:
+            case IOV_TRACE_ARG_FLOAT:
+            default:
+              {
+                guint64 id = G_MAXUINT64;
+
+                if (a->len <= MAX_INTERN_LEN && memchr (a->text, '\0', a->len) == NULL)
+                  id = intern_string (self, a->text, a->len);
+                if (id != G_MAXUINT64)
+                  p = put_varint (p, (id << 1) | 1);
+                else
+                  {
+                    p = put_varint (p, (guint64) a->len << 1);
+                    memcpy (p, a->text, a->len);
+                    p += a->len;
+                  }
+              }
+              break;
+            }
+        }
+      return p - self->scratch;
+    }
+
+raw:
+  if (len == 0)
+    return 0;
+  p = self->scratch;
+  *p++ = BLOB_RAW;
+  p = put_varint (p, len);
+  memcpy (p, args, len);
+  p += len;
+  return p - self->scratch;
+}
+
+static Chunk *
+current_chunk (IovEventStore *self,
+               gsize          blob_len)
+{
+  Chunk *c = self->chunks->len ? g_ptr_array_index (self->chunks, self->chunks->len - 1) : NULL;
+  guint64 arena_end = (guint64) (self->blocks->len ? self->blocks->len - 1 : 0) * ARENA_BLOCK + self->block_pos;
+
+  if (c == NULL || c->n == CHUNK_EVENTS || arena_end + ARENA_BLOCK + blob_len - c->arena_base >= NO_ARGS)
+    {
+      c = g_new0 (Chunk, 1);
+      c->records = g_new (IovEventRecord, CHUNK_EVENTS);
+      c->sorted = TRUE;
+      c->ts_min = G_MAXUINT64;
+      c->arena_base = self->blocks->len ? arena_end : 0;
+      g_ptr_array_add (self->chunks, c);
+    }
+  return c;
+}
+
+static guint64
+append (IovEventStore *self,
+        guint64        ts_ns,
+        guint          event_id,
+        gsize          blob_len)
+{
+  Chunk *c = current_chunk (self, blob_len);
+  IovEventRecord *r = &c->records[c->n];
+
+  r->ts_ns = ts_ns;
+  r->event_id = event_id;
+  r->arg_off = NO_ARGS;
+  if (blob_len > 0)
+    {
+      guint64 global;
+
+      if (self->block_pos + blob_len > ARENA_BLOCK)
+        {
+          g_ptr_array_add (self->blocks, g_malloc (ARENA_BLOCK));
+          self->block_pos = 0;
+        }
+      memcpy ((guint8 *) g_ptr_array_index (self->blocks, self->blocks->len - 1) + self->block_pos,
+              self->scratch, blob_len);
+      global = (guint64) (self->blocks->len - 1) * ARENA_BLOCK + self->block_pos;
+      self->block_pos += blob_len;
+      r->arg_off = (guint32) (global - c->arena_base);
+    }
+  if (c->n > 0 && ts_ns < c->records[c->n - 1].ts_ns)
+    c->sorted = FALSE;
+  if (self->n_events > 0 && ts_ns < self->last_ts)
+    self->sorted = FALSE;
+  c->ts_min = MIN (c->ts_min, ts_ns);
+  c->ts_max = MAX (c->ts_max, ts_ns);
+  c->n++;
+  self->last_ts = ts_ns;
+  return self->n_events++;
+}
+
+/* Appends an event line (as iov_trace_parse_line() classified it; other
+ * lines are ignored and G_MAXUINT64 returned).  Lines without a timestamp
+ * get @arrival_ns.  Returns the event's index. */
+guint64
+iov_event_store_append_line (IovEventStore      *self,
+                             const IovTraceLine *line,
+                             guint64             arrival_ns)
+{
+  guint id;
+
+  g_return_val_if_fail (self != NULL, G_MAXUINT64);
+  g_return_val_if_fail (line != NULL, G_MAXUINT64);
+
+  if (line->kind != IOV_TRACE_LINE_EVENT)
+    return G_MAXUINT64;
+  id = line->event_id >= 0 ? (guint) line->event_id
+                           : iov_trace_catalog_intern (self->catalog, line->name, line->name_len);
+  return append (self, line->has_ts ? line->ts_ns : arrival_ns, id,
+                 encode_args (self, id, line->args, MIN (line->args_len, IOV_TRACE_MAX_LINE)));
+}
+
+guint64
+iov_event_store_append_raw (IovEventStore *self,
+                            guint64        ts_ns,
+                            guint          event_id,
+                            const char    *args,
+                            gsize          len)
+{
+  g_return_val_if_fail (self != NULL, G_MAXUINT64);
+  g_return_val_if_fail (event_id < iov_trace_catalog_get_n_events (self->catalog), G_MAXUINT64);
+
+  return append (self, ts_ns, event_id, encode_args (self, event_id, args, MIN (len, IOV_TRACE_MAX_LINE)));
+}
+
+guint64
+iov_event_store_get_n_events (IovEventStore *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->n_events;
+}
+
+static inline const IovEventRecord *
+record_at (IovEventStore *self,
+           guint64        index,
+           Chunk        **chunk)
+{
+  Chunk *c = g_ptr_array_index (self->chunks, index >> CHUNK_SHIFT);
+
+  if (chunk)
+    *chunk = c;
+  return &c->records[index & (CHUNK_EVENTS - 1)];
+}
+
+gboolean
+iov_event_store_get (IovEventStore  *self,
+                     guint64         index,
+                     IovEventRecord *record)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (index >= self->n_events)
+    return FALSE;
+  *record = *record_at (self, index, NULL);
+  return TRUE;
+}
+
+static const guint8 *
+blob_at (IovEventStore        *self,
+         const Chunk          *c,
+         const IovEventRecord *r)
+{
+  guint64 global;
+
+  if (r->arg_off == NO_ARGS)
+    return NULL;
+  global = c->arena_base + r->arg_off;
+  return (const guint8 *) g_ptr_array_index (self->blocks, global / ARENA_BLOCK) + global % ARENA_BLOCK;
+}
+
+/* Decodes the arguments of event @index.  Typed: @args get names, kinds,
+ * values (integers) and texts (strings; NULL for integers).  Raw: one
+ * argument "raw" with the text and @typed FALSE. */
+gboolean
+iov_event_store_get_args (IovEventStore *self,
+                          guint64        index,
+                          IovTraceArg   *args,
+                          guint         *n_args,
+                          gboolean      *typed)
+{
+  const IovEventRecord *r;
+  const guint8 *p;
+  Chunk *c;
+  guint n;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  *n_args = 0;
+  if (typed)
+    *typed = TRUE;
+  if (index >= self->n_events)
+    return FALSE;
+  r = record_at (self, index, &c);
+  p = blob_at (self, c, r);
+  if (p == NULL)
+    return TRUE;
+  if (*p++ == BLOB_RAW)
+    {
+      guint64 len;
+
+      p = get_varint (p, &len);
+      args[0].name = "raw";
+      args[0].kind = IOV_TRACE_ARG_STRING;
+      args[0].text = (const char *) p;
+      args[0].len = len;
+      args[0].value = 0;
+      *n_args = 1;
+      if (typed)
+        *typed = FALSE;
+      return TRUE;
+    }
+  n = iov_trace_catalog_get_n_args (self->catalog, r->event_id);
+  for (guint i = 0; i < n; i++)
+    {
+      IovTraceArg *a = &args[i];
+      guint64 v;
+
+      iov_trace_catalog_get_arg (self->catalog, r->event_id, i, &a->name, &a->kind);
+      a->text = NULL;
+      a->len = 0;
+      a->value = 0;
+      p = get_varint (p, &v);
+      switch (a->kind)
+        {
+        case IOV_TRACE_ARG_HEX:
+        case IOV_TRACE_ARG_UNSIGNED:
+        case IOV_TRACE_ARG_OCTAL:
+        case IOV_TRACE_ARG_POINTER:
+          a->value = v;
+          break;
+        case IOV_TRACE_ARG_SIGNED:
+          a->value = (v >> 1) ^ (guint64) -(gint64) (v & 1);
+          break;
+        case IOV_TRACE_ARG_CHAR:
+        case IOV_TRACE_ARG_STRING:
+        case IOV_TRACE_ARG_FLOAT:
+        default:
+          if (v & 1)
+            {
+              a->text = g_ptr_array_index (self->strings, v >> 1);
+              a->len = g_array_index (self->string_lens, guint32, v >> 1);
+            }
+          else
+            {
+              a->text = (const char *) p;
+              a->len = v >> 1;
+              p += a->len;
+            }
+          break;
+        }
+    }
+  *n_args = n;
+  return TRUE;
+}
+
+/* Appends the argument text of event @index exactly as QEMU printed it. */
+gboolean
+iov_event_store_render_args (IovEventStore *self,
+                             guint64        index,
+                             GString       *out)
+{
+  IovTraceArg args[IOV_TRACE_MAX_ARGS];
+  IovEventRecord r;
+  gboolean typed;
+  guint n;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (!iov_event_store_get (self, index, &r) || !iov_event_store_get_args (self, index, args, &n, &typed))
+    return FALSE;
+  if (!typed)
+    g_string_append_len (out, args[0].text, args[0].len);
+  else if (n > 0 || iov_trace_catalog_get_n_args (self->catalog, r.event_id) == 0)
+    iov_trace_catalog_render (self->catalog, r.event_id, args, n, out);
+  return TRUE;
+}
+
+/* First index whose time is >= @ts_ns (for a store appended in time order,
+ * which QEMU's log is); n_events when none. */
+guint64
+iov_event_store_lower_bound (IovEventStore *self,
+                             guint64        ts_ns)
+{
+  guint lo = 0, hi;
+
+  g_return_val_if_fail (self != NULL, 0);
+
+  hi = self->chunks->len;
+  while (lo < hi)
+    {
+      guint mid = (lo + hi) / 2;
+      Chunk *c = g_ptr_array_index (self->chunks, mid);
+
+      if (c->ts_max < ts_ns)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  if (lo == self->chunks->len)
+    return self->n_events;
+  {
+    Chunk *c = g_ptr_array_index (self->chunks, lo);
+    guint a = 0, b = c->n;
+
+    while (a < b)
+      {
+        guint mid = (a + b) / 2;
+
+        if (c->records[mid].ts_ns < ts_ns)
+          a = mid + 1;
+        else
+          b = mid;
+      }
+    return ((guint64) lo << CHUNK_SHIFT) + a;
+  }
+}
+
+static gboolean
+arg_value (IovEventStore        *self,
+           const Chunk          *c,
+           const IovEventRecord *r,
+           guint                 index,
+           guint64              *value)
+{
+  const guint8 *p = blob_at (self, c, r);
+  IovTraceArgKind kind;
+  guint64 v = 0;
+
+  if (p == NULL || *p++ != BLOB_TYPED)
+    return FALSE;
+  if (!iov_trace_catalog_get_arg (self->catalog, r->event_id, index, NULL, &kind))
+    return FALSE;
+  for (guint i = 0; i <= index; i++)
+    {
+      IovTraceArgKind k;
+
+      iov_trace_catalog_get_arg (self->catalog, r->event_id, i, NULL, &k);
+      p = get_varint (p, &v);
+      if (i < index && (k == IOV_TRACE_ARG_STRING || k == IOV_TRACE_ARG_CHAR || k == IOV_TRACE_ARG_FLOAT) && !(v & 1))
+        p += v >> 1;
+    }
+  switch (kind)
+    {
+    case IOV_TRACE_ARG_HEX:
+    case IOV_TRACE_ARG_UNSIGNED:
+    case IOV_TRACE_ARG_OCTAL:
+    case IOV_TRACE_ARG_POINTER:
+      *value = v;
+      return TRUE;
+    case IOV_TRACE_ARG_SIGNED:
+      *value = (v >> 1) ^ (guint64) -(gint64) (v & 1);
+      return TRUE;
+    case IOV_TRACE_ARG_CHAR:
+    case IOV_TRACE_ARG_STRING:
+    case IOV_TRACE_ARG_FLOAT:
+    default:
+      return FALSE;
+    }
+}
+
+/* Per-pixel binning: splits [t0, t1) into @n_bins equal bins and fills
+ * @bins with the number of events (of @event_ids, or all when
+ * @n_event_ids is 0) and the min/max of integer argument @arg_index, or of
+ * the time when @arg_index < 0.  A bin without values has min > max. */
+gboolean
+iov_event_store_bin (IovEventStore  *self,
+                     guint64         t0_ns,
+                     guint64         t1_ns,
+                     guint           n_bins,
+                     const guint    *event_ids,
+                     guint           n_event_ids,
+                     int             arg_index,
+                     IovEventBin    *bins,
+                     GError        **error)
+{
+  g_autofree guint8 *filter = NULL;
+  guint n_ids;
+  double scale;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (n_bins == 0 || t1_ns <= t0_ns)
+    {
+      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, "empty time range or no bins");
+      return FALSE;
+    }
+  for (guint i = 0; i < n_bins; i++)
+    {
+      bins[i].count = 0;
+      bins[i].min = G_MAXUINT64;
+      bins[i].max = 0;
+    }
+  n_ids = iov_trace_catalog_get_n_events (self->catalog);
+  if (n_event_ids > 0)
+    {
+      filter = g_new0 (guint8, n_ids + 1);
+      for (guint i = 0; i < n_event_ids; i++)
+        if (event_ids[i] < n_ids)
+          filter[event_ids[i]] = 1;
+    }
+  scale = (double) n_bins / (double) (t1_ns - t0_ns);
+
+  for (guint ci = 0; ci < self->chunks->len; ci++)
+    {
+      Chunk *c = g_ptr_array_index (self->chunks, ci);
+      guint start = 0;
+
+      if (c->n == 0 || c->ts_max < t0_ns || c->ts_min >= t1_ns)
+        continue;
+      if (c->sorted)
+        {
+          guint a = 0, b = c->n;
+
+          while (a < b)
+            {
+              guint mid = (a + b) / 2;
+
+              if (c->records[mid].ts_ns < t0_ns)
+                a = mid + 1;
+              else
+                b = mid;
+            }
+          start = a;
+        }
+      for (guint i = start; i < c->n; i++)
+        {
+          const IovEventRecord *r = &c->records[i];
+          guint64 v;
+          guint b;
+
+          if (r->ts_ns >= t1_ns)
+            {
+              if (c->sorted)
+                break;
+              continue;
+            }
+          if (r->ts_ns < t0_ns)
+            continue;
+          if (filter != NULL && (r->event_id >= n_ids || !filter[r->event_id]))
+            continue;
+          b = (guint) ((double) (r->ts_ns - t0_ns) * scale);
+          if (b >= n_bins)
+            b = n_bins - 1;
+          bins[b].count++;
+          if (arg_index < 0)
+            v = r->ts_ns;
+          else if (!arg_value (self, c, r, arg_index, &v))
+            continue;
+          bins[b].min = MIN (bins[b].min, v);
+          bins[b].max = MAX (bins[b].max, v);
+        }
+    }
+  return TRUE;
+}
+
+/* Bytes held for events: records (whole chunks) plus the argument arena
+ * and the interned strings. */
+gsize
+iov_event_store_get_memory (IovEventStore *self)
+{
+  gsize bytes;
+
+  g_return_val_if_fail (self != NULL, 0);
+
+  bytes = (gsize) self->chunks->len * (CHUNK_EVENTS * sizeof (IovEventRecord) + sizeof (Chunk));
+  bytes += (gsize) self->blocks->len * ARENA_BLOCK;
+  for (guint i = 0; i < self->strings->len; i++)
+    bytes += g_array_index (self->string_lens, guint32, i) + 1;
+  return bytes;
+}

@@ -1,0 +1,353 @@
+/* test-event-store.c
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "iov-types.h"
+#include "iov-event-store.h"
+#include "iov-trace-events.h"
+#include "iov-trace-parser.h"
+
+static IovTraceCatalog *
+fixture_catalog (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", "qemu-7.2", "trace-events",
+                                                 "trace-events-all.txt", NULL);
+  g_autoptr(GError) error = NULL;
+  IovTraceCatalog *cat = iov_trace_catalog_new_from_file (path, &error);
+
+  g_assert_no_error (error);
+  return cat;
+}
+
+static char *
+load_fixture (const char *name,
+              gsize      *len)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  if (g_str_has_suffix (name, ".xz"))
+    {
+      g_autoptr(GSubprocess) proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "xz", "-dc", path, NULL);
+      g_autoptr(GBytes) out = NULL;
+
+      g_assert_no_error (error);
+      g_subprocess_communicate (proc, NULL, NULL, &out, NULL, &error);
+      g_assert_no_error (error);
+      *len = g_bytes_get_size (out);
+      return g_memdup2 (g_bytes_get_data (out, NULL), *len);
+    }
+  g_assert_true (g_file_get_contents (path, &text, len, NULL));
+  return text;
+}
+
+typedef struct
+{
+  IovTraceCatalog *cat;
+  IovEventStore   *store;
+  GPtrArray       *args;    /* expected argument text per stored event */
+  GArray          *ts;
+  guint64          arrival;
+} Fill;
+
+static void
+fill_line (const char *text,
+           gsize       len,
+           gboolean    cut,
+           gpointer    user_data)
+{
+  Fill *f = user_data;
+  IovTraceLine line;
+  guint64 index;
+
+  if (iov_trace_parse_line (f->cat, text, len, &line) != IOV_TRACE_LINE_EVENT)
+    {
+      g_assert_cmpuint (iov_event_store_append_line (f->store, &line, 0), ==, G_MAXUINT64);
+      return;
+    }
+  index = iov_event_store_append_line (f->store, &line, f->arrival);
+  g_assert_cmpuint (index, ==, f->args ? f->args->len : index);
+  if (f->args)
+    {
+      g_ptr_array_add (f->args, g_strndup (line.args, line.args_len));
+      g_array_append_val (f->ts, line.ts_ns);
+    }
+}
+
+/* Every event of real traces comes back with exactly the text QEMU
+ * printed, whether its arguments were stored typed or raw. */
+static void
+test_roundtrip (gconstpointer data)
+{
+  const char *name = data;
+  g_autoptr(IovTraceCatalog) cat = fixture_catalog ();
+  g_autoptr(IovEventStore) store = iov_event_store_new (cat);
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) ts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *text = NULL;
+  gsize len;
+  Fill f = { cat, store, args, ts, 0 };
+  guint typed = 0;
+
+  text = load_fixture (name, &len);
+  iov_trace_split_lines (text, len, fill_line, &f);
+  g_assert_cmpuint (iov_event_store_get_n_events (store), ==, args->len);
+  g_assert_cmpuint (args->len, >, 0);
+  for (guint i = 0; i < args->len; i++)
+    {
+      IovEventRecord r;
+      IovTraceArg a[IOV_TRACE_MAX_ARGS];
+      gboolean is_typed;
+      guint n;
+
+      g_string_truncate (out, 0);
+      g_assert_true (iov_event_store_get (store, i, &r));
+      g_assert_cmpuint (r.ts_ns, ==, g_array_index (ts, guint64, i));
+      g_assert_true (iov_event_store_render_args (store, i, out));
+      if (strcmp (out->str, g_ptr_array_index (args, i)) != 0)
+        g_error ("event %u (%s): stored \"%s\", read back \"%s\"", i,
+                 iov_trace_catalog_get_name (cat, r.event_id), (char *) g_ptr_array_index (args, i), out->str);
+      g_assert_true (iov_event_store_get_args (store, i, a, &n, &is_typed));
+      typed += is_typed;
+    }
+  g_test_message ("%s: %u events, %u typed, %" G_GSIZE_FORMAT " bytes/event", name, args->len, typed,
+                  iov_event_store_get_memory (store) / args->len);
+  /* Real IOMMU traces decode: nearly everything is stored typed. */
+  if (g_str_has_prefix (name, "qemu-7.2/"))
+    g_assert_cmpuint (typed, >=, args->len * 99 / 100);
+  g_assert_false (iov_event_store_get (store, args->len, &(IovEventRecord) { 0 }));
+}
+
+static void
+test_typed_values (void)
+{
+  g_autoptr(IovTraceCatalog) cat = fixture_catalog ();
+  g_autoptr(IovEventStore) store = iov_event_store_new (cat);
+  static const char line[] = "13726@1795459779.004978:vtd_inv_desc invalidate desc type iotlb high 0xfffaa000 low 0x300f2";
+  static const char neg[] = "1@1795459779.004979:vtd_warn_ir_vector sid 0xffff index -3 vec 4 (should be: 38)";
+  IovTraceLine parsed;
+  IovTraceArg a[IOV_TRACE_MAX_ARGS];
+  gboolean typed;
+  guint n;
+
+  iov_trace_parse_line (cat, line, strlen (line), &parsed);
+  g_assert_cmpuint (iov_event_store_append_line (store, &parsed, 0), ==, 0);
+  iov_trace_parse_line (cat, line, strlen (line), &parsed);
+  g_assert_cmpuint (iov_event_store_append_line (store, &parsed, 0), ==, 1);
+  iov_trace_parse_line (cat, neg, strlen (neg), &parsed);
+  g_assert_cmpuint (iov_event_store_append_line (store, &parsed, 0), ==, 2);
+
+  g_assert_true (iov_event_store_get_args (store, 1, a, &n, &typed));
+  g_assert_true (typed);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpstr (a[0].name, ==, "type");
+  g_assert_cmpmem (a[0].text, a[0].len, "iotlb", 5);
+  g_assert_cmpstr (a[1].name, ==, "hi");
+  g_assert_cmphex (a[1].value, ==, 0xfffaa000);
+  g_assert_cmphex (a[2].value, ==, 0x300f2);
+  g_assert_true (iov_event_store_get_args (store, 2, a, &n, &typed));
+  g_assert_cmpint ((gint64) a[1].value, ==, -3);
+
+  /* Unknown events and text that does not fit the format stay raw. */
+  g_assert_cmpuint (iov_event_store_append_raw (store, 5, iov_trace_catalog_intern (cat, "mine", 4), "a b", 3), ==, 3);
+  g_assert_true (iov_event_store_get_args (store, 3, a, &n, &typed));
+  g_assert_false (typed);
+  g_assert_cmpmem (a[0].text, a[0].len, "a b", 3);
+  g_assert_cmpuint (iov_event_store_append_raw (store, 6, parsed.event_id, "sid 0x0FFFF index 1 vec 2 (should be: 3)", 40), ==, 4);
+  g_assert_true (iov_event_store_get_args (store, 4, a, &n, &typed));
+  g_assert_false (typed);  /* "0x0FFFF" would not print back the same */
+}
+
+typedef struct
+{
+  guint64 ts;
+  guint   id;
+  guint64 value;
+} Synthetic;
+
+static void
+test_bins (void)
+{
+  g_autoptr(IovTraceCatalog) cat = fixture_catalog ();
+  g_autoptr(IovEventStore) store = iov_event_store_new (cat);
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (Synthetic));
+  guint pages = iov_trace_catalog_lookup (cat, "vtd_inv_desc_iotlb_pages", 24);
+  guint fetch = iov_trace_catalog_lookup (cat, "vtd_inv_qi_fetch", 16);
+  GRand *rand = g_rand_new_with_seed (42);
+  guint64 t = 1000;
+  IovEventBin bins[97];
+  g_autoptr(GError) error = NULL;
+
+  /* 300k events (several chunks), pages events carry an address. */
+  for (guint i = 0; i < 300000; i++)
+    {
+      Synthetic s;
+
+      t += g_rand_int_range (rand, 0, 1000);
+      s.ts = t;
+      if (g_rand_boolean (rand))
+        {
+          g_autofree char *args = NULL;
+
+          s.id = pages;
+          s.value = (guint64) g_rand_int (rand) << 12;
+          args = g_strdup_printf ("iotlb invalidate domain 0x3 addr 0x%" G_GINT64_MODIFIER "x mask 0x0", s.value);
+          iov_event_store_append_raw (store, s.ts, s.id, args, strlen (args));
+        }
+      else
+        {
+          s.id = fetch;
+          s.value = 0;
+          iov_event_store_append_raw (store, s.ts, s.id, "", 0);
+        }
+      g_array_append_val (events, s);
+    }
+  g_rand_free (rand);
+
+  for (guint round = 0; round < 4; round++)
+    {
+      guint64 t0 = round == 0 ? 0 : 1000 + round * 12345678;
+      guint64 t1 = round == 3 ? G_MAXUINT64 : t0 + 50000000 + round * 1000;
+      double scale = (double) G_N_ELEMENTS (bins) / (double) (t1 - t0);
+      IovEventBin expect[G_N_ELEMENTS (bins)];
+      guint ids[] = { pages };
+
+      for (guint b = 0; b < G_N_ELEMENTS (bins); b++)
+        expect[b] = (IovEventBin) { 0, G_MAXUINT64, 0 };
+      for (guint i = 0; i < events->len; i++)
+        {
+          Synthetic *s = &g_array_index (events, Synthetic, i);
+          guint b;
+
+          if (s->ts < t0 || s->ts >= t1 || s->id != pages)
+            continue;
+          b = MIN ((guint) ((double) (s->ts - t0) * scale), G_N_ELEMENTS (bins) - 1);
+          expect[b].count++;
+          expect[b].min = MIN (expect[b].min, s->value);
+          expect[b].max = MAX (expect[b].max, s->value);
+        }
+      /* arg 1 of vtd_inv_desc_iotlb_pages is addr */
+      g_assert_true (iov_event_store_bin (store, t0, t1, G_N_ELEMENTS (bins), ids, 1, 1, bins, &error));
+      g_assert_no_error (error);
+      for (guint b = 0; b < G_N_ELEMENTS (bins); b++)
+        {
+          g_assert_cmpuint (bins[b].count, ==, expect[b].count);
+          g_assert_cmphex (bins[b].min, ==, expect[b].min);
+          g_assert_cmphex (bins[b].max, ==, expect[b].max);
+        }
+    }
+
+  /* All events, min/max of time. */
+  {
+    guint64 total = 0;
+
+    g_assert_true (iov_event_store_bin (store, 0, t + 1, 10, NULL, 0, -1, bins, &error));
+    for (guint b = 0; b < 10; b++)
+      {
+        total += bins[b].count;
+        if (bins[b].count)
+          g_assert_cmpuint (bins[b].min, <=, bins[b].max);
+      }
+    g_assert_cmpuint (total, ==, 300000);
+    g_assert_cmpuint (bins[0].min, ==, g_array_index (events, Synthetic, 0).ts);
+    g_assert_cmpuint (bins[9].max, ==, t);
+  }
+
+  /* Time index. */
+  for (guint i = 0; i < events->len; i += 9973)
+    {
+      guint64 ts = g_array_index (events, Synthetic, i).ts;
+      guint64 lb = iov_event_store_lower_bound (store, ts);
+      IovEventRecord r;
+
+      g_assert_true (iov_event_store_get (store, lb, &r));
+      g_assert_cmpuint (r.ts_ns, ==, ts);
+      g_assert_cmpuint (lb, <=, i);
+      if (lb > 0)
+        {
+          iov_event_store_get (store, lb - 1, &r);
+          g_assert_cmpuint (r.ts_ns, <, ts);
+        }
+    }
+  g_assert_cmpuint (iov_event_store_lower_bound (store, t + 1), ==, 300000);
+  g_assert_cmpuint (iov_event_store_lower_bound (store, 0), ==, 0);
+
+  g_assert_false (iov_event_store_bin (store, 5, 5, 10, NULL, 0, -1, bins, &error));
+  g_assert_error (error, IOV_ERROR, IOV_ERROR_INVALID);
+}
+
+/* Unsorted input (unprefixed lines get arrival times) still bins right. */
+static void
+test_bins_unsorted (void)
+{
+  g_autoptr(IovTraceCatalog) cat = fixture_catalog ();
+  g_autoptr(IovEventStore) store = iov_event_store_new (cat);
+  guint fetch = iov_trace_catalog_lookup (cat, "vtd_inv_qi_fetch", 16);
+  IovEventBin bins[4];
+
+  for (guint i = 0; i < 100; i++)
+    iov_event_store_append_raw (store, (i * 37) % 100, fetch, "", 0);
+  g_assert_true (iov_event_store_bin (store, 0, 100, 4, NULL, 0, -1, bins, NULL));
+  for (guint b = 0; b < 4; b++)
+    {
+      g_assert_cmpuint (bins[b].count, ==, 25);
+      g_assert_cmpuint (bins[b].min, ==, b * 25);
+      g_assert_cmpuint (bins[b].max, ==, b * 25 + 24);
+    }
+}
+
+/* ≤ 32 bytes per stored event on a real trace (records + arena). */
+static void
+test_memory (void)
+{
+  g_autoptr(IovTraceCatalog) cat = fixture_catalog ();
+  g_autoptr(IovEventStore) store = iov_event_store_new (cat);
+  g_autofree char *text = NULL;
+  gsize len;
+  Fill f = { cat, store, NULL, NULL, 0 };
+  double per_event;
+
+  if (g_find_program_in_path ("xz") == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  text = load_fixture ("qemu-7.2/guest-intel-strict/trace.log.xz", &len);
+  iov_trace_split_lines (text, len, fill_line, &f);
+  g_assert_cmpuint (iov_event_store_get_n_events (store), ==, 170986);
+  per_event = (double) iov_event_store_get_memory (store) / 170986;
+  g_test_message ("%.1f bytes/event (whole chunks and arena blocks counted)", per_event);
+  g_assert_cmpfloat (per_event, <=, 32.0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_data_func ("/event-store/roundtrip/edge-cases", "edge-cases.log", test_roundtrip);
+  g_test_add_data_func ("/event-store/roundtrip/vhost-user", "qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.excerpt.log", test_roundtrip);
+  g_test_add_data_func ("/event-store/roundtrip/amd", "qemu-7.2/guest-amd/trace.excerpt.log", test_roundtrip);
+  g_test_add_data_func ("/event-store/roundtrip/rootport", "qemu-7.2/guest-intel-rootport/trace.excerpt.log", test_roundtrip);
+  g_test_add_func ("/event-store/typed-values", test_typed_values);
+  g_test_add_func ("/event-store/bins", test_bins);
+  g_test_add_func ("/event-store/bins-unsorted", test_bins_unsorted);
+  g_test_add_func ("/event-store/memory", test_memory);
+  return g_test_run ();
+}
