@@ -979,6 +979,27 @@ iov_trace_catalog_arg_is_canonical (const IovTraceCatalog *self,
       text += 2;
       len -= 2;
     }
+  /* Plain %x / %u / %d: the shortest spelling, lowercase, no leading zero. */
+  if (conv->width < 0 && conv->precision < 0 && (conv->flags & ~CONV_UPPER) == 0 &&
+      conv->kind != IOV_TRACE_ARG_POINTER && conv->kind != IOV_TRACE_ARG_OCTAL)
+    {
+      if (conv->kind == IOV_TRACE_ARG_SIGNED && len > 0 && text[0] == '-')
+        {
+          if ((gint64) arg->value >= 0)
+            return FALSE;
+          text++;
+          len--;
+        }
+      else if (conv->kind == IOV_TRACE_ARG_SIGNED && (gint64) arg->value < 0)
+        return FALSE;
+      if (len == 0 || (text[0] == '0' && len > 1))
+        return FALSE;
+      if (conv->kind == IOV_TRACE_ARG_HEX)
+        for (gsize i = 0; i < len; i++)
+          if (conv->flags & CONV_UPPER ? (text[i] >= 'a' && text[i] <= 'f') : (text[i] >= 'A' && text[i] <= 'F'))
+            return FALSE;
+      return TRUE;
+    }
   return format_int (conv, arg->value, buf) == len && memcmp (buf, text, len) == 0;
 }
 
