@@ -1,5 +1,5 @@
-/* iov-cli-export.c
-
+/* iov-cli-export.c — iovista-cli export
+ *
  * Copyright 2026 The Iovista authors
  *
  * This program is free software: you can redistribute it and/or modify
@@ -15,17 +15,135 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <stdio.h>
 
 #include "iov-cli.h"
+#include "iov-export.h"
+#include "iov-painter.h"
+#include "iov-what-if.h"
+
+static gboolean
+write_text (const char  *path,
+            GString     *text,
+            GError     **error)
+{
+  if (g_strcmp0 (path, "-") == 0)
+    {
+      fwrite (text->str, 1, text->len, stdout);
+      return TRUE;
+    }
+  return g_file_set_contents (path, text->str, text->len, error);
+}
 
 int
 iov_cli_export (int    argc,
-            char **argv)
+                char **argv)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autofree char *format = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *profile_id = NULL;
+  g_autofree char *builtin = NULL;
+  int step = -2;
+  const GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
+      N_("perfetto, csv, svg, png or pdf"), N_("FORMAT") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Write to FILE (- for standard output)"), N_("FILE") },
+    { "profile", 'p', 0, G_OPTION_ARG_STRING, &profile_id, N_("Model profile (default: the scenario's)"), N_("PROFILE") },
+    { "step", 's', 0, G_OPTION_ARG_INT, &step,
+      N_("Picture formats: draw after this step (1-based; default: where QEMU aborts, else the last)"), N_("N") },
+    { "builtin", 'b', 0, G_OPTION_ARG_STRING, &builtin, N_("Use a built-in scenario instead of INPUT"), N_("NAME") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("INPUT"));
+  g_autoptr(IovScenario) scenario = NULL;
+  g_autoptr(IovRun) run = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  const IovProfile *profile;
+  gboolean picture;
 
-  g_option_context_set_summary (context, _("Not yet available (issue F)."));
+  g_option_context_set_summary (context,
+    _("Export a model run of a scenario (JSON) to Perfetto JSON, CSV, or an SVG, PNG or PDF picture\n"
+      "of the address-space map and notifier lanes.\n"
+      "Recordings and raw trace logs as INPUT need the trace inference, which is not yet available."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!iov_cli_parse_options (context, "export", &argc, &argv))
     return IOV_CLI_EXIT_USAGE;
-  return iov_cli_not_yet ("export", "[F]");
+
+  if (format == NULL)
+    return iov_cli_usage_error ("export", _("missing --format (perfetto, csv, svg, png or pdf)"));
+  picture = g_str_equal (format, "svg") || g_str_equal (format, "png") || g_str_equal (format, "pdf");
+  if (!picture && !g_str_equal (format, "perfetto") && !g_str_equal (format, "csv"))
+    return iov_cli_usage_error ("export", _("unknown format “%s” (perfetto, csv, svg, png or pdf)"), format);
+  if (output == NULL)
+    return iov_cli_usage_error ("export", _("missing -o FILE"));
+  if (picture && g_str_equal (output, "-"))
+    return iov_cli_usage_error ("export", _("pictures need a file name, not -"));
+
+  if (builtin != NULL)
+    {
+      if (argc > 1)
+        return iov_cli_usage_error ("export", _("give either INPUT or --builtin, not both"));
+      scenario = iov_scenario_new_from_resource (builtin, &error);
+      if (scenario == NULL)
+        return iov_cli_usage_error ("export", _("no built-in scenario “%s”"), builtin);
+    }
+  else
+    {
+      if (argc != 2)
+        return iov_cli_usage_error ("export", argc < 2 ? _("missing INPUT (a scenario)") : _("too many arguments"));
+      scenario = iov_scenario_new_from_file (argv[1], &error);
+      if (scenario == NULL)
+        {
+          g_printerr ("%s\n", error->message);
+          return IOV_CLI_EXIT_USAGE;
+        }
+    }
+
+  profile = iov_profile_lookup (profile_id ? profile_id : scenario->profile);
+  if (profile == NULL)
+    {
+      if (profile_id != NULL)
+        return iov_cli_usage_error ("export", _("unknown profile “%s”"), profile_id);
+      g_printerr (_("%s: no profile: add \"profile\" to the scenario or pass --profile\n"), scenario->filename);
+      return IOV_CLI_EXIT_USAGE;
+    }
+
+  run = iov_run_scenario (scenario, profile, &error);
+  if (run == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return IOV_CLI_EXIT_USAGE;
+    }
+
+  if (picture)
+    {
+      int index;
+
+      if (step == -2)
+        index = run->aborted_at >= 0 ? run->aborted_at : (int) run->steps->len - 1;
+      else if (step < 0 || step > (int) run->steps->len)
+        return iov_cli_usage_error ("export", _("--step must be from 0 to %u"), run->steps->len);
+      else
+        index = step - 1;
+
+      if (!iov_painter_export (scenario, run, index, format, output, &error))
+        {
+          g_printerr ("iovista-cli export: %s\n", error->message);
+          return IOV_CLI_EXIT_FAILURE;
+        }
+      return IOV_CLI_EXIT_OK;
+    }
+
+  if (g_str_equal (format, "perfetto"))
+    iov_export_perfetto (run, out);
+  else
+    iov_export_csv (run, out);
+
+  if (!write_text (output, out, &error))
+    {
+      g_printerr ("iovista-cli export: %s\n", error->message);
+      return IOV_CLI_EXIT_FAILURE;
+    }
+  return IOV_CLI_EXIT_OK;
 }

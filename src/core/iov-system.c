@@ -1147,11 +1147,73 @@ step_result_clear (IovStepResult *r)
   g_clear_pointer (&r->explain, g_free);
 }
 
+static void
+run_space_free (IovRunSpace *space)
+{
+  g_free (space->device);
+  g_ptr_array_unref (space->notifiers);
+  g_free (space);
+}
+
+static IovRunSpace *
+run_space_find (GPtrArray  *spaces,
+                const char *device)
+{
+  IovRunSpace *space;
+
+  for (guint i = 0; i < spaces->len; i++)
+    if (g_str_equal (((IovRunSpace *) g_ptr_array_index (spaces, i))->device, device))
+      return g_ptr_array_index (spaces, i);
+
+  space = g_new0 (IovRunSpace, 1);
+  space->device = g_strdup (device);
+  space->notifiers = g_ptr_array_new ();
+  g_ptr_array_add (spaces, space);
+  return space;
+}
+
+GPtrArray *
+iov_run_spaces_at (const IovRun *run,
+                   int           step)
+{
+  GPtrArray *spaces = g_ptr_array_new_with_free_func ((GDestroyNotify) run_space_free);
+
+  g_return_val_if_fail (run != NULL, spaces);
+
+  for (guint i = 0; i < run->initial->len; i++)
+    {
+      IovRunSpace *src = g_ptr_array_index (run->initial, i);
+      IovRunSpace *dst = run_space_find (spaces, src->device);
+
+      for (guint j = 0; j < src->notifiers->len; j++)
+        g_ptr_array_add (dst->notifiers, g_ptr_array_index (src->notifiers, j));
+    }
+
+  /* Replay the registrations: the same head insertion the model did. */
+  for (int s = 0; s <= step && s < (int) run->steps->len; s++)
+    {
+      const IovStepResult *r = &g_array_index (run->steps, IovStepResult, s);
+
+      for (guint k = 0; r->registrations != NULL && k < r->registrations->len; k++)
+        {
+          const IovRegistration *reg = &g_array_index (r->registrations, IovRegistration, k);
+          IovRunSpace *space = run_space_find (spaces, reg->device);
+
+          if (reg->action == IOV_REGISTRATION_ADDED)
+            g_ptr_array_insert (space->notifiers, 0, (gpointer) reg->notifier);
+          else if (reg->action == IOV_REGISTRATION_REMOVED)
+            g_ptr_array_remove (space->notifiers, (gpointer) reg->notifier);
+        }
+    }
+  return spaces;
+}
+
 void
 iov_run_free (IovRun *run)
 {
   if (run == NULL)
     return;
+  g_clear_pointer (&run->initial, g_ptr_array_unref);
   g_clear_pointer (&run->steps, g_array_unref);
   g_clear_pointer (&run->notifiers, g_ptr_array_unref);
   g_free (run);
@@ -1181,6 +1243,7 @@ iov_run_scenario (const IovScenario  *sc,
   run->profile = profile;
   run->aborted_at = -1;
   run->notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) notifier_free);
+  run->initial = g_ptr_array_new_with_free_func ((GDestroyNotify) run_space_free);
   run->steps = g_array_sized_new (FALSE, TRUE, sizeof (IovStepResult), sc->steps->len);
   g_array_set_clear_func (run->steps, (GDestroyNotify) step_result_clear);
 
@@ -1211,6 +1274,7 @@ iov_run_scenario (const IovScenario  *sc,
       as->mr.agg_flags = iov_iommu_mr_compute_flags (&as->mr);
       if (as->mr.agg_flags != IOV_NOTIFIER_NONE)
         g_ptr_array_add (sys.as_with_notifiers, as);
+      g_ptr_array_extend (run_space_find (run->initial, as->id)->notifiers, as->mr.list, NULL, NULL);
     }
 
   for (guint i = 0; i < sc->devices->len; i++)
@@ -1221,6 +1285,7 @@ iov_run_scenario (const IovScenario  *sc,
       as->backend = d->backend;
       as->domain = d->domain;
       g_ptr_array_add (sys.as_list, as);
+      run_space_find (run->initial, as->id);
     }
 
   for (guint i = 0; i < sc->steps->len; i++)

@@ -53,7 +53,20 @@ typedef struct
   GArray            *steps;        /* IovStepResult */
   int                aborted_at;   /* step index, or -1 */
   GPtrArray         *notifiers;    /* every notifier the run created, owned */
+  GPtrArray         *initial;      /* IovRunSpace*: before the first step */
 } IovRun;
+
+/* The notifiers registered once step @step has run (-1: before the first),
+ * per address space in QEMU's dispatch order: a GPtrArray of
+ * IovRunSpace. */
+typedef struct
+{
+  char      *device;      /* "mr" for the low-level region */
+  GPtrArray *notifiers;   /* const IovNotifier*, list head first */
+} IovRunSpace;
+
+GPtrArray *iov_run_spaces_at (const IovRun *run,
+                              int           step);
 
 IovRun   *iov_run_scenario (const IovScenario  *scenario,
                             const IovProfile   *profile,

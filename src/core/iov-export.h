@@ -1,0 +1,31 @@
+/* iov-export.h — model runs as Perfetto JSON and CSV
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "iov-system.h"
+
+G_BEGIN_DECLS
+
+/* Chrome/Perfetto JSON ({"traceEvents": […]}): one track for the IOMMU and
+ * one per notifier, a slice per event and per outcome, and a flow from
+ * every event to each delivery it caused. Steps are 1 ms apart. */
+void iov_export_perfetto (const IovRun *run,
+                          GString      *out);
+
+/* One row per (event, notifier) outcome, with a header row. */
+void iov_export_csv      (const IovRun *run,
+                          GString      *out);
+
+G_END_DECLS
