@@ -22,6 +22,7 @@
 #include <glib-unix.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,7 +47,6 @@ struct _IovTraceReader
   int                 fd;           /* file, FIFO or stdin; -1 */
   int                 listen_fd;    /* unix: */
   int                 wake[2];      /* stop pipe */
-  GMappedFile        *mapped;
 
   GThread            *thread;
   GMutex              lock;
@@ -67,6 +67,21 @@ struct _IovTraceReader
   gsize               fill;
   GByteArray         *long_line;    /* an over-long line being skipped */
 };
+
+typedef struct
+{
+  void  *addr;
+  gsize  len;
+} MappedRegion;
+
+static void
+unmap_region (gpointer data)
+{
+  MappedRegion *region = data;
+
+  munmap (region->addr, region->len);
+  g_free (region);
+}
 
 char *
 iov_trace_reader_default_fifo_path (void)
@@ -149,7 +164,6 @@ iov_trace_reader_free (IovTraceReader *self)
     g_unlink (self->path);
   if (self->created_fifo)
     g_unlink (self->path);
-  g_clear_pointer (&self->mapped, g_mapped_file_unref);
   g_clear_pointer (&self->long_line, g_byte_array_unref);
   g_clear_error (&self->error);
   g_free (self->buf);
@@ -596,17 +610,30 @@ iov_trace_reader_start (IovTraceReader  *self,
       self->regular = TRUE;
       if (!(self->flags & IOV_TRACE_READER_FOLLOW) && S_ISREG (st.st_mode))
         {
-          /* Whole file: one mapped batch, no copy and no thread. */
-          self->mapped = g_mapped_file_new_from_fd (self->fd, FALSE, error);
-          if (self->mapped == NULL)
-            return FALSE;
-          if (g_mapped_file_get_length (self->mapped) > 0)
+          /* Whole file: one mapped batch, no copy and no thread.  The
+           * mapping is populated up front: faulting 4 KiB pages one by one
+           * costs as much as parsing them. */
+          if (st.st_size > 0)
             {
-              g_queue_push_tail (&self->queue, g_mapped_file_get_bytes (self->mapped));
-              self->queued_bytes = g_mapped_file_get_length (self->mapped);
-              self->bytes_read = self->queued_bytes;
+              gsize len = st.st_size;
+              void *map = mmap (NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, self->fd, 0);
+              MappedRegion *region;
+
+              if (map == MAP_FAILED)
+                {
+                  int errsv = errno;
+
+                  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                               "%s: %s", self->path, g_strerror (errsv));
+                  return FALSE;
+                }
+              region = g_new (MappedRegion, 1);
+              region->addr = map;
+              region->len = len;
+              g_queue_push_tail (&self->queue, g_bytes_new_with_free_func (map, len, unmap_region, region));
+              self->queued_bytes = len;
+              self->bytes_read = len;
             }
-          g_clear_pointer (&self->mapped, g_mapped_file_unref);
           self->thread_done = TRUE;
           return TRUE;
         }

@@ -331,7 +331,7 @@ test_memory (void)
   iov_trace_split_lines (text, len, fill_line, &f);
   g_assert_cmpuint (iov_event_store_get_n_events (store), ==, 170986);
   per_event = (double) iov_event_store_get_memory (store) / 170986;
-  g_test_message ("%.1f bytes/event (whole chunks and arena blocks counted)", per_event);
+  g_test_message ("%.1f bytes/event", per_event);
   g_assert_cmpfloat (per_event, <=, 32.0);
 }
 
