@@ -543,39 +543,45 @@ page_walk (Sys               *sys,
  * VT-d invalidation paths (reference §4.3–§4.8)
  */
 
+typedef struct
+{
+  Sys               *sys;
+  As                *as;
+  const IovNotifier *n;
+} UnmapChunk;
+
+static gboolean
+unmap_chunk (guint64  iova,
+             guint64  addr_mask,
+             gpointer user_data)
+{
+  UnmapChunk *c = user_data;
+  IovTlbEvent ev = { iova, addr_mask, 0, IOV_NOTIFIER_UNMAP, IOV_PERM_NONE };
+
+  return emit (c->sys, c->as, &ev, c->n);
+}
+
 static gboolean
 vtd_address_space_unmap (Sys               *sys,
                          As                *as,
                          const IovNotifier *n)
 {
-  guint64 start = n->start;
   guint64 end = n->end;
   guint64 limit = (G_GUINT64_CONSTANT (1) << sys->aw) - 1;
+  UnmapChunk chunk = { sys, as, n };
   guint64 remain;
 
   if (end > limit)
     end = limit;
-  if (start > end)
+  if (n->start > end)
     {
       abort_without_event (sys, n, IOV_ABORT_UNMAP_START_END, NULL);
       return FALSE;
     }
 
-  remain = end - start + 1;
-  while (remain >= IOV_PAGE_SIZE)
-    {
-      IovTlbEvent ev = { 0 };
-
-      ev.iova = start;
-      ev.addr_mask = iov_aligned_pow2_mask (start, end, sys->aw);
-      ev.type = IOV_NOTIFIER_UNMAP;
-      ev.perm = IOV_PERM_NONE;
-      if (!emit (sys, as, &ev, n))
-        return FALSE;
-      start += ev.addr_mask + 1;
-      remain -= ev.addr_mask + 1;
-    }
-
+  remain = iov_vtd_split_unmap (n->start, end, sys->aw, unmap_chunk, &chunk);
+  if (sys->dead)
+    return FALSE;
   if (remain != 0)
     {
       abort_without_event (sys, n, IOV_ABORT_UNMAP_REMAIN, NULL);

@@ -56,3 +56,24 @@ iov_aligned_pow2_mask (guint64 start,
     return G_MAXUINT64;
   return iov_pow2_floor (size_mask + 1) - 1;
 }
+
+guint64
+iov_vtd_split_unmap (guint64          start,
+                     guint64          end,
+                     guint            aw_bits,
+                     IovVtdChunkFunc  emit,
+                     gpointer         user_data)
+{
+  guint64 remain = end - start + 1;
+
+  while (remain >= IOV_PAGE_SIZE)
+    {
+      guint64 mask = iov_aligned_pow2_mask (start, end, aw_bits);
+
+      if (!emit (start, mask, user_data))
+        break;
+      start += mask + 1;
+      remain -= mask + 1;
+    }
+  return remain;
+}

@@ -31,4 +31,18 @@ guint64  iov_aligned_pow2_mask       (guint64  start,
                                       guint64  end,
                                       guint    bits);
 
+/* vtd_address_space_unmap()'s split of [start, end] (end already clamped
+ * to 2^aw - 1) into naturally aligned power-of-two blocks of at least
+ * 4 KiB: calls @emit for each; returns what is left over, which QEMU
+ * asserts is zero. Stops early when @emit returns FALSE. */
+typedef gboolean (*IovVtdChunkFunc) (guint64  iova,
+                                     guint64  addr_mask,
+                                     gpointer user_data);
+
+guint64  iov_vtd_split_unmap         (guint64          start,
+                                      guint64          end,
+                                      guint            aw_bits,
+                                      IovVtdChunkFunc  emit,
+                                      gpointer         user_data);
+
 G_END_DECLS

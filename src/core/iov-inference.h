@@ -1,0 +1,90 @@
+/* iov-inference.h — from observed trace events to per-notifier deliveries
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "iov-engine.h"
+#include "iov-scenario.h"
+
+G_BEGIN_DECLS
+
+/* QEMU traces what its IOMMU does (invalidations, walks, virtio-iommu
+ * requests) but not what each notifier received. The inference feeds the
+ * producer-side events to the model and marks the deliveries it predicts
+ * as inferred; consumer-side evidence (vfio_iommu_map_notify, a
+ * vhost-user IOTLB message right after an invalidation) marks them
+ * observed, and a disagreement becomes a finding. */
+
+typedef enum
+{
+  IOV_DELIVERY_INFERRED,
+  IOV_DELIVERY_OBSERVED,   /* inferred, and the consumer showed it */
+} IovDeliveryKind;
+
+typedef struct
+{
+  guint64            ts_ns;
+  guint64            line;       /* 1-based line of the producer event */
+  const IovNotifier *notifier;
+  const char        *device;
+  IovDeliveryKind    kind;
+  IovOutcome         outcome;    /* result, type, range, cropped, abort */
+  IovTlbEvent        event;      /* what the IOMMU sent */
+} IovDelivery;
+
+typedef struct _IovInference IovInference;
+
+IovInference *iov_inference_new           (const IovProfile  *profile,
+                                           IovIommuModel      model,
+                                           guint              aw_bits);
+/* Spaces and notifiers from `iovista-cli snapshot` JSON; the profile from
+ * the QEMU version in it unless @profile is given. */
+IovInference *iov_inference_new_from_snapshot (JsonNode          *snapshot,
+                                               const IovProfile  *profile,
+                                               GError           **error);
+void          iov_inference_free          (IovInference      *self);
+
+/* Registers a notifier on the address space of @device (a BDF such as
+ * "00:02.0"), at the head of its list as QEMU does. */
+IovNotifier  *iov_inference_add_notifier  (IovInference      *self,
+                                           const char        *device,
+                                           const char        *name,
+                                           const char        *owner,
+                                           guint64            start,
+                                           guint64            end,
+                                           guint              flags);
+
+/* One trace event (name, and its arguments as printed); deliveries are
+ * appended to @deliveries (IovDelivery). Events that concern no notifier
+ * are ignored. */
+void          iov_inference_feed          (IovInference      *self,
+                                           guint64            ts_ns,
+                                           guint64            line,
+                                           const char        *name,
+                                           const char        *args,
+                                           gsize              args_len,
+                                           GArray            *deliveries);
+/* Call at the end: pending consumer evidence is settled. */
+void          iov_inference_finish        (IovInference      *self,
+                                           GArray            *deliveries);
+
+const IovProfile *iov_inference_get_profile    (IovInference *self);
+/* Disagreements and caveats, as sentences. */
+GPtrArray    *iov_inference_get_findings  (IovInference      *self);
+GPtrArray    *iov_inference_get_notes     (IovInference      *self);
+guint64       iov_inference_get_n_events  (IovInference      *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovInference, iov_inference_free)
+
+G_END_DECLS

@@ -1,0 +1,237 @@
+/* test-inference.c — observed trace events to per-notifier deliveries
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "iov-inference.h"
+#include "iov-trace-parser.h"
+
+static void
+feed_text (IovInference    *inf,
+           IovTraceCatalog *catalog,
+           const char      *text,
+           gsize            len,
+           GArray          *deliveries)
+{
+  const char *p = text, *end = text + len;
+  guint64 lineno = 0;
+
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      gsize n = nl ? (gsize) (nl - p) : (gsize) (end - p);
+      IovTraceLine line;
+
+      lineno++;
+      if (iov_trace_parse_line (catalog, p, n, &line) == IOV_TRACE_LINE_EVENT)
+        {
+          g_autofree char *name = g_strndup (line.name, line.name_len);
+
+          iov_inference_feed (inf, line.ts_ns, lineno, name, line.args, line.args_len, deliveries);
+        }
+      p += n + 1;
+    }
+  iov_inference_finish (inf, deliveries);
+}
+
+static IovInference *
+intel_vhost (const char *profile_id,
+             guint       flags)
+{
+  IovInference *inf = iov_inference_new (iov_profile_lookup (profile_id), IOV_IOMMU_INTEL, 39);
+
+  /* As vhost registers them: the lower section first. */
+  iov_inference_add_notifier (inf, "00:02.0", "n1", "vhost", 0, 0xfedfffff, flags);
+  iov_inference_add_notifier (inf, "00:02.0", "n2", "vhost", 0xfef00000, G_MAXUINT64, flags);
+  return inf;
+}
+
+static void
+test_device_iotlb (void)
+{
+  static const char trace[] =
+    "24958@1795460549.154428:vtd_inv_desc invalidate desc type device high 0x7ffffffffffff001 low 0x1000000003\n";
+  g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_builtin ();
+  g_autoptr(IovInference) dev = intel_vhost ("debian-7.2", IOV_NOTIFIER_DEVIOTLB_UNMAP);
+  g_autoptr(IovInference) unmap = intel_vhost ("debian-7.2", IOV_NOTIFIER_UNMAP);
+  g_autoptr(GArray) d1 = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  g_autoptr(GArray) d2 = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  IovDelivery *d;
+
+  /* SID 0x10 is 00:02.0; S=1 with this address is the whole 2^64. */
+  feed_text (dev, catalog, trace, strlen (trace), d1);
+  g_assert_cmpuint (d1->len, ==, 2);
+  d = &g_array_index (d1, IovDelivery, 0);
+  g_assert_cmpstr (d->notifier->name, ==, "n2");
+  g_assert_cmpint (d->outcome.result, ==, IOV_RESULT_DELIVERED);
+  g_assert_cmphex (d->outcome.addr_mask, ==, G_GUINT64_CONSTANT (0xffffffff010fffff));
+  g_assert_true (d->outcome.cropped);
+  g_assert_cmpint (d->kind, ==, IOV_DELIVERY_INFERRED);
+  g_assert_cmpuint (d->line, ==, 1);
+  g_assert_cmpuint (iov_inference_get_findings (dev)->len, ==, 0);
+
+  /* With the UNMAP flag QEMU 7.2 would have aborted: a finding. */
+  feed_text (unmap, catalog, trace, strlen (trace), d2);
+  g_assert_cmpuint (d2->len, ==, 1);
+  g_assert_cmpint (g_array_index (d2, IovDelivery, 0).outcome.result, ==, IOV_RESULT_ABORT);
+  g_assert_cmpuint (iov_inference_get_findings (unmap)->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (iov_inference_get_findings (unmap), 0), "aborts"));
+}
+
+static void
+test_psi_and_switch (void)
+{
+  static const char trace[] =
+    "vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x5 addr 0x12340000 mask 0x4\n"
+    "vtd_switch_address_space Device 00:02.0 switching address space (iommu enabled=0)\n"
+    "vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x5 addr 0x12340000 mask 0x4\n"
+    "vtd_switch_address_space Device 00:02.0 switching address space (iommu enabled=1)\n"
+    "vtd_as_unmap_whole Device 00:02.0 start 0x0 size 0xfee00000\n";
+  g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_builtin ();
+  g_autoptr(IovInference) inf = intel_vhost ("qemu-8.1", IOV_NOTIFIER_UNMAP);
+  g_autoptr(GArray) d = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  guint n1 = 0;
+
+  feed_text (inf, catalog, trace, strlen (trace), d);
+  /* TV15: n2 skips, n1 gets [0x12340000, +0xffff]; nothing while DMAR is
+   * off; then the ten chunks of TV8 to n1 alone. */
+  g_assert_cmpuint (d->len, ==, 2 + 10);
+  g_assert_cmpint (g_array_index (d, IovDelivery, 0).outcome.result, ==, IOV_RESULT_SKIPPED_RANGE);
+  g_assert_cmphex (g_array_index (d, IovDelivery, 1).outcome.addr_mask, ==, 0xffff);
+  for (guint i = 2; i < d->len; i++)
+    n1 += g_str_equal (g_array_index (d, IovDelivery, i).notifier->name, "n1");
+  g_assert_cmpuint (n1, ==, 10);
+  g_assert_cmphex (g_array_index (d, IovDelivery, 2).outcome.addr_mask, ==, 0x7fffffff);
+}
+
+static char *
+read_fixture (const char *rel)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", rel, NULL);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *xz = g_find_program_in_path ("xz");
+  char *out = NULL;
+
+  if (xz == NULL)
+    return NULL;
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, xz, "-dc", path, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+static void
+test_virtio_iommu_vhost_user (void)
+{
+  g_autofree char *snap_path = g_test_build_filename (G_TEST_DIST, "data", "snapshots",
+                                                      "virtio-iommu-vhost-user.json", NULL);
+  g_autofree char *trace = read_fixture ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
+  g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_builtin ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IovInference) inf = NULL;
+  g_autoptr(GArray) d = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  guint unmaps = 0, observed = 0, pending = 0, expected_observed = 0, chunks = 0;
+  guint64 bytes = 0, delivered_bytes = 0;
+  gboolean miss = FALSE;
+  g_auto(GStrv) lines = NULL;
+
+  if (trace == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+
+  json_parser_load_from_file (parser, snap_path, &error);
+  g_assert_no_error (error);
+  inf = iov_inference_new_from_snapshot (json_parser_get_root (parser), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (iov_inference_get_profile (inf)->id, ==, "debian-7.2");
+
+  feed_text (inf, catalog, trace, strlen (trace), d);
+
+  /* An independent count: each virtio_iommu_notify_unmap is cut into
+   * aligned power-of-two blocks (found here by trying every size from the
+   * largest down); a vhost-user IOTLB message that does not answer an
+   * IOTLB miss is an invalidation reaching the backend. */
+  lines = g_strsplit (trace, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *vs = strstr (lines[i], "virt_start=0x");
+
+      if (strstr (lines[i], ":virtio_iommu_notify_unmap ") && vs != NULL)
+        {
+          guint64 start = g_ascii_strtoull (vs + 13, NULL, 16);
+          guint64 end = g_ascii_strtoull (strstr (lines[i], "virt_end=0x") + 11, NULL, 16);
+
+          unmaps++;
+          bytes += end - start + 1;
+          while (start <= end)
+            {
+              guint64 size = G_GUINT64_CONSTANT (1) << 62;
+
+              while ((start % size) != 0 || start + size - 1 > end)
+                size >>= 1;
+              chunks++;
+              pending++;
+              start += size;
+            }
+        }
+      else if (strstr (lines[i], ":vhost_iotlb_miss ") && g_str_has_suffix (lines[i], "step 1"))
+        miss = TRUE;
+      else if (strstr (lines[i], ":vhost_user_write req:22 "))
+        {
+          if (miss)
+            miss = FALSE;
+          else if (pending > 0)
+            {
+              pending--;
+              expected_observed++;
+            }
+        }
+    }
+
+  g_assert_cmpuint (unmaps, ==, 748);
+  g_assert_cmpuint (d->len, ==, chunks);
+  for (guint i = 0; i < d->len; i++)
+    {
+      IovDelivery *del = &g_array_index (d, IovDelivery, i);
+
+      g_assert_cmpstr (del->notifier->name, ==, "00:02.0.vhost.1");
+      g_assert_cmpint (del->outcome.result, ==, IOV_RESULT_DELIVERED);
+      g_assert_cmpint (del->outcome.type, ==, IOV_NOTIFIER_UNMAP);
+      g_assert_false (del->outcome.cropped);
+      delivered_bytes += del->outcome.addr_mask + 1;
+      observed += del->kind == IOV_DELIVERY_OBSERVED;
+    }
+  g_assert_cmpuint (delivered_bytes, ==, bytes);
+  g_assert_cmpuint (observed, ==, expected_observed);
+  g_assert_cmpuint (observed, >, 0);
+  g_test_message ("%u deliveries, %u observed through vhost-user, %u findings", d->len, observed,
+                  iov_inference_get_findings (inf)->len);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/inference/device-iotlb", test_device_iotlb);
+  g_test_add_func ("/inference/psi-and-switch", test_psi_and_switch);
+  g_test_add_func ("/inference/virtio-iommu-vhost-user", test_virtio_iommu_vhost_user);
+  return g_test_run ();
+}
