@@ -1,0 +1,45 @@
+/* iov-notifier-lanes.h — what each notifier got from one step's events
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "iov-engine.h"
+
+G_BEGIN_DECLS
+
+#define IOV_TYPE_NOTIFIER_LANES (iov_notifier_lanes_get_type ())
+
+G_DECLARE_FINAL_TYPE (IovNotifierLanes, iov_notifier_lanes, IOV, NOTIFIER_LANES, GtkWidget)
+
+GtkWidget *iov_notifier_lanes_new              (void);
+/* The axis boundaries, as iov_range_map_get_bounds() gives them. */
+void       iov_notifier_lanes_set_bounds       (IovNotifierLanes          *self,
+                                                GArray                    *bounds);
+/* One lane per notifier, in QEMU's dispatch order; @events carry the type
+ * their era sees; @outcomes point at those notifiers (others are ignored).
+ * @abort_message is QEMU's assertion text when the step aborted. Copies
+ * everything, then animates the events visiting the lanes. */
+void       iov_notifier_lanes_set_step         (IovNotifierLanes          *self,
+                                                const IovNotifier * const *notifiers,
+                                                guint                      n_notifiers,
+                                                const IovTlbEvent         *events,
+                                                guint                      n_events,
+                                                const IovOutcome          *outcomes,
+                                                guint                      n_outcomes,
+                                                const char                *abort_message);
+/* Shows the end state at once. */
+void       iov_notifier_lanes_finish_animation (IovNotifierLanes          *self);
+guint      iov_notifier_lanes_get_n_lanes      (IovNotifierLanes          *self);
+
+G_END_DECLS
