@@ -80,25 +80,9 @@ iov_cli_export (int    argc,
   if (picture && g_str_equal (output, "-"))
     return iov_cli_usage_error ("export", _("pictures need a file name, not -"));
 
-  if (builtin != NULL)
-    {
-      if (argc > 1)
-        return iov_cli_usage_error ("export", _("give either INPUT or --builtin, not both"));
-      scenario = iov_scenario_new_from_resource (builtin, &error);
-      if (scenario == NULL)
-        return iov_cli_usage_error ("export", _("no built-in scenario “%s”"), builtin);
-    }
-  else
-    {
-      if (argc != 2)
-        return iov_cli_usage_error ("export", argc < 2 ? _("missing INPUT (a scenario)") : _("too many arguments"));
-      scenario = iov_scenario_new_from_file (argv[1], &error);
-      if (scenario == NULL)
-        {
-          g_printerr ("%s\n", error->message);
-          return IOV_CLI_EXIT_USAGE;
-        }
-    }
+  scenario = iov_cli_load_scenario ("export", builtin, argc, argv);
+  if (scenario == NULL)
+    return IOV_CLI_EXIT_USAGE;
 
   profile = iov_profile_lookup (profile_id ? profile_id : scenario->profile);
   if (profile == NULL)

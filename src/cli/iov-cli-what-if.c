@@ -82,27 +82,9 @@ iov_cli_what_if (int    argc,
       return IOV_CLI_EXIT_OK;
     }
 
-  if (builtin != NULL)
-    {
-      if (argc > 1)
-        return iov_cli_usage_error ("what-if", _("give either FILE or --builtin, not both"));
-      scenario = iov_scenario_new_from_resource (builtin, &error);
-      if (scenario == NULL)
-        return iov_cli_usage_error ("what-if", _("no built-in scenario “%s” (see --list)"), builtin);
-    }
-  else
-    {
-      if (argc < 2)
-        return iov_cli_usage_error ("what-if", _("missing FILE (a scenario; see --help)"));
-      if (argc > 2)
-        return iov_cli_usage_error ("what-if", _("unexpected argument “%s”"), argv[2]);
-      scenario = iov_scenario_new_from_file (argv[1], &error);
-      if (scenario == NULL)
-        {
-          g_printerr ("%s\n", error->message);
-          return IOV_CLI_EXIT_USAGE;
-        }
-    }
+  scenario = iov_cli_load_scenario ("what-if", builtin, argc, argv);
+  if (scenario == NULL)
+    return IOV_CLI_EXIT_USAGE;
 
   for (guint i = 0; profile_ids != NULL && profile_ids[i] != NULL; i++)
     {

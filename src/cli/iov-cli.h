@@ -14,6 +14,8 @@
 
 #include <glib.h>
 
+#include "iov-scenario.h"
+
 G_BEGIN_DECLS
 
 /* Exit codes shared by every subcommand. */
@@ -48,5 +50,12 @@ int      iov_cli_usage_error   (const char      *name,
                                 ...) G_GNUC_PRINTF (2, 3);
 int      iov_cli_not_yet       (const char      *name,
                                 const char      *issue);
+
+/* The scenario named by --builtin NAME or by the one remaining argument;
+ * NULL after printing why (the exit status is then IOV_CLI_EXIT_USAGE). */
+IovScenario *iov_cli_load_scenario (const char *name,
+                                    const char *builtin,
+                                    int         argc,
+                                    char      **argv);
 
 G_END_DECLS

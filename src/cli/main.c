@@ -20,6 +20,7 @@
 #include <stdarg.h>
 
 #include "iov-cli.h"
+#include "iov-scenario.h"
 
 static int iov_cli_version (int argc, char **argv);
 
@@ -72,6 +73,44 @@ iov_cli_not_yet (const char *name,
                  const char *issue)
 {
   return iov_cli_usage_error (name, _("not yet available (planned in issue %s)"), issue);
+}
+
+IovScenario *
+iov_cli_load_scenario (const char  *name,
+                       const char  *builtin,
+                       int          argc,
+                       char       **argv)
+{
+  g_autoptr(GError) error = NULL;
+  IovScenario *scenario;
+
+  if (builtin != NULL)
+    {
+      if (argc > 1)
+        {
+          iov_cli_usage_error (name, _("give either a scenario file or --builtin, not both"));
+          return NULL;
+        }
+      scenario = iov_scenario_new_from_resource (builtin, &error);
+      if (scenario == NULL)
+        iov_cli_usage_error (name, _("no built-in scenario “%s” (see iovista-cli what-if --list)"), builtin);
+      return scenario;
+    }
+
+  if (argc < 2)
+    {
+      iov_cli_usage_error (name, _("missing the scenario file (see --help)"));
+      return NULL;
+    }
+  if (argc > 2)
+    {
+      iov_cli_usage_error (name, _("unexpected argument “%s”"), argv[2]);
+      return NULL;
+    }
+  scenario = iov_scenario_new_from_file (argv[1], &error);
+  if (scenario == NULL)
+    g_printerr ("%s\n", error->message);  /* already FILE: where: what */
+  return scenario;
 }
 
 static int

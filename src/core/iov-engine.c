@@ -16,6 +16,33 @@
 
 #include "iov-engine.h"
 
+IovNotifier *
+iov_notifier_new (const char *name,
+                  const char *owner,
+                  guint64     start,
+                  guint64     end,
+                  guint       flags)
+{
+  IovNotifier *n = g_new0 (IovNotifier, 1);
+
+  n->name = g_strdup (name);
+  n->owner = g_strdup (owner);
+  n->start = start;
+  n->end = end;
+  n->flags = flags;
+  return n;
+}
+
+void
+iov_notifier_free (IovNotifier *notifier)
+{
+  if (notifier == NULL)
+    return;
+  g_free (notifier->name);
+  g_free (notifier->owner);
+  g_free (notifier);
+}
+
 IovNotifierFlags
 iov_event_effective_type (const IovProfile  *profile,
                           const IovTlbEvent *event)

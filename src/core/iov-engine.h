@@ -30,6 +30,13 @@ typedef struct
   int      iommu_idx;
 } IovNotifier;
 
+IovNotifier *iov_notifier_new  (const char *name,
+                                const char *owner,
+                                guint64     start,
+                                guint64     end,
+                                guint       flags);
+void         iov_notifier_free (IovNotifier *notifier);
+
 /* An IOMMUTLBEvent (6.0+) or an IOMMUTLBEntry whose type is derived from
  * its perm (≤5.2): the producer fills in type, the era decides. */
 typedef struct

@@ -61,14 +61,6 @@ space_free (Space *space)
   g_free (space);
 }
 
-static void
-notifier_free (IovNotifier *n)
-{
-  g_free (n->name);
-  g_free (n->owner);
-  g_free (n);
-}
-
 IovInference *
 iov_inference_new (const IovProfile *profile,
                    IovIommuModel     model,
@@ -82,7 +74,7 @@ iov_inference_new (const IovProfile *profile,
   self->model = model;
   self->aw = aw_bits ? aw_bits : profile->default_aw_bits;
   self->spaces = g_ptr_array_new_with_free_func ((GDestroyNotify) space_free);
-  self->pool = g_ptr_array_new_with_free_func ((GDestroyNotify) notifier_free);
+  self->pool = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
   self->findings = g_ptr_array_new_with_free_func (g_free);
   self->notes = g_ptr_array_new_with_free_func (g_free);
   self->pending = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -153,20 +145,6 @@ note (IovInference *self,
   g_ptr_array_add (self->notes, g_strdup (text));
 }
 
-static gboolean
-parse_bdf (const char *text,
-           guint8     *bus,
-           guint8     *devfn)
-{
-  unsigned b, d, f;
-
-  if (text == NULL || sscanf (text, "%x:%x.%x", &b, &d, &f) != 3 || b > 0xff || d > 0x1f || f > 7)
-    return FALSE;
-  *bus = b;
-  *devfn = (d << 3) | f;
-  return TRUE;
-}
-
 static Space *
 space_for (IovInference *self,
            const char   *device,
@@ -182,7 +160,7 @@ space_for (IovInference *self,
 
   space = g_new0 (Space, 1);
   space->device = g_strdup (device);
-  parse_bdf (device, &space->bus, &space->devfn);
+  iov_parse_bdf (device, &space->bus, &space->devfn);
   iov_iommu_mr_init (&space->mr);
   space->all = g_ptr_array_new ();
   space->enabled = TRUE;
@@ -214,13 +192,8 @@ iov_inference_add_notifier (IovInference *self,
                             guint         flags)
 {
   Space *space = space_for (self, device, TRUE);
-  IovNotifier *n = g_new0 (IovNotifier, 1);
+  IovNotifier *n = iov_notifier_new (name, owner, start, end, flags);
 
-  n->name = g_strdup (name);
-  n->owner = g_strdup (owner);
-  n->start = start;
-  n->end = end;
-  n->flags = flags;
   g_ptr_array_add (self->pool, n);
   g_ptr_array_add (space->all, n);
   space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, n);
@@ -347,11 +320,14 @@ iov_inference_new_from_snapshot (JsonNode          *snapshot,
  * Argument helpers: the formats of reference §6
  */
 
+/* The number printed after @key: hex with an optional 0x when @base is
+ * 16, decimal otherwise. */
 static gboolean
-hex_after (const char *args,
-           gsize       len,
-           const char *key,
-           guint64    *out)
+number_after (const char *args,
+              gsize       len,
+              const char *key,
+              guint       base,
+              guint64    *out)
 {
   g_autofree char *copy = g_strndup (args, len);
   const char *p = strstr (copy, key);
@@ -360,10 +336,19 @@ hex_after (const char *args,
   if (p == NULL)
     return FALSE;
   p += strlen (key);
-  if (g_str_has_prefix (p, "0x"))
+  if (base == 16 && g_str_has_prefix (p, "0x"))
     p += 2;
-  *out = g_ascii_strtoull (p, &end, 16);
+  *out = g_ascii_strtoull (p, &end, base);
   return end != p;
+}
+
+static gboolean
+hex_after (const char *args,
+           gsize       len,
+           const char *key,
+           guint64    *out)
+{
+  return number_after (args, len, key, 16, out);
 }
 
 static gboolean
@@ -372,15 +357,12 @@ dec_after (const char *args,
            const char *key,
            gint64     *out)
 {
-  g_autofree char *copy = g_strndup (args, len);
-  const char *p = strstr (copy, key);
-  char *end;
+  guint64 v;
 
-  if (p == NULL)
+  if (!number_after (args, len, key, 10, &v))
     return FALSE;
-  p += strlen (key);
-  *out = g_ascii_strtoll (p, &end, 10);
-  return end != p;
+  *out = (gint64) v;
+  return TRUE;
 }
 
 static gboolean

@@ -243,34 +243,11 @@ parse_flags (Ctx        *ctx,
   return TRUE;
 }
 
-static gboolean
-parse_bdf (const char *text,
-           guint8     *bus,
-           guint8     *devfn)
-{
-  unsigned b, d, f;
-  char tail;
-
-  if (text == NULL || sscanf (text, "%x:%x.%x%c", &b, &d, &f, &tail) != 3 || b > 0xff || d > 0x1f || f > 7)
-    return FALSE;
-  *bus = b;
-  *devfn = (d << 3) | f;
-  return TRUE;
-}
-
 static void
 device_free (IovScenarioDevice *d)
 {
   g_free (d->id);
   g_free (d);
-}
-
-static void
-notifier_free (IovNotifier *n)
-{
-  g_free (n->name);
-  g_free (n->owner);
-  g_free (n);
 }
 
 static void
@@ -395,7 +372,7 @@ parse_devices (Ctx         *ctx,
       d->domain = domain;
       g_ptr_array_add (sc->devices, d);
 
-      if (!parse_bdf (bdf, &d->bus, &d->devfn))
+      if (!iov_parse_bdf (bdf, &d->bus, &d->devfn))
         return fail (ctx, bdf_path, _("expected a PCI address such as \"01:00.0\""));
 
       if (backend == NULL || g_str_equal (backend, "virtio"))
@@ -457,9 +434,7 @@ parse_notifiers (Ctx         *ctx,
       if (find_notifier (sc, name) >= 0)
         return fail (ctx, path, _("a notifier \"%s\" is already listed"), name);
 
-      n = g_new0 (IovNotifier, 1);
-      n->name = g_strdup (name);
-      n->owner = g_strdup (owner);
+      n = iov_notifier_new (name, owner, 0, 0, 0);
       g_ptr_array_add (sc->notifiers, n);
 
       if (!get_u64 (ctx, obj, path, "start", TRUE, &n->start) ||
@@ -689,7 +664,7 @@ parse_root (JsonNode    *root_node,
 
   sc->filename = g_strdup (display_name);
   sc->devices = g_ptr_array_new_with_free_func ((GDestroyNotify) device_free);
-  sc->notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) notifier_free);
+  sc->notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
   sc->steps = g_array_new (FALSE, TRUE, sizeof (IovStep));
   g_array_set_clear_func (sc->steps, (GDestroyNotify) step_clear);
 

@@ -92,14 +92,6 @@ as_new (const char *id,
   return as;
 }
 
-static void
-notifier_free (IovNotifier *n)
-{
-  g_free (n->name);
-  g_free (n->owner);
-  g_free (n);
-}
-
 static IovNotifier *
 new_notifier (Sys        *sys,
               const char *name,
@@ -108,13 +100,8 @@ new_notifier (Sys        *sys,
               guint64     end,
               guint       flags)
 {
-  IovNotifier *n = g_new0 (IovNotifier, 1);
+  IovNotifier *n = iov_notifier_new (name, owner, start, end, flags);
 
-  n->name = g_strdup (name);
-  n->owner = g_strdup (owner);
-  n->start = start;
-  n->end = end;
-  n->flags = flags;
   g_ptr_array_add (sys->pool, n);
   return n;
 }
@@ -1248,7 +1235,7 @@ iov_run_scenario (const IovScenario  *sc,
   run = g_new0 (IovRun, 1);
   run->profile = profile;
   run->aborted_at = -1;
-  run->notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) notifier_free);
+  run->notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
   run->initial = g_ptr_array_new_with_free_func ((GDestroyNotify) run_space_free);
   run->steps = g_array_sized_new (FALSE, TRUE, sizeof (IovStepResult), sc->steps->len);
   g_array_set_clear_func (run->steps, (GDestroyNotify) step_result_clear);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "iov-types.h"
@@ -146,6 +147,21 @@ iov_flags_to_string (guint flags)
   if (s->len == 0)
     g_string_append (s, "none");
   return g_string_free (s, FALSE);
+}
+
+gboolean
+iov_parse_bdf (const char *text,
+               guint8     *bus,
+               guint8     *devfn)
+{
+  unsigned b, d, f;
+  char tail;
+
+  if (text == NULL || sscanf (text, "%x:%x.%x%c", &b, &d, &f, &tail) != 3 || b > 0xff || d > 0x1f || f > 7)
+    return FALSE;
+  *bus = b;
+  *devfn = (d << 3) | f;
+  return TRUE;
 }
 
 guint64

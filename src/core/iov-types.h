@@ -64,5 +64,9 @@ gboolean     iov_event_type_from_string (const char *text,
                                        IovNotifierFlags *type);
 char        *iov_flags_to_string      (guint        flags);
 guint64      iov_pow2_floor           (guint64      value);
+/* "BB:DD.F" → bus and devfn. */
+gboolean     iov_parse_bdf            (const char  *text,
+                                       guint8      *bus,
+                                       guint8      *devfn);
 
 G_END_DECLS

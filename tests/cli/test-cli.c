@@ -245,7 +245,7 @@ test_what_if_errors (void)
   g_clear_pointer (&err, g_free);
   status = run_cli (NULL, &out, &err, "what-if", NULL);
   g_assert_cmpint (status, ==, 2);
-  g_assert_nonnull (strstr (err, "missing FILE"));
+  g_assert_nonnull (strstr (err, "missing the scenario file"));
 }
 
 int
