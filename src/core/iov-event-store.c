@@ -50,6 +50,7 @@ struct _IovEventStore
   gboolean         sorted;
   guint64          last_ts;
   guint8          *scratch;
+  gsize            scratch_size;
   GHashTable      *intern;     /* char* → id + 1 */
   GPtrArray       *strings;    /* id → char* (NUL-terminated, owned by intern) */
   GArray          *string_lens;
@@ -68,7 +69,6 @@ iov_event_store_new (IovTraceCatalog *catalog)
   self->blocks = g_ptr_array_new_with_free_func (g_aligned_free);
   self->block_pos = ARENA_BLOCK;
   self->sorted = TRUE;
-  self->scratch = g_malloc (IOV_TRACE_MAX_LINE + 64 * (IOV_TRACE_MAX_ARGS + 1));
   self->intern = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->strings = g_ptr_array_new ();
   self->string_lens = g_array_new (FALSE, FALSE, sizeof (guint32));
@@ -173,9 +173,18 @@ encode_args (IovEventStore *self,
              gsize          len)
 {
   IovTraceArg decoded[IOV_TRACE_MAX_ARGS];
-  guint8 *p = self->scratch;
+  guint8 *p;
   guint n = 0;
+  gsize need = len + 16 * (IOV_TRACE_MAX_ARGS + 1);
 
+  /* Encoded arguments never exceed their text by more than the tag and
+   * the varint headers. */
+  if (self->scratch_size < need)
+    {
+      self->scratch_size = MAX (need, 4096);
+      self->scratch = g_realloc (self->scratch, self->scratch_size);
+    }
+  p = self->scratch;
   if (iov_trace_catalog_decode (self->catalog, event_id, args, len, decoded, &n))
     {
       if (n == 0)
@@ -225,8 +234,8 @@ encode_args (IovEventStore *self,
     }
 
 raw:
-  if (len == 0)
-    return 0;
+  /* Even empty: no blob at all means "decoded, no arguments", which
+   * renders the format's literal text. */
   p = self->scratch;
   *p++ = BLOB_RAW;
   p = put_varint (p, len);
@@ -472,7 +481,7 @@ iov_event_store_render_args (IovEventStore *self,
     return FALSE;
   if (!typed)
     g_string_append_len (out, args[0].text, args[0].len);
-  else if (n > 0 || iov_trace_catalog_get_n_args (self->catalog, r.event_id) == 0)
+  else
     iov_trace_catalog_render (self->catalog, r.event_id, args, n, out);
   return TRUE;
 }

@@ -992,7 +992,7 @@ iov_trace_catalog_arg_is_canonical (const IovTraceCatalog *self,
         }
       else if (conv->kind == IOV_TRACE_ARG_SIGNED && (gint64) arg->value < 0)
         return FALSE;
-      if (len == 0 || (text[0] == '0' && len > 1))
+      if (len == 0 || !g_ascii_isxdigit (text[0]) || (text[0] == '0' && len > 1))
         return FALSE;
       if (conv->kind == IOV_TRACE_ARG_HEX)
         for (gsize i = 0; i < len; i++)

@@ -171,6 +171,28 @@ test_typed_values (void)
   g_assert_cmpuint (iov_event_store_append_raw (store, 6, parsed.event_id, "sid 0x0FFFF index 1 vec 2 (should be: 3)", 40), ==, 4);
   g_assert_true (iov_event_store_get_args (store, 4, a, &n, &typed));
   g_assert_false (typed);  /* "0x0FFFF" would not print back the same */
+  /* Found by fuzz-trace-line: an argument-less event whose format has
+   * text, printed without it, stays empty. */
+  {
+    guint reset = iov_trace_catalog_lookup (cat, "vtd_inv_desc_cc_global", 22);
+    g_autoptr(GString) out = g_string_new (NULL);
+
+    g_assert_cmpuint (iov_event_store_append_raw (store, 9, reset, "", 0), ==, 5);
+    g_assert_true (iov_event_store_render_args (store, 5, out));
+    g_assert_cmpstr (out->str, ==, "");
+    g_assert_cmpuint (iov_event_store_append_raw (store, 9, reset, "context invalidate globally", 27), ==, 6);
+    g_string_truncate (out, 0);
+    g_assert_true (iov_event_store_render_args (store, 6, out));
+    g_assert_cmpstr (out->str, ==, "context invalidate globally");
+  }
+  /* Found by fuzz-trace-line: "+0" for %d decodes to 0 but prints as "0". */
+  g_assert_cmpuint (iov_event_store_append_raw (store, 7, iov_trace_catalog_lookup (cat, "vtd_switch_address_space", 24),
+                                                "Device 00:00.0 switching address space (iommu enabled=+0)", 57), ==, 7);
+  g_assert_true (iov_event_store_get_args (store, 7, a, &n, &typed));
+  g_assert_false (typed);
+  g_assert_cmpuint (iov_event_store_append_raw (store, 8, parsed.event_id, "sid 0xFFFF index 1 vec 2 (should be: 3)", 39), ==, 8);
+  g_assert_true (iov_event_store_get_args (store, 8, a, &n, &typed));
+  g_assert_false (typed);
 }
 
 typedef struct
@@ -320,9 +342,10 @@ test_memory (void)
   g_autofree char *text = NULL;
   gsize len;
   Fill f = { cat, store, NULL, NULL, 0 };
+  g_autofree char *xz = g_find_program_in_path ("xz");
   double per_event;
 
-  if (g_find_program_in_path ("xz") == NULL)
+  if (xz == NULL)
     {
       g_test_skip ("xz is not installed");
       return;
