@@ -17,7 +17,12 @@
 #include <glib/gi18n.h>
 
 #include "iov-application.h"
+#include "iov-player.h"
+#include "iov-scenario.h"
 #include "iov-window.h"
+
+/* Issue B's scenario (1): what a first start shows, playing. */
+#define DEFAULT_SCENARIO "2020-deviotlb-crash"
 
 struct _IovWindow
 {
@@ -28,16 +33,44 @@ struct _IovWindow
   AdwToastOverlay      *toast_overlay;
   GtkStack             *stack;
   AdwStatusPage        *empty_page;
+  GtkListBox           *scenario_list;
+  IovPlayer            *player;
 
   GtkFileChooserNative *chooser;
 };
 
 G_DEFINE_FINAL_TYPE (IovWindow, iov_window, ADW_TYPE_APPLICATION_WINDOW)
 
+static void
+bind_settings (IovWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (IOV_IS_APPLICATION (app))
+    {
+      GSettings *settings = iov_application_get_settings (IOV_APPLICATION (app));
+
+      g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+    }
+}
+
 IovWindow *
 iov_window_new (GtkApplication *application)
 {
-  return g_object_new (IOV_TYPE_WINDOW, "application", application, NULL);
+  IovWindow *self = g_object_new (IOV_TYPE_WINDOW, "application", application, NULL);
+
+  /* Not in constructed(): GtkWindow:application is set after it runs. */
+  bind_settings (self);
+  return self;
+}
+
+IovPlayer *
+iov_window_get_player (IovWindow *self)
+{
+  g_return_val_if_fail (IOV_IS_WINDOW (self), NULL);
+  return self->player;
 }
 
 void
@@ -53,20 +86,156 @@ iov_window_show_message (IovWindow  *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+static void
+show_scenario (IovWindow   *self,
+               IovScenario *scenario)
+{
+  g_autofree char *subtitle = NULL;
+
+  /* Translators: the header's subtitle, %s is the scenario's title */
+  subtitle = g_strdup_printf (_("Model · %s"), scenario->title ? scenario->title : scenario->name);
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+  iov_player_set_scenario (self->player, scenario, NULL);
+  gtk_stack_set_visible_child_name (self->stack, "player");
+}
+
+gboolean
+iov_window_open_builtin (IovWindow   *self,
+                         const char  *name,
+                         GError     **error)
+{
+  IovScenario *scenario;
+
+  g_return_val_if_fail (IOV_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  scenario = iov_scenario_new_from_resource (name, error);
+  if (scenario == NULL)
+    return FALSE;
+  show_scenario (self, scenario);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->scenario_list));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (g_strcmp0 (g_object_get_data (G_OBJECT (row), "scenario"), name) == 0)
+      gtk_list_box_select_row (self->scenario_list, GTK_LIST_BOX_ROW (row));
+  return TRUE;
+}
+
 gboolean
 iov_window_open_file (IovWindow  *self,
                       GFile      *file,
                       GError    **error)
 {
   g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  IovScenario *scenario;
 
   g_return_val_if_fail (IOV_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (G_IS_FILE (file), FALSE);
 
   name = g_file_get_parse_name (file);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-               _("Cannot open “%s”: opening scenarios and recordings is not yet available"), name);
-  return FALSE;
+  if (!g_str_has_suffix (name, ".json"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("Cannot open “%s”: only scenarios (.json) can be opened so far, not recordings or traces"),
+                   name);
+      return FALSE;
+    }
+
+  path = g_file_get_path (file);
+  if (path != NULL)
+    scenario = iov_scenario_new_from_file (path, error);
+  else
+    {
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+
+      if (!g_file_load_contents (file, NULL, &contents, &length, NULL, error))
+        return FALSE;
+      scenario = iov_scenario_new_from_data (contents, length, name, error);
+    }
+  if (scenario == NULL)
+    return FALSE;
+
+  gtk_list_box_unselect_all (self->scenario_list);
+  show_scenario (self, scenario);
+  return TRUE;
+}
+
+static void
+scenario_row_activated_cb (IovWindow     *self,
+                           GtkListBoxRow *row,
+                           GtkListBox    *list)
+{
+  const char *name = g_object_get_data (G_OBJECT (row), "scenario");
+  g_autoptr(GError) error = NULL;
+
+  if (name == NULL)
+    return;
+  if (!iov_window_open_builtin (self, name, &error))
+    iov_window_show_message (self, error->message);
+}
+
+static void
+populate_scenarios (IovWindow *self)
+{
+  g_auto(GStrv) names = iov_scenario_list_builtin ();
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      g_autoptr(IovScenario) scenario = iov_scenario_new_from_resource (names[i], NULL);
+      GtkWidget *row, *box, *title, *summary;
+
+      if (scenario == NULL)
+        continue;
+
+      box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      title = gtk_label_new (scenario->title ? scenario->title : scenario->name);
+      gtk_label_set_xalign (GTK_LABEL (title), 0);
+      gtk_label_set_wrap (GTK_LABEL (title), TRUE);
+      gtk_widget_add_css_class (title, "heading");
+      summary = gtk_label_new (scenario->summary);
+      gtk_label_set_xalign (GTK_LABEL (summary), 0);
+      gtk_label_set_wrap (GTK_LABEL (summary), TRUE);
+      gtk_label_set_lines (GTK_LABEL (summary), 4);
+      gtk_label_set_ellipsize (GTK_LABEL (summary), PANGO_ELLIPSIZE_END);
+      gtk_widget_add_css_class (summary, "dim-label");
+      gtk_widget_add_css_class (summary, "caption");
+      gtk_box_append (GTK_BOX (box), title);
+      gtk_box_append (GTK_BOX (box), summary);
+      gtk_widget_add_css_class (box, "iov-scenario-row");
+
+      row = gtk_list_box_row_new ();
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+      gtk_widget_set_tooltip_text (row, scenario->summary);
+      g_object_set_data_full (G_OBJECT (row), "scenario", g_strdup (names[i]), g_free);
+      gtk_list_box_append (self->scenario_list, row);
+    }
+}
+
+static void
+step_forward_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  gtk_widget_activate_action (GTK_WIDGET (IOV_WINDOW (widget)->player), "player.step-forward", NULL);
+}
+
+static void
+step_back_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *param)
+{
+  gtk_widget_activate_action (GTK_WIDGET (IOV_WINDOW (widget)->player), "player.step-back", NULL);
+}
+
+static void
+play_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  gtk_widget_activate_action (GTK_WIDGET (IOV_WINDOW (widget)->player), "player.play", NULL);
 }
 
 static void
@@ -156,24 +325,6 @@ preferences_action (GtkWidget  *widget,
 }
 
 static void
-iov_window_constructed (GObject *object)
-{
-  IovWindow *self = IOV_WINDOW (object);
-  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
-
-  G_OBJECT_CLASS (iov_window_parent_class)->constructed (object);
-
-  if (IOV_IS_APPLICATION (app))
-    {
-      GSettings *settings = iov_application_get_settings (IOV_APPLICATION (app));
-
-      g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
-      g_settings_bind (settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
-      g_settings_bind (settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
-    }
-}
-
-static void
 iov_window_dispose (GObject *object)
 {
   IovWindow *self = IOV_WINDOW (object);
@@ -193,7 +344,6 @@ iov_window_class_init (IovWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  object_class->constructed = iov_window_constructed;
   object_class->dispose = iov_window_dispose;
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-window.ui");
@@ -201,13 +351,34 @@ iov_window_class_init (IovWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, IovWindow, scenario_list);
+  gtk_widget_class_bind_template_child (widget_class, IovWindow, player);
+  gtk_widget_class_bind_template_callback (widget_class, scenario_row_activated_cb);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.preferences", NULL, preferences_action);
+  gtk_widget_class_install_action (widget_class, "win.step-forward", NULL, step_forward_action);
+  gtk_widget_class_install_action (widget_class, "win.step-back", NULL, step_back_action);
+  gtk_widget_class_install_action (widget_class, "win.play", NULL, play_action);
+
+  g_type_ensure (IOV_TYPE_PLAYER);
 }
 
 static void
 iov_window_init (IovWindow *self)
 {
+  g_autoptr(GError) error = NULL;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  populate_scenarios (self);
+
+  /* Open on the model's default scenario, playing slowly, so a first
+   * start explains itself. */
+  if (iov_window_open_builtin (self, DEFAULT_SCENARIO, &error))
+    iov_player_set_playing (self->player, TRUE);
+  else
+    {
+      g_debug ("No built-in scenario: %s", error->message);
+      gtk_stack_set_visible_child_name (self->stack, "empty");
+    }
 }

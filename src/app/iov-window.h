@@ -14,6 +14,8 @@
 
 #include <adwaita.h>
 
+#include "iov-player.h"
+
 G_BEGIN_DECLS
 
 #define IOV_TYPE_WINDOW (iov_window_get_type ())
@@ -24,7 +26,11 @@ IovWindow *iov_window_new           (GtkApplication *application);
 gboolean   iov_window_open_file     (IovWindow      *self,
                                      GFile          *file,
                                      GError        **error);
+gboolean   iov_window_open_builtin  (IovWindow      *self,
+                                     const char     *name,
+                                     GError        **error);
 void       iov_window_show_message  (IovWindow      *self,
                                      const char     *message);
+IovPlayer *iov_window_get_player    (IovWindow      *self);
 
 G_END_DECLS

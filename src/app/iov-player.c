@@ -1,0 +1,667 @@
+/* iov-player.c
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "iov-player"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "iov-notifier-lanes.h"
+#include "iov-player.h"
+#include "iov-range-map.h"
+#include "iov-what-if.h"
+
+/* Slow enough to read the explanation of each step. */
+#define PLAY_INTERVAL_MS 1500
+
+struct _IovPlayer
+{
+  GtkWidget          parent_instance;
+
+  /* Template widgets */
+  GtkWidget         *box;
+  GtkButton         *play_button;
+  GtkLabel          *step_label;
+  GtkDropDown       *profile_dropdown;
+  GtkRevealer       *abort_revealer;
+  GtkLabel          *abort_label;
+  GtkLabel          *explain_label;
+  IovRangeMap       *range_map;
+  IovNotifierLanes  *lanes;
+
+  const IovProfile **profiles;
+  guint              n_profiles;
+
+  IovScenario       *scenario;
+  const IovProfile  *profile;
+  IovRun            *run;
+  GError            *run_error;
+  int                position;
+
+  guint              play_source;
+};
+
+G_DEFINE_FINAL_TYPE (IovPlayer, iov_player, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_PLAYING,
+  PROP_POSITION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static int
+n_steps (IovPlayer *self)
+{
+  return self->scenario != NULL ? (int) self->scenario->steps->len : 0;
+}
+
+static const IovStepResult *
+step_result (IovPlayer *self,
+             int        position)
+{
+  if (self->run == NULL || position < 0 || position >= (int) self->run->steps->len)
+    return NULL;
+  return &g_array_index (self->run->steps, IovStepResult, position);
+}
+
+/* The notifiers registered once step @position has run, list head first:
+ * QEMU inserts at the head, so this is its dispatch order. */
+static GPtrArray *
+registered_at (IovPlayer *self,
+               int        position)
+{
+  GPtrArray *list = g_ptr_array_new ();
+
+  if (self->run == NULL)
+    return list;
+
+  if (self->scenario->low_level)
+    for (guint i = 0; i < self->scenario->notifiers->len && i < self->run->notifiers->len; i++)
+      g_ptr_array_insert (list, 0, g_ptr_array_index (self->run->notifiers, i));
+
+  for (int s = 0; s <= position; s++)
+    {
+      const IovStepResult *r = step_result (self, s);
+
+      if (r == NULL || r->not_run || r->registrations == NULL)
+        continue;
+      for (guint i = 0; i < r->registrations->len; i++)
+        {
+          const IovRegistration *reg = &g_array_index (r->registrations, IovRegistration, i);
+
+          if (reg->action == IOV_REGISTRATION_ADDED)
+            g_ptr_array_insert (list, 0, (gpointer) reg->notifier);
+          else if (reg->action == IOV_REGISTRATION_REMOVED)
+            g_ptr_array_remove (list, (gpointer) reg->notifier);
+        }
+    }
+  return list;
+}
+
+static gboolean
+remapping_on_at (IovPlayer *self,
+                 int        position)
+{
+  gboolean on = self->scenario->low_level;
+
+  for (int s = 0; s <= position && s < n_steps (self); s++)
+    {
+      const IovStep *step = &g_array_index (self->scenario->steps, IovStep, s);
+      const IovStepResult *r = step_result (self, s);
+
+      if (r == NULL || r->not_run)
+        break;
+      if (step->op == IOV_STEP_ENABLE_DMAR)
+        on = TRUE;
+      else if (step->op == IOV_STEP_DISABLE_DMAR)
+        on = FALSE;
+    }
+  return on;
+}
+
+static void
+update_map (IovPlayer       *self,
+            GPtrArray       *notifiers,
+            const GArray    *events)
+{
+  const IovScenario *sc = self->scenario;
+  gboolean on = remapping_on_at (self, self->position);
+  const char *iommu_name;
+  const char *off_name;
+  IovMapRange ranges[3];
+  guint n = 0;
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+
+  switch (sc->model)
+    {
+    case IOV_IOMMU_AMD:
+      iommu_name = "AMD-Vi";
+      off_name = _("no remapping");
+      break;
+    case IOV_IOMMU_VIRTIO:
+      iommu_name = "virtio-iommu";
+      off_name = _("not attached");
+      break;
+    case IOV_IOMMU_INTEL:
+    default:
+      iommu_name = "DMAR";
+      off_name = _("no DMAR");
+      break;
+    }
+
+  if (sc->model == IOV_IOMMU_VIRTIO)
+    {
+      ranges[n++] = (IovMapRange) { 0, G_MAXUINT64, on ? IOV_RANGE_ROLE_IOMMU : IOV_RANGE_ROLE_PASSTHROUGH,
+                                    on ? iommu_name : off_name };
+    }
+  else
+    {
+      IovRangeRole role = on ? IOV_RANGE_ROLE_IOMMU : IOV_RANGE_ROLE_PASSTHROUGH;
+      const char *name = on ? iommu_name : off_name;
+
+      ranges[n++] = (IovMapRange) { 0, IOV_INTERRUPT_ADDR_FIRST - 1, role, name };
+      ranges[n++] = (IovMapRange) { IOV_INTERRUPT_ADDR_FIRST, IOV_INTERRUPT_ADDR_LAST,
+                                    IOV_RANGE_ROLE_INTERRUPT, _("IR") };
+      ranges[n++] = (IovMapRange) { IOV_INTERRUPT_ADDR_LAST + 1, G_MAXUINT64, role, name };
+    }
+
+  if (sc->devices->len > 0 && !sc->low_level)
+    {
+      const IovScenarioDevice *d = g_ptr_array_index (sc->devices, 0);
+      static const char *const backends[] = { "", "vhost", "vfio", "virtio" };
+
+      title = g_strdup (d->id);
+      subtitle = g_strdup_printf ("%02x:%02x.%x · %s", d->bus, d->devfn >> 3, d->devfn & 7,
+                                  d->backend < G_N_ELEMENTS (backends) ? backends[d->backend] : "");
+    }
+  else
+    {
+      title = g_strdup (_("IOMMU region"));
+      subtitle = g_strdup (_("low-level scenario"));
+    }
+
+  iov_range_map_set_title (self->range_map, title, subtitle);
+  iov_range_map_set_ranges (self->range_map, ranges, n);
+  iov_range_map_set_aw_bits (self->range_map,
+                             sc->model == IOV_IOMMU_VIRTIO ? 0 : iov_scenario_aw_bits (sc, self->profile));
+  iov_range_map_set_notifiers (self->range_map, (const IovNotifier * const *) notifiers->pdata, notifiers->len);
+  iov_range_map_set_invalidations (self->range_map, (const IovTlbEvent *) (gpointer) events->data, events->len);
+}
+
+static void
+update (IovPlayer *self)
+{
+  const IovStepResult *r = step_result (self, self->position);
+  g_autoptr(GPtrArray) notifiers = NULL;
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
+  g_autofree char *step_text = NULL;
+  g_autofree char *abort_text = NULL;
+  GString *explain = g_string_new (NULL);
+  int n = n_steps (self);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.step-back", self->position > -1);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.step-forward", self->position < n - 1);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.play", self->run != NULL && n > 0);
+
+  if (self->scenario == NULL)
+    {
+      gtk_label_set_text (self->step_label, "");
+      gtk_label_set_text (self->explain_label, "");
+      gtk_revealer_set_reveal_child (self->abort_revealer, FALSE);
+      g_string_free (explain, TRUE);
+      return;
+    }
+
+  if (self->position < 0)
+    step_text = g_strdup (_("Before the first step"));
+  else
+    /* Translators: "Step 3 of 4 · device-iotlb-invalidate"; the operation is the scenario's op name */
+    step_text = g_strdup_printf (_("Step %d of %d · %s"), self->position + 1, n,
+                                 iov_step_op_to_string (g_array_index (self->scenario->steps, IovStep,
+                                                                       self->position).op));
+  gtk_label_set_text (self->step_label, step_text);
+
+  if (self->run == NULL)
+    {
+      g_string_append_printf (explain, _("This scenario cannot run under %s: %s"),
+                              self->profile ? self->profile->label : "?",
+                              self->run_error ? self->run_error->message : "");
+    }
+  else if (self->position < 0)
+    {
+      if (self->scenario->summary != NULL)
+        g_string_append_printf (explain, "%s. ", self->scenario->summary);
+      g_string_append (explain, _("Press Play or → to step through it."));
+    }
+  else if (r != NULL && r->not_run)
+    {
+      g_string_append_printf (explain, _("QEMU stopped at step %d, so this step never runs."),
+                              self->run->aborted_at + 1);
+    }
+  else if (r != NULL)
+    {
+      if (r->explain != NULL)
+        g_string_append (explain, r->explain);
+      for (guint i = 0; r->registrations != NULL && i < r->registrations->len; i++)
+        {
+          const IovRegistration *reg = &g_array_index (r->registrations, IovRegistration, i);
+
+          if (reg->action == IOV_REGISTRATION_REFUSED && reg->message != NULL)
+            {
+              g_string_append (explain, "\n");
+              /* Translators: %s is QEMU's error message */
+              g_string_append_printf (explain, _("QEMU refuses the notifier: %s"), reg->message);
+            }
+        }
+    }
+  gtk_label_set_text (self->explain_label, explain->str);
+  g_string_free (explain, TRUE);
+
+  if (r != NULL && !r->not_run && self->run->aborted_at == self->position)
+    {
+      abort_text = g_strdup (r->abort_message);
+      for (guint i = 0; abort_text == NULL && i < r->outcomes->len; i++)
+        {
+          const IovOutcome *o = &g_array_index (r->outcomes, IovOutcome, i);
+
+          if (o->result == IOV_RESULT_ABORT)
+            abort_text = iov_outcome_message (r, self->profile, o);
+        }
+      if (abort_text == NULL)
+        abort_text = g_strdup (_("QEMU aborts."));
+    }
+  gtk_label_set_text (self->abort_label, abort_text ? abort_text : "");
+  gtk_revealer_set_reveal_child (self->abort_revealer, abort_text != NULL);
+
+  notifiers = registered_at (self, self->position);
+  if (r != NULL && !r->not_run && r->events != NULL)
+    for (guint i = 0; i < r->events->len; i++)
+      {
+        IovTlbEvent e = g_array_index (r->events, IovTlbEvent, i);
+
+        e.type = iov_event_effective_type (self->profile, &e);
+        g_array_append_val (events, e);
+      }
+
+  update_map (self, notifiers, events);
+  iov_notifier_lanes_set_bounds (self->lanes, iov_range_map_get_bounds (self->range_map));
+  iov_notifier_lanes_set_step (self->lanes,
+                               (const IovNotifier * const *) notifiers->pdata, notifiers->len,
+                               (const IovTlbEvent *) (gpointer) events->data, events->len,
+                               r != NULL && !r->not_run && r->outcomes != NULL
+                                 ? (const IovOutcome *) (gpointer) r->outcomes->data : NULL,
+                               r != NULL && !r->not_run && r->outcomes != NULL ? r->outcomes->len : 0,
+                               abort_text);
+}
+
+static void
+rerun (IovPlayer *self)
+{
+  g_clear_pointer (&self->run, iov_run_free);
+  g_clear_error (&self->run_error);
+  if (self->scenario != NULL && self->profile != NULL)
+    self->run = iov_run_scenario (self->scenario, self->profile, &self->run_error);
+}
+
+static void
+sync_playing (IovPlayer *self)
+{
+  gboolean playing = self->play_source != 0;
+
+  gtk_button_set_icon_name (self->play_button,
+                            playing ? "media-playback-pause-symbolic" : "media-playback-start-symbolic");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->play_button),
+                               playing ? _("Pause (Space)") : _("Play (Space)"));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAYING]);
+}
+
+static gboolean
+play_timeout_cb (gpointer user_data)
+{
+  IovPlayer *self = user_data;
+
+  if (self->position < n_steps (self) - 1)
+    iov_player_set_position (self, self->position + 1);
+  if (self->position >= n_steps (self) - 1)
+    {
+      self->play_source = 0;
+      sync_playing (self);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+profile_selected_cb (IovPlayer   *self,
+                     GParamSpec  *pspec,
+                     GtkDropDown *dropdown)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  if (selected < self->n_profiles && self->profiles[selected] != self->profile)
+    iov_player_set_profile (self, self->profiles[selected]->id);
+}
+
+static void
+step_forward_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  iov_player_set_playing (IOV_PLAYER (widget), FALSE);
+  iov_player_step (IOV_PLAYER (widget), 1);
+}
+
+static void
+step_back_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *param)
+{
+  iov_player_set_playing (IOV_PLAYER (widget), FALSE);
+  iov_player_step (IOV_PLAYER (widget), -1);
+}
+
+static void
+play_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  IovPlayer *self = IOV_PLAYER (widget);
+
+  iov_player_set_playing (self, !iov_player_get_playing (self));
+}
+
+static void
+iov_player_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  IovPlayer *self = IOV_PLAYER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PLAYING:
+      g_value_set_boolean (value, iov_player_get_playing (self));
+      break;
+    case PROP_POSITION:
+      g_value_set_int (value, self->position);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+iov_player_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  IovPlayer *self = IOV_PLAYER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PLAYING:
+      iov_player_set_playing (self, g_value_get_boolean (value));
+      break;
+    case PROP_POSITION:
+      iov_player_set_position (self, g_value_get_int (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+iov_player_dispose (GObject *object)
+{
+  IovPlayer *self = IOV_PLAYER (object);
+
+  g_clear_handle_id (&self->play_source, g_source_remove);
+  gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_PLAYER);
+
+  G_OBJECT_CLASS (iov_player_parent_class)->dispose (object);
+}
+
+static void
+iov_player_finalize (GObject *object)
+{
+  IovPlayer *self = IOV_PLAYER (object);
+
+  g_clear_pointer (&self->run, iov_run_free);
+  g_clear_pointer (&self->scenario, iov_scenario_free);
+  g_clear_error (&self->run_error);
+  g_free (self->profiles);
+
+  G_OBJECT_CLASS (iov_player_parent_class)->finalize (object);
+}
+
+static void
+iov_player_class_init (IovPlayerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = iov_player_get_property;
+  object_class->set_property = iov_player_set_property;
+  object_class->dispose = iov_player_dispose;
+  object_class->finalize = iov_player_finalize;
+
+  properties[PROP_PLAYING] =
+    g_param_spec_boolean ("playing", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_POSITION] =
+    g_param_spec_int ("position", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (IOV_TYPE_RANGE_MAP);
+  g_type_ensure (IOV_TYPE_NOTIFIER_LANES);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-player.ui");
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, box);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, play_button);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, step_label);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, profile_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, abort_revealer);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, abort_label);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, explain_label);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, range_map);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, lanes);
+
+  gtk_widget_class_install_action (widget_class, "player.step-forward", NULL, step_forward_action);
+  gtk_widget_class_install_action (widget_class, "player.step-back", NULL, step_back_action);
+  gtk_widget_class_install_action (widget_class, "player.play", NULL, play_action);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "iovplayer");
+}
+
+static void
+iov_player_init (IovPlayer *self)
+{
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->position = -1;
+
+  {
+    const IovProfile **list = iov_profile_list (&self->n_profiles);
+
+    self->profiles = g_new (const IovProfile *, MAX (self->n_profiles, 1));
+    for (guint i = 0; i < self->n_profiles; i++)
+      {
+        g_autofree char *label = g_strdup_printf ("%s (%s)", list[i]->label, list[i]->versions);
+
+        self->profiles[i] = list[i];
+        gtk_string_list_append (labels, label);
+      }
+  }
+  gtk_drop_down_set_model (self->profile_dropdown, G_LIST_MODEL (labels));
+  g_signal_connect_object (self->profile_dropdown, "notify::selected",
+                           G_CALLBACK (profile_selected_cb), self, G_CONNECT_SWAPPED);
+  update (self);
+}
+
+GtkWidget *
+iov_player_new (void)
+{
+  return g_object_new (IOV_TYPE_PLAYER, NULL);
+}
+
+void
+iov_player_set_scenario (IovPlayer   *self,
+                         IovScenario *scenario,
+                         const char  *profile_id)
+{
+  const IovProfile *profile = NULL;
+
+  g_return_if_fail (IOV_IS_PLAYER (self));
+
+  iov_player_set_playing (self, FALSE);
+  g_clear_pointer (&self->scenario, iov_scenario_free);
+  self->scenario = scenario;
+  self->position = -1;
+
+  if (profile_id == NULL && scenario != NULL)
+    profile_id = scenario->profile;
+  if (profile_id != NULL)
+    profile = iov_profile_lookup (profile_id);
+  if (profile == NULL && self->n_profiles > 0)
+    profile = self->profiles[self->n_profiles - 1];
+  self->profile = profile;
+
+  for (guint i = 0; i < self->n_profiles; i++)
+    if (self->profiles[i] == profile)
+      {
+        g_signal_handlers_block_by_func (self->profile_dropdown, profile_selected_cb, self);
+        gtk_drop_down_set_selected (self->profile_dropdown, i);
+        g_signal_handlers_unblock_by_func (self->profile_dropdown, profile_selected_cb, self);
+      }
+
+  rerun (self);
+  update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POSITION]);
+}
+
+const IovScenario *
+iov_player_get_scenario (IovPlayer *self)
+{
+  g_return_val_if_fail (IOV_IS_PLAYER (self), NULL);
+  return self->scenario;
+}
+
+const IovRun *
+iov_player_get_run (IovPlayer *self)
+{
+  g_return_val_if_fail (IOV_IS_PLAYER (self), NULL);
+  return self->run;
+}
+
+gboolean
+iov_player_set_profile (IovPlayer  *self,
+                        const char *profile_id)
+{
+  const IovProfile *profile;
+
+  g_return_val_if_fail (IOV_IS_PLAYER (self), FALSE);
+  g_return_val_if_fail (profile_id != NULL, FALSE);
+
+  profile = iov_profile_lookup (profile_id);
+  if (profile == NULL)
+    return FALSE;
+  self->profile = profile;
+  for (guint i = 0; i < self->n_profiles; i++)
+    if (self->profiles[i] == profile && gtk_drop_down_get_selected (self->profile_dropdown) != i)
+      gtk_drop_down_set_selected (self->profile_dropdown, i);
+  rerun (self);
+  update (self);
+  return TRUE;
+}
+
+int
+iov_player_get_position (IovPlayer *self)
+{
+  g_return_val_if_fail (IOV_IS_PLAYER (self), -1);
+  return self->position;
+}
+
+void
+iov_player_set_position (IovPlayer *self,
+                         int        position)
+{
+  g_return_if_fail (IOV_IS_PLAYER (self));
+
+  position = CLAMP (position, -1, n_steps (self) - 1);
+  if (position == self->position)
+    return;
+  self->position = position;
+  update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POSITION]);
+}
+
+void
+iov_player_step (IovPlayer *self,
+                 int        delta)
+{
+  g_return_if_fail (IOV_IS_PLAYER (self));
+  iov_player_set_position (self, self->position + delta);
+}
+
+gboolean
+iov_player_get_playing (IovPlayer *self)
+{
+  g_return_val_if_fail (IOV_IS_PLAYER (self), FALSE);
+  return self->play_source != 0;
+}
+
+void
+iov_player_set_playing (IovPlayer *self,
+                        gboolean   playing)
+{
+  g_return_if_fail (IOV_IS_PLAYER (self));
+
+  playing = !!playing && self->run != NULL && n_steps (self) > 0;
+  if (playing == iov_player_get_playing (self))
+    return;
+
+  if (playing)
+    {
+      if (self->position >= n_steps (self) - 1)
+        iov_player_set_position (self, -1);
+      self->play_source = g_timeout_add (PLAY_INTERVAL_MS, play_timeout_cb, self);
+      g_source_set_name_by_id (self->play_source, "[iovista] player step");
+    }
+  else
+    g_clear_handle_id (&self->play_source, g_source_remove);
+
+  sync_playing (self);
+}
+
+GtkWidget *
+iov_player_get_range_map (IovPlayer *self)
+{
+  g_return_val_if_fail (IOV_IS_PLAYER (self), NULL);
+  return GTK_WIDGET (self->range_map);
+}
+
+GtkWidget *
+iov_player_get_lanes (IovPlayer *self)
+{
+  g_return_val_if_fail (IOV_IS_PLAYER (self), NULL);
+  return GTK_WIDGET (self->lanes);
+}
