@@ -12,7 +12,10 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include "iov-application.h"
+#include "iov-notifier-lanes.h"
 #include "iov-window.h"
 #include "test-app-util.h"
 
@@ -20,11 +23,34 @@ static void
 check_window (GtkApplication *app)
 {
   GtkWindow *window;
+  IovPlayer *player;
+  const IovScenario *scenario;
   g_autoptr(GdkTexture) texture = NULL;
 
   g_application_activate (G_APPLICATION (app));
   window = gtk_application_get_active_window (app);
   g_assert_true (IOV_IS_WINDOW (window));
+  app_test_wait_for_draw (GTK_WIDGET (window));
+
+  /* Issue B's scenario (1), under its own profile, playing from the start. */
+  player = iov_window_get_player (IOV_WINDOW (window));
+  scenario = iov_player_get_scenario (player);
+  g_assert_nonnull (scenario);
+  g_assert_cmpstr (scenario->name, ==, "2020-deviotlb-crash");
+  g_assert_nonnull (iov_player_get_run (player));
+  g_assert_cmpstr (iov_player_get_run (player)->profile->id, ==, scenario->profile);
+  g_assert_true (iov_player_get_playing (player));
+  g_assert_cmpint (iov_player_get_position (player), ==, -1);
+  g_assert_true (gtk_widget_get_mapped (iov_player_get_range_map (player)));
+  g_assert_true (gtk_widget_get_mapped (iov_player_get_lanes (player)));
+
+  /* Keyboard actions step through it. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.play", NULL));
+  g_assert_false (iov_player_get_playing (player));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.step-forward", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.step-forward", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.step-forward", NULL));
+  g_assert_cmpint (iov_player_get_position (player), ==, 2);
   app_test_wait_for_draw (GTK_WIDGET (window));
 
   texture = app_test_render (GTK_WIDGET (window));
@@ -35,6 +61,55 @@ check_window (GtkApplication *app)
     gdk_texture_save_to_png (texture, g_getenv ("IOVISTA_TEST_SCREENSHOT"));
 
   gtk_window_destroy (window);
+}
+
+static void
+test_open_file (void)
+{
+  g_autoptr(IovApplication) app = iov_application_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_autofree char *bad_path = NULL;
+  g_autofree char *good_path = NULL;
+  g_autoptr(GFile) bad = NULL;
+  g_autoptr(GFile) good = NULL;
+  IovWindow *window;
+
+  g_assert_no_error (error);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = IOV_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+
+  bad_path = g_build_filename (dir, "bad.json", NULL);
+  g_file_set_contents (bad_path, "{ \"profile\": \"qemu-6.0\", \"steps\": [ ", -1, &error);
+  g_assert_no_error (error);
+  bad = g_file_new_for_path (bad_path);
+  g_assert_false (iov_window_open_file (window, bad, &error));
+  g_assert_nonnull (error);
+  g_test_message ("parse error: %s", error->message);
+  g_clear_error (&error);
+
+  good_path = g_build_filename (dir, "good.json", NULL);
+  g_file_set_contents (good_path,
+                       "{ \"name\": \"mine\", \"profile\": \"qemu-6.0\","
+                       "  \"iommu\": {\"model\": \"intel\"},"
+                       "  \"notifiers\": [ {\"name\": \"n1\", \"start\": \"0x0\", \"end\": \"0xfedfffff\","
+                       "                    \"flags\": [\"unmap\"]} ],"
+                       "  \"steps\": [ {\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\","
+                       "                \"addr_mask\": \"0xfff\", \"perm\": \"none\"} ] }", -1, &error);
+  g_assert_no_error (error);
+  good = g_file_new_for_path (good_path);
+  g_assert_true (iov_window_open_file (window, good, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (iov_player_get_scenario (iov_window_get_player (window))->name, ==, "mine");
+  g_assert_cmpuint (iov_notifier_lanes_get_n_lanes (IOV_NOTIFIER_LANES (iov_player_get_lanes (iov_window_get_player (window)))),
+                    ==, 1);
+
+  g_unlink (bad_path);
+  g_unlink (good_path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (window));
 }
 
 static void
@@ -55,5 +130,6 @@ main (int    argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   g_test_add_func ("/app/window/opens", test_main_window);
+  g_test_add_func ("/app/window/open-file", test_open_file);
   return g_test_run ();
 }
