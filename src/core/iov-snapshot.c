@@ -861,37 +861,93 @@ view_summary (IovSnapshot *self,
   return g_string_free (s, FALSE);
 }
 
+void
+iov_snapshot_change_free (IovSnapshotChange *change)
+{
+  if (change == NULL)
+    return;
+  g_free (change->device);
+  g_free (change->message);
+  g_free (change);
+}
+
+const char *
+iov_snapshot_change_kind_to_string (IovSnapshotChangeKind kind)
+{
+  switch (kind)
+    {
+    case IOV_SNAPSHOT_CHANGE_REMAPPING_ON:
+      return "remapping-on";
+    case IOV_SNAPSHOT_CHANGE_REMAPPING_OFF:
+      return "remapping-off";
+    case IOV_SNAPSHOT_CHANGE_RANGES:
+    default:
+      return "ranges";
+    }
+}
+
+static IovSnapshotChange *
+change_new (IovSnapshotChangeKind  kind,
+            char                  *device,
+            guint                  n_ranges)
+{
+  IovSnapshotChange *change = g_new0 (IovSnapshotChange, 1);
+
+  change->kind = kind;
+  change->device = device;
+  change->n_ranges = n_ranges;
+  switch (kind)
+    {
+    case IOV_SNAPSHOT_CHANGE_REMAPPING_ON:
+      change->message = g_strdup_printf (_("%s switched to DMA remapping: %u ranges"), device, n_ranges);
+      break;
+    case IOV_SNAPSHOT_CHANGE_REMAPPING_OFF:
+      change->message = g_strdup_printf (_("%s left DMA remapping: %u ranges"), device, n_ranges);
+      break;
+    case IOV_SNAPSHOT_CHANGE_RANGES:
+    default:
+      change->message = g_strdup_printf (_("%s address space changed: %u ranges"), device, n_ranges);
+      break;
+    }
+  return change;
+}
+
 /**
- * iov_snapshot_diff:
+ * iov_snapshot_diff_changes:
+ * @old_snapshot: (nullable): the earlier snapshot; %NULL gives no changes
+ * @new_snapshot: the later one
  *
- * Returns: (transfer full): human-readable changes per device, e.g.
- *   "00:02.0 switched to DMA remapping: 3 ranges".
+ * Compares the FlatViews that belong to one PCI function each.
+ *
+ * Returns: (transfer full) (element-type IovSnapshotChange): one change per
+ *   device whose ranges differ, in the order of @new_snapshot's FlatViews.
  */
 GPtrArray *
-iov_snapshot_diff (IovSnapshot *old_snapshot,
-                   IovSnapshot *new_snapshot)
+iov_snapshot_diff_changes (IovSnapshot *old_snapshot,
+                           IovSnapshot *new_snapshot)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_snapshot_change_free);
   g_autoptr(GHashTable) before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GHashTable) before_iommu = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_return_val_if_fail (IOV_IS_SNAPSHOT (new_snapshot), out);
+  g_return_val_if_fail (old_snapshot == NULL || IOV_IS_SNAPSHOT (old_snapshot), out);
 
-  if (old_snapshot != NULL)
-    for (guint v = 0; v < old_snapshot->mtree->flat_views->len; v++)
-      {
-        IovMtreeFlatView *view = g_ptr_array_index (old_snapshot->mtree->flat_views, v);
-        g_autofree char *who = NULL;
-        char *sum = view_summary (old_snapshot, v, &who);
+  if (old_snapshot == NULL)
+    return out;
 
-        if (view_device (old_snapshot, v) == NULL)
-          {
-            g_free (sum);
-            continue;
-          }
-        g_hash_table_insert (before_iommu, g_strdup (who), GINT_TO_POINTER (iov_mtree_flat_view_has_iommu (view)));
-        g_hash_table_insert (before, g_steal_pointer (&who), sum);
-      }
+  for (guint v = 0; v < old_snapshot->mtree->flat_views->len; v++)
+    {
+      IovMtreeFlatView *view = g_ptr_array_index (old_snapshot->mtree->flat_views, v);
+      g_autofree char *who = NULL;
+      char *sum;
+
+      if (view_device (old_snapshot, v) == NULL)
+        continue;
+      sum = view_summary (old_snapshot, v, &who);
+      g_hash_table_insert (before_iommu, g_strdup (who), GINT_TO_POINTER (iov_mtree_flat_view_has_iommu (view)));
+      g_hash_table_insert (before, g_steal_pointer (&who), sum);
+    }
 
   for (guint v = 0; v < new_snapshot->mtree->flat_views->len; v++)
     {
@@ -900,6 +956,7 @@ iov_snapshot_diff (IovSnapshot *old_snapshot,
       g_autofree char *sum = NULL;
       const char *old_sum;
       gboolean iommu = iov_mtree_flat_view_has_iommu (view);
+      IovSnapshotChangeKind kind;
 
       if (view_device (new_snapshot, v) == NULL)
         continue;
@@ -907,14 +964,36 @@ iov_snapshot_diff (IovSnapshot *old_snapshot,
       old_sum = g_hash_table_lookup (before, who);
       if (old_sum != NULL && g_str_equal (old_sum, sum))
         continue;
-      if (old_sum == NULL && old_snapshot == NULL)
-        continue;
       if (iommu && (old_sum == NULL || !GPOINTER_TO_INT (g_hash_table_lookup (before_iommu, who))))
-        g_ptr_array_add (out, g_strdup_printf (_("%s switched to DMA remapping: %u ranges"), who, view->ranges->len));
+        kind = IOV_SNAPSHOT_CHANGE_REMAPPING_ON;
       else if (!iommu && old_sum != NULL && GPOINTER_TO_INT (g_hash_table_lookup (before_iommu, who)))
-        g_ptr_array_add (out, g_strdup_printf (_("%s left DMA remapping: %u ranges"), who, view->ranges->len));
+        kind = IOV_SNAPSHOT_CHANGE_REMAPPING_OFF;
       else
-        g_ptr_array_add (out, g_strdup_printf (_("%s address space changed: %u ranges"), who, view->ranges->len));
+        kind = IOV_SNAPSHOT_CHANGE_RANGES;
+      g_ptr_array_add (out, change_new (kind, g_steal_pointer (&who), view->ranges->len));
+    }
+  return out;
+}
+
+/**
+ * iov_snapshot_diff:
+ *
+ * Returns: (transfer full): human-readable changes per device, e.g.
+ *   "00:02.0 switched to DMA remapping: 3 ranges"; the messages of
+ *   iov_snapshot_diff_changes().
+ */
+GPtrArray *
+iov_snapshot_diff (IovSnapshot *old_snapshot,
+                   IovSnapshot *new_snapshot)
+{
+  g_autoptr(GPtrArray) changes = iov_snapshot_diff_changes (old_snapshot, new_snapshot);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      IovSnapshotChange *change = g_ptr_array_index (changes, i);
+
+      g_ptr_array_add (out, g_steal_pointer (&change->message));
     }
   return out;
 }

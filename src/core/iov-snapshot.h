@@ -63,4 +63,28 @@ const IovMtree *iov_snapshot_get_mtree   (IovSnapshot  *self);
 GPtrArray    *iov_snapshot_diff          (IovSnapshot  *old_snapshot,
                                           IovSnapshot  *new_snapshot);
 
+/* What changed for one device (or one address space no single device owns)
+ * between two snapshots. */
+typedef enum
+{
+  IOV_SNAPSHOT_CHANGE_REMAPPING_ON,   /* its FlatView gained IOMMU ranges */
+  IOV_SNAPSHOT_CHANGE_REMAPPING_OFF,  /* its FlatView lost them */
+  IOV_SNAPSHOT_CHANGE_RANGES,         /* other changes to its ranges */
+} IovSnapshotChangeKind;
+
+typedef struct
+{
+  IovSnapshotChangeKind  kind;
+  char                  *device;    /* "00:02.0", or "NAME (ROOT)" of the first AS */
+  guint                  n_ranges;  /* FlatRanges after the change */
+  char                  *message;   /* translated, "00:02.0 switched to DMA remapping: 3 ranges" */
+} IovSnapshotChange;
+
+void          iov_snapshot_change_free    (IovSnapshotChange *change);
+const char   *iov_snapshot_change_kind_to_string (IovSnapshotChangeKind kind);
+GPtrArray    *iov_snapshot_diff_changes  (IovSnapshot  *old_snapshot,
+                                          IovSnapshot  *new_snapshot);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovSnapshotChange, iov_snapshot_change_free)
+
 G_END_DECLS
