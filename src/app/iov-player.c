@@ -38,14 +38,16 @@ struct _IovPlayer
   GtkLabel          *explain_label;
   IovRangeMap       *range_map;
   IovNotifierLanes  *lanes;
+  GtkGrid           *compare_grid;
 
   const IovProfile **profiles;
   guint              n_profiles;
 
   IovScenario       *scenario;
   const IovProfile  *profile;
-  IovRun            *run;
-  GError            *run_error;
+  IovWhatIf         *what_if;     /* the scenario under every profile */
+  const IovRun      *run;         /* the chosen profile's, in what_if */
+  const GError      *run_error;
   int                position;
 
   guint              play_source;
@@ -61,6 +63,8 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+static void highlight_compare (IovPlayer *self);
 
 static int
 n_steps (IovPlayer *self)
@@ -216,6 +220,7 @@ update (IovPlayer *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.step-back", self->position > -1);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.step-forward", self->position < n - 1);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.play", self->run != NULL && n > 0);
+  highlight_compare (self);
 
   if (self->scenario == NULL)
     {
@@ -309,12 +314,210 @@ update (IovPlayer *self)
 }
 
 static void
+pick_run (IovPlayer *self)
+{
+  self->run = NULL;
+  self->run_error = NULL;
+  for (guint i = 0; self->what_if != NULL && i < self->what_if->runs->len; i++)
+    {
+      IovWhatIfRun *r = g_ptr_array_index (self->what_if->runs, i);
+
+      if (r->profile == self->profile)
+        {
+          self->run = r->run;
+          self->run_error = r->error;
+        }
+    }
+}
+
+/* A word for what a step did under one profile, and a style class. */
+static const char *
+summarize_step (const IovStepResult  *r,
+                const char          **css_class)
+{
+  guint delivered = 0, cropped = 0, skipped = 0, added = 0, removed = 0, refused = 0;
+
+  *css_class = "dim-label";
+  if (r == NULL || r->not_run)
+    return _("not run");
+
+  for (guint i = 0; r->outcomes != NULL && i < r->outcomes->len; i++)
+    {
+      const IovOutcome *o = &g_array_index (r->outcomes, IovOutcome, i);
+
+      switch (o->result)
+        {
+        case IOV_RESULT_ABORT:
+          *css_class = "error";
+          return _("✖ abort");
+        case IOV_RESULT_DELIVERED:
+          delivered++;
+          cropped += o->cropped;
+          break;
+        default:
+          skipped++;
+        }
+    }
+  if (r->abort_message != NULL)
+    {
+      *css_class = "error";
+      return _("✖ abort");
+    }
+  for (guint i = 0; r->registrations != NULL && i < r->registrations->len; i++)
+    {
+      const IovRegistration *reg = &g_array_index (r->registrations, IovRegistration, i);
+
+      added += reg->action == IOV_REGISTRATION_ADDED;
+      removed += reg->action == IOV_REGISTRATION_REMOVED;
+      refused += reg->action == IOV_REGISTRATION_REFUSED;
+    }
+
+  if (refused > 0)
+    {
+      *css_class = "warning";
+      return _("refused");
+    }
+  if (cropped > 0)
+    {
+      *css_class = "accent";
+      return _("cropped");
+    }
+  if (delivered > 0)
+    {
+      *css_class = "success";
+      return _("delivered");
+    }
+  if (skipped > 0)
+    return _("skipped");
+  if (added > 0 && removed > 0)
+    return _("re-registers");
+  if (added > 0)
+    return _("registers");
+  if (removed > 0)
+    return _("unregisters");
+  return _("nothing");
+}
+
+static void
+compare_cell_clicked_cb (IovPlayer *self,
+                         GtkButton *button)
+{
+  int step = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "step"));
+  const IovProfile *profile = g_object_get_data (G_OBJECT (button), "profile");
+
+  iov_player_set_playing (self, FALSE);
+  if (profile != self->profile)
+    iov_player_set_profile (self, profile->id);
+  iov_player_set_position (self, step);
+}
+
+static void
+build_compare (IovPlayer *self)
+{
+  GtkWidget *child;
+  g_autoptr(GArray) diffs = NULL;
+  int n = n_steps (self);
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_grid))) != NULL)
+    gtk_grid_remove (self->compare_grid, child);
+  if (self->what_if == NULL)
+    return;
+
+  diffs = iov_what_if_differences (self->what_if);
+  for (int s = 0; s < n; s++)
+    {
+      const IovStep *step = &g_array_index (self->scenario->steps, IovStep, s);
+      gboolean differs = FALSE;
+      g_autofree char *text = NULL;
+      GtkWidget *label;
+
+      for (guint d = 0; d < diffs->len; d++)
+        differs |= g_array_index (diffs, guint, d) == (guint) s;
+      text = g_strdup_printf ("%s%d · %s", differs ? "≠ " : "", s + 1, iov_step_op_to_string (step->op));
+      label = gtk_label_new (text);
+      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+      gtk_label_set_max_width_chars (GTK_LABEL (label), 22);
+      gtk_widget_set_tooltip_text (label, text);
+      gtk_widget_add_css_class (label, "caption-heading");
+      if (!differs)
+        gtk_widget_add_css_class (label, "dim-label");
+      gtk_grid_attach (self->compare_grid, label, s + 1, 0, 1, 1);
+    }
+
+  for (guint i = 0; i < self->what_if->runs->len; i++)
+    {
+      IovWhatIfRun *r = g_ptr_array_index (self->what_if->runs, i);
+      GtkWidget *name = gtk_label_new (r->profile->label);
+
+      gtk_label_set_xalign (GTK_LABEL (name), 0);
+      gtk_widget_set_margin_end (name, 8);
+      gtk_widget_set_tooltip_text (name, r->profile->versions);
+      gtk_widget_add_css_class (name, "caption");
+      gtk_grid_attach (self->compare_grid, name, 0, i + 1, 1, 1);
+
+      if (r->run == NULL)
+        {
+          GtkWidget *invalid = gtk_label_new (_("not valid for this version"));
+
+          gtk_label_set_xalign (GTK_LABEL (invalid), 0);
+          gtk_widget_set_tooltip_text (invalid, r->error ? r->error->message : NULL);
+          gtk_widget_add_css_class (invalid, "dim-label");
+          gtk_widget_add_css_class (invalid, "caption");
+          gtk_grid_attach (self->compare_grid, invalid, 1, i + 1, MAX (n, 1), 1);
+          continue;
+        }
+
+      for (int s = 0; s < n; s++)
+        {
+          const IovStepResult *result = s < (int) r->run->steps->len
+                                        ? &g_array_index (r->run->steps, IovStepResult, s) : NULL;
+          const char *css_class;
+          const char *word = summarize_step (result, &css_class);
+          GtkWidget *button = gtk_button_new_with_label (word);
+          g_autofree char *tooltip = NULL;
+
+          /* Translators: a cell's tooltip: "QEMU 5.0, step 3: abort" */
+          tooltip = g_strdup_printf (_("%s, step %d: %s"), r->profile->label, s + 1, word);
+          gtk_widget_set_tooltip_text (button, tooltip);
+          gtk_widget_add_css_class (button, "flat");
+          gtk_widget_add_css_class (button, "iov-cell");
+          gtk_widget_add_css_class (gtk_button_get_child (GTK_BUTTON (button)), css_class);
+          gtk_widget_set_hexpand (button, TRUE);
+          g_object_set_data (G_OBJECT (button), "step", GINT_TO_POINTER (s));
+          g_object_set_data (G_OBJECT (button), "profile", (gpointer) r->profile);
+          g_signal_connect_object (button, "clicked", G_CALLBACK (compare_cell_clicked_cb), self,
+                                   G_CONNECT_SWAPPED);
+          gtk_grid_attach (self->compare_grid, button, s + 1, i + 1, 1, 1);
+        }
+    }
+}
+
+static void
+highlight_compare (IovPlayer *self)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_grid));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      gboolean current = GTK_IS_BUTTON (child) &&
+                         g_object_get_data (G_OBJECT (child), "profile") == self->profile &&
+                         GPOINTER_TO_INT (g_object_get_data (G_OBJECT (child), "step")) == self->position;
+
+      if (current)
+        gtk_widget_add_css_class (child, "iov-current");
+      else
+        gtk_widget_remove_css_class (child, "iov-current");
+    }
+}
+
+static void
 rerun (IovPlayer *self)
 {
-  g_clear_pointer (&self->run, iov_run_free);
-  g_clear_error (&self->run_error);
-  if (self->scenario != NULL && self->profile != NULL)
-    self->run = iov_run_scenario (self->scenario, self->profile, &self->run_error);
+  g_clear_pointer (&self->what_if, iov_what_if_free);
+  if (self->scenario != NULL)
+    self->what_if = iov_what_if_new (self->scenario, self->profiles, self->n_profiles);
+  pick_run (self);
+  build_compare (self);
 }
 
 static void
@@ -442,9 +645,10 @@ iov_player_finalize (GObject *object)
 {
   IovPlayer *self = IOV_PLAYER (object);
 
-  g_clear_pointer (&self->run, iov_run_free);
+  self->run = NULL;
+  self->run_error = NULL;
+  g_clear_pointer (&self->what_if, iov_what_if_free);
   g_clear_pointer (&self->scenario, iov_scenario_free);
-  g_clear_error (&self->run_error);
   g_free (self->profiles);
 
   G_OBJECT_CLASS (iov_player_parent_class)->finalize (object);
@@ -482,6 +686,7 @@ iov_player_class_init (IovPlayerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, explain_label);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, range_map);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, lanes);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, compare_grid);
 
   gtk_widget_class_install_action (widget_class, "player.step-forward", NULL, step_forward_action);
   gtk_widget_class_install_action (widget_class, "player.step-back", NULL, step_back_action);
@@ -588,7 +793,7 @@ iov_player_set_profile (IovPlayer  *self,
   for (guint i = 0; i < self->n_profiles; i++)
     if (self->profiles[i] == profile && gtk_drop_down_get_selected (self->profile_dropdown) != i)
       gtk_drop_down_set_selected (self->profile_dropdown, i);
-  rerun (self);
+  pick_run (self);
   update (self);
   return TRUE;
 }
