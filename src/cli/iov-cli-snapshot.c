@@ -19,7 +19,9 @@
 #include <stdio.h>
 
 #include "iov-cli.h"
+#include "iov-cli-relay.h"
 #include "iov-qmp-client.h"
+#include "iov-relay-client.h"
 #include "iov-snapshot.h"
 
 /* iovista-cli snapshot ADDRESS [--watch SECONDS] [--raw]
@@ -182,11 +184,13 @@ iov_cli_snapshot (int    argc,
   g_autoptr(IovQmpClient) client = NULL;
   double watch = 0;
   gboolean raw = FALSE;
+  g_autofree char *token_file = NULL;
   Snap s = { 0 };
   guint sigint_id, sigterm_id;
   const GOptionEntry entries[] = {
     { "watch", 'w', 0, G_OPTION_ARG_DOUBLE, &watch, N_("Poll every SECONDS and print one JSON line per change"), N_("SECONDS") },
     { "raw", 0, 0, G_OPTION_ARG_NONE, &raw, N_("Add the info mtree -f text as \"mtree\""), NULL },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Token for a relay URL (default: $IOVISTA_TOKEN)"), N_("FILE") },
     { NULL }
   };
 
@@ -194,7 +198,8 @@ iov_cli_snapshot (int    argc,
   g_option_context_set_summary (context,
                                 _("Print a running QEMU's IOMMU, PCI devices and address spaces as JSON.\n"
                                   "ADDRESS is unix:PATH, a path, or tcp:HOST:PORT of a QMP socket\n"
-                                  "(QEMU started with -qmp unix:PATH,server=on,wait=off)."));
+                                  "(QEMU started with -qmp unix:PATH,server=on,wait=off),\n"
+                                  "or http(s)://HOST:PORT/VM of an iovista-cli relay."));
   if (!iov_cli_parse_options (context, "snapshot", &argc, &argv))
     return IOV_CLI_EXIT_USAGE;
   if (argc < 2)
@@ -203,6 +208,9 @@ iov_cli_snapshot (int    argc,
     return iov_cli_usage_error ("snapshot", _("unexpected argument “%s”"), argv[2]);
   if (watch < 0 || watch > 86400 || (watch > 0 && watch < 0.05))
     return iov_cli_usage_error ("snapshot", _("--watch takes SECONDS between 0.05 and 86400"));
+
+  if (iov_relay_is_url (argv[1]))
+    return iov_cli_relay_snapshot (argv[1], token_file, watch, raw);
 
   client = iov_qmp_client_new (argv[1], &error);
   if (client == NULL)

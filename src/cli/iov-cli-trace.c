@@ -253,7 +253,8 @@ iov_cli_trace (int    argc,
     return iov_cli_usage_error ("trace", "%s", error->message);
   if (iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_FIFO ||
       iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_UNIX)
-    g_printerr (_("iovista-cli trace: reading %s; start QEMU with: %s\n"), argv[1],
+    g_printerr (_("iovista-cli trace: %s is open for reading; start QEMU with: %s\n"),
+                iov_trace_reader_get_path (reader),
                 iov_trace_reader_get_qemu_hint (reader));
 
   sa.sa_handler = on_signal;

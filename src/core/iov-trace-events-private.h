@@ -19,4 +19,19 @@ G_BEGIN_DECLS
 /* trace-events lines of the IOMMU-related events, NULL-terminated. */
 extern const char * const iov_trace_events_builtin[];
 
+/* FNV-1a over the name bytes, so that a scanner can hash while it reads. */
+#define IOV_TRACE_HASH_SEED 2166136261u
+
+static inline guint32
+iov_trace_hash_step (guint32 h,
+                     guchar  c)
+{
+  return (h ^ c) * 16777619u;
+}
+
+int _iov_trace_catalog_lookup_hashed (const IovTraceCatalog *self,
+                                      const char            *name,
+                                      gsize                  len,
+                                      guint32                hash);
+
 G_END_DECLS

@@ -77,10 +77,10 @@ static inline guint32
 hash_name (const char *name,
            gsize       len)
 {
-  guint32 h = 2166136261u;
+  guint32 h = IOV_TRACE_HASH_SEED;
 
   for (gsize i = 0; i < len; i++)
-    h = (h ^ (guchar) name[i]) * 16777619u;
+    h = iov_trace_hash_step (h, name[i]);
   return h;
 }
 
@@ -113,15 +113,13 @@ table_grow (IovTraceCatalog *self)
 }
 
 int
-iov_trace_catalog_lookup (const IovTraceCatalog *self,
-                          const char            *name,
-                          gsize                  len)
+_iov_trace_catalog_lookup_hashed (const IovTraceCatalog *self,
+                                  const char            *name,
+                                  gsize                  len,
+                                  guint32                hash)
 {
-  guint32 i;
+  guint32 i = hash & self->table_mask;
 
-  g_return_val_if_fail (self != NULL, -1);
-
-  i = hash_name (name, len) & self->table_mask;
   for (;;)
     {
       guint32 slot = self->table[i];
@@ -134,6 +132,16 @@ iov_trace_catalog_lookup (const IovTraceCatalog *self,
         return (int) slot - 1;
       i = (i + 1) & self->table_mask;
     }
+}
+
+int
+iov_trace_catalog_lookup (const IovTraceCatalog *self,
+                          const char            *name,
+                          gsize                  len)
+{
+  g_return_val_if_fail (self != NULL, -1);
+
+  return _iov_trace_catalog_lookup_hashed (self, name, len, hash_name (name, len));
 }
 
 static guint32
@@ -654,6 +662,20 @@ iov_trace_catalog_get_arg (const IovTraceCatalog  *self,
   return TRUE;
 }
 
+/* Literals are short: an inline loop beats a memcmp call. */
+static inline gboolean
+bytes_equal (const char *a,
+             const char *b,
+             gsize       n)
+{
+  if (n > 16)
+    return memcmp (a, b, n) == 0;
+  for (gsize i = 0; i < n; i++)
+    if (a[i] != b[i])
+      return FALSE;
+  return TRUE;
+}
+
 static inline int
 hex_digit (char c)
 {
@@ -775,7 +797,7 @@ iov_trace_catalog_decode (const IovTraceCatalog *self,
       IovTraceArg *arg = &out[i];
       const char *start;
 
-      if ((gsize) (end - p) < conv->lit_len || memcmp (p, lit, conv->lit_len) != 0)
+      if ((gsize) (end - p) < conv->lit_len || !bytes_equal (p, lit, conv->lit_len))
         return FALSE;
       p += conv->lit_len;
       arg->name = self->pool->str + conv->name_off;
@@ -929,7 +951,7 @@ iov_trace_catalog_decode (const IovTraceCatalog *self,
       arg->len = p - start;
     }
 
-  if ((gsize) (end - p) != ev->tail_len || memcmp (p, self->pool->str + ev->tail_off, ev->tail_len) != 0)
+  if ((gsize) (end - p) != ev->tail_len || !bytes_equal (p, self->pool->str + ev->tail_off, ev->tail_len))
     return FALSE;
   *n_out = ev->n_conv;
   return TRUE;

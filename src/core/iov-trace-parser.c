@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "iov-trace-events-private.h"
 #include "iov-trace-parser.h"
 
 /* The classification rules (mirrored by tests/trace/count-trace.py):
@@ -31,10 +32,14 @@
  *     name makes the line an event, anything else is "other".
  */
 
+static const guint8 name_chars[256] = {
+  ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['_'] = 1,
+};
+
 static inline gboolean
 is_name_char (guchar c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c >= 'A' && c <= 'Z');
+  return name_chars[c];
 }
 
 /* Reads 1..max digits; returns the number read (0 on none or too many). */
@@ -155,6 +160,7 @@ iov_trace_parse_line (const IovTraceCatalog *catalog,
         {
           guint64 tid, sec, usec;
           const char *name;
+          guint32 hash;
 
           out->prefix = IOV_TRACE_PREFIX_TID;
           out->kind = IOV_TRACE_LINE_MALFORMED;
@@ -171,8 +177,9 @@ iov_trace_parse_line (const IovTraceCatalog *catalog,
             return out->kind;
           p += n + 1;
           name = p;
+          hash = IOV_TRACE_HASH_SEED;
           while (p < end && is_name_char (*p))
-            p++;
+            hash = iov_trace_hash_step (hash, *p++);
           if (p == name || (p < end && *p != ' '))
             return out->kind;
           out->has_tid = TRUE;
@@ -185,7 +192,7 @@ iov_trace_parse_line (const IovTraceCatalog *catalog,
           out->name_len = p - name;
           out->args = p < end ? p + 1 : p;
           out->args_len = end - out->args;
-          out->event_id = iov_trace_catalog_lookup (catalog, name, out->name_len);
+          out->event_id = _iov_trace_catalog_lookup_hashed (catalog, name, out->name_len, hash);
           return out->kind = IOV_TRACE_LINE_EVENT;
         }
       if (q - p == 4 && q < end && *q == '-' && (n = parse_iso_prefix (p, end, out)) > 0)
