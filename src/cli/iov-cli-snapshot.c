@@ -22,44 +22,26 @@
 #include "iov-cli-relay.h"
 #include "iov-qmp-client.h"
 #include "iov-relay-client.h"
+#include "iov-session.h"
 #include "iov-snapshot.h"
 
 /* iovista-cli snapshot ADDRESS [--watch SECONDS] [--raw]
  *
- * One JSON object on stdout; with --watch, one JSON line per change until
- * interrupted. Exit 3 when QEMU cannot be reached. */
+ * One JSON object on stdout; with --watch, an IovSession polls and prints
+ * one JSON line per change until interrupted, with what changed per device
+ * ("00:02.0 switched to DMA remapping: 3 ranges") and the connection's ups
+ * and downs on stderr. Exit 3 when QEMU cannot be reached at first. */
 
 typedef struct
 {
   GMainLoop    *loop;
   IovQmpClient *client;
+  IovSession   *session;
   gboolean      raw;
-  gboolean      watch;
-  guint         interval_ms;
   int           status;
-  char         *last;
-  guint         poll_id;
-  gboolean      busy;
+  gboolean      was_live;
+  gboolean      down;
 } Snap;
-
-static void poll_once (Snap *s);
-
-static gboolean
-poll_cb (gpointer user_data)
-{
-  Snap *s = user_data;
-
-  s->poll_id = 0;
-  poll_once (s);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule (Snap *s)
-{
-  if (s->poll_id == 0)
-    s->poll_id = g_timeout_add (s->interval_ms, poll_cb, s);
-}
 
 static void
 collected_cb (GObject      *source,
@@ -69,59 +51,22 @@ collected_cb (GObject      *source,
   Snap *s = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(IovSnapshot) snapshot = iov_snapshot_collect_finish (result, &error);
+  g_autofree char *text = NULL;
 
-  s->busy = FALSE;
   if (snapshot == NULL)
     {
-      if (!s->watch)
-        {
-          g_printerr ("iovista-cli snapshot: %s\n", error->message);
-          s->status = (error->domain == IOV_QMP_ERROR &&
-                       (error->code == IOV_QMP_ERROR_CLOSED || error->code == IOV_QMP_ERROR_NOT_CONNECTED))
-                      ? IOV_CLI_EXIT_UNREACHABLE : IOV_CLI_EXIT_FAILURE;
-          g_main_loop_quit (s->loop);
-        }
-      else
-        schedule (s); /* the client reconnects; keep the last snapshot */
-      return;
-    }
-
-  if (!s->watch)
-    {
-      g_autofree char *text = iov_snapshot_to_string (snapshot, s->raw, TRUE);
-
-      g_print ("%s\n", text);
-      s->status = IOV_CLI_EXIT_OK;
+      g_printerr ("iovista-cli snapshot: %s\n", error->message);
+      s->status = (error->domain == IOV_QMP_ERROR &&
+                   (error->code == IOV_QMP_ERROR_CLOSED || error->code == IOV_QMP_ERROR_NOT_CONNECTED))
+                  ? IOV_CLI_EXIT_UNREACHABLE : IOV_CLI_EXIT_FAILURE;
       g_main_loop_quit (s->loop);
       return;
     }
-  else
-    {
-      g_autofree char *text = iov_snapshot_to_string (snapshot, s->raw, FALSE);
 
-      if (g_strcmp0 (text, s->last) != 0)
-        {
-          g_print ("%s\n", text);
-          fflush (stdout);
-          g_free (s->last);
-          s->last = g_steal_pointer (&text);
-        }
-      schedule (s);
-    }
-}
-
-static void
-poll_once (Snap *s)
-{
-  if (s->busy)
-    return;
-  if (iov_qmp_client_get_state (s->client) != IOV_QMP_STATE_CONNECTED)
-    {
-      schedule (s);
-      return;
-    }
-  s->busy = TRUE;
-  iov_snapshot_collect_async (s->client, NULL, collected_cb, s);
+  text = iov_snapshot_to_string (snapshot, s->raw, TRUE);
+  g_print ("%s\n", text);
+  s->status = IOV_CLI_EXIT_OK;
+  g_main_loop_quit (s->loop);
 }
 
 static void
@@ -139,29 +84,54 @@ connected_cb (GObject      *source,
       g_main_loop_quit (s->loop);
       return;
     }
-  if (s->watch)
-    iov_qmp_client_set_auto_reconnect (s->client, TRUE);
-  poll_once (s);
+  iov_snapshot_collect_async (s->client, NULL, collected_cb, s);
 }
 
 static void
-on_disconnected (IovQmpClient *client,
-                 GError       *error,
-                 Snap         *s)
+on_changed (IovSession *session,
+            GPtrArray  *changes,
+            Snap       *s)
 {
-  g_printerr ("iovista-cli snapshot: %s; %s\n", error->message,
-              s->watch ? _("reconnecting") : _("giving up"));
+  g_autofree char *text = iov_snapshot_to_string (iov_session_get_snapshot (session), s->raw, FALSE);
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const IovSnapshotChange *change = g_ptr_array_index (changes, i);
+
+      g_printerr ("iovista-cli snapshot: %s\n", change->message);
+    }
+  g_print ("%s\n", text);
+  fflush (stdout);
 }
 
 static void
-on_reconnected (IovQmpClient *client,
-                Snap         *s)
+on_state (IovSession *session,
+          GParamSpec *pspec,
+          Snap       *s)
 {
-  if (s->watch)
+  IovSessionState state = iov_session_get_state (session);
+  const GError *error = iov_session_get_error (session);
+
+  if (state == IOV_SESSION_STATE_DISCONNECTED && error != NULL && !s->was_live)
+    {
+      /* never reached: say why and stop, as without --watch */
+      g_printerr ("iovista-cli snapshot: %s\n", error->message);
+      s->status = IOV_CLI_EXIT_UNREACHABLE;
+      g_main_loop_quit (s->loop);
+    }
+  else if (state == IOV_SESSION_STATE_DISCONNECTED && error != NULL && !s->down)
+    {
+      /* once per outage: the retries' "cannot connect" would repeat every second */
+      g_printerr ("iovista-cli snapshot: %s; %s\n", error->message, _("reconnecting"));
+      s->down = TRUE;
+    }
+  else if (state == IOV_SESSION_STATE_LIVE && s->down)
     {
       g_printerr ("iovista-cli snapshot: %s\n", _("connected"));
-      poll_once (s);
+      s->down = FALSE;
     }
+  if (state == IOV_SESSION_STATE_LIVE)
+    s->was_live = TRUE;
 }
 
 static gboolean
@@ -182,6 +152,7 @@ iov_cli_snapshot (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(IovQmpClient) client = NULL;
+  g_autoptr(IovSession) session = NULL;
   double watch = 0;
   gboolean raw = FALSE;
   g_autofree char *token_file = NULL;
@@ -212,31 +183,46 @@ iov_cli_snapshot (int    argc,
   if (iov_relay_is_url (argv[1]))
     return iov_cli_relay_snapshot (argv[1], token_file, watch, raw);
 
-  client = iov_qmp_client_new (argv[1], &error);
-  if (client == NULL)
-    return iov_cli_usage_error ("snapshot", "%s", error->message);
-
   loop = g_main_loop_new (NULL, FALSE);
   s.loop = loop;
-  s.client = client;
   s.raw = raw;
-  s.watch = watch > 0;
-  s.interval_ms = (guint) (watch * 1000);
   s.status = IOV_CLI_EXIT_FAILURE;
 
-  g_signal_connect (client, "disconnected", G_CALLBACK (on_disconnected), &s);
-  g_signal_connect (client, "connected", G_CALLBACK (on_reconnected), &s);
+  if (watch > 0)
+    {
+      session = iov_session_new (argv[1], &error);
+      if (session == NULL)
+        return iov_cli_usage_error ("snapshot", "%s", error->message);
+      s.session = session;
+      iov_session_set_interval (session, (guint) (watch * 1000));
+      g_signal_connect (session, "changed", G_CALLBACK (on_changed), &s);
+      g_signal_connect (session, "notify::state", G_CALLBACK (on_state), &s);
+    }
+  else
+    {
+      client = iov_qmp_client_new (argv[1], &error);
+      if (client == NULL)
+        return iov_cli_usage_error ("snapshot", "%s", error->message);
+      s.client = client;
+    }
+
   sigint_id = g_unix_signal_add (SIGINT, on_signal, &s);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &s);
 
-  iov_qmp_client_connect_async (client, NULL, connected_cb, &s);
+  if (session)
+    iov_session_start (session);
+  else
+    iov_qmp_client_connect_async (client, NULL, connected_cb, &s);
   g_main_loop_run (loop);
 
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
-  g_clear_handle_id (&s.poll_id, g_source_remove);
-  g_signal_handlers_disconnect_by_data (client, &s);
-  iov_qmp_client_close (client);
-  g_free (s.last);
+  if (session)
+    {
+      g_signal_handlers_disconnect_by_data (session, &s);
+      iov_session_stop (session);
+    }
+  else
+    iov_qmp_client_close (client);
   return s.status;
 }

@@ -108,9 +108,10 @@ try:
     # must not find them missing (it exits 3 then)
     while not os.path.exists(CLI_SOCK) and qemu.poll() is None and time.monotonic() < t_qemu + 10:
         time.sleep(0.01)
+    # English change messages on stderr, whatever the caller's locale
     watch = subprocess.Popen([CLI, "snapshot", "--watch", "0.5", "unix:" + CLI_SOCK],
                              stdout=subprocess.PIPE, stderr=open(os.path.join(TMP, "cli.stderr"), "w"),
-                             text=True, bufsize=1)
+                             text=True, bufsize=1, env=dict(os.environ, LC_ALL="C.UTF-8", LANGUAGE="C"))
     procs.append(watch)
     check = Qmp(CHECK_SOCK)
     rng_bdf = iovqemu.pci_bdf(check, "rng1")
@@ -231,6 +232,11 @@ try:
     with open(os.path.join(TMP, "cli.stderr")) as f:
         werr = f.read()
     tap.ok(watch.returncode == 0, "--watch ends with 0 on SIGINT", werr)
+    # the session behind --watch names what changed, per device
+    said = [l for l in werr.splitlines() if rng_bdf and rng_bdf + " " in l]
+    tap.ok(said == ["iovista-cli snapshot: %s switched to DMA remapping: 3 ranges" % rng_bdf],
+           "--watch said once: \"%s switched to DMA remapping: 3 ranges\"" % rng_bdf, werr)
+    tap.note("--watch stderr: " + " | ".join(werr.splitlines()))
 
     # the idle guest: every FlatView of a one-shot snapshot against an info
     # mtree -f that was the same just before and just after the CLI ran
