@@ -169,6 +169,7 @@ def main(argv):
     if not languages:
         errors.append('po/LINGUAS names no language')
 
+    warnings = []
     with tempfile.TemporaryDirectory() as tmp:
         pot = os.path.join(tmp, package + '.pot')
         r = run(['xgettext', '--package-name=' + package, '-f', os.path.join(podir, 'POTFILES.in'),
@@ -176,6 +177,14 @@ def main(argv):
         if r.returncode != 0:
             errors.append('xgettext failed:\n' + r.stdout)
             pot = None
+        else:
+            # xgettext stops a string at a macro such as G_GUINT64_FORMAT, so
+            # the message looked up at run time is never the one translated.
+            for (ctxt, msgid), (_, _, ref) in read_po(pot).items():
+                if msgid.endswith(('%', ' ')):
+                    warnings.append(f'{ref}: "{msgid}" looks cut short by a macro after the '
+                                    'literal, so it is never translated: pass the value as an '
+                                    'argument instead (%s, or a cast and %lu for numbers)')
 
         for lang in languages:
             po = os.path.join(podir, lang + '.po')
@@ -209,6 +218,8 @@ def main(argv):
                     errors.append(f'po/{lang}.po lacks {len(missing)} message(s) of the current '
                                   'sources:\n' + '\n'.join(missing))
 
+    for w in warnings:
+        print('WARNING: ' + w)
     for e in errors:
         print('FAIL: ' + e)
     if errors:
