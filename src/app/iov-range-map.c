@@ -28,6 +28,7 @@
 #define ROW_SPACING        4.0
 #define BOTTOM_PADDING     6.0
 #define FLASH_USEC         (900 * G_TIME_SPAN_MILLISECOND)
+#define MORPH_USEC         (700 * G_TIME_SPAN_MILLISECOND)
 
 typedef struct
 {
@@ -53,6 +54,7 @@ struct _IovRangeMap
   char       *title;
   char       *subtitle;
   GArray     *ranges;         /* Range */
+  GArray     *old_ranges;     /* Range: fading out while ranges fade in */
   GArray     *notifiers;      /* Notifier */
   GArray     *events;         /* IovTlbEvent */
   guint       aw_bits;
@@ -64,6 +66,10 @@ struct _IovRangeMap
   guint       flash_tick_id;
   gint64      flash_start;
   double      flash;          /* 1 when an invalidation just happened, → 0 */
+
+  guint       morph_tick_id;
+  gint64      morph_start;
+  double      morph;          /* 0 → 1 while the layout changes */
 };
 
 G_DEFINE_FINAL_TYPE (IovRangeMap, iov_range_map, GTK_TYPE_WIDGET)
@@ -275,19 +281,17 @@ snapshot_labels (IovRangeMap *self,
 }
 
 static void
-snapshot_bar (IovRangeMap *self,
-              GtkSnapshot *snapshot,
-              IovAxis     *axis)
+snapshot_ranges (IovRangeMap *self,
+                 GtkSnapshot *snapshot,
+                 IovAxis     *axis,
+                 GArray      *ranges)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   GdkRGBA trough = _iov_rgba_alpha (&self->palette.fg, 0.06);
-  double aw = iov_axis_get_width (axis);
 
-  _iov_draw_rect (snapshot, IOV_GUTTER_WIDTH, BAR_Y, aw, BAR_HEIGHT, &trough);
-
-  for (guint i = 0; i < self->ranges->len; i++)
+  for (guint i = 0; i < ranges->len; i++)
     {
-      const Range *r = &g_array_index (self->ranges, Range, i);
+      const Range *r = &g_array_index (ranges, Range, i);
       double x0 = IOV_GUTTER_WIDTH + iov_axis_value_to_x (axis, r->start);
       double x1 = IOV_GUTTER_WIDTH + iov_axis_end_to_x (axis, r->end);
       double w = MAX (x1 - x0, 2.0);
@@ -345,6 +349,28 @@ snapshot_bar (IovRangeMap *self,
           gtk_snapshot_pop (snapshot);
         }
     }
+}
+
+static void
+snapshot_bar (IovRangeMap *self,
+              GtkSnapshot *snapshot,
+              IovAxis     *axis)
+{
+  GdkRGBA trough = _iov_rgba_alpha (&self->palette.fg, 0.06);
+
+  _iov_draw_rect (snapshot, IOV_GUTTER_WIDTH, BAR_Y, iov_axis_get_width (axis), BAR_HEIGHT, &trough);
+
+  /* When the layout changes (the guest turns DMA remapping on or off),
+   * the new ranges fade in over the old ones. */
+  if (self->morph < 1 && self->old_ranges->len > 0)
+    {
+      snapshot_ranges (self, snapshot, axis, self->old_ranges);
+      gtk_snapshot_push_opacity (snapshot, self->morph);
+      snapshot_ranges (self, snapshot, axis, self->ranges);
+      gtk_snapshot_pop (snapshot);
+    }
+  else
+    snapshot_ranges (self, snapshot, axis, self->ranges);
 }
 
 static void
@@ -602,10 +628,40 @@ flash_tick_cb (GtkWidget     *widget,
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+morph_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *clock,
+               gpointer       user_data)
+{
+  IovRangeMap *self = IOV_RANGE_MAP (widget);
+  gint64 now = gdk_frame_clock_get_frame_time (clock);
+  double t;
+
+  if (self->morph_start == 0)
+    self->morph_start = now;
+  t = MIN ((double) (now - self->morph_start) / MORPH_USEC, 1.0);
+  self->morph = t * t * (3 - 2 * t);
+  gtk_widget_queue_draw (widget);
+  if (t >= 1)
+    {
+      self->morph = 1;
+      self->morph_tick_id = 0;
+      g_array_set_size (self->old_ranges, 0);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 iov_range_map_dispose (GObject *object)
 {
   IovRangeMap *self = IOV_RANGE_MAP (object);
+
+  if (self->morph_tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->morph_tick_id);
+      self->morph_tick_id = 0;
+    }
 
   if (self->flash_tick_id != 0)
     {
@@ -624,6 +680,7 @@ iov_range_map_finalize (GObject *object)
   g_clear_pointer (&self->title, g_free);
   g_clear_pointer (&self->subtitle, g_free);
   g_clear_pointer (&self->ranges, g_array_unref);
+  g_clear_pointer (&self->old_ranges, g_array_unref);
   g_clear_pointer (&self->notifiers, g_array_unref);
   g_clear_pointer (&self->events, g_array_unref);
   g_clear_pointer (&self->bounds, g_array_unref);
@@ -656,6 +713,9 @@ iov_range_map_init (IovRangeMap *self)
 {
   self->ranges = g_array_new (FALSE, TRUE, sizeof (Range));
   g_array_set_clear_func (self->ranges, (GDestroyNotify) range_clear);
+  self->old_ranges = g_array_new (FALSE, TRUE, sizeof (Range));
+  g_array_set_clear_func (self->old_ranges, (GDestroyNotify) range_clear);
+  self->morph = 1;
   self->notifiers = g_array_new (FALSE, TRUE, sizeof (Notifier));
   g_array_set_clear_func (self->notifiers, (GDestroyNotify) notifier_clear);
   self->events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
@@ -695,9 +755,28 @@ iov_range_map_set_ranges (IovRangeMap       *self,
                           const IovMapRange *ranges,
                           guint              n_ranges)
 {
+  gboolean same = TRUE;
+  GArray *old;
+
   g_return_if_fail (IOV_IS_RANGE_MAP (self));
   g_return_if_fail (ranges != NULL || n_ranges == 0);
 
+  if (n_ranges != self->ranges->len)
+    same = FALSE;
+  for (guint i = 0; same && i < n_ranges; i++)
+    {
+      const Range *r = &g_array_index (self->ranges, Range, i);
+
+      same = r->start == ranges[i].start && r->end == ranges[i].end && r->role == ranges[i].role &&
+             g_strcmp0 (r->name, ranges[i].name) == 0;
+    }
+  if (same)
+    return;
+
+  /* Keep what is on screen to fade from. */
+  old = self->old_ranges;
+  self->old_ranges = self->ranges;
+  self->ranges = old;
   g_array_set_size (self->ranges, 0);
   for (guint i = 0; i < n_ranges; i++)
     {
@@ -705,6 +784,27 @@ iov_range_map_set_ranges (IovRangeMap       *self,
 
       g_array_append_val (self->ranges, r);
     }
+
+  if (self->morph_tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->morph_tick_id);
+      self->morph_tick_id = 0;
+    }
+  self->morph = 1;
+  if (self->old_ranges->len > 0 && gtk_widget_get_mapped (GTK_WIDGET (self)))
+    {
+      gboolean animate = TRUE;
+
+      g_object_get (gtk_widget_get_settings (GTK_WIDGET (self)), "gtk-enable-animations", &animate, NULL);
+      if (animate)
+        {
+          self->morph = 0;
+          self->morph_start = 0;
+          self->morph_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), morph_tick_cb, NULL, NULL);
+        }
+    }
+  if (self->morph_tick_id == 0)
+    g_array_set_size (self->old_ranges, 0);
   recompute_bounds (self);
 }
 
