@@ -82,21 +82,24 @@ step_result (IovPlayer *self,
 }
 
 /* The notifiers registered once step @position has run, list head first:
- * QEMU inserts at the head, so this is its dispatch order. */
+ * QEMU inserts at the head, so this is its dispatch order. @devices gets
+ * the device each belongs to (NULL for the low-level region). */
 static GPtrArray *
-registered_at (IovPlayer *self,
-               int        position)
+registered_at (IovPlayer  *self,
+               int         position,
+               GPtrArray **devices)
 {
   GPtrArray *list = g_ptr_array_new ();
+  GPtrArray *owners = g_ptr_array_new ();
 
-  if (self->run == NULL)
-    return list;
-
-  if (self->scenario->low_level)
+  if (self->run != NULL && self->scenario->low_level)
     for (guint i = 0; i < self->scenario->notifiers->len && i < self->run->notifiers->len; i++)
-      g_ptr_array_insert (list, 0, g_ptr_array_index (self->run->notifiers, i));
+      {
+        g_ptr_array_insert (list, 0, g_ptr_array_index (self->run->notifiers, i));
+        g_ptr_array_insert (owners, 0, NULL);
+      }
 
-  for (int s = 0; s <= position; s++)
+  for (int s = 0; self->run != NULL && s <= position; s++)
     {
       const IovStepResult *r = step_result (self, s);
 
@@ -105,14 +108,46 @@ registered_at (IovPlayer *self,
       for (guint i = 0; i < r->registrations->len; i++)
         {
           const IovRegistration *reg = &g_array_index (r->registrations, IovRegistration, i);
+          guint index;
 
           if (reg->action == IOV_REGISTRATION_ADDED)
-            g_ptr_array_insert (list, 0, (gpointer) reg->notifier);
-          else if (reg->action == IOV_REGISTRATION_REMOVED)
-            g_ptr_array_remove (list, (gpointer) reg->notifier);
+            {
+              g_ptr_array_insert (list, 0, (gpointer) reg->notifier);
+              g_ptr_array_insert (owners, 0, reg->device);
+            }
+          else if (reg->action == IOV_REGISTRATION_REMOVED &&
+                   g_ptr_array_find (list, reg->notifier, &index))
+            {
+              g_ptr_array_remove_index (list, index);
+              g_ptr_array_remove_index (owners, index);
+            }
         }
     }
+
+  if (devices != NULL)
+    *devices = owners;
+  else
+    g_ptr_array_unref (owners);
   return list;
+}
+
+/* The device whose address space the map shows: the one the latest step
+ * concerns, else the first. */
+static const IovScenarioDevice *
+focus_device (IovPlayer *self)
+{
+  const IovScenario *sc = self->scenario;
+
+  if (sc->low_level || sc->devices->len == 0)
+    return NULL;
+  for (int s = MIN (self->position, n_steps (self) - 1); s >= 0; s--)
+    {
+      const IovStep *step = &g_array_index (sc->steps, IovStep, s);
+
+      if (step->device >= 0 && (guint) step->device < sc->devices->len)
+        return g_ptr_array_index (sc->devices, step->device);
+    }
+  return g_ptr_array_index (sc->devices, 0);
 }
 
 static gboolean
@@ -139,10 +174,13 @@ remapping_on_at (IovPlayer *self,
 static void
 update_map (IovPlayer       *self,
             GPtrArray       *notifiers,
+            GPtrArray       *devices,
             const GArray    *events)
 {
   const IovScenario *sc = self->scenario;
+  const IovScenarioDevice *focus = focus_device (self);
   gboolean on = remapping_on_at (self, self->position);
+  g_autoptr(GPtrArray) shown = g_ptr_array_new ();
   const char *iommu_name;
   const char *off_name;
   IovMapRange ranges[3];
@@ -183,9 +221,17 @@ update_map (IovPlayer       *self,
       ranges[n++] = (IovMapRange) { IOV_INTERRUPT_ADDR_LAST + 1, G_MAXUINT64, role, name };
     }
 
-  if (sc->devices->len > 0 && !sc->low_level)
+  for (guint i = 0; i < notifiers->len; i++)
     {
-      const IovScenarioDevice *d = g_ptr_array_index (sc->devices, 0);
+      const char *device = g_ptr_array_index (devices, i);
+
+      if (focus == NULL || device == NULL || g_strcmp0 (device, focus->id) == 0)
+        g_ptr_array_add (shown, g_ptr_array_index (notifiers, i));
+    }
+
+  if (focus != NULL)
+    {
+      const IovScenarioDevice *d = focus;
       static const char *const backends[] = { "", "vhost", "vfio", "virtio" };
 
       title = g_strdup (d->id);
@@ -202,7 +248,7 @@ update_map (IovPlayer       *self,
   iov_range_map_set_ranges (self->range_map, ranges, n);
   iov_range_map_set_aw_bits (self->range_map,
                              sc->model == IOV_IOMMU_VIRTIO ? 0 : iov_scenario_aw_bits (sc, self->profile));
-  iov_range_map_set_notifiers (self->range_map, (const IovNotifier * const *) notifiers->pdata, notifiers->len);
+  iov_range_map_set_notifiers (self->range_map, (const IovNotifier * const *) shown->pdata, shown->len);
   iov_range_map_set_invalidations (self->range_map, (const IovTlbEvent *) (gpointer) events->data, events->len);
 }
 
@@ -211,6 +257,7 @@ update (IovPlayer *self)
 {
   const IovStepResult *r = step_result (self, self->position);
   g_autoptr(GPtrArray) notifiers = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
   g_autofree char *step_text = NULL;
   g_autofree char *abort_text = NULL;
@@ -292,7 +339,7 @@ update (IovPlayer *self)
   gtk_label_set_text (self->abort_label, abort_text ? abort_text : "");
   gtk_revealer_set_reveal_child (self->abort_revealer, abort_text != NULL);
 
-  notifiers = registered_at (self, self->position);
+  notifiers = registered_at (self, self->position, &devices);
   if (r != NULL && !r->not_run && r->events != NULL)
     for (guint i = 0; i < r->events->len; i++)
       {
@@ -302,7 +349,7 @@ update (IovPlayer *self)
         g_array_append_val (events, e);
       }
 
-  update_map (self, notifiers, events);
+  update_map (self, notifiers, devices, events);
   iov_notifier_lanes_set_bounds (self->lanes, iov_range_map_get_bounds (self->range_map));
   iov_notifier_lanes_set_step (self->lanes,
                                (const IovNotifier * const *) notifiers->pdata, notifiers->len,
