@@ -214,6 +214,30 @@ populate_scenarios (IovWindow *self)
     }
 }
 
+static gboolean
+drop_cb (IovWindow     *self,
+         const GValue  *value,
+         double         x,
+         double         y,
+         GtkDropTarget *target)
+{
+  GSList *files;
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+
+  files = g_value_get_boxed (value);
+  if (files != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* One scenario at a time: the first file wins. */
+      if (!iov_window_open_file (self, files->data, &error))
+        iov_window_show_message (self, error->message);
+    }
+  return TRUE;
+}
+
 static void
 step_forward_action (GtkWidget  *widget,
                      const char *action_name,
@@ -371,6 +395,13 @@ iov_window_init (IovWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   populate_scenarios (self);
+
+  {
+    GtkDropTarget *target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+
+    g_signal_connect_object (target, "drop", G_CALLBACK (drop_cb), self, G_CONNECT_SWAPPED);
+    gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
+  }
 
   /* Open on the model's default scenario, playing slowly, so a first
    * start explains itself. */
