@@ -53,6 +53,23 @@ check_window (GtkApplication *app)
   g_assert_cmpint (iov_player_get_position (player), ==, 2);
   app_test_wait_for_draw (GTK_WIDGET (window));
 
+  /* The same step under QEMU 5.0: the flush aborts there, and the lanes
+   * grow to show QEMU's assertion. */
+  {
+    GtkWidget *lanes = iov_player_get_lanes (player);
+    int before, after, nat;
+
+    iov_notifier_lanes_finish_animation (IOV_NOTIFIER_LANES (lanes));
+    gtk_widget_measure (lanes, GTK_ORIENTATION_VERTICAL, -1, &before, &nat, NULL, NULL);
+    g_assert_true (iov_player_set_profile (player, "qemu-5.0"));
+    g_assert_cmpint (iov_player_get_position (player), ==, 2);
+    g_assert_cmpint (iov_player_get_run (player)->aborted_at, ==, 2);
+    iov_notifier_lanes_finish_animation (IOV_NOTIFIER_LANES (lanes));
+    gtk_widget_measure (lanes, GTK_ORIENTATION_VERTICAL, -1, &after, &nat, NULL, NULL);
+    g_assert_cmpint (after, >, before);
+    app_test_wait_for_draw (GTK_WIDGET (window));
+  }
+
   texture = app_test_render (GTK_WIDGET (window));
   /* A header bar, text and a page: far more than a couple of colours. */
   g_assert_cmpuint (app_test_count_colours (texture, 64), >=, 16);
@@ -113,6 +130,16 @@ test_open_file (void)
 }
 
 static void
+test_help_overlay (void)
+{
+  g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/io/github/iovista/Iovista/gtk/help-overlay.ui");
+  GObject *overlay = gtk_builder_get_object (builder, "help_overlay");
+
+  g_assert_true (GTK_IS_SHORTCUTS_WINDOW (overlay));
+  gtk_window_destroy (GTK_WINDOW (overlay));
+}
+
+static void
 test_main_window (void)
 {
   g_autoptr(IovApplication) app = iov_application_new ();
@@ -131,5 +158,6 @@ main (int    argc,
   adw_init ();
   g_test_add_func ("/app/window/opens", test_main_window);
   g_test_add_func ("/app/window/open-file", test_open_file);
+  g_test_add_func ("/app/window/help-overlay", test_help_overlay);
   return g_test_run ();
 }
