@@ -68,6 +68,7 @@ struct _IovNotifierLanes
   guint       tick_id;
   gint64      anim_start;
   double      progress;
+  double      speed;
 };
 
 G_DEFINE_FINAL_TYPE (IovNotifierLanes, iov_notifier_lanes, GTK_TYPE_WIDGET)
@@ -672,7 +673,7 @@ anim_tick_cb (GtkWidget     *widget,
 
   if (self->anim_start == 0)
     self->anim_start = now;
-  self->progress = (double) (now - self->anim_start) / STEP_USEC;
+  self->progress = (double) (now - self->anim_start) * self->speed / STEP_USEC;
   gtk_widget_queue_draw (widget);
   if (self->progress >= end)
     {
@@ -745,6 +746,7 @@ iov_notifier_lanes_init (IovNotifierLanes *self)
   g_array_append_val (self->bounds, (guint64) { 0 });
   self->abort_lane = -1;
   self->progress = 1;
+  self->speed = 1;
 
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
@@ -857,6 +859,16 @@ iov_notifier_lanes_finish_animation (IovNotifierLanes *self)
   stop_animation (self);
   self->progress = self->lanes->len + 1;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+iov_notifier_lanes_set_speed (IovNotifierLanes *self,
+                              double            speed)
+{
+  g_return_if_fail (IOV_IS_NOTIFIER_LANES (self));
+  g_return_if_fail (speed > 0);
+
+  self->speed = speed;
 }
 
 guint

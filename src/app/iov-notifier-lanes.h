@@ -38,6 +38,9 @@ void       iov_notifier_lanes_set_step         (IovNotifierLanes          *self,
                                                 const IovOutcome          *outcomes,
                                                 guint                      n_outcomes,
                                                 const char                *abort_message);
+/* 1: an event visits a lane every 0.28 s. */
+void       iov_notifier_lanes_set_speed        (IovNotifierLanes          *self,
+                                                double                     speed);
 /* Shows the end state at once. */
 void       iov_notifier_lanes_finish_animation (IovNotifierLanes          *self);
 guint      iov_notifier_lanes_get_n_lanes      (IovNotifierLanes          *self);

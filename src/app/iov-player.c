@@ -21,8 +21,11 @@
 #include "iov-range-map.h"
 #include "iov-what-if.h"
 
-/* Slow enough to read the explanation of each step. */
+/* At 1×: slow enough to read the explanation of each step. */
 #define PLAY_INTERVAL_MS 1500
+
+static const double speeds[] = { 0.25, 0.5, 1, 2, 4, 8 };
+#define DEFAULT_SPEED_INDEX 2
 
 struct _IovPlayer
 {
@@ -33,6 +36,7 @@ struct _IovPlayer
   GtkButton         *play_button;
   GtkLabel          *step_label;
   GtkDropDown       *profile_dropdown;
+  GtkDropDown       *speed_dropdown;
   GtkRevealer       *abort_revealer;
   GtkLabel          *abort_label;
   GtkLabel          *explain_label;
@@ -51,6 +55,7 @@ struct _IovPlayer
   int                position;
 
   guint              play_source;
+  double             speed;
 };
 
 G_DEFINE_FINAL_TYPE (IovPlayer, iov_player, GTK_TYPE_WIDGET)
@@ -607,6 +612,26 @@ profile_selected_cb (IovPlayer   *self,
 }
 
 static void
+speed_selected_cb (IovPlayer   *self,
+                   GParamSpec  *pspec,
+                   GtkDropDown *dropdown)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  if (selected >= G_N_ELEMENTS (speeds))
+    return;
+  self->speed = speeds[selected];
+  iov_notifier_lanes_set_speed (self->lanes, self->speed);
+  /* Restart the clock at the new pace. */
+  if (iov_player_get_playing (self))
+    {
+      g_source_remove (self->play_source);
+      self->play_source = g_timeout_add ((guint) (PLAY_INTERVAL_MS / self->speed), play_timeout_cb, self);
+      g_source_set_name_by_id (self->play_source, "[iovista] player step");
+    }
+}
+
+static void
 step_forward_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *param)
@@ -728,6 +753,7 @@ iov_player_class_init (IovPlayerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, play_button);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, step_label);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, profile_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, speed_dropdown);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, abort_revealer);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, abort_label);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, explain_label);
@@ -750,6 +776,22 @@ iov_player_init (IovPlayer *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->position = -1;
+  self->speed = speeds[DEFAULT_SPEED_INDEX];
+
+  {
+    g_autoptr(GtkStringList) speed_labels = gtk_string_list_new (NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS (speeds); i++)
+      {
+        g_autofree char *label = g_strdup_printf ("%g×", speeds[i]);
+
+        gtk_string_list_append (speed_labels, label);
+      }
+    gtk_drop_down_set_model (self->speed_dropdown, G_LIST_MODEL (speed_labels));
+    gtk_drop_down_set_selected (self->speed_dropdown, DEFAULT_SPEED_INDEX);
+    g_signal_connect_object (self->speed_dropdown, "notify::selected",
+                             G_CALLBACK (speed_selected_cb), self, G_CONNECT_SWAPPED);
+  }
 
   {
     const IovProfile **list = iov_profile_list (&self->n_profiles);
@@ -895,7 +937,7 @@ iov_player_set_playing (IovPlayer *self,
     {
       if (self->position >= n_steps (self) - 1)
         iov_player_set_position (self, -1);
-      self->play_source = g_timeout_add (PLAY_INTERVAL_MS, play_timeout_cb, self);
+      self->play_source = g_timeout_add ((guint) (PLAY_INTERVAL_MS / self->speed), play_timeout_cb, self);
       g_source_set_name_by_id (self->play_source, "[iovista] player step");
     }
   else
