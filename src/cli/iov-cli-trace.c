@@ -292,6 +292,8 @@ iov_cli_trace (int    argc,
     }
   fwrite (run.out->str, 1, run.out->len, stdout);
   g_string_free (run.out, TRUE);
+  if (run.stats.cut > 0)
+    g_printerr (_("iovista-cli trace: %" G_GUINT64_FORMAT " lines longer than 1 MiB were cut\n"), run.stats.cut);
   if (!events)
     print_stats (&run);
   fflush (stdout);

@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "../cli/test-cli-util.h"
@@ -208,6 +209,34 @@ test_default_catalogue (void)
                                                "vtd_switch_address_space"), ==, 12);
 }
 
+/* A line over 1 MiB is one line, cut, and said so on stderr. */
+static void
+test_long_line (void)
+{
+  g_autofree char *te = events_all ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("iov-trace-cli-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "long.log", NULL);
+  g_autoptr(GString) text = g_string_new ("1@2.000003:vtd_dmar_enable enable 1\n1@2.000004:vtd_inv_desc ");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *o;
+
+  for (guint i = 0; i < 300000; i++)
+    g_string_append (text, "junk");
+  g_string_append (text, "\nvtd_context_cache_reset \n");
+  g_assert_true (g_file_set_contents (path, text->str, text->len, NULL));
+  g_assert_cmpint (run_cli (NULL, &out, &err, "trace", "--trace-events", te, path, NULL), ==, 0);
+  node = parse_json (out);
+  o = json_node_get_object (node);
+  g_assert_cmpint (json_object_get_int_member (o, "lines"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (o, "events"), ==, 3);
+  g_assert_nonnull (strstr (err, "1 lines longer than 1 MiB were cut"));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -218,5 +247,6 @@ main (int   argc,
   g_test_add_func ("/trace/cli/events", test_events);
   g_test_add_func ("/trace/cli/stdin", test_stdin);
   g_test_add_func ("/trace/cli/default-catalogue", test_default_catalogue);
+  g_test_add_func ("/trace/cli/long-line", test_long_line);
   return g_test_run ();
 }
