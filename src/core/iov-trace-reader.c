@@ -200,32 +200,41 @@ count_lines (const char *data,
 }
 
 /* Hands a batch of whole lines to the consumer.  Live sources never wait:
- * a full queue drops the batch.  Files wait for room. */
+ * a full queue drops the batch (before copying it) and counts its lines.
+ * Files wait for room. */
 static void
-push_batch (IovTraceReader *self,
-            GBytes         *bytes)
+push_data (IovTraceReader *self,
+           const char     *data,
+           gsize           len)
 {
-  gsize len = g_bytes_get_size (bytes);
+  gboolean accept;
+  GBytes *bytes;
 
   if (len == 0)
-    {
-      g_bytes_unref (bytes);
-      return;
-    }
+    return;
   g_mutex_lock (&self->lock);
   if (self->regular)
     while (!self->stopping && self->queued_bytes > 0 && self->queued_bytes + len > self->queue_limit)
       g_cond_wait (&self->cond, &self->lock);
-  if (self->queued_bytes + len > self->queue_limit && !self->regular)
+  accept = self->regular || self->queued_bytes + len <= self->queue_limit;
+  if (accept)
+    self->queued_bytes += len;  /* reserved; the copy is made unlocked */
+  else
+    self->dropped_batches++;
+  g_mutex_unlock (&self->lock);
+
+  if (!accept)
     {
-      self->dropped_batches++;
-      self->dropped_lines += count_lines (g_bytes_get_data (bytes, NULL), len);
+      guint64 n = count_lines (data, len);
+
+      g_mutex_lock (&self->lock);
+      self->dropped_lines += n;
       g_mutex_unlock (&self->lock);
-      g_bytes_unref (bytes);
       return;
     }
+  bytes = g_bytes_new (data, len);
+  g_mutex_lock (&self->lock);
   g_queue_push_tail (&self->queue, bytes);
-  self->queued_bytes += len;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
@@ -270,7 +279,8 @@ flush_lines (IovTraceReader *self,
         }
       else
         self->fill = 0;
-      push_batch (self, g_byte_array_free_to_bytes (g_steal_pointer (&self->long_line)));
+      push_data (self, (const char *) self->long_line->data, self->long_line->len);
+      g_clear_pointer (&self->long_line, g_byte_array_unref);
     }
 
   if (self->fill == 0)
@@ -280,13 +290,13 @@ flush_lines (IovTraceReader *self,
     {
       gsize upto = nl + 1 - self->buf;
 
-      push_batch (self, g_bytes_new (self->buf, upto));
+      push_data (self, self->buf, upto);
       memmove (self->buf, nl + 1, self->fill - upto);
       self->fill -= upto;
     }
   if (at_eof && self->fill > 0)
     {
-      push_batch (self, g_bytes_new (self->buf, self->fill));
+      push_data (self, self->buf, self->fill);
       self->fill = 0;
     }
   else if (self->fill > IOV_TRACE_MAX_LINE)
