@@ -506,7 +506,10 @@ on_wrote_upgrade (SoupServerMessage *msg,
   wrapped = iov_relay_stream_new (base, client->counters);
   client->conn = soup_websocket_connection_new (wrapped, uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
                                                 origin, NULL, NULL);
-  soup_websocket_connection_set_max_incoming_payload_size (client->conn, server->limits.max_message_bytes);
+  /* libsoup 3.2 drops the connection without a close frame when a frame
+   * header announces more than its limit; the counting stream enforces ours
+   * instead and closes with 1009 "too big", which a client can report. */
+  soup_websocket_connection_set_max_incoming_payload_size (client->conn, 0);
   soup_websocket_connection_set_keepalive_interval (client->conn, 30);
 
   g_signal_connect (client->conn, "message", G_CALLBACK (on_client_message), client);
@@ -1146,6 +1149,83 @@ rate_allow (IovRelayServer *self,
   return TRUE;
 }
 
+typedef struct
+{
+  GIOStream *io;
+  GBytes    *data;
+} Rejection;
+
+static void
+rejection_closed_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Rejection *r = user_data;
+
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  g_object_unref (r->io);
+  g_bytes_unref (r->data);
+  g_free (r);
+}
+
+static void
+rejection_written_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  Rejection *r = user_data;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
+  g_io_stream_close_async (r->io, G_PRIORITY_DEFAULT, NULL, rejection_closed_cb, r);
+}
+
+/* Refuses a request before its body is read.  libsoup would read (and
+ * keep) the whole body before sending any answer, so when one is announced
+ * we take the connection over, answer and close it. */
+static void
+reject (SoupServerMessage *msg,
+        guint              status,
+        const char        *reason,
+        const char        *message,
+        const char        *extra_header)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  g_autoptr(GString) body = NULL;
+  GString *out;
+  Rejection *r;
+
+  if (encoding == SOUP_ENCODING_NONE ||
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length (headers) == 0))
+    {
+      if (extra_header)
+        {
+          g_auto(GStrv) kv = g_strsplit (extra_header, ": ", 2);
+
+          soup_message_headers_replace (soup_server_message_get_response_headers (msg), kv[0], kv[1]);
+        }
+      respond_error (msg, status, message);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+      return;
+    }
+
+  body = g_string_new (NULL);
+  g_string_append_printf (body, "{\"v\": %d, \"status\": %u, \"error\": ", IOV_RELAY_PROTOCOL_VERSION, status);
+  iov_relay_append_json_string (body, message, strlen (message));
+  g_string_append (body, "}\n");
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "HTTP/1.1 %u %s\r\nServer: %s-relay/%s\r\nContent-Type: application/json\r\n"
+                          "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n%s%s\r\n%s",
+                          status, reason, PACKAGE_NAME, PACKAGE_VERSION, body->len,
+                          extra_header ? extra_header : "", extra_header ? "\r\n" : "", body->str);
+  r = g_new0 (Rejection, 1);
+  r->io = soup_server_message_steal_connection (msg);
+  r->data = g_string_free_to_bytes (out);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (r->io),
+                                   g_bytes_get_data (r->data, NULL), g_bytes_get_size (r->data),
+                                   G_PRIORITY_DEFAULT, NULL, rejection_written_cb, r);
+}
+
 /* Before the body is read: rate, token, size. */
 static void
 early_handler (SoupServer        *soup,
@@ -1164,9 +1244,8 @@ early_handler (SoupServer        *soup,
     {
       g_message ("%s %s from %s: 429, over %.0f requests per second",
                  soup_server_message_get_method (msg), path, host, self->limits.requests_per_second);
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", "1");
-      respond_error (msg, STATUS_TOO_MANY_REQUESTS, _("Too many requests; retry in a second"));
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+      reject (msg, STATUS_TOO_MANY_REQUESTS, "Too Many Requests",
+              _("Too many requests; retry in a second"), "Retry-After: 1");
       return;
     }
   if (auth == NULL || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0 ||
@@ -1174,11 +1253,9 @@ early_handler (SoupServer        *soup,
     {
       g_message ("%s %s from %s: 401, %s", soup_server_message_get_method (msg), path, host,
                  auth ? "wrong token" : "no token");
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                    "WWW-Authenticate", "Bearer realm=\"iovista-relay\"");
-      respond_error (msg, SOUP_STATUS_UNAUTHORIZED,
-                     auth ? _("Wrong token") : _("Missing “Authorization: Bearer TOKEN” header"));
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+      reject (msg, SOUP_STATUS_UNAUTHORIZED, "Unauthorized",
+              auth ? _("Wrong token") : _("Missing “Authorization: Bearer TOKEN” header"),
+              "WWW-Authenticate: Bearer realm=\"iovista-relay\"");
       return;
     }
   if (encoding == SOUP_ENCODING_CHUNKED || encoding == SOUP_ENCODING_EOF ||
@@ -1186,9 +1263,8 @@ early_handler (SoupServer        *soup,
        soup_message_headers_get_content_length (headers) > self->limits.max_message_bytes))
     {
       g_message ("%s %s from %s: 413", soup_server_message_get_method (msg), path, host);
-      respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                     _("Request body too large or without a length"));
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+      reject (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "Payload Too Large",
+              _("Request body too large or without a length"), NULL);
       return;
     }
 }

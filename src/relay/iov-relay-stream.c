@@ -125,14 +125,12 @@ counting_input_create_source (GPollableInputStream *stream,
                               GCancellable         *cancellable)
 {
   IovCountingInput *self = IOV_COUNTING_INPUT (stream);
-  g_autoptr(GSource) base_source = NULL;
-
-  /* Once blocked, a source that never fires: nothing more is read. */
+  /* Once blocked, a source that never fires: nothing more is read.  The
+   * base stream's own source is handed out otherwise (libsoup's callback
+   * does not look at the stream it is given). */
   if (self->counters->read_blocked)
     return g_pollable_source_new_full (stream, NULL, cancellable);
-  base_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
-  g_source_set_dummy_callback (base_source);
-  return g_pollable_source_new_full (stream, base_source, cancellable);
+  return g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), cancellable);
 }
 
 static gssize
@@ -250,11 +248,8 @@ counting_output_create_source (GPollableOutputStream *stream,
                                GCancellable          *cancellable)
 {
   IovCountingOutput *self = IOV_COUNTING_OUTPUT (stream);
-  g_autoptr(GSource) base_source = NULL;
 
-  base_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->base), NULL);
-  g_source_set_dummy_callback (base_source);
-  return g_pollable_source_new_full (stream, base_source, cancellable);
+  return g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->base), cancellable);
 }
 
 static gssize
