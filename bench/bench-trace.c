@@ -32,8 +32,9 @@
  *   bench-trace parse FILE       parse and count only
  *   bench-trace memory FILE N    store N events (looping over FILE), release the
  *                                mapping, report anonymous RSS per event
- *   bench-trace fifo FILE        a writer thread pushes FILE into a FIFO as fast as it
- *                                can; the reader + parser + store drain it
+ *   bench-trace fifo FILE [MB/S] a writer thread pushes FILE into a FIFO as fast as it
+ *                                can (or paced to MB/S); the reader + parser + store
+ *                                drain it
  * The catalogue is QEMU's trace-events-all when installed, else the built-in one. */
 
 typedef struct
@@ -160,6 +161,7 @@ typedef struct
   gint64      max_block_us;
   gint64      elapsed_us;
   gsize       written;
+  double      pace_mbps;  /* 0: as fast as possible */
 } Writer;
 
 static gpointer
@@ -189,6 +191,13 @@ writer_thread (gpointer user_data)
           break;
         }
       w->written += r;
+      if (w->pace_mbps > 0)
+        {
+          gint64 due = start + (gint64) (w->written / w->pace_mbps);
+
+          while (g_get_monotonic_time () < due)
+            g_usleep (MAX (due - g_get_monotonic_time (), 0));
+        }
     }
   w->elapsed_us = g_get_monotonic_time () - start;
   close (fd);
@@ -196,7 +205,8 @@ writer_thread (gpointer user_data)
 }
 
 static int
-run_fifo (const char *path)
+run_fifo (const char *path,
+          double      pace_mbps)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *data = NULL;
@@ -226,6 +236,7 @@ run_fifo (const char *path)
   w.fifo = fifo;
   w.data = data;
   w.len = len;
+  w.pace_mbps = pace_mbps;
   t0 = g_get_monotonic_time ();
   thread = g_thread_new ("writer", writer_thread, &w);
   while (!iov_trace_reader_is_done (reader))
@@ -237,10 +248,10 @@ run_fifo (const char *path)
     }
   t1 = g_get_monotonic_time ();
   g_thread_join (thread);
-  printf ("{\"mode\": \"fifo\", \"bytes\": %" G_GSIZE_FORMAT ", \"writer_mb_per_s\": %.1f, "
+  printf ("{\"mode\": \"fifo\", \"pace_mb_per_s\": %.0f, \"bytes\": %" G_GSIZE_FORMAT ", \"writer_mb_per_s\": %.1f, "
           "\"writer_max_block_ms\": %.3f, \"consumer_seconds\": %.3f, \"lines_stored\": %" G_GUINT64_FORMAT
           ", \"lines_dropped\": %" G_GUINT64_FORMAT ", \"batches_dropped\": %" G_GUINT64_FORMAT "}\n",
-          w.written, w.written / (w.elapsed_us / 1e6) / 1e6, w.max_block_us / 1000.0, (t1 - t0) / 1e6,
+          pace_mbps, w.written, w.written / (w.elapsed_us / 1e6) / 1e6, w.max_block_us / 1000.0, (t1 - t0) / 1e6,
           in.lines, iov_trace_reader_get_dropped_lines (reader), iov_trace_reader_get_dropped_batches (reader));
   g_clear_pointer (&reader, iov_trace_reader_free);
   g_rmdir (dir);
@@ -259,7 +270,7 @@ main (int   argc,
   if (argc >= 4 && strcmp (argv[1], "memory") == 0)
     return run_memory (argv[2], g_ascii_strtoull (argv[3], NULL, 10));
   if (argc >= 3 && strcmp (argv[1], "fifo") == 0)
-    return run_fifo (argv[2]);
-  fprintf (stderr, "usage: bench-trace ingest|parse|fifo FILE | memory FILE N\n");
+    return run_fifo (argv[2], argc >= 4 ? g_ascii_strtod (argv[3], NULL) : 0);
+  fprintf (stderr, "usage: bench-trace ingest|parse FILE | fifo FILE [MB/S] | memory FILE N\n");
   return 2;
 }
