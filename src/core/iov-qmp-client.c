@@ -489,8 +489,13 @@ write_cb (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->output != (GOutputStream *) source)
         return;
-      iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
-                                              _("Cannot write to %s: %s"), self->address, error->message));
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) && self->greeted)
+        iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
+                                                _("QEMU at %s closed the connection (it exited or crashed)"),
+                                                self->address));
+      else
+        iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
+                                                _("Cannot write to %s: %s"), self->address, error->message));
       return;
     }
   g_bytes_unref (g_queue_pop_head (&self->write_queue));
@@ -780,6 +785,10 @@ read_line_cb (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
+      /* QEMU killed while a command was unread resets the socket
+       * (ECONNRESET) instead of closing it: the same story for the user */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) && self->greeted)
+        g_clear_error (&error);
       if (error != NULL)
         iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
                                                 _("Lost the connection to QEMU at %s: %s"),

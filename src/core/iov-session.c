@@ -102,12 +102,17 @@ stop_polling (IovSession *self)
 static gboolean
 poll_cb (gpointer user_data)
 {
-  iov_session_refresh (user_data);
-  return G_SOURCE_CONTINUE;
+  IovSession *self = user_data;
+
+  self->poll_id = 0;
+  iov_session_refresh (self);
+  return G_SOURCE_REMOVE;
 }
 
+/* The interval runs from the end of one snapshot to the start of the next,
+ * so a slow QEMU is not kept busy answering back to back. */
 static void
-start_polling (IovSession *self)
+schedule_poll (IovSession *self)
 {
   stop_polling (self);
   if (self->cancellable != NULL && iov_qmp_client_get_state (self->client) == IOV_QMP_STATE_CONNECTED)
@@ -167,7 +172,10 @@ collect_cb (GObject      *source,
       /* a lost connection is reported by ::disconnected; anything else
        * (a command QEMU refused) is the reason, and the next poll retries */
       if (iov_qmp_client_get_state (self->client) == IOV_QMP_STATE_CONNECTED)
-        set_error (self, error);
+        {
+          set_error (self, error);
+          schedule_poll (self);
+        }
       return;
     }
 
@@ -190,6 +198,8 @@ collect_cb (GObject      *source,
       self->again = FALSE;
       iov_session_refresh (self);
     }
+  else
+    schedule_poll (self);
 }
 
 /**
@@ -209,6 +219,7 @@ iov_session_refresh (IovSession *self)
       self->again = TRUE;
       return;
     }
+  stop_polling (self);
   self->collecting = TRUE;
   iov_snapshot_collect_async (self->client, self->cancellable, collect_cb, self);
 }
@@ -256,7 +267,6 @@ on_client_connected (IovSession   *self,
   self->reconnect_delay_ms = RECONNECT_FIRST_MS;
   g_clear_handle_id (&self->reconnect_id, g_source_remove);
   set_state (self, IOV_SESSION_STATE_CONNECTING); /* until the first snapshot */
-  start_polling (self);
   iov_session_refresh (self);
 }
 
@@ -570,6 +580,6 @@ iov_session_set_interval (IovSession *self,
     return;
   self->interval_ms = interval_ms;
   if (self->poll_id != 0)
-    start_polling (self);
+    schedule_poll (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INTERVAL]);
 }

@@ -41,6 +41,7 @@ typedef struct
   int        phase;          /* atomic */
   int        send_event;     /* atomic */
   int        drop;           /* atomic */
+  int        reset;          /* atomic: close with a command unread (ECONNRESET) */
   int        quit;           /* atomic */
   int        n_connections;  /* atomic */
   int        n_mtree;        /* atomic: info mtree -f answered */
@@ -170,6 +171,8 @@ serve (Server *s,
                       "\"event\": \"DEVICE_DELETED\", \"data\": {\"path\": \"/machine/peripheral-anon/device[3]\"}}\r\n");
       if (poll (&p, 1, 10) <= 0)
         continue;
+      if (g_atomic_int_compare_and_exchange (&s->reset, 1, 0))
+        break; /* closing with unread input makes the kernel reset the peer */
       n = read (fd, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR)
         continue;
@@ -217,6 +220,7 @@ server_thread (gpointer data)
       if (fd < 0)
         continue;
       g_atomic_int_set (&s->drop, 0);
+      g_atomic_int_set (&s->reset, 0);
       g_atomic_int_inc (&s->n_connections);
       serve (s, fd);
     }
@@ -373,6 +377,12 @@ static gboolean
 has_two_changes (gpointer log)
 {
   return ((Log *) log)->changes->len >= 2;
+}
+
+static gboolean
+has_three_connections (gpointer server)
+{
+  return g_atomic_int_get (&((Server *) server)->n_connections) >= 3;
 }
 
 static char *
@@ -533,6 +543,7 @@ test_disconnect (void)
   Log log = { 0 };
   IovSnapshot *first;
   gboolean saw_reason = FALSE;
+  guint n_states;
 
   server_start (&s, path);
   session = iov_session_new (path, NULL);
@@ -563,6 +574,24 @@ test_disconnect (void)
   /* the diff spans the reconnection: the new QEMU has DMA remapping on */
   assert_switch (g_ptr_array_index (log.changes, 1));
   g_assert_null (iov_session_get_error (session));
+
+  /* QEMU killed with a command unread: the socket is reset, not closed,
+   * and the reason reads the same */
+  n_states = log.states->len;
+  g_atomic_int_set (&s.reset, 1);
+  g_assert_true (wait_for (has_three_connections, &s, 5000));
+  g_assert_true (wait_for (is_live, session, 5000));
+  saw_reason = FALSE;
+  for (guint i = n_states; i < log.states->len; i++)
+    {
+      const char *st = g_ptr_array_index (log.states, i);
+
+      g_test_message ("state: %s", st);
+      if (g_str_has_prefix (st, "disconnected: ") && strstr (st, "closed the connection (it exited or crashed)") != NULL)
+        saw_reason = TRUE;
+    }
+  g_assert_true (saw_reason);
+  g_assert_cmpuint (log.changes->len, ==, 2); /* the same QEMU state: nothing changed */
 
   log_clear (&log, session);
   g_clear_object (&session);
