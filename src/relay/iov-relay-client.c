@@ -207,6 +207,26 @@ got_body_cb (GObject      *source,
   const char *data;
   g_autofree char *reason = NULL;
 
+  if (body == NULL && error->domain == G_TLS_ERROR)
+    {
+      GTlsCertificate *cert = soup_message_get_tls_peer_certificate (msg);
+      g_autofree char *fingerprint = NULL;
+
+      if (cert != NULL)
+        {
+          g_autoptr(GByteArray) der = NULL;
+
+          g_object_get (cert, "certificate", &der, NULL);
+          if (der != NULL)
+            fingerprint = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
+        }
+      g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_TLS,
+                               _("The relay at %s has a certificate this machine does not trust (%s; SHA-256 "
+                                 "fingerprint %s). If that is the relay's certificate, set IOVISTA_TLS_CA to "
+                                 "its PEM file"),
+                               self->base_url, error->message, fingerprint ? fingerprint : "unknown");
+      return;
+    }
   if (body == NULL)
     {
       g_task_return_new_error (task, error->domain, error->code,

@@ -35,6 +35,7 @@ typedef enum
   IOV_RELAY_ERROR_NOT_FOUND,        /* 404 */
   IOV_RELAY_ERROR_UNAVAILABLE,      /* 502/503: QEMU not reachable through the relay */
   IOV_RELAY_ERROR_HTTP,             /* any other HTTP failure */
+  IOV_RELAY_ERROR_TLS,              /* the relay's certificate is not trusted */
 } IovRelayError;
 
 typedef enum

@@ -214,8 +214,10 @@ try:
     env = dict(os.environ, IOVISTA_TOKEN=tls.token)
     env.pop("IOVISTA_TLS_CA", None)
     p = subprocess.run([rt.CLI, "snapshot", tls.url + "/vm1"], capture_output=True, text=True, timeout=30, env=env)
-    ok(p.returncode != 0 and p.stdout == "" and "relay" in p.stderr,
-       "without trusting the certificate the CLI refuses (exit %d)" % p.returncode, p.stderr)
+    fp = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"],
+                        capture_output=True, text=True).stdout.strip().split("=", 1)[-1].replace(":", "").lower()
+    ok(p.returncode == 1 and p.stdout == "" and "IOVISTA_TLS_CA" in p.stderr and len(fp) == 64 and fp in p.stderr,
+       "without trusting the certificate the CLI refuses and shows its SHA-256 fingerprint", (fp, p.stderr))
     s = socket.create_connection(("127.0.0.1", tls.port), timeout=10)
     s.sendall(b"GET /api/v1/vms HTTP/1.1\r\nHost: x\r\n\r\n")
     try:
