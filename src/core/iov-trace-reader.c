@@ -431,8 +431,11 @@ open_fifo (IovTraceReader  *self,
       return -1;
     }
 #ifdef F_SETPIPE_SZ
-  /* A bigger pipe absorbs bursts while we are busy (best effort). */
-  fcntl (fd, F_SETPIPE_SZ, 1024 * 1024);
+  /* A bigger pipe absorbs bursts while the reader thread waits for a CPU
+   * (best effort: beyond /proc/sys/fs/pipe-max-size, 1 MiB by default,
+   * only privileged processes may go). */
+  if (fcntl (fd, F_SETPIPE_SZ, 8 * 1024 * 1024) < 0)
+    fcntl (fd, F_SETPIPE_SZ, 1024 * 1024);
 #endif
   return fd;
 }
