@@ -55,6 +55,18 @@ iov_install_packages () {
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${avail[@]}"
 }
 
+# Runs a command as root: directly, or through sudo.
+iov_as_root () {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "error: not root and no sudo: cannot run $*" >&2
+    return 1
+  fi
+}
+
 iov_setup_build () {
   local builddir=$1; shift
   if [ ! -f "$builddir/build.ninja" ]; then
