@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "iov-notifier-lanes.h"
+#include "iov-outcome-list.h"
 #include "iov-player.h"
 #include "iov-range-map.h"
 #include "iov-what-if.h"
@@ -43,6 +44,11 @@ struct _IovPlayer
   IovRangeMap       *range_map;
   IovNotifierLanes  *lanes;
   GtkGrid           *compare_grid;
+  GtkWidget         *no_events_label;
+  GtkWidget         *event_scroller;
+  GtkColumnView     *event_view;
+
+  IovOutcomeList    *outcomes;
 
   const IovProfile **profiles;
   guint              n_profiles;
@@ -355,6 +361,18 @@ update (IovPlayer *self)
       }
 
   update_map (self, notifiers, devices, events);
+
+  iov_outcome_list_set_step (self->outcomes, r, self->profile);
+  {
+    guint rows = g_list_model_get_n_items (G_LIST_MODEL (self->outcomes));
+
+    /* A list view asks for little height of its own: room for the rows,
+     * up to about seven, then it scrolls. */
+    gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (self->event_scroller),
+                                                MIN (40 + (int) rows * 37, 300));
+    gtk_widget_set_visible (self->event_scroller, rows > 0);
+    gtk_widget_set_visible (self->no_events_label, rows == 0);
+  }
   iov_notifier_lanes_set_bounds (self->lanes, iov_range_map_get_bounds (self->range_map));
   iov_notifier_lanes_set_step (self->lanes,
                                (const IovNotifier * const *) notifiers->pdata, notifiers->len,
@@ -612,6 +630,84 @@ profile_selected_cb (IovPlayer   *self,
 }
 
 static void
+cell_setup_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item,
+               gpointer                  user_data)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+  IovOutcomeColumn column = GPOINTER_TO_UINT (user_data);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  if (column == IOV_OUTCOME_COLUMN_IOVA || column == IOV_OUTCOME_COLUMN_SIZE ||
+      column == IOV_OUTCOME_COLUMN_DELIVERED)
+    gtk_widget_add_css_class (label, "monospace");
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+cell_bind_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *list_item,
+              gpointer                  user_data)
+{
+  IovOutcomeItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+  IovOutcomeColumn column = GPOINTER_TO_UINT (user_data);
+  const char *text = iov_outcome_item_get_text (item, column);
+  static const char *const classes[] = { "error", "accent", "success", "dim-label" };
+
+  gtk_label_set_text (GTK_LABEL (label), text);
+  gtk_widget_set_tooltip_text (label, text[0] ? text : NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
+    gtk_widget_remove_css_class (label, classes[i]);
+  if (column == IOV_OUTCOME_COLUMN_OUTCOME)
+    {
+      IovResult result = iov_outcome_item_get_result (item);
+
+      if (result == IOV_RESULT_ABORT)
+        gtk_widget_add_css_class (label, "error");
+      else if (result == IOV_RESULT_DELIVERED && iov_outcome_item_get_cropped (item))
+        gtk_widget_add_css_class (label, "accent");
+      else if (result == IOV_RESULT_DELIVERED)
+        gtk_widget_add_css_class (label, "success");
+      else
+        gtk_widget_add_css_class (label, "dim-label");
+    }
+}
+
+static void
+setup_event_view (IovPlayer *self)
+{
+  const char *titles[IOV_OUTCOME_N_COLUMNS] = {
+    [IOV_OUTCOME_COLUMN_EVENT] = _("Event"),
+    [IOV_OUTCOME_COLUMN_IOVA] = _("IOVA"),
+    [IOV_OUTCOME_COLUMN_SIZE] = _("Mask (size)"),
+    [IOV_OUTCOME_COLUMN_NOTIFIER] = _("Notifier"),
+    [IOV_OUTCOME_COLUMN_OUTCOME] = _("Outcome"),
+    [IOV_OUTCOME_COLUMN_DELIVERED] = _("What the notifier got"),
+  };
+  g_autoptr(GtkNoSelection) selection = NULL;
+
+  self->outcomes = iov_outcome_list_new ();
+  selection = gtk_no_selection_new (G_LIST_MODEL (g_object_ref (self->outcomes)));
+  gtk_column_view_set_model (self->event_view, GTK_SELECTION_MODEL (selection));
+
+  for (guint i = 0; i < IOV_OUTCOME_N_COLUMNS; i++)
+    {
+      GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+      g_autoptr(GtkColumnViewColumn) column = NULL;
+
+      g_signal_connect (factory, "setup", G_CALLBACK (cell_setup_cb), GUINT_TO_POINTER (i));
+      g_signal_connect (factory, "bind", G_CALLBACK (cell_bind_cb), GUINT_TO_POINTER (i));
+      column = gtk_column_view_column_new (titles[i], factory);
+      gtk_column_view_column_set_resizable (column, TRUE);
+      gtk_column_view_column_set_expand (column, i == IOV_OUTCOME_COLUMN_DELIVERED);
+      gtk_column_view_append_column (self->event_view, column);
+    }
+}
+
+static void
 speed_selected_cb (IovPlayer   *self,
                    GParamSpec  *pspec,
                    GtkDropDown *dropdown)
@@ -721,6 +817,7 @@ iov_player_finalize (GObject *object)
   self->run_error = NULL;
   g_clear_pointer (&self->what_if, iov_what_if_free);
   g_clear_pointer (&self->scenario, iov_scenario_free);
+  g_clear_object (&self->outcomes);
   g_free (self->profiles);
 
   G_OBJECT_CLASS (iov_player_parent_class)->finalize (object);
@@ -760,6 +857,9 @@ iov_player_class_init (IovPlayerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, range_map);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, lanes);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, compare_grid);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, no_events_label);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, event_scroller);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, event_view);
 
   gtk_widget_class_install_action (widget_class, "player.step-forward", NULL, step_forward_action);
   gtk_widget_class_install_action (widget_class, "player.step-back", NULL, step_back_action);
@@ -776,6 +876,7 @@ iov_player_init (IovPlayer *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->position = -1;
+  setup_event_view (self);
   self->speed = speeds[DEFAULT_SPEED_INDEX];
 
   {

@@ -17,6 +17,7 @@
 #include "iov-axis.h"
 #include "iov-drawing-private.h"
 #include "iov-notifier-lanes.h"
+#include "iov-outcome-list.h"
 #include "iov-player.h"
 #include "iov-range-map.h"
 #include "iov-system.h"
@@ -252,6 +253,45 @@ test_lanes_low_level (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static void
+test_outcome_list (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IovScenario) scenario = iov_scenario_new_from_resource ("2020-deviotlb-crash", &error);
+  const IovProfile *profile = iov_profile_lookup ("qemu-5.0");
+  g_autoptr(IovRun) run = NULL;
+  g_autoptr(IovOutcomeList) list = iov_outcome_list_new ();
+  g_autoptr(IovOutcomeItem) first = NULL;
+  g_autoptr(IovOutcomeItem) again = NULL;
+  const IovStepResult *step;
+
+  g_assert_no_error (error);
+  run = iov_run_scenario (scenario, profile, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (run->aborted_at, ==, 2);
+  step = &g_array_index (run->steps, IovStepResult, 2);
+
+  iov_outcome_list_set_step (list, step, profile);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, step->outcomes->len);
+
+  /* QEMU 5.0 visits the upper notifier first and aborts there. */
+  first = g_list_model_get_item (G_LIST_MODEL (list), 0);
+  g_assert_cmpint (iov_outcome_item_get_result (first), ==, IOV_RESULT_ABORT);
+  g_assert_cmpstr (iov_outcome_item_get_text (first, IOV_OUTCOME_COLUMN_IOVA), ==, "0x0");
+  g_assert_cmpstr (iov_outcome_item_get_text (first, IOV_OUTCOME_COLUMN_NOTIFIER), ==, "vhost net0.vhost.2");
+  g_assert_nonnull (strstr (iov_outcome_item_get_text (first, IOV_OUTCOME_COLUMN_DELIVERED),
+                            "entry->iova >= notifier->start && entry_end <= notifier->end"));
+
+  /* Items are made on demand, not kept. */
+  again = g_list_model_get_item (G_LIST_MODEL (list), 0);
+  g_assert_true (first != again);
+  g_assert_null (g_list_model_get_item (G_LIST_MODEL (list), step->outcomes->len));
+
+  /* A step that never ran has no rows. */
+  iov_outcome_list_set_step (list, &g_array_index (run->steps, IovStepResult, 3), profile);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -263,5 +303,6 @@ main (int    argc,
   g_test_add_func ("/app/lanes/renders", test_lanes_render);
   g_test_add_func ("/app/lanes/one-per-notifier", test_lanes_per_notifier);
   g_test_add_func ("/app/lanes/low-level", test_lanes_low_level);
+  g_test_add_func ("/app/outcome-list/on-demand", test_outcome_list);
   return g_test_run ();
 }
