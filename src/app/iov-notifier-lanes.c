@@ -613,6 +613,20 @@ iov_notifier_lanes_css_changed (GtkWidget         *widget,
   gtk_widget_queue_draw (widget);
 }
 
+/* A wrapping label: QEMU's assertion texts are long. */
+static void
+set_tooltip_text (GtkTooltip *tooltip,
+                  const char *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 70);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_tooltip_set_custom (tooltip, label);
+}
+
 static gboolean
 iov_notifier_lanes_query_tooltip (GtkWidget  *widget,
                                   int         x,
@@ -631,7 +645,7 @@ iov_notifier_lanes_query_tooltip (GtkWidget  *widget,
     {
       if (self->aborted && self->abort_message != NULL)
         {
-          gtk_tooltip_set_text (tooltip, self->abort_message);
+          set_tooltip_text (tooltip, self->abort_message);
           return TRUE;
         }
       return FALSE;
@@ -657,7 +671,7 @@ iov_notifier_lanes_query_tooltip (GtkWidget  *widget,
           g_string_append_printf (s, "\n• %s", text);
         }
     }
-  gtk_tooltip_set_text (tooltip, s->str);
+  set_tooltip_text (tooltip, s->str);
   g_string_free (s, TRUE);
   return TRUE;
 }

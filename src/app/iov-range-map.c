@@ -602,7 +602,16 @@ iov_range_map_query_tooltip (GtkWidget  *widget,
                         "and at 2^aw-bits. Each segment's width grows with the logarithm of its size, and "
                         "addresses are linear inside a segment, so a 1 MiB window stays visible next to "
                         "the 16 EiB of a 64-bit space."));
-  gtk_tooltip_set_text (tooltip, s->str);
+  {
+    /* A label of our own: a plain text tooltip would not wrap the
+     * explanation. */
+    GtkWidget *label = gtk_label_new (s->str);
+
+    gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+    gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
+    gtk_label_set_xalign (GTK_LABEL (label), 0);
+    gtk_tooltip_set_custom (tooltip, label);
+  }
   g_string_free (s, TRUE);
   return TRUE;
 }
