@@ -326,7 +326,7 @@ iov_axis_format_size (guint64  value,
                       gboolean is_end)
 {
   static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-  GString *s = g_string_new (NULL);
+  GString *s;
   guint unit = 0;
   guint64 n = value;
 
@@ -335,6 +335,7 @@ iov_axis_format_size (guint64  value,
   if (value == 0)
     return g_strdup ("0");
 
+  s = g_string_new (NULL);
   /* The largest unit that divides the value exactly: boundaries are page
    * aligned, so this reads "4078 MiB" rather than "3.98 GiB". */
   while (unit + 1 < G_N_ELEMENTS (units) && n % 1024 == 0)
