@@ -22,16 +22,18 @@
 #include "iov-qmp-client.h"
 #include "iov-relay-server.h"
 #include "iov-relay-stream.h"
+#include "iov-session.h"
 #include "iov-snapshot.h"
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
 #include "iov-trace-reader.h"
 
-/* An HTTP + WebSocket server in front of local VMs.  Each VM has one QMP
- * client (the allow-listed read-only commands, plus trace-event-set-state
- * on an explicit POST) and optionally one trace reader.  Snapshots are
- * polled while somebody watches; trace lines are decoded once and the same
- * JSON batch goes to every client.
+/* An HTTP + WebSocket server in front of local VMs.  Each VM has one
+ * IovSession (its QMP client sends the allow-listed read-only commands,
+ * plus trace-event-set-state on an explicit POST; the session polls,
+ * reconnects and says what changed) and optionally one trace reader.
+ * Trace lines are decoded once and the same JSON batch goes to every
+ * client.
  *
  * Slow clients: we know how many bytes we handed libsoup for a client and,
  * through a counting stream under the WebSocket connection, how many it has
@@ -77,18 +79,17 @@ struct _RelayVm
   char             *name;
   char             *qmp_address;
   char             *trace_spec;
-  IovQmpClient     *qmp;
+  IovSession       *session;
+  IovQmpClient     *qmp;              /* the session's */
   IovTraceReader   *reader;
-  IovSnapshot      *snapshot;
-  char             *snapshot_text;    /* compact, without mtree: change detection */
-  gboolean          collecting;
+  gboolean          collecting;       /* a fresh snapshot for GET …/snapshot */
   GPtrArray        *waiting;          /* WaitingSnapshot */
   GList            *clients;          /* RelayClient */
-  guint             poll_id;
   guint             pump_id;
   guint64           seq;
   guint64           events_sent;
-  char             *last_error;
+  gboolean          live;             /* last state told to clients and the log */
+  gboolean          told_down;
 };
 
 struct _IovRelayServer
@@ -316,19 +317,26 @@ client_send_error (RelayClient *client,
 
 static void
 append_snapshot_message (GString     *out,
-                         RelayVm     *vm,
+                         IovSnapshot *snapshot,
                          GPtrArray   *changes)
 {
-  g_autofree char *text = iov_snapshot_to_string (vm->snapshot, FALSE, FALSE);
+  g_autofree char *text = iov_snapshot_to_string (snapshot, FALSE, FALSE);
 
   g_string_append_printf (out, "{\"v\":%d,\"type\":\"snapshot\",\"changes\":[", IOV_RELAY_PROTOCOL_VERSION);
   for (guint i = 0; changes && i < changes->len; i++)
     {
-      const char *c = g_ptr_array_index (changes, i);
+      const IovSnapshotChange *c = g_ptr_array_index (changes, i);
+      const char *kind = iov_snapshot_change_kind_to_string (c->kind);
 
       if (i > 0)
         g_string_append_c (out, ',');
-      iov_relay_append_json_string (out, c, strlen (c));
+      g_string_append (out, "{\"kind\":");
+      iov_relay_append_json_string (out, kind, strlen (kind));
+      g_string_append (out, ",\"device\":");
+      iov_relay_append_json_string (out, c->device, strlen (c->device));
+      g_string_append_printf (out, ",\"ranges\":%u,\"message\":", c->n_ranges);
+      iov_relay_append_json_string (out, c->message, strlen (c->message));
+      g_string_append_c (out, '}');
     }
   g_string_append (out, "],\"snapshot\":");
   g_string_append (out, text);
@@ -357,10 +365,10 @@ client_send_hello (RelayClient *client)
                           vm->server->limits.max_message_bytes, vm->seq);
   client_send_string (client, out, TRUE);
 
-  if (vm->snapshot != NULL)
+  if (iov_session_get_snapshot (vm->session) != NULL)
     {
       g_string_truncate (out, 0);
-      append_snapshot_message (out, vm, NULL);
+      append_snapshot_message (out, iov_session_get_snapshot (vm->session), NULL);
       client_send_string (client, out, TRUE);
     }
 }
@@ -399,8 +407,6 @@ on_client_error (SoupWebsocketConnection *conn,
   g_message ("%s: client %s: %s", client->vm->name, client->peer, error->message);
 }
 
-static void collect_snapshot (RelayVm *vm);
-
 static void
 on_client_message (SoupWebsocketConnection *conn,
                    gint                     type,
@@ -436,12 +442,12 @@ on_client_message (SoupWebsocketConnection *conn,
       client_send_string (client, out, TRUE);
       break;
     case IOV_RELAY_CLIENT_SNAPSHOT:
-      if (client->vm->snapshot)
+      if (iov_session_get_snapshot (client->vm->session))
         {
-          append_snapshot_message (out, client->vm, NULL);
+          append_snapshot_message (out, iov_session_get_snapshot (client->vm->session), NULL);
           client_send_string (client, out, TRUE);
         }
-      collect_snapshot (client->vm);
+      iov_session_refresh (client->vm->session);
       break;
     case IOV_RELAY_CLIENT_STATS:
     default:
@@ -521,7 +527,7 @@ on_wrote_upgrade (SoupServerMessage *msg,
   g_message ("%s: client %s watching (%u clients)", vm->name, client->peer, server->n_clients);
 
   client_send_hello (client);
-  collect_snapshot (vm);
+  iov_session_refresh (vm->session);
 }
 
 /* ---- broadcasting ------------------------------------------------------- */
@@ -547,8 +553,9 @@ broadcast_state (RelayVm    *vm,
   g_autoptr(GString) out = g_string_new (NULL);
   const char *version = iov_qmp_client_get_version (vm->qmp);
 
-  g_string_append_printf (out, "{\"v\":%d,\"type\":\"state\",\"state\":\"%s\",\"qemu\":",
-                          IOV_RELAY_PROTOCOL_VERSION, state_name (iov_qmp_client_get_state (vm->qmp)));
+  g_string_append_printf (out, "{\"v\":%d,\"type\":\"state\",\"state\":\"%s\",\"session\":\"%s\",\"qemu\":",
+                          IOV_RELAY_PROTOCOL_VERSION, state_name (iov_qmp_client_get_state (vm->qmp)),
+                          iov_session_state_to_string (iov_session_get_state (vm->session)));
   if (version)
     iov_relay_append_json_string (out, version, strlen (version));
   else
@@ -591,10 +598,19 @@ drops_cb (gpointer user_data)
 
 /* ---- snapshots ---------------------------------------------------------- */
 
+static const char *
+vm_error (RelayVm *vm)
+{
+  const GError *error = iov_session_get_error (vm->session);
+
+  return error ? error->message : NULL;
+}
+
 static void
-answer_waiting (RelayVm    *vm,
-                guint       status,
-                const char *error_message)
+answer_waiting (RelayVm     *vm,
+                guint        status,
+                const char  *error_message,
+                IovSnapshot *snapshot)
 {
   g_autoptr(GPtrArray) waiting = g_steal_pointer (&vm->waiting);
 
@@ -605,7 +621,7 @@ answer_waiting (RelayVm    *vm,
 
       if (status == SOUP_STATUS_OK)
         {
-          g_autofree char *text = iov_snapshot_to_string (vm->snapshot, w->raw, w->pretty);
+          g_autofree char *text = iov_snapshot_to_string (snapshot, w->raw, w->pretty);
           g_autofree char *line = g_strconcat (text, "\n", NULL);
 
           respond_json (w->msg, SOUP_STATUS_OK, line);
@@ -618,127 +634,89 @@ answer_waiting (RelayVm    *vm,
     }
 }
 
+static void fetch_snapshot (RelayVm *vm);
+
 static void
-collected_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+fetched_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
 {
   RelayVm *vm = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(IovSnapshot) snapshot = iov_snapshot_collect_finish (result, &error);
-  g_autofree char *text = NULL;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+    return; /* the relay is stopping: vm may be gone */
   vm->collecting = FALSE;
   if (snapshot == NULL)
     {
       g_autofree char *message = g_strdup_printf (_("Cannot collect a snapshot of %s: %s"),
                                                   vm->name, error->message);
 
-      g_free (vm->last_error);
-      vm->last_error = g_strdup (error->message);
-      answer_waiting (vm, SOUP_STATUS_BAD_GATEWAY, message);
+      answer_waiting (vm, SOUP_STATUS_BAD_GATEWAY, message, NULL);
       return;
     }
-
-  text = iov_snapshot_to_string (snapshot, FALSE, FALSE);
-  if (g_strcmp0 (text, vm->snapshot_text) != 0)
-    {
-      g_autoptr(GPtrArray) changes = iov_snapshot_diff (vm->snapshot, snapshot);
-      g_autoptr(GString) out = g_string_new (NULL);
-
-      g_set_object (&vm->snapshot, snapshot);
-      g_free (vm->snapshot_text);
-      vm->snapshot_text = g_steal_pointer (&text);
-      append_snapshot_message (out, vm, changes);
-      for (GList *l = vm->clients; l; l = l->next)
-        client_send_string (l->data, out, TRUE);
-    }
-  else
-    g_set_object (&vm->snapshot, snapshot);
-  answer_waiting (vm, SOUP_STATUS_OK, NULL);
+  answer_waiting (vm, SOUP_STATUS_OK, NULL, snapshot);
 }
 
+/* GET …/snapshot answers with a snapshot taken for the request (requests
+ * arriving meanwhile share it), the text `iovista-cli snapshot` prints. */
 static void
-collect_snapshot (RelayVm *vm)
+fetch_snapshot (RelayVm *vm)
 {
   if (vm->collecting)
     return;
   if (iov_qmp_client_get_state (vm->qmp) != IOV_QMP_STATE_CONNECTED)
     {
       g_autofree char *message = g_strdup_printf (_("QEMU of %s is not connected (%s)"), vm->name,
-                                                  vm->last_error ? vm->last_error : vm->qmp_address);
+                                                  vm_error (vm) ? vm_error (vm) : vm->qmp_address);
 
-      answer_waiting (vm, SOUP_STATUS_SERVICE_UNAVAILABLE, message);
+      answer_waiting (vm, SOUP_STATUS_SERVICE_UNAVAILABLE, message, NULL);
       return;
     }
   vm->collecting = TRUE;
-  iov_snapshot_collect_async (vm->qmp, vm->server->cancellable, collected_cb, vm);
+  iov_snapshot_collect_async (vm->qmp, vm->server->cancellable, fetched_cb, vm);
 }
 
 static void
-keepalive_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+on_session_changed (IovSession *session,
+                    GPtrArray  *changes,
+                    RelayVm    *vm)
 {
-  g_autoptr(JsonNode) reply = iov_qmp_client_execute_finish (IOV_QMP_CLIENT (source), result, NULL);
+  g_autoptr(GString) out = NULL;
+
+  if (vm->clients == NULL)
+    return;
+  out = g_string_new (NULL);
+  append_snapshot_message (out, iov_session_get_snapshot (session), changes);
+  for (GList *l = vm->clients; l; l = l->next)
+    client_send_string (l->data, out, TRUE);
 }
 
-static gboolean
-poll_cb (gpointer user_data)
-{
-  RelayVm *vm = user_data;
-
-  if (vm->clients != NULL)
-    collect_snapshot (vm);
-  else if (iov_qmp_client_get_state (vm->qmp) == IOV_QMP_STATE_CONNECTED)
-    /* A cheap read-only command keeps an idle connection from timing out. */
-    iov_qmp_client_execute_async (vm->qmp, "query-status", NULL, vm->server->cancellable,
-                                  keepalive_cb, NULL);
-  return G_SOURCE_CONTINUE;
-}
-
+/* Clients and the log hear about going live and about losing QEMU, not
+ * about every reconnection attempt in between. */
 static void
-on_qmp_connected (IovQmpClient *client,
-                  RelayVm      *vm)
+on_session_state (IovSession *session,
+                  GParamSpec *pspec,
+                  RelayVm    *vm)
 {
-  g_message ("%s: connected to QEMU %s at %s", vm->name,
-             iov_qmp_client_get_version (client), vm->qmp_address);
-  g_clear_pointer (&vm->last_error, g_free);
-  broadcast_state (vm, NULL);
-  if (vm->clients)
-    collect_snapshot (vm);
-}
+  IovSessionState state = iov_session_get_state (session);
 
-static void
-on_qmp_disconnected (IovQmpClient *client,
-                     GError       *error,
-                     RelayVm      *vm)
-{
-  g_message ("%s: lost QEMU at %s: %s; reconnecting", vm->name, vm->qmp_address, error->message);
-  g_free (vm->last_error);
-  vm->last_error = g_strdup (error->message);
-  broadcast_state (vm, error->message);
-}
-
-static void
-qmp_connect_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  RelayVm *vm = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!iov_qmp_client_connect_finish (IOV_QMP_CLIENT (source), result, &error))
+  if (state == IOV_SESSION_STATE_LIVE && !vm->live)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      g_message ("%s: cannot reach QEMU at %s yet: %s; retrying", vm->name, vm->qmp_address, error->message);
-      g_free (vm->last_error);
-      vm->last_error = g_strdup (error->message);
+      vm->live = TRUE;
+      vm->told_down = FALSE;
+      g_message ("%s: watching QEMU %s at %s", vm->name, iov_qmp_client_get_version (vm->qmp), vm->qmp_address);
+      broadcast_state (vm, NULL);
     }
-  /* Success is handled by the "connected" signal. */
+  else if (state == IOV_SESSION_STATE_DISCONNECTED && (vm->live || !vm->told_down))
+    {
+      vm->live = FALSE;
+      vm->told_down = TRUE;
+      g_message ("%s: no QEMU at %s: %s; retrying", vm->name, vm->qmp_address,
+                 vm_error (vm) ? vm_error (vm) : "?");
+      broadcast_state (vm, vm_error (vm));
+    }
 }
 
 /* ---- trace events ------------------------------------------------------- */
@@ -1296,6 +1274,8 @@ handle_list (IovRelayServer    *self,
       json_builder_add_string_value (b, vm->name);
       json_builder_set_member_name (b, "state");
       json_builder_add_string_value (b, state_name (iov_qmp_client_get_state (vm->qmp)));
+      json_builder_set_member_name (b, "session");
+      json_builder_add_string_value (b, iov_session_state_to_string (iov_session_get_state (vm->session)));
       json_builder_set_member_name (b, "qemu");
       if (version)
         json_builder_add_string_value (b, version);
@@ -1320,8 +1300,8 @@ handle_list (IovRelayServer    *self,
       json_builder_set_member_name (b, "clients");
       json_builder_add_int_value (b, g_list_length (vm->clients));
       json_builder_set_member_name (b, "error");
-      if (vm->last_error && iov_qmp_client_get_state (vm->qmp) != IOV_QMP_STATE_CONNECTED)
-        json_builder_add_string_value (b, vm->last_error);
+      if (vm_error (vm) != NULL)
+        json_builder_add_string_value (b, vm_error (vm));
       else
         json_builder_add_null_value (b);
       json_builder_end_object (b);
@@ -1421,7 +1401,7 @@ server_handler (SoupServer        *soup,
       w->pretty = query_flag (query, "pretty", TRUE);
       g_ptr_array_add (vm->waiting, w);
       soup_server_message_pause (msg);
-      collect_snapshot (vm);
+      fetch_snapshot (vm);
     }
   else if (g_str_equal (rest, "events"))
     {
@@ -1452,7 +1432,7 @@ server_handler (SoupServer        *soup,
       if (iov_qmp_client_get_state (vm->qmp) != IOV_QMP_STATE_CONNECTED)
         {
           g_autofree char *message = g_strdup_printf (_("QEMU of %s is not connected (%s)"), vm->name,
-                                                      vm->last_error ? vm->last_error : vm->qmp_address);
+                                                      vm_error (vm) ? vm_error (vm) : vm->qmp_address);
 
           respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, message);
           return;
@@ -1490,26 +1470,23 @@ relay_vm_free (RelayVm *vm)
         soup_websocket_connection_close (client->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
       client_free (client);
     }
-  g_clear_handle_id (&vm->poll_id, g_source_remove);
   g_clear_handle_id (&vm->pump_id, g_source_remove);
   if (vm->waiting)
-    answer_waiting (vm, SOUP_STATUS_SERVICE_UNAVAILABLE, _("The relay is stopping"));
+    answer_waiting (vm, SOUP_STATUS_SERVICE_UNAVAILABLE, _("The relay is stopping"), NULL);
   g_clear_pointer (&vm->waiting, g_ptr_array_unref);
   if (vm->reader)
     iov_trace_reader_stop (vm->reader);
   g_clear_pointer (&vm->reader, iov_trace_reader_free);
-  if (vm->qmp)
+  if (vm->session)
     {
-      g_signal_handlers_disconnect_by_data (vm->qmp, vm);
-      iov_qmp_client_close (vm->qmp);
+      g_signal_handlers_disconnect_by_data (vm->session, vm);
+      iov_session_stop (vm->session);
     }
-  g_clear_object (&vm->qmp);
-  g_clear_object (&vm->snapshot);
-  g_free (vm->snapshot_text);
+  vm->qmp = NULL;
+  g_clear_object (&vm->session);
   g_free (vm->name);
   g_free (vm->qmp_address);
   g_free (vm->trace_spec);
-  g_free (vm->last_error);
   g_free (vm);
 }
 
@@ -1625,7 +1602,7 @@ iov_relay_server_add_vm (IovRelayServer  *self,
   g_auto(GStrv) parts = NULL;
   g_autofree char *qmp = NULL;
   g_autofree char *trace = NULL;
-  g_autoptr(IovQmpClient) client = NULL;
+  g_autoptr(IovSession) session = NULL;
   g_autoptr(IovTraceReader) reader = NULL;
   RelayVm *vm;
 
@@ -1665,8 +1642,8 @@ iov_relay_server_add_vm (IovRelayServer  *self,
                    _("“%s”: missing qmp=ADDRESS (unix:PATH or tcp:HOST:PORT)"), spec);
       return FALSE;
     }
-  client = iov_qmp_client_new (qmp, error);
-  if (client == NULL)
+  session = iov_session_new (qmp, error);
+  if (session == NULL)
     return FALSE;
   if (trace != NULL)
     {
@@ -1693,9 +1670,10 @@ iov_relay_server_add_vm (IovRelayServer  *self,
   vm = g_new0 (RelayVm, 1);
   vm->server = self;
   vm->name = g_strdup (parts[0]);
-  vm->qmp_address = g_strdup (iov_qmp_client_get_address (client));
+  vm->qmp_address = g_strdup (iov_session_get_address (session));
   vm->trace_spec = g_steal_pointer (&trace);
-  vm->qmp = g_steal_pointer (&client);
+  vm->session = g_steal_pointer (&session);
+  vm->qmp = iov_session_get_client (vm->session);
   vm->reader = g_steal_pointer (&reader);
   vm->waiting = g_ptr_array_new ();
   g_ptr_array_add (self->vms, vm);
@@ -1840,11 +1818,10 @@ iov_relay_server_listen (IovRelayServer  *self,
     {
       RelayVm *vm = g_ptr_array_index (self->vms, i);
 
-      g_signal_connect (vm->qmp, "connected", G_CALLBACK (on_qmp_connected), vm);
-      g_signal_connect (vm->qmp, "disconnected", G_CALLBACK (on_qmp_disconnected), vm);
-      iov_qmp_client_set_auto_reconnect (vm->qmp, TRUE);
-      iov_qmp_client_connect_async (vm->qmp, self->cancellable, qmp_connect_cb, vm);
-      vm->poll_id = g_timeout_add (self->limits.poll_interval_ms, poll_cb, vm);
+      g_signal_connect (vm->session, "changed", G_CALLBACK (on_session_changed), vm);
+      g_signal_connect (vm->session, "notify::state", G_CALLBACK (on_session_state), vm);
+      iov_session_set_interval (vm->session, self->limits.poll_interval_ms);
+      iov_session_start (vm->session);
       if (vm->reader)
         vm->pump_id = g_timeout_add (self->limits.batch_interval_ms, pump_cb, vm);
     }
