@@ -240,10 +240,42 @@ try:
     ok(ws.status == 101 and hello["type"] == "hello", "WebSocket over TLS", hello)
     ws.close()
 
+    # --- decoded trace events from a second QEMU, through a FIFO --------------------
+    fifo = os.path.join(TMP, "vm2.trace")
+    vm2_qmp = os.path.join(TMP, "vm2.qmp")
+    traced = rt.Relay(TMP, ["vm2,qmp=unix:%s,trace=fifo:%s" % (vm2_qmp, fifo)], name="traced")
+    relays.append(traced)
+    ws = rt.WebSocket(traced, "vm2")
+    hello = ws.recv_json()
+    ok(hello["type"] == "hello" and hello["trace"] is True, "a VM with a trace source says so in hello", hello)
+    t_start = time.time()
+    procs.append(subprocess.Popen([QEMU, "-accel", "tcg", "-nodefaults", "-machine", "q35", "-m", "128",
+                                   "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "none",
+                                   "-parallel", "none", "-device", "intel-iommu", "-msg", "timestamp=on",
+                                   "-trace", "enable=vtd_*,file=" + fifo,
+                                   "-qmp", "unix:%s,server=on,wait=off" % vm2_qmp],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=open(os.path.join(TMP, "qemu2.stderr"), "wb")))
+    events = []
+    deadline = time.time() + 20
+    while time.time() < deadline and not any(e["name"] == "vtd_switch_address_space" for e in events):
+        try:
+            m = ws.recv_json()
+        except socket.timeout:
+            break
+        if m["type"] == "events":
+            events += m["events"]
+    sw = [e for e in events if e["name"] == "vtd_switch_address_space"]
+    ok(sw and all(e["name"].startswith("vtd_") for e in events) and
+       set(sw[0]["args"]) >= {"bus", "slot", "fn"} and sw[0]["tid"] is not None and
+       abs(sw[0]["ts_ns"] / 1e9 - t_start) < 60,
+       "QEMU's vtd_* events arrive decoded over the WebSocket (%d events)" % len(events), events[:3])
+    ws.close()
+
     for r in relays:
         ok(r.alive(), "%s relay never crashed" % os.path.basename(r.token_file), r.stderr()[-2000:])
         ok(r.stop() == 0, "SIGTERM stops it cleanly", r.stderr()[-2000:])
-    ok(procs[0].poll() is None, "QEMU is still running", "")
+    ok(all(p.poll() is None for p in procs), "both QEMUs are still running", "")
     check.close()
 finally:
     for r in relays:
