@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "iov-cli.h"
+#include "iov-inference.h"
+#include "iov-snapshot.h"
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
 #include "iov-trace-reader.h"
@@ -32,6 +34,9 @@ typedef struct
   gboolean         live;     /* unprefixed lines get their arrival time */
   GString         *out;
   IovTraceArg      args[IOV_TRACE_MAX_ARGS];
+  IovInference    *inference;   /* --infer / --qmp */
+  GArray          *deliveries;  /* IovDelivery */
+  guint64          lineno;
 } TraceRun;
 
 static volatile sig_atomic_t interrupted;
@@ -159,10 +164,152 @@ handle_line (const char *text,
 
   if (cut)
     run->stats.cut++;
+  run->lineno++;
   iov_trace_parse_line (run->catalog, text, len, &line);
   iov_trace_stats_add (&run->stats, run->catalog, &line);
   if (run->events && line.kind == IOV_TRACE_LINE_EVENT)
     print_event (run, &line);
+  if (run->inference != NULL && line.kind == IOV_TRACE_LINE_EVENT && line.name_len < 128)
+    {
+      char name[128];
+
+      memcpy (name, line.name, line.name_len);
+      name[line.name_len] = '\0';
+      iov_inference_feed (run->inference, line.has_ts ? line.ts_ns : 0, run->lineno, name,
+                          line.args, line.args_len, run->deliveries);
+    }
+}
+
+static const char *result_names[] = { "delivered", "skipped-range", "skipped-flags", "abort" };
+
+static void
+print_deliveries (TraceRun *run)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  const IovProfile *profile = iov_inference_get_profile (run->inference);
+  char hex[20];
+
+  for (guint i = 0; i < run->deliveries->len; i++)
+    {
+      const IovDelivery *d = &g_array_index (run->deliveries, IovDelivery, i);
+
+      g_string_append_printf (out, "{\"line\": %" G_GUINT64_FORMAT ", \"ts_ns\": ", d->line);
+      if (d->ts_ns)
+        g_string_append_printf (out, "%" G_GUINT64_FORMAT, d->ts_ns);
+      else
+        g_string_append (out, "null");
+      g_string_append (out, ", \"delivery\": {\"device\": ");
+      append_json_string (out, d->device, strlen (d->device));
+      g_string_append (out, ", \"notifier\": ");
+      append_json_string (out, d->notifier->name, strlen (d->notifier->name));
+      g_string_append_printf (out, ", \"kind\": \"%s\", \"result\": \"%s\"",
+                              d->kind == IOV_DELIVERY_OBSERVED ? "observed" : "inferred",
+                              result_names[d->outcome.result]);
+      if (d->outcome.result == IOV_RESULT_DELIVERED)
+        {
+          g_string_append_printf (out, ", \"type\": \"%s\"", iov_event_type_to_string (d->outcome.type));
+          iov_hex_buf (d->outcome.iova, hex);
+          g_string_append_printf (out, ", \"iova\": \"%s\"", hex);
+          iov_hex_buf (d->outcome.addr_mask, hex);
+          g_string_append_printf (out, ", \"addr_mask\": \"%s\", \"cropped\": %s", hex,
+                                  d->outcome.cropped ? "true" : "false");
+        }
+      else if (d->outcome.result == IOV_RESULT_ABORT)
+        {
+          g_autofree char *msg = iov_abort_message (profile, d->outcome.abort);
+
+          g_string_append (out, ", \"message\": ");
+          append_json_string (out, msg ? msg : "", msg ? strlen (msg) : 0);
+        }
+      g_string_append_printf (out, ", \"event\": {\"type\": \"%s\"", iov_event_type_to_string (d->event.type));
+      iov_hex_buf (d->event.iova, hex);
+      g_string_append_printf (out, ", \"iova\": \"%s\"", hex);
+      iov_hex_buf (d->event.addr_mask, hex);
+      g_string_append_printf (out, ", \"addr_mask\": \"%s\"}}}\n", hex);
+      if (out->len > 64 * 1024)
+        {
+          fwrite (out->str, 1, out->len, stdout);
+          g_string_truncate (out, 0);
+        }
+    }
+  fwrite (out->str, 1, out->len, stdout);
+}
+
+/* The "inference" member of --stats: per notifier, what the model
+ * predicts and what the consumer showed. */
+static void
+append_inference (TraceRun *run,
+                  GString  *out)
+{
+  g_autoptr(GHashTable) per = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  GPtrArray *findings = iov_inference_get_findings (run->inference);
+  GPtrArray *notes = iov_inference_get_notes (run->inference);
+  guint64 delivered = 0, observed = 0;
+
+  for (guint i = 0; i < run->deliveries->len; i++)
+    {
+      const IovDelivery *d = &g_array_index (run->deliveries, IovDelivery, i);
+      guint64 *c = g_hash_table_lookup (per, d->notifier->name);
+
+      if (c == NULL)
+        {
+          c = g_new0 (guint64, 4);
+          g_hash_table_insert (per, d->notifier->name, c);
+          g_ptr_array_add (order, d->notifier->name);
+        }
+      if (d->outcome.result == IOV_RESULT_DELIVERED)
+        {
+          c[0]++;
+          delivered++;
+        }
+      else if (d->outcome.result == IOV_RESULT_ABORT)
+        c[2]++;
+      else
+        c[1]++;
+      if (d->kind == IOV_DELIVERY_OBSERVED)
+        {
+          c[3]++;
+          observed++;
+        }
+    }
+
+  g_string_append_printf (out, ", \"inference\": {\"profile\": \"%s\", \"events\": %" G_GUINT64_FORMAT
+                          ", \"deliveries\": %" G_GUINT64_FORMAT ", \"observed\": %" G_GUINT64_FORMAT
+                          ", \"notifiers\": {",
+                          iov_inference_get_profile (run->inference)->id,
+                          iov_inference_get_n_events (run->inference), delivered, observed);
+  for (guint i = 0; i < order->len; i++)
+    {
+      const char *name = g_ptr_array_index (order, i);
+      guint64 *c = g_hash_table_lookup (per, name);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      append_json_string (out, name, strlen (name));
+      g_string_append_printf (out, ": {\"delivered\": %" G_GUINT64_FORMAT ", \"skipped\": %" G_GUINT64_FORMAT
+                              ", \"aborts\": %" G_GUINT64_FORMAT ", \"observed\": %" G_GUINT64_FORMAT "}",
+                              c[0], c[1], c[2], c[3]);
+    }
+  g_string_append (out, "}, \"findings\": [");
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const char *f = g_ptr_array_index (findings, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      append_json_string (out, f, strlen (f));
+    }
+  g_string_append (out, "], \"notes\": [");
+  for (guint i = 0; i < notes->len; i++)
+    {
+      const char *n = g_ptr_array_index (notes, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      append_json_string (out, n, strlen (n));
+    }
+  g_string_append (out, "]}");
 }
 
 static void
@@ -202,8 +349,68 @@ print_stats (TraceRun *run)
       append_json_string (out, name, strlen (name));
       g_string_append_printf (out, ": %" G_GUINT64_FORMAT, n);
     }
-  g_string_append (out, "}}\n");
+  g_string_append (out, "}");
+  if (run->inference != NULL)
+    append_inference (run, out);
+  g_string_append (out, "}\n");
   fwrite (out->str, 1, out->len, stdout);
+}
+
+typedef struct
+{
+  GMainLoop    *loop;
+  IovQmpClient *client;
+  IovSnapshot  *snapshot;
+  GError       *error;
+} Fetch;
+
+static void
+fetch_collected (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Fetch *f = user_data;
+
+  f->snapshot = iov_snapshot_collect_finish (result, &f->error);
+  g_main_loop_quit (f->loop);
+}
+
+static void
+fetch_connected (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Fetch *f = user_data;
+
+  if (!iov_qmp_client_connect_finish (f->client, result, &f->error))
+    g_main_loop_quit (f->loop);
+  else
+    iov_snapshot_collect_async (f->client, NULL, fetch_collected, f);
+}
+
+/* A snapshot of a live QEMU (read-only QMP), as the inference's topology. */
+static JsonNode *
+fetch_snapshot (const char  *address,
+                GError     **error)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(IovQmpClient) client = iov_qmp_client_new (address, error);
+  Fetch f = { loop, client, NULL, NULL };
+  JsonNode *node;
+
+  if (client == NULL)
+    return NULL;
+  iov_qmp_client_connect_async (client, NULL, fetch_connected, &f);
+  g_main_loop_run (loop);
+  iov_qmp_client_close (client);
+  if (f.snapshot == NULL)
+    {
+      g_propagate_error (error, f.error);
+      return NULL;
+    }
+  node = iov_snapshot_to_json (f.snapshot, FALSE);
+  g_object_unref (f.snapshot);
+  return node;
 }
 
 int
@@ -215,6 +422,9 @@ iov_cli_trace (int    argc,
   g_autoptr(IovTraceReader) reader = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *trace_events = NULL;
+  g_autofree char *infer = NULL;
+  g_autofree char *qmp = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
   gboolean stats = FALSE, events = FALSE, follow = FALSE;
   TraceRun run = { 0 };
   const GOptionEntry entries[] = {
@@ -223,6 +433,11 @@ iov_cli_trace (int    argc,
     { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, N_("Keep reading: tail a file, accept new writers"), NULL },
     { "trace-events", 0, 0, G_OPTION_ARG_FILENAME, &trace_events,
       N_("Event definitions (default: " IOV_TRACE_EVENTS_ALL_PATH ", else built in)"), N_("FILE") },
+    { "infer", 0, 0, G_OPTION_ARG_FILENAME, &infer,
+      N_("Infer per-notifier deliveries with the model, for the VM described by this `iovista-cli snapshot` output"),
+      N_("SNAPSHOT.json") },
+    { "qmp", 0, 0, G_OPTION_ARG_STRING, &qmp,
+      N_("Infer deliveries for the VM at this QMP address (a snapshot is taken first; read-only)"), N_("ADDRESS") },
     { NULL }
   };
   struct sigaction sa = { 0 };
@@ -243,6 +458,33 @@ iov_cli_trace (int    argc,
     return iov_cli_usage_error ("trace", _("unexpected argument “%s”"), argv[2]);
   if (stats && events)
     return iov_cli_usage_error ("trace", _("--stats and --events cannot be combined"));
+
+  if (infer != NULL && qmp != NULL)
+    return iov_cli_usage_error ("trace", _("--infer and --qmp cannot be combined"));
+  if (infer != NULL)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      if (!json_parser_load_from_file (parser, infer, &error))
+        return iov_cli_usage_error ("trace", "%s: %s", infer, error->message);
+      snapshot = json_node_copy (json_parser_get_root (parser));
+    }
+  else if (qmp != NULL)
+    {
+      snapshot = fetch_snapshot (qmp, &error);
+      if (snapshot == NULL)
+        {
+          g_printerr ("iovista-cli trace: %s\n", error->message);
+          return IOV_CLI_EXIT_UNREACHABLE;
+        }
+    }
+  if (snapshot != NULL)
+    {
+      run.inference = iov_inference_new_from_snapshot (snapshot, NULL, &error);
+      if (run.inference == NULL)
+        return iov_cli_usage_error ("trace", "%s: %s", infer ? infer : qmp, error->message);
+      run.deliveries = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+    }
 
   catalog = iov_trace_catalog_new_default (trace_events, &error);
   if (catalog == NULL)
@@ -294,9 +536,19 @@ iov_cli_trace (int    argc,
   g_string_free (run.out, TRUE);
   if (run.stats.cut > 0)
     g_printerr (_("iovista-cli trace: %" G_GUINT64_FORMAT " lines longer than 1 MiB were cut\n"), run.stats.cut);
+  if (run.inference != NULL)
+    {
+      /* Deliveries are settled only once the evidence that follows them
+       * has been read: they come after the events. */
+      iov_inference_finish (run.inference, run.deliveries);
+      if (events)
+        print_deliveries (&run);
+    }
   if (!events)
     print_stats (&run);
   fflush (stdout);
   iov_trace_stats_clear (&run.stats);
+  g_clear_pointer (&run.inference, iov_inference_free);
+  g_clear_pointer (&run.deliveries, g_array_unref);
   return status;
 }

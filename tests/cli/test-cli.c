@@ -13,7 +13,9 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <unistd.h>
 
 #include "test-cli-util.h"
 
@@ -248,6 +250,60 @@ test_what_if_errors (void)
   g_assert_nonnull (strstr (err, "missing the scenario file"));
 }
 
+static void
+test_trace_infer (void)
+{
+  g_autofree char *xz_path = g_test_build_filename (G_TEST_DIST, "data", "trace", "qemu-7.2",
+                                                    "guest-virtio-iommu-vhost-user-nomsi", "trace.log.xz", NULL);
+  g_autofree char *snapshot = g_test_build_filename (G_TEST_DIST, "data", "snapshots",
+                                                     "virtio-iommu-vhost-user.json", NULL);
+  g_autofree char *xz = g_find_program_in_path ("xz");
+  g_autofree char *log = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GSubprocess) proc = NULL;
+  JsonObject *root, *inf, *per;
+  int fd;
+
+  if (xz == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, xz, "-dc", xz_path, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &text, NULL, &error);
+  g_assert_no_error (error);
+  fd = g_file_open_tmp ("iovista-infer-XXXXXX.log", &log, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (log, text, -1, NULL));
+
+  g_assert_cmpint (run_cli (NULL, &out, &err, "trace", log, "--infer", snapshot, NULL), ==, 0);
+  root = parse_object (parser, out);
+  /* The counts stay exactly as without --infer. */
+  g_assert_cmpint (json_object_get_int_member (root, "lines"), ==, 18065);
+  inf = json_object_get_object_member (root, "inference");
+  g_assert_nonnull (inf);
+  g_assert_cmpstr (json_object_get_string_member (inf, "profile"), ==, "debian-7.2");
+  /* Every virtio_iommu_notify_unmap reaches the vhost-user backend, and
+   * each is followed by its VHOST_USER_IOTLB_MSG. */
+  g_assert_cmpint (json_object_get_int_member (inf, "deliveries"), ==, 748);
+  g_assert_cmpint (json_object_get_int_member (inf, "observed"), ==, 748);
+  per = json_object_get_object_member (json_object_get_object_member (inf, "notifiers"), "00:02.0.vhost.1");
+  g_assert_cmpint (json_object_get_int_member (per, "delivered"), ==, 748);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (inf, "findings")), ==, 0);
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (NULL, &out, &err, "trace", log, "--infer", "/nonexistent.json", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "/nonexistent.json"));
+  g_unlink (log);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -263,5 +319,6 @@ main (int    argc,
   g_test_add_func ("/cli/what-if/profiles", test_what_if_profiles);
   g_test_add_func ("/cli/what-if/builtin", test_what_if_builtin);
   g_test_add_func ("/cli/what-if/errors", test_what_if_errors);
+  g_test_add_func ("/cli/trace/infer", test_trace_infer);
   return g_test_run ();
 }
