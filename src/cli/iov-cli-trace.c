@@ -21,6 +21,7 @@
 
 #include "iov-cli.h"
 #include "iov-inference.h"
+#include "iov-recording.h"
 #include "iov-snapshot.h"
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
@@ -37,6 +38,8 @@ typedef struct
   IovInference    *inference;   /* --infer / --qmp */
   GArray          *deliveries;  /* IovDelivery */
   guint64          lineno;
+  IovRecordingWriter *record;   /* --record */
+  GError          *record_error;
 } TraceRun;
 
 static volatile sig_atomic_t interrupted;
@@ -165,6 +168,8 @@ handle_line (const char *text,
   if (cut)
     run->stats.cut++;
   run->lineno++;
+  if (run->record != NULL && run->record_error == NULL)
+    iov_recording_writer_trace (run->record, text, len, &run->record_error);
   iov_trace_parse_line (run->catalog, text, len, &line);
   iov_trace_stats_add (&run->stats, run->catalog, &line);
   if (run->events && line.kind == IOV_TRACE_LINE_EVENT)
@@ -183,15 +188,12 @@ handle_line (const char *text,
 static const char *result_names[] = { "delivered", "skipped-range", "skipped-flags", "abort" };
 
 static void
-print_deliveries (TraceRun *run)
+append_delivery (TraceRun          *run,
+                 const IovDelivery *d,
+                 GString           *out)
 {
-  g_autoptr(GString) out = g_string_new (NULL);
   const IovProfile *profile = iov_inference_get_profile (run->inference);
   char hex[20];
-
-  for (guint i = 0; i < run->deliveries->len; i++)
-    {
-      const IovDelivery *d = &g_array_index (run->deliveries, IovDelivery, i);
 
       g_string_append_printf (out, "{\"line\": %" G_GUINT64_FORMAT ", \"ts_ns\": ", d->line);
       if (d->ts_ns)
@@ -225,7 +227,18 @@ print_deliveries (TraceRun *run)
       iov_hex_buf (d->event.iova, hex);
       g_string_append_printf (out, ", \"iova\": \"%s\"", hex);
       iov_hex_buf (d->event.addr_mask, hex);
-      g_string_append_printf (out, ", \"addr_mask\": \"%s\"}}}\n", hex);
+      g_string_append_printf (out, ", \"addr_mask\": \"%s\"}}}", hex);
+}
+
+static void
+print_deliveries (TraceRun *run)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < run->deliveries->len; i++)
+    {
+      append_delivery (run, &g_array_index (run->deliveries, IovDelivery, i), out);
+      g_string_append_c (out, '\n');
       if (out->len > 64 * 1024)
         {
           fwrite (out->str, 1, out->len, stdout);
@@ -233,6 +246,24 @@ print_deliveries (TraceRun *run)
         }
     }
   fwrite (out->str, 1, out->len, stdout);
+}
+
+static void
+record_deliveries (TraceRun *run)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < run->deliveries->len && run->record_error == NULL; i++)
+    {
+      g_autoptr(JsonNode) node = NULL;
+
+      g_string_truncate (text, 0);
+      append_delivery (run, &g_array_index (run->deliveries, IovDelivery, i), text);
+      node = json_from_string (text->str, NULL);
+      if (node != NULL)
+        iov_recording_writer_delivery (run->record, json_object_get_member (json_node_get_object (node), "delivery"),
+                                       &run->record_error);
+    }
 }
 
 /* The "inference" member of --stats: per notifier, what the model
@@ -413,6 +444,49 @@ fetch_snapshot (const char  *address,
   return node;
 }
 
+/* Prints what the run gathered, saves the recording, frees the run. */
+static int
+finish_run (TraceRun *run,
+            gboolean  events,
+            int       status)
+{
+  fwrite (run->out->str, 1, run->out->len, stdout);
+  g_string_free (run->out, TRUE);
+  if (run->stats.cut > 0)
+    g_printerr (_("iovista-cli trace: %" G_GUINT64_FORMAT " lines longer than 1 MiB were cut\n"), run->stats.cut);
+  if (run->inference != NULL)
+    {
+      /* Deliveries are settled only once the evidence that follows them
+       * has been read: they come after the events. */
+      iov_inference_finish (run->inference, run->deliveries);
+      if (events)
+        print_deliveries (run);
+    }
+  if (!events)
+    print_stats (run);
+  fflush (stdout);
+
+  if (run->record != NULL)
+    {
+      if (run->inference != NULL)
+        record_deliveries (run);
+      if (run->record_error == NULL)
+        iov_recording_writer_close (run->record, &run->record_error);
+      if (run->record_error != NULL)
+        {
+          g_printerr ("iovista-cli trace: --record: %s\n", run->record_error->message);
+          status = IOV_CLI_EXIT_FAILURE;
+        }
+      g_clear_pointer (&run->record, iov_recording_writer_free);
+      g_clear_error (&run->record_error);
+    }
+
+  iov_trace_stats_clear (&run->stats);
+  g_clear_pointer (&run->inference, iov_inference_free);
+  g_clear_pointer (&run->deliveries, g_array_unref);
+  return status;
+}
+
 int
 iov_cli_trace (int    argc,
                char **argv)
@@ -425,6 +499,8 @@ iov_cli_trace (int    argc,
   g_autofree char *infer = NULL;
   g_autofree char *qmp = NULL;
   g_autoptr(JsonNode) snapshot = NULL;
+  g_autofree char *record = NULL;
+  g_autoptr(IovRecording) recording = NULL;
   gboolean stats = FALSE, events = FALSE, follow = FALSE;
   TraceRun run = { 0 };
   const GOptionEntry entries[] = {
@@ -438,6 +514,9 @@ iov_cli_trace (int    argc,
       N_("SNAPSHOT.json") },
     { "qmp", 0, 0, G_OPTION_ARG_STRING, &qmp,
       N_("Infer deliveries for the VM at this QMP address (a snapshot is taken first; read-only)"), N_("ADDRESS") },
+    { "record", 0, 0, G_OPTION_ARG_FILENAME, &record,
+      N_("Also save the trace, the snapshot and the inferred deliveries as a recording (gzip'd JSON lines)"),
+      N_("FILE.iovista") },
     { NULL }
   };
   struct sigaction sa = { 0 };
@@ -461,6 +540,16 @@ iov_cli_trace (int    argc,
 
   if (infer != NULL && qmp != NULL)
     return iov_cli_usage_error ("trace", _("--infer and --qmp cannot be combined"));
+
+  /* A recording reads back as the trace it holds, with its snapshot. */
+  if (g_file_test (argv[1], G_FILE_TEST_IS_REGULAR) && iov_recording_is_recording (argv[1]))
+    {
+      recording = iov_recording_load (argv[1], &error);
+      if (recording == NULL)
+        return iov_cli_usage_error ("trace", "%s", error->message);
+      if (infer == NULL && qmp == NULL && recording->snapshots->len > 0)
+        snapshot = json_node_copy (g_ptr_array_index (recording->snapshots, recording->snapshots->len - 1));
+    }
   if (infer != NULL)
     {
       g_autoptr(JsonParser) parser = json_parser_new ();
@@ -489,6 +578,25 @@ iov_cli_trace (int    argc,
   catalog = iov_trace_catalog_new_default (trace_events, &error);
   if (catalog == NULL)
     return iov_cli_usage_error ("trace", "%s", error->message);
+
+  if (record != NULL)
+    {
+      run.record = iov_recording_writer_new (record, argv[1], &error);
+      if (run.record == NULL)
+        return iov_cli_usage_error ("trace", "%s", error->message);
+      if (snapshot != NULL)
+        iov_recording_writer_snapshot (run.record, snapshot, g_get_real_time () * 1000, &run.record_error);
+    }
+
+  if (recording != NULL)
+    {
+      run.catalog = catalog;
+      run.events = events;
+      run.out = g_string_sized_new (128 * 1024);
+      iov_trace_stats_init (&run.stats);
+      iov_trace_split_lines (recording->trace->str, recording->trace->len, handle_line, &run);
+      return finish_run (&run, events, status);
+    }
 
   reader = iov_trace_reader_new (argv[1], follow ? IOV_TRACE_READER_FOLLOW : 0, &error);
   if (reader == NULL || !iov_trace_reader_start (reader, &error))
@@ -532,23 +640,5 @@ iov_cli_trace (int    argc,
       g_printerr ("iovista-cli trace: %s\n", error->message);
       status = IOV_CLI_EXIT_FAILURE;
     }
-  fwrite (run.out->str, 1, run.out->len, stdout);
-  g_string_free (run.out, TRUE);
-  if (run.stats.cut > 0)
-    g_printerr (_("iovista-cli trace: %" G_GUINT64_FORMAT " lines longer than 1 MiB were cut\n"), run.stats.cut);
-  if (run.inference != NULL)
-    {
-      /* Deliveries are settled only once the evidence that follows them
-       * has been read: they come after the events. */
-      iov_inference_finish (run.inference, run.deliveries);
-      if (events)
-        print_deliveries (&run);
-    }
-  if (!events)
-    print_stats (&run);
-  fflush (stdout);
-  iov_trace_stats_clear (&run.stats);
-  g_clear_pointer (&run.inference, iov_inference_free);
-  g_clear_pointer (&run.deliveries, g_array_unref);
-  return status;
+  return finish_run (&run, events, status);
 }

@@ -297,6 +297,21 @@ test_trace_infer (void)
   g_assert_cmpint (json_object_get_int_member (per, "delivered"), ==, 748);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (inf, "findings")), ==, 0);
 
+  /* Saved as a recording, it reads back the same, snapshot included. */
+  {
+    g_autofree char *rec = g_strconcat (log, ".iovista", NULL);
+    g_autofree char *out2 = NULL;
+    g_autofree char *out3 = NULL;
+
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_cli (NULL, &out2, &err, "trace", log, "--infer", snapshot, "--record", rec, NULL), ==, 0);
+    g_assert_cmpstr (out2, ==, out);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_cli (NULL, &out3, &err, "trace", rec, NULL), ==, 0);
+    g_assert_cmpstr (out3, ==, out);
+    g_unlink (rec);
+  }
+
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run_cli (NULL, &out, &err, "trace", log, "--infer", "/nonexistent.json", NULL), ==, 2);
