@@ -353,3 +353,93 @@ iov_relay_client_list_vms_finish (IovRelayClient  *self,
     return NULL;
   return json_node_copy (json_parser_get_root (parser));
 }
+
+/* ---- events ------------------------------------------------------------- */
+
+static void
+websocket_connected_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  IovRelayClient *self = g_task_get_source_object (task);
+  SoupMessage *msg = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  SoupWebsocketConnection *conn;
+
+  conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  if (conn != NULL)
+    {
+      /* the relay bounds what a client sends; what it sends us is bounded
+       * by its batches (256 kB), far below this */
+      soup_websocket_connection_set_max_incoming_payload_size (conn, 16 * 1024 * 1024);
+      g_task_return_pointer (task, conn, g_object_unref);
+      return;
+    }
+  switch (soup_message_get_status (msg))
+    {
+    case SOUP_STATUS_UNAUTHORIZED:
+      g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_UNAUTHORIZED,
+                               _("The relay at %s refused the token"), self->base_url);
+      break;
+    case SOUP_STATUS_NOT_FOUND:
+      g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_NOT_FOUND,
+                               _("The relay at %s has no VM “%s”"), self->base_url, self->vm);
+      break;
+    case SOUP_STATUS_SERVICE_UNAVAILABLE:
+      g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_UNAVAILABLE,
+                               _("The relay at %s has too many clients"), self->base_url);
+      break;
+    default:
+      g_task_return_new_error (task, error->domain, error->code,
+                               _("Cannot watch %s at %s: %s"), self->vm, self->base_url, error->message);
+      break;
+    }
+}
+
+void
+iov_relay_client_connect_events_async (IovRelayClient      *self,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *escaped = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *auth = NULL;
+  SoupMessage *msg;
+
+  g_return_if_fail (IOV_IS_RELAY_CLIENT (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, iov_relay_client_connect_events_async);
+  escaped = g_uri_escape_string (self->vm, NULL, FALSE);
+  url = g_strdup_printf ("%s/api/v1/vms/%s/events", self->base_url, escaped);
+  auth = g_strconcat ("Bearer ", self->token, NULL);
+  msg = soup_message_new ("GET", url);
+  if (msg == NULL)
+    {
+      g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_BAD_URL,
+                               _("“%s” is not a relay address: use http(s)://HOST:PORT/VM"), url);
+      return;
+    }
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+  g_task_set_task_data (task, g_object_ref (msg), g_object_unref);
+  soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, cancellable,
+                                        websocket_connected_cb, g_steal_pointer (&task));
+  g_object_unref (msg);
+}
+
+/**
+ * iov_relay_client_connect_events_finish:
+ *
+ * Returns: (transfer full): a SoupWebsocketConnection
+ */
+GObject *
+iov_relay_client_connect_events_finish (IovRelayClient  *self,
+                                        GAsyncResult    *result,
+                                        GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -58,4 +58,15 @@ JsonNode       *iov_relay_client_list_vms_finish     (IovRelayClient  *self,
                                                       GAsyncResult    *result,
                                                       GError         **error);
 
+/* The VM's events stream (docs/relay.md): a SoupWebsocketConnection whose
+ * first message is "hello".  Returned as a GObject so that callers need
+ * not include libsoup's headers to hold it. */
+void            iov_relay_client_connect_events_async  (IovRelayClient  *self,
+                                                        GCancellable    *cancellable,
+                                                        GAsyncReadyCallback callback,
+                                                        gpointer         user_data);
+GObject        *iov_relay_client_connect_events_finish (IovRelayClient  *self,
+                                                        GAsyncResult    *result,
+                                                        GError         **error);
+
 G_END_DECLS
