@@ -238,6 +238,48 @@ drop_cb (IovWindow     *self,
   return TRUE;
 }
 
+/* Left, Right and Space step and play wherever the focus is (capture
+ * phase), except where the key has a job of its own: in a text field or
+ * in an open popover such as the profile list. */
+static gboolean
+player_key_cb (GtkWidget *widget,
+               GVariant  *args,
+               gpointer   user_data)
+{
+  IovWindow *self = IOV_WINDOW (widget);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  if (focus != NULL &&
+      (GTK_IS_EDITABLE (focus) || gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER) != NULL))
+    return FALSE;
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self->player)))
+    return FALSE;
+  return gtk_widget_activate_action (GTK_WIDGET (self->player), user_data, NULL);
+}
+
+static void
+add_player_keys (IovWindow *self)
+{
+  static const struct {
+    guint       keyval;
+    const char *action;
+  } keys[] = {
+    { GDK_KEY_Left, "player.step-back" },
+    { GDK_KEY_Right, "player.step-forward" },
+    { GDK_KEY_space, "player.play" },
+  };
+  GtkEventController *controller = gtk_shortcut_controller_new ();
+
+  gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller),
+                                          gtk_shortcut_new (gtk_keyval_trigger_new (keys[i].keyval, 0),
+                                                            gtk_callback_action_new (player_key_cb,
+                                                                                     (gpointer) keys[i].action,
+                                                                                     NULL)));
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+}
+
 static void
 step_forward_action (GtkWidget  *widget,
                      const char *action_name,
@@ -395,6 +437,7 @@ iov_window_init (IovWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   populate_scenarios (self);
+  add_player_keys (self);
 
   {
     GtkDropTarget *target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
