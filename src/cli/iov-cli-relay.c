@@ -144,7 +144,7 @@ iov_cli_relay (int    argc,
   g_autofree char *url = NULL;
   g_auto(GStrv) vms = NULL;
   gboolean insecure = FALSE, created = FALSE;
-  int max_clients = 0, max_message = 0, rate = 0, poll_ms = 0;
+  int max_clients = 0, max_message = 0, rate = 0, poll_ms = 0, max_connections = 0, idle_timeout = 0;
   gint64 client_queue = 0;
   IovRelayLimits limits = { 0 };
   guint sigint_id, sigterm_id;
@@ -156,6 +156,8 @@ iov_cli_relay (int    argc,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, N_("The certificate's PEM private key"), N_("FILE") },
     { "insecure", 0, 0, G_OPTION_ARG_NONE, &insecure, N_("Allow a non-loopback address without TLS"), NULL },
     { "max-clients", 0, 0, G_OPTION_ARG_INT, &max_clients, N_("WebSocket clients at most (default 64)"), N_("N") },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, N_("TCP connections at most (default 256)"), N_("N") },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout, N_("Close connections silent this long (default 60)"), N_("SECONDS") },
     { "max-message", 0, 0, G_OPTION_ARG_INT, &max_message, N_("Largest client message or request body (default 65536)"), N_("BYTES") },
     { "client-queue", 0, 0, G_OPTION_ARG_INT64, &client_queue, N_("Bytes queued per client before messages are dropped (default 4 MiB)"), N_("BYTES") },
     { "rate", 0, 0, G_OPTION_ARG_INT, &rate, N_("Requests per second per remote host (default 50)"), N_("N") },
@@ -178,6 +180,7 @@ iov_cli_relay (int    argc,
   if ((tls_cert == NULL) != (tls_key == NULL))
     return iov_cli_usage_error ("relay", _("--tls-cert and --tls-key go together"));
   if (max_clients < 0 || max_message < 0 || client_queue < 0 || rate < 0 || poll_ms < 0 ||
+      max_connections < 0 || idle_timeout < 0 ||
       (max_message > 0 && max_message < 1024) || (poll_ms > 0 && poll_ms < 50))
     return iov_cli_usage_error ("relay", _("limits must be positive (--max-message ≥ 1024, --poll-interval ≥ 50)"));
 
@@ -193,6 +196,8 @@ iov_cli_relay (int    argc,
   limits.client_queue_bytes = client_queue;
   limits.requests_per_second = rate;
   limits.poll_interval_ms = poll_ms;
+  limits.max_connections = max_connections;
+  limits.idle_timeout_s = idle_timeout;
   iov_relay_server_set_limits (server, &limits);
 
   if (tls_cert != NULL && !iov_relay_server_set_tls_files (server, tls_cert, tls_key, &error))

@@ -105,6 +105,8 @@ struct _IovRelayServer
   IovTraceCatalog *catalog;
   GCancellable    *cancellable;
   guint            n_clients;
+  GSocketService  *service;
+  GPtrArray       *connections;     /* GWeakRef to each accepted GSocket */
   guint            drops_id;
   gboolean         started;
   char            *url;
@@ -171,6 +173,13 @@ preset_matches (const TracePreset *preset,
 }
 
 /* ---- helpers ------------------------------------------------------------ */
+
+static void
+weak_ref_free (GWeakRef *ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
 
 static void
 respond_json (SoupServerMessage *msg,
@@ -516,7 +525,7 @@ on_wrote_upgrade (SoupServerMessage *msg,
    * header announces more than its limit; the counting stream enforces ours
    * instead and closes with 1009 "too big", which a client can report. */
   soup_websocket_connection_set_max_incoming_payload_size (client->conn, 0);
-  soup_websocket_connection_set_keepalive_interval (client->conn, 30);
+  soup_websocket_connection_set_keepalive_interval (client->conn, server->limits.keepalive_s);
 
   g_signal_connect (client->conn, "message", G_CALLBACK (on_client_message), client);
   g_signal_connect (client->conn, "closed", G_CALLBACK (on_client_closed), client);
@@ -1511,6 +1520,7 @@ iov_relay_server_finalize (GObject *object)
   g_free (self->url);
   g_clear_pointer (&self->vms, g_ptr_array_unref);
   g_clear_pointer (&self->buckets, g_hash_table_unref);
+  g_clear_pointer (&self->connections, g_ptr_array_unref);
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);
   g_clear_object (&self->cancellable);
   G_OBJECT_CLASS (iov_relay_server_parent_class)->finalize (object);
@@ -1530,6 +1540,7 @@ iov_relay_server_init (IovRelayServer *self)
 {
   self->vms = g_ptr_array_new_with_free_func ((GDestroyNotify) relay_vm_free);
   self->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->connections = g_ptr_array_new_with_free_func ((GDestroyNotify) weak_ref_free);
   self->cancellable = g_cancellable_new ();
   iov_relay_server_set_limits (self, NULL);
 }
@@ -1572,6 +1583,12 @@ iov_relay_server_set_limits (IovRelayServer       *self,
     l.poll_interval_ms = IOV_RELAY_DEFAULT_POLL_INTERVAL_MS;
   if (l.batch_interval_ms == 0)
     l.batch_interval_ms = IOV_RELAY_DEFAULT_BATCH_INTERVAL_MS;
+  if (l.max_connections == 0)
+    l.max_connections = IOV_RELAY_DEFAULT_MAX_CONNECTIONS;
+  if (l.idle_timeout_s == 0)
+    l.idle_timeout_s = IOV_RELAY_DEFAULT_IDLE_TIMEOUT_S;
+  /* keepalive pings must come well within the idle timeout */
+  l.keepalive_s = MAX (1, l.idle_timeout_s / 3);
   self->limits = l;
 }
 
@@ -1758,6 +1775,77 @@ bad:
   return FALSE;
 }
 
+/* ---- connections -------------------------------------------------------- */
+
+/* Drops connections that are gone or closed; returns how many remain. */
+static guint
+prune_connections (IovRelayServer *self)
+{
+  for (guint i = self->connections->len; i > 0; i--)
+    {
+      g_autoptr(GSocket) socket = g_weak_ref_get (g_ptr_array_index (self->connections, i - 1));
+
+      if (socket == NULL || g_socket_is_closed (socket))
+        g_ptr_array_remove_index_fast (self->connections, i - 1);
+    }
+  return self->connections->len;
+}
+
+/* We accept connections ourselves, not libsoup's listener, to bound how
+ * many there are and how long one may stay silent (slowloris, fd
+ * exhaustion); then libsoup serves them.  WebSocket clients stay within
+ * the idle timeout by answering the relay's keepalive pings. */
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source_object,
+             IovRelayServer    *self)
+{
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  GWeakRef *ref;
+
+  if (prune_connections (self) >= self->limits.max_connections)
+    {
+      g_autofree char *peer = NULL;
+
+      if (G_IS_INET_SOCKET_ADDRESS (remote))
+        peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+      g_message ("refusing a connection from %s: %u connections open", peer ? peer : "?",
+                 self->connections->len);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
+    }
+  g_socket_set_timeout (socket, self->limits.idle_timeout_s);
+
+  if (self->certificate)
+    {
+      stream = g_tls_server_connection_new (G_IO_STREAM (connection), self->certificate, &error);
+      if (stream == NULL)
+        {
+          g_message ("TLS: %s", error->message);
+          g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+          return TRUE;
+        }
+    }
+  else
+    stream = g_object_ref (G_IO_STREAM (connection));
+
+  if (!soup_server_accept_iostream (self->soup, stream, local, remote, &error))
+    {
+      g_message ("cannot serve a connection: %s", error->message);
+      g_io_stream_close (stream, NULL, NULL);
+      return TRUE;
+    }
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, socket);
+  g_ptr_array_add (self->connections, ref);
+  return TRUE;
+}
+
 gboolean
 iov_relay_server_listen (IovRelayServer  *self,
                          const char      *listen,
@@ -1766,7 +1854,7 @@ iov_relay_server_listen (IovRelayServer  *self,
 {
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) sockaddr = NULL;
-  g_autoptr(GSList) uris = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
   guint16 port = 0;
   gboolean loopback;
 
@@ -1790,29 +1878,29 @@ iov_relay_server_listen (IovRelayServer  *self,
     }
 
   self->soup = soup_server_new ("server-header", PACKAGE_NAME "-relay/" PACKAGE_VERSION, NULL);
-  if (self->certificate)
-    soup_server_set_tls_certificate (self->soup, self->certificate);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->soup, NULL, server_handler, self, NULL);
 
   sockaddr = g_inet_socket_address_new (address, port);
-  if (!soup_server_listen (self->soup, sockaddr, self->certificate ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+  self->service = g_socket_service_new ();
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), sockaddr, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
     {
+      g_clear_object (&self->service);
       g_clear_object (&self->soup);
       return FALSE;
     }
+  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
+  g_socket_service_start (self->service);
 
-  uris = soup_server_get_uris (self->soup);
-  if (uris)
-    {
-      GUri *uri = uris->data;
-      g_autofree char *host = g_inet_address_to_string (address);
-      gboolean v6 = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6;
+  {
+    g_autofree char *host = g_inet_address_to_string (address);
+    gboolean v6 = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6;
 
-      self->url = g_strdup_printf ("%s://%s%s%s:%d", self->certificate ? "https" : "http",
-                                   v6 ? "[" : "", host, v6 ? "]" : "", g_uri_get_port (uri));
-    }
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+    self->url = g_strdup_printf ("%s://%s%s%s:%u", self->certificate ? "https" : "http",
+                                 v6 ? "[" : "", host, v6 ? "]" : "",
+                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  }
 
   for (guint i = 0; i < self->vms->len; i++)
     {
@@ -1851,6 +1939,13 @@ iov_relay_server_stop (IovRelayServer *self)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->drops_id, g_source_remove);
+  if (self->service)
+    {
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_signal_handlers_disconnect_by_data (self->service, self);
+    }
+  g_clear_object (&self->service);
   if (self->vms)
     g_ptr_array_set_size (self->vms, 0);
   if (self->soup)

@@ -27,6 +27,9 @@ typedef struct
   double  requests_per_second;  /* per remote host; bursts of twice that */
   guint   poll_interval_ms;     /* snapshot polling while clients watch */
   guint   batch_interval_ms;    /* how often trace events are sent */
+  guint   max_connections;      /* TCP connections, all kinds together */
+  guint   idle_timeout_s;       /* a connection silent this long is closed */
+  guint   keepalive_s;          /* derived: WebSocket pings, a third of the above */
 } IovRelayLimits;
 
 #define IOV_RELAY_DEFAULT_MAX_CLIENTS        64
@@ -35,6 +38,8 @@ typedef struct
 #define IOV_RELAY_DEFAULT_REQUESTS_PER_SEC   50.0
 #define IOV_RELAY_DEFAULT_POLL_INTERVAL_MS   2000
 #define IOV_RELAY_DEFAULT_BATCH_INTERVAL_MS  50
+#define IOV_RELAY_DEFAULT_MAX_CONNECTIONS    256
+#define IOV_RELAY_DEFAULT_IDLE_TIMEOUT_S     60
 
 #define IOV_TYPE_RELAY_SERVER (iov_relay_server_get_type ())
 

@@ -266,7 +266,8 @@ try:
 
     # --- request rate and client limits ---------------------------------------
     limited = rt.Relay(TMP, ["vm1,qmp=unix:" + os.path.join(TMP, "none.qmp")],
-                       extra=["--rate", "5", "--max-clients", "1"], name="limited")
+                       extra=["--rate", "5", "--max-clients", "1", "--max-connections", "4",
+                              "--idle-timeout", "2"], name="limited")
     relays.append(limited)
     statuses = [rt.request(limited, "GET", "/api/v1/vms")[0] for _ in range(30)]
     ok(statuses.count(429) > 0 and statuses[0] == 200, "over --rate: 429", statuses)
@@ -276,6 +277,31 @@ try:
     ok(a.status == 101 and b.status == 503, "over --max-clients: 503", (a.status, b.status))
     a.close()
     b.close()
+    time.sleep(0.5)
+    idle = [rt.connect(limited.port) for _ in range(4)]
+    extra = rt.connect(limited.port)
+    extra.settimeout(5)
+    try:
+        data = extra.recv(100)
+    except OSError:
+        data = b""
+    ok(data == b"", "over --max-connections a connection is closed at once", data)
+    extra.close()
+    t0 = time.time()
+    closed = 0
+    for s in idle:
+        s.settimeout(10)
+        try:
+            closed += s.recv(100) == b""
+        except ConnectionResetError:
+            closed += 1
+        except OSError:
+            pass
+        s.close()
+    ok(closed == 4 and 1 < time.time() - t0 < 8, "silent connections are closed after --idle-timeout 2 s",
+       (closed, time.time() - t0))
+    time.sleep(1.1)
+    ok(rt.request(limited, "GET", "/api/v1/vms")[0] == 200, "then requests are served again")
 
     for r in relays:
         ok(r.alive(), "%s never crashed" % os.path.basename(r.token_file), r.stderr()[-2000:])
