@@ -42,9 +42,11 @@ typedef struct
 {
   int      lane;       /* -1: no single notifier */
   int      event;      /* -1: none */
+  guint    source;     /* index in the outcomes given to set_step */
   guint8   result;
   guint8   type;
   guint8   cropped;
+  guint8   observed;   /* seen in QEMU's trace, not only inferred */
   guint64  iova;
   guint64  addr_mask;
 } Outcome;
@@ -292,7 +294,9 @@ snapshot_outcome (IovNotifierLanes *self,
     case IOV_RESULT_DELIVERED:
       {
         const GdkRGBA *color = _iov_palette_for_type (&self->palette, o->type);
-        GdkRGBA fill = _iov_rgba_alpha (color, 0.35);
+        /* Inferred (the model's prediction): outlined on a light tint;
+         * observed in QEMU's trace: filled. */
+        GdkRGBA fill = _iov_rgba_alpha (color, o->observed ? 0.75 : 0.30);
 
         if (o->cropped)
           {
@@ -822,7 +826,7 @@ iov_notifier_lanes_set_step (IovNotifierLanes          *self,
   for (guint k = 0; k < n_outcomes; k++)
     {
       const IovOutcome *src = &outcomes[k];
-      Outcome o = { -1, src->event, src->result, src->type, src->cropped, src->iova, src->addr_mask };
+      Outcome o = { -1, src->event, k, src->result, src->type, src->cropped, FALSE, src->iova, src->addr_mask };
 
       for (guint i = 0; i < n_notifiers; i++)
         if (notifiers[i] == src->notifier)
@@ -872,6 +876,23 @@ iov_notifier_lanes_finish_animation (IovNotifierLanes *self)
 
   stop_animation (self);
   self->progress = self->lanes->len + 1;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+iov_notifier_lanes_set_observed (IovNotifierLanes *self,
+                                 const guint8     *observed,
+                                 guint             n_outcomes)
+{
+  g_return_if_fail (IOV_IS_NOTIFIER_LANES (self));
+  g_return_if_fail (observed != NULL || n_outcomes == 0);
+
+  for (guint k = 0; k < self->outcomes->len; k++)
+    {
+      Outcome *o = &g_array_index (self->outcomes, Outcome, k);
+
+      o->observed = o->source < n_outcomes && observed[o->source];
+    }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

@@ -38,6 +38,11 @@ void       iov_notifier_lanes_set_step         (IovNotifierLanes          *self,
                                                 const IovOutcome          *outcomes,
                                                 guint                      n_outcomes,
                                                 const char                *abort_message);
+/* Which of the outcomes given to set_step() QEMU's trace showed (by the
+ * same index); the others are inferred. Reset by each set_step(). */
+void       iov_notifier_lanes_set_observed     (IovNotifierLanes          *self,
+                                                const guint8              *observed,
+                                                guint                      n_outcomes);
 /* 1: an event visits a lane every 0.28 s. */
 void       iov_notifier_lanes_set_speed        (IovNotifierLanes          *self,
                                                 double                     speed);

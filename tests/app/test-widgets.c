@@ -160,6 +160,25 @@ test_lanes_render (void)
 
   texture = app_test_render (lanes);
   g_assert_cmpuint (app_test_count_colours (texture, 32), >=, 8);
+
+  /* An observed delivery is drawn differently from an inferred one. */
+  {
+    static const guint8 observed[] = { TRUE, FALSE };
+    g_autoptr(GdkTexture) filled = NULL;
+    int w = gdk_texture_get_width (texture);
+    int h = gdk_texture_get_height (texture);
+    g_autofree guchar *a = g_malloc ((gsize) w * h * 4);
+    g_autofree guchar *b = g_malloc ((gsize) w * h * 4);
+
+    iov_notifier_lanes_set_observed (IOV_NOTIFIER_LANES (lanes), observed, G_N_ELEMENTS (observed));
+    app_test_wait_for_draw (lanes);
+    filled = app_test_render (lanes);
+    g_assert_cmpint (gdk_texture_get_width (filled), ==, w);
+    g_assert_cmpint (gdk_texture_get_height (filled), ==, h);
+    gdk_texture_download (texture, a, (gsize) w * 4);
+    gdk_texture_download (filled, b, (gsize) w * 4);
+    g_assert_true (memcmp (a, b, (gsize) w * h * 4) != 0);
+  }
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
