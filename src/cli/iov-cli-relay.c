@@ -357,3 +357,59 @@ iov_cli_relay_snapshot (const char *url,
   g_free (s.last);
   return s.status;
 }
+
+/* ---- a snapshot for trace --qmp ------------------------------------------ */
+
+typedef struct
+{
+  GMainLoop *loop;
+  char      *text;
+  GError    *error;
+} RelayFetch;
+
+static void
+relay_fetched_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  RelayFetch *f = user_data;
+
+  f->text = iov_relay_client_get_snapshot_finish (IOV_RELAY_CLIENT (source), result, &f->error);
+  g_main_loop_quit (f->loop);
+}
+
+JsonNode *
+iov_cli_relay_fetch_snapshot (const char  *url,
+                              const char  *token_file,
+                              GError     **error)
+{
+  g_autoptr(IovRelayClient) client = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *token = NULL;
+  RelayFetch f = { 0 };
+
+  token = iov_relay_read_token (token_file, error);
+  if (token == NULL)
+    return NULL;
+  client = iov_relay_client_new (url, token, error);
+  if (client == NULL)
+    return NULL;
+  loop = g_main_loop_new (NULL, FALSE);
+  f.loop = loop;
+  iov_relay_client_get_snapshot_async (client, FALSE, FALSE, NULL, relay_fetched_cb, &f);
+  g_main_loop_run (loop);
+  if (f.text == NULL)
+    {
+      g_propagate_error (error, f.error);
+      return NULL;
+    }
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, f.text, -1, error))
+    {
+      g_free (f.text);
+      return NULL;
+    }
+  g_free (f.text);
+  return json_node_copy (json_parser_get_root (parser));
+}

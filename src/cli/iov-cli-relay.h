@@ -12,7 +12,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -22,5 +22,11 @@ int iov_cli_relay_snapshot (const char *url,
                             const char *token_file,
                             double      watch,
                             gboolean    raw);
+
+/* `iovista-cli trace --qmp http(s)://HOST:PORT/VM`: the VM's snapshot
+ * JSON, fetched through a relay (token from @token_file or IOVISTA_TOKEN). */
+JsonNode *iov_cli_relay_fetch_snapshot (const char  *url,
+                                        const char  *token_file,
+                                        GError     **error);
 
 G_END_DECLS

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "iov-cli.h"
+#include "iov-cli-relay.h"
 #include "iov-inference.h"
 #include "iov-recording.h"
 #include "iov-snapshot.h"
@@ -498,6 +499,7 @@ iov_cli_trace (int    argc,
   g_autofree char *trace_events = NULL;
   g_autofree char *infer = NULL;
   g_autofree char *qmp = NULL;
+  g_autofree char *token_file = NULL;
   g_autoptr(JsonNode) snapshot = NULL;
   g_autofree char *record = NULL;
   g_autoptr(IovRecording) recording = NULL;
@@ -514,6 +516,7 @@ iov_cli_trace (int    argc,
       N_("SNAPSHOT.json") },
     { "qmp", 0, 0, G_OPTION_ARG_STRING, &qmp,
       N_("Infer deliveries for the VM at this QMP address (a snapshot is taken first; read-only)"), N_("ADDRESS") },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Token for a relay URL given to --qmp (default: $IOVISTA_TOKEN)"), N_("FILE") },
     { "record", 0, 0, G_OPTION_ARG_FILENAME, &record,
       N_("Also save the trace, the snapshot and the inferred deliveries as a recording (gzip'd JSON lines)"),
       N_("FILE.iovista") },
@@ -560,7 +563,9 @@ iov_cli_trace (int    argc,
     }
   else if (qmp != NULL)
     {
-      snapshot = fetch_snapshot (qmp, &error);
+      snapshot = g_str_has_prefix (qmp, "http://") || g_str_has_prefix (qmp, "https://")
+                 ? iov_cli_relay_fetch_snapshot (qmp, token_file, &error)
+                 : fetch_snapshot (qmp, &error);
       if (snapshot == NULL)
         {
           g_printerr ("iovista-cli trace: %s\n", error->message);

@@ -153,6 +153,15 @@ try:
     p = subprocess.run([rt.CLI, "snapshot", relay.url + "/vm1"], capture_output=True, text=True, timeout=30,
                        env=env)
     ok(p.returncode == 2 and "IOVISTA_TOKEN" in p.stderr, "no token at all: usage error", p.stderr)
+    excerpt = os.path.join(os.environ.get("G_TEST_SRCDIR", os.path.join(os.path.dirname(__file__), "..")),
+                           "data", "trace", "qemu-7.2", "guest-intel-strict", "trace.excerpt.log")
+    via_relay = subprocess.run([rt.CLI, "trace", "--stats", "--qmp", relay.url + "/vm1", "--token-file", tokfile,
+                                excerpt], capture_output=True, text=True, timeout=60)
+    local = subprocess.run([rt.CLI, "trace", "--stats", "--qmp", "unix:" + SOCK["direct"], excerpt],
+                           capture_output=True, text=True, timeout=60)
+    ok(via_relay.returncode == 0 and '"inference"' in via_relay.stdout and via_relay.stdout == local.stdout,
+       "iovista-cli trace --qmp http://…/vm1 infers exactly as with the local QMP socket",
+       via_relay.stderr + local.stderr + via_relay.stdout[:300])
     status, _, _ = rt.request(relay, "GET", "/api/v1/vms/vm1/snapshot", token=None)
     ok(status == 401, "GET …/snapshot without a token: 401")
     status, _, _ = rt.request(relay, "GET", "/api/v1/vms/vm1/snapshot", token="x" * len(relay.token))
