@@ -871,6 +871,9 @@ socket_connect_cb (GObject      *source,
       return;
     }
 
+  /* The 5 s timeout is for connecting: GSocketClient leaves it on the
+   * socket, where it would end an idle but healthy session. */
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 0);
   self->stream = G_IO_STREAM (connection);
   start_on_stream (self);
 }
