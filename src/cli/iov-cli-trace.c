@@ -23,6 +23,7 @@
 #include "iov-cli-relay.h"
 #include "iov-inference.h"
 #include "iov-recording.h"
+#include "iov-trace-control.h"
 #include "iov-snapshot.h"
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
@@ -420,6 +421,105 @@ fetch_connected (GObject      *source,
     iov_snapshot_collect_async (f->client, NULL, fetch_collected, f);
 }
 
+typedef struct
+{
+  GMainLoop            *loop;
+  IovQmpClient         *client;
+  const IovTracePreset *preset;
+  gboolean              enable;
+  const char           *pattern;
+  JsonNode             *states;
+  GError               *error;
+} Control;
+
+static void
+control_listed (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Control *c = user_data;
+
+  c->states = iov_trace_list_events_finish (c->client, result, &c->error);
+  g_main_loop_quit (c->loop);
+}
+
+static void
+control_applied (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Control *c = user_data;
+
+  if (!iov_trace_preset_apply_finish (c->client, result, &c->error))
+    g_main_loop_quit (c->loop);
+  else
+    iov_trace_list_events_async (c->client, c->pattern, NULL, control_listed, c);
+}
+
+static void
+control_connected (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Control *c = user_data;
+
+  if (!iov_qmp_client_connect_finish (c->client, result, &c->error))
+    g_main_loop_quit (c->loop);
+  else if (c->preset != NULL)
+    iov_trace_preset_apply_async (c->client, c->preset, c->enable, NULL, control_applied, c);
+  else
+    iov_trace_list_events_async (c->client, c->pattern, NULL, control_listed, c);
+}
+
+/* --preset / --list-events: switch QEMU's trace events over QMP (the only
+ * state Iovista ever changes in QEMU, and only when asked), then print the
+ * events' states as trace-event-get-state reports them. */
+static int
+trace_control (const char *address,
+               const char *preset_name,
+               gboolean    enable,
+               const char *pattern)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IovQmpClient) client = NULL;
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+  Control c = { loop, NULL, NULL, enable, pattern, NULL, NULL };
+
+  if (preset_name != NULL)
+    {
+      c.preset = iov_trace_preset_find (preset_name);
+      if (c.preset == NULL)
+        return iov_cli_usage_error ("trace", _("unknown preset “%s” (vtd-invalidations, notifier-traffic or "
+                                               "everything-iommu)"), preset_name);
+      if (pattern == NULL)
+        c.pattern = c.preset->patterns[0];
+    }
+  if (c.pattern == NULL)
+    c.pattern = "*";
+
+  client = iov_qmp_client_new (address, &error);
+  if (client == NULL)
+    return iov_cli_usage_error ("trace", "%s", error->message);
+  c.client = client;
+  iov_qmp_client_connect_async (client, NULL, control_connected, &c);
+  g_main_loop_run (loop);
+  iov_qmp_client_close (client);
+
+  if (c.error != NULL)
+    {
+      g_printerr ("iovista-cli trace: %s\n", c.error->message);
+      g_error_free (c.error);
+      return IOV_CLI_EXIT_UNREACHABLE;
+    }
+  json_generator_set_root (gen, c.states);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+  json_node_unref (c.states);
+  return IOV_CLI_EXIT_OK;
+}
+
 /* A snapshot of a live QEMU (read-only QMP), as the inference's topology. */
 static JsonNode *
 fetch_snapshot (const char  *address,
@@ -499,6 +599,9 @@ iov_cli_trace (int    argc,
   g_autofree char *trace_events = NULL;
   g_autofree char *infer = NULL;
   g_autofree char *qmp = NULL;
+  g_autofree char *preset = NULL;
+  g_autofree char *list_events = NULL;
+  gboolean preset_off = FALSE;
   g_autofree char *token_file = NULL;
   g_autoptr(JsonNode) snapshot = NULL;
   g_autofree char *record = NULL;
@@ -516,6 +619,12 @@ iov_cli_trace (int    argc,
       N_("SNAPSHOT.json") },
     { "qmp", 0, 0, G_OPTION_ARG_STRING, &qmp,
       N_("Infer deliveries for the VM at this QMP address (a snapshot is taken first; read-only)"), N_("ADDRESS") },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+      N_("With --qmp: turn QEMU's trace events of a preset on (vtd-invalidations, notifier-traffic, "
+         "everything-iommu), print their states and exit"), N_("NAME") },
+    { "off", 0, 0, G_OPTION_ARG_NONE, &preset_off, N_("With --preset: turn the preset off instead"), NULL },
+    { "list-events", 0, 0, G_OPTION_ARG_STRING, &list_events,
+      N_("With --qmp: print the state of QEMU's trace events matching PATTERN and exit"), N_("PATTERN") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Token for a relay URL given to --qmp (default: $IOVISTA_TOKEN)"), N_("FILE") },
     { "record", 0, 0, G_OPTION_ARG_FILENAME, &record,
       N_("Also save the trace, the snapshot and the inferred deliveries as a recording (gzip'd JSON lines)"),
@@ -534,6 +643,16 @@ iov_cli_trace (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!iov_cli_parse_options (context, "trace", &argc, &argv))
     return IOV_CLI_EXIT_USAGE;
+  if (preset != NULL || list_events != NULL)
+    {
+      if (qmp == NULL)
+        return iov_cli_usage_error ("trace", _("--preset and --list-events need --qmp ADDRESS"));
+      if (g_str_has_prefix (qmp, "http://") || g_str_has_prefix (qmp, "https://"))
+        return iov_cli_usage_error ("trace", _("through a relay, use its POST /api/v1/vms/NAME/trace (docs/relay.md)"));
+      if (argc > 1)
+        return iov_cli_usage_error ("trace", _("--preset and --list-events take no SOURCE"));
+      return trace_control (qmp, preset, !preset_off, list_events);
+    }
   if (argc < 2)
     return iov_cli_usage_error ("trace", _("missing SOURCE (FILE, -, fifo:PATH or unix:PATH)"));
   if (argc > 2)

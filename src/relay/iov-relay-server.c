@@ -21,6 +21,7 @@
 
 #include "iov-qmp-client.h"
 #include "iov-relay-server.h"
+#include "iov-trace-control.h"
 #include "iov-relay-stream.h"
 #include "iov-session.h"
 #include "iov-snapshot.h"
@@ -123,55 +124,7 @@ G_DEFINE_FINAL_TYPE (IovRelayServer, iov_relay_server, G_TYPE_OBJECT)
 
 /* ---- trace presets ------------------------------------------------------ */
 
-typedef struct
-{
-  const char *name;
-  const char *title;
-  const char *patterns[8];
-} TracePreset;
-
-/* Issue D's presets.  The noisy events stay off unless asked for by name. */
-static const TracePreset presets[] = {
-  { "vtd-invalidations", N_("VT-d invalidations"),
-    { "vtd_inv_desc*", "vtd_inv_qi_*", "vtd_iotlb_reset", "vtd_context_cache_reset", NULL } },
-  { "notifier-traffic", N_("Notifier traffic"),
-    { "vtd_page_walk_one", "vtd_switch_address_space", "vtd_as_unmap_whole", "virtio_iommu_notify_*",
-      "vfio_iommu_map_notify", "vhost_user_write", "amdvi_*_inval", NULL } },
-  { "everything-iommu", N_("Everything IOMMU"),
-    { "vtd_*", "virtio_iommu_*", "amdvi_*", NULL } },
-};
-
-static const char *noisy_events[] = {
-  "vtd_ir_remap*", "vtd_warn_ir_vector", "vtd_dmar_translate", "vtd_iotlb_page_hit",
-};
-
-static gboolean
-is_noisy (const char *event)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (noisy_events); i++)
-    if (g_pattern_match_simple (noisy_events[i], event))
-      return TRUE;
-  return FALSE;
-}
-
-static const TracePreset *
-find_preset (const char *name)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (presets); i++)
-    if (g_strcmp0 (presets[i].name, name) == 0)
-      return &presets[i];
-  return NULL;
-}
-
-static gboolean
-preset_matches (const TracePreset *preset,
-                const char        *event)
-{
-  for (guint i = 0; preset->patterns[i]; i++)
-    if (g_pattern_match_simple (preset->patterns[i], event))
-      return !is_noisy (event) || g_str_equal (preset->patterns[i], event);
-  return FALSE;
-}
+/* The presets and the noisy events are the core's (iov-trace-control). */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -837,7 +790,7 @@ typedef struct
   GHashTable        *states;   /* event → gboolean */
   GPtrArray         *errors;
   gboolean           post;
-  const TracePreset *preset;
+  const IovTracePreset *preset;
   gboolean           enable;
 } TraceOp;
 
@@ -876,6 +829,8 @@ trace_answer (TraceOp *op)
   g_autoptr(GList) names = NULL;
   g_autofree char *text = NULL;
   g_autofree char *line = NULL;
+  guint n_presets;
+  const IovTracePreset *presets = iov_trace_presets (&n_presets);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "v");
@@ -884,7 +839,7 @@ trace_answer (TraceOp *op)
   json_builder_add_string_value (b, op->vm->name);
   json_builder_set_member_name (b, "presets");
   json_builder_begin_array (b);
-  for (guint i = 0; i < G_N_ELEMENTS (presets); i++)
+  for (guint i = 0; i < n_presets; i++)
     {
       GHashTableIter iter;
       gpointer key, value;
@@ -892,7 +847,7 @@ trace_answer (TraceOp *op)
 
       g_hash_table_iter_init (&iter, op->states);
       while (g_hash_table_iter_next (&iter, &key, &value))
-        if (preset_matches (&presets[i], key))
+        if (iov_trace_preset_matches (&presets[i], key))
           {
             n++;
             on += GPOINTER_TO_INT (value) ? 1 : 0;
@@ -975,9 +930,11 @@ static void
 trace_query (TraceOp *op)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  guint n_presets;
+  const IovTracePreset *presets = iov_trace_presets (&n_presets);
 
   op->pending = 1;
-  for (guint i = 0; i < G_N_ELEMENTS (presets); i++)
+  for (guint i = 0; i < n_presets; i++)
     for (guint p = 0; presets[i].patterns[p]; p++)
       {
         g_autoptr(JsonBuilder) b = NULL;
@@ -1000,69 +957,33 @@ trace_query (TraceOp *op)
 }
 
 static void
-trace_set_state_cb (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+trace_applied_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
   TraceOp *op = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) reply = iov_qmp_client_execute_finish (IOV_QMP_CLIENT (source), result, &error);
 
-  if (reply == NULL && trace_op_cancelled (op, error))
-    return;
-  if (reply == NULL)
-    g_ptr_array_add (op->errors, g_strdup (error->message));
-  if (--op->pending == 0)
-    trace_query (op);
-}
-
-static void
-trace_set_one (TraceOp    *op,
-               const char *pattern,
-               gboolean    enable)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) args = NULL;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, pattern);
-  json_builder_set_member_name (b, "enable");
-  json_builder_add_boolean_value (b, enable);
-  json_builder_set_member_name (b, "ignore-unavailable");
-  json_builder_add_boolean_value (b, TRUE);
-  json_builder_end_object (b);
-  args = json_builder_get_root (b);
-  op->pending++;
-  iov_qmp_client_execute_async (op->vm->qmp, "trace-event-set-state", args,
-                                op->vm->server->cancellable, trace_set_state_cb, op);
+  if (!iov_trace_preset_apply_finish (IOV_QMP_CLIENT (source), result, &error))
+    {
+      if (trace_op_cancelled (op, error))
+        return;
+      g_ptr_array_add (op->errors, g_strdup (error->message));
+    }
+  trace_query (op);
 }
 
 static void
 trace_set (TraceOp *op)
 {
   g_message ("%s: trace preset %s %s", op->vm->name, op->preset->name, op->enable ? "on" : "off");
-  op->pending = 1;
-  for (guint p = 0; op->preset->patterns[p]; p++)
-    trace_set_one (op, op->preset->patterns[p], op->enable);
-  /* Turning a broad pattern on must not switch the noisy events on. */
-  if (op->enable)
-    for (guint i = 0; i < G_N_ELEMENTS (noisy_events); i++)
-      {
-        gboolean named = FALSE;
-
-        for (guint p = 0; op->preset->patterns[p]; p++)
-          named |= g_str_equal (op->preset->patterns[p], noisy_events[i]);
-        if (!named)
-          trace_set_one (op, noisy_events[i], FALSE);
-      }
-  if (--op->pending == 0)
-    trace_query (op);
+  iov_trace_preset_apply_async (op->vm->qmp, op->preset, op->enable, op->vm->server->cancellable,
+                                trace_applied_cb, op);
 }
 
 static gboolean
 parse_trace_request (SoupServerMessage  *msg,
-                     const TracePreset **preset,
+                     const IovTracePreset **preset,
                      gboolean           *enable,
                      GError            **error)
 {
@@ -1093,7 +1014,7 @@ parse_trace_request (SoupServerMessage  *msg,
   object = json_node_get_object (root);
   node = json_object_get_member (object, "preset");
   *preset = (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-            ? find_preset (json_node_get_string (node)) : NULL;
+            ? iov_trace_preset_find (json_node_get_string (node)) : NULL;
   if (*preset == NULL)
     {
       g_set_error (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_INVALID_MESSAGE,
@@ -1447,7 +1368,7 @@ server_handler (SoupServer        *soup,
     {
       TraceOp *op;
       g_autoptr(GError) error = NULL;
-      const TracePreset *preset = NULL;
+      const IovTracePreset *preset = NULL;
       gboolean enable = FALSE, post = g_str_equal (method, "POST");
 
       if (!post && !g_str_equal (method, "GET"))

@@ -58,7 +58,7 @@ class Qmp:
         self.greeting = json.loads(self.f.readline())
         self.cmd("qmp_capabilities")
 
-    def cmd(self, name, **args):
+    def cmd(self, name, /, **args):
         msg = {"execute": name}
         if args:
             msg["arguments"] = args
