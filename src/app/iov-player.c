@@ -95,8 +95,35 @@ step_result (IovPlayer *self,
 /* The notifiers registered once step @position has run, list head first:
  * QEMU inserts at the head, so this is its dispatch order. @devices gets
  * the device each belongs to (NULL for the low-level region). */
+/* What the map and the lanes show: one run of a scenario at one step.
+ * The player and the what-if view's columns share it. */
+typedef struct
+{
+  const IovScenario *scenario;
+  const IovRun      *run;
+  const IovProfile  *profile;
+  int                position;
+  IovRangeMap       *range_map;
+} StepView;
+
+static int
+view_n_steps (const StepView *self)
+{
+  return self->scenario != NULL ? (int) self->scenario->steps->len : 0;
+}
+
+static const IovStepResult *
+view_step_result (const StepView *self,
+                  int             position)
+{
+  if (self->run == NULL || position < 0 || position >= (int) self->run->steps->len)
+    return NULL;
+  return &g_array_index (self->run->steps, IovStepResult, position);
+}
+
+
 static GPtrArray *
-registered_at (IovPlayer  *self,
+registered_at (const StepView *self,
                int         position,
                GPtrArray **devices)
 {
@@ -112,7 +139,7 @@ registered_at (IovPlayer  *self,
 
   for (int s = 0; self->run != NULL && s <= position; s++)
     {
-      const IovStepResult *r = step_result (self, s);
+      const IovStepResult *r = view_step_result (self, s);
 
       if (r == NULL || r->not_run || r->registrations == NULL)
         continue;
@@ -145,13 +172,13 @@ registered_at (IovPlayer  *self,
 /* The device whose address space the map shows: the one the latest step
  * concerns, else the first. */
 static const IovScenarioDevice *
-focus_device (IovPlayer *self)
+focus_device (const StepView *self)
 {
   const IovScenario *sc = self->scenario;
 
   if (sc->low_level || sc->devices->len == 0)
     return NULL;
-  for (int s = MIN (self->position, n_steps (self) - 1); s >= 0; s--)
+  for (int s = MIN (self->position, view_n_steps (self) - 1); s >= 0; s--)
     {
       const IovStep *step = &g_array_index (sc->steps, IovStep, s);
 
@@ -162,15 +189,15 @@ focus_device (IovPlayer *self)
 }
 
 static gboolean
-remapping_on_at (IovPlayer *self,
+remapping_on_at (const StepView *self,
                  int        position)
 {
   gboolean on = self->scenario->low_level;
 
-  for (int s = 0; s <= position && s < n_steps (self); s++)
+  for (int s = 0; s <= position && s < view_n_steps (self); s++)
     {
       const IovStep *step = &g_array_index (self->scenario->steps, IovStep, s);
-      const IovStepResult *r = step_result (self, s);
+      const IovStepResult *r = view_step_result (self, s);
 
       if (r == NULL || r->not_run)
         break;
@@ -183,7 +210,7 @@ remapping_on_at (IovPlayer *self,
 }
 
 static void
-update_map (IovPlayer       *self,
+update_map (const StepView  *self,
             GPtrArray       *notifiers,
             GPtrArray       *devices,
             const GArray    *events)
@@ -263,13 +290,77 @@ update_map (IovPlayer       *self,
   iov_range_map_set_invalidations (self->range_map, (const IovTlbEvent *) (gpointer) events->data, events->len);
 }
 
+
+char *
+iov_player_abort_text (const IovRun     *run,
+                       const IovProfile *profile,
+                       int               position)
+{
+  const IovStepResult *r;
+  char *text;
+
+  if (run == NULL || position < 0 || position >= (int) run->steps->len || run->aborted_at != position)
+    return NULL;
+  r = &g_array_index (run->steps, IovStepResult, position);
+  if (r->not_run)
+    return NULL;
+  text = g_strdup (r->abort_message);
+  for (guint i = 0; text == NULL && r->outcomes != NULL && i < r->outcomes->len; i++)
+    {
+      const IovOutcome *o = &g_array_index (r->outcomes, IovOutcome, i);
+
+      if (o->result == IOV_RESULT_ABORT)
+        text = iov_outcome_message (r, profile, o);
+    }
+  if (text == NULL)
+    text = g_strdup (_("QEMU aborts."));
+  return text;
+}
+
+void
+iov_player_show_step (IovRangeMap       *range_map,
+                      IovNotifierLanes  *lanes,
+                      const IovScenario *scenario,
+                      const IovRun      *run,
+                      const IovProfile  *profile,
+                      int                position)
+{
+  StepView view = { scenario, run, profile, position, range_map };
+  const IovStepResult *r = view_step_result (&view, position);
+  g_autoptr(GPtrArray) notifiers = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
+  g_autofree char *abort_text = iov_player_abort_text (run, profile, position);
+
+  g_return_if_fail (IOV_IS_RANGE_MAP (range_map));
+  g_return_if_fail (IOV_IS_NOTIFIER_LANES (lanes));
+  g_return_if_fail (scenario != NULL);
+
+  notifiers = registered_at (&view, position, &devices);
+  if (r != NULL && !r->not_run && r->events != NULL)
+    for (guint i = 0; i < r->events->len; i++)
+      {
+        IovTlbEvent e = g_array_index (r->events, IovTlbEvent, i);
+
+        e.type = iov_event_effective_type (profile, &e);
+        g_array_append_val (events, e);
+      }
+
+  update_map (&view, notifiers, devices, events);
+  iov_notifier_lanes_set_bounds (lanes, iov_range_map_get_bounds (range_map));
+  iov_notifier_lanes_set_step (lanes,
+                               (const IovNotifier * const *) notifiers->pdata, notifiers->len,
+                               (const IovTlbEvent *) (gpointer) events->data, events->len,
+                               r != NULL && !r->not_run && r->outcomes != NULL
+                                 ? (const IovOutcome *) (gpointer) r->outcomes->data : NULL,
+                               r != NULL && !r->not_run && r->outcomes != NULL ? r->outcomes->len : 0,
+                               abort_text);
+}
+
 static void
 update (IovPlayer *self)
 {
   const IovStepResult *r = step_result (self, self->position);
-  g_autoptr(GPtrArray) notifiers = NULL;
-  g_autoptr(GPtrArray) devices = NULL;
-  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
   g_autofree char *step_text = NULL;
   g_autofree char *abort_text = NULL;
   GString *explain = g_string_new (NULL);
@@ -334,33 +425,12 @@ update (IovPlayer *self)
   gtk_label_set_text (self->explain_label, explain->str);
   g_string_free (explain, TRUE);
 
-  if (r != NULL && !r->not_run && self->run->aborted_at == self->position)
-    {
-      abort_text = g_strdup (r->abort_message);
-      for (guint i = 0; abort_text == NULL && i < r->outcomes->len; i++)
-        {
-          const IovOutcome *o = &g_array_index (r->outcomes, IovOutcome, i);
-
-          if (o->result == IOV_RESULT_ABORT)
-            abort_text = iov_outcome_message (r, self->profile, o);
-        }
-      if (abort_text == NULL)
-        abort_text = g_strdup (_("QEMU aborts."));
-    }
+  abort_text = iov_player_abort_text (self->run, self->profile, self->position);
   gtk_label_set_text (self->abort_label, abort_text ? abort_text : "");
   gtk_revealer_set_reveal_child (self->abort_revealer, abort_text != NULL);
 
-  notifiers = registered_at (self, self->position, &devices);
-  if (r != NULL && !r->not_run && r->events != NULL)
-    for (guint i = 0; i < r->events->len; i++)
-      {
-        IovTlbEvent e = g_array_index (r->events, IovTlbEvent, i);
-
-        e.type = iov_event_effective_type (self->profile, &e);
-        g_array_append_val (events, e);
-      }
-
-  update_map (self, notifiers, devices, events);
+  iov_player_show_step (self->range_map, self->lanes, self->scenario, self->run, self->profile,
+                        self->position);
 
   iov_outcome_list_set_step (self->outcomes, r, self->profile);
   {
@@ -373,14 +443,6 @@ update (IovPlayer *self)
     gtk_widget_set_visible (self->event_scroller, rows > 0);
     gtk_widget_set_visible (self->no_events_label, rows == 0);
   }
-  iov_notifier_lanes_set_bounds (self->lanes, iov_range_map_get_bounds (self->range_map));
-  iov_notifier_lanes_set_step (self->lanes,
-                               (const IovNotifier * const *) notifiers->pdata, notifiers->len,
-                               (const IovTlbEvent *) (gpointer) events->data, events->len,
-                               r != NULL && !r->not_run && r->outcomes != NULL
-                                 ? (const IovOutcome *) (gpointer) r->outcomes->data : NULL,
-                               r != NULL && !r->not_run && r->outcomes != NULL ? r->outcomes->len : 0,
-                               abort_text);
 }
 
 static void
@@ -401,9 +463,9 @@ pick_run (IovPlayer *self)
 }
 
 /* A word for what a step did under one profile, and a style class. */
-static const char *
-summarize_step (const IovStepResult  *r,
-                const char          **css_class)
+const char *
+iov_player_summarize_step (const IovStepResult  *r,
+                           const char          **css_class)
 {
   guint delivered = 0, cropped = 0, skipped = 0, added = 0, removed = 0, refused = 0;
 
@@ -542,7 +604,7 @@ build_compare (IovPlayer *self)
           const IovStepResult *result = s < (int) r->run->steps->len
                                         ? &g_array_index (r->run->steps, IovStepResult, s) : NULL;
           const char *css_class;
-          const char *word = summarize_step (result, &css_class);
+          const char *word = iov_player_summarize_step (result, &css_class);
           GtkWidget *button = gtk_button_new_with_label (word);
           g_autofree char *tooltip = NULL;
 

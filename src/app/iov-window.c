@@ -19,6 +19,7 @@
 #include "iov-application.h"
 #include "iov-player.h"
 #include "iov-scenario.h"
+#include "iov-what-if-view.h"
 #include "iov-window.h"
 
 /* Issue B's scenario (1): what a first start shows, playing. */
@@ -35,6 +36,8 @@ struct _IovWindow
   AdwStatusPage        *empty_page;
   GtkListBox           *scenario_list;
   IovPlayer            *player;
+  GtkStack             *mode_stack;
+  IovWhatIfView        *what_if_view;
 
   GtkFileChooserNative *chooser;
 };
@@ -96,6 +99,7 @@ show_scenario (IovWindow   *self,
   subtitle = g_strdup_printf (_("Model · %s"), scenario->title ? scenario->title : scenario->name);
   adw_window_title_set_subtitle (self->window_title, subtitle);
   iov_player_set_scenario (self->player, scenario, NULL);
+  iov_what_if_view_set_scenario (self->what_if_view, iov_player_get_scenario (self->player));
   gtk_stack_set_visible_child_name (self->stack, "player");
 }
 
@@ -240,7 +244,8 @@ drop_cb (IovWindow     *self,
 
 /* Left, Right and Space step and play wherever the focus is (capture
  * phase), except where the key has a job of its own: in a text field or
- * in an open popover such as the profile list. */
+ * in an open popover such as the profile list. They go to the mode shown:
+ * the player, or the what-if view ("what-if.step-back"…). */
 static gboolean
 player_key_cb (GtkWidget *widget,
                GVariant  *args,
@@ -248,13 +253,56 @@ player_key_cb (GtkWidget *widget,
 {
   IovWindow *self = IOV_WINDOW (widget);
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  GtkWidget *target = GTK_WIDGET (self->player);
+  const char *action = user_data;
+  g_autofree char *name = NULL;
 
   if (focus != NULL &&
       (GTK_IS_EDITABLE (focus) || gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER) != NULL))
     return FALSE;
-  if (!gtk_widget_get_mapped (GTK_WIDGET (self->player)))
+  if (gtk_widget_get_mapped (GTK_WIDGET (self->what_if_view)))
+    {
+      target = GTK_WIDGET (self->what_if_view);
+      name = g_strconcat ("what-if.", strchr (action, '.') + 1, NULL);
+      action = name;
+    }
+  if (!gtk_widget_get_mapped (target))
     return FALSE;
-  return gtk_widget_activate_action (GTK_WIDGET (self->player), user_data, NULL);
+  return gtk_widget_activate_action (target, action, NULL);
+}
+
+/* The what-if view starts where the player is, and the clock stops. */
+static void
+mode_changed_cb (IovWindow  *self,
+                 GParamSpec *pspec,
+                 GtkStack   *stack)
+{
+  const char *mode = gtk_stack_get_visible_child_name (stack);
+
+  if (self->player == NULL || self->what_if_view == NULL)
+    return;
+  if (g_strcmp0 (mode, "what-if") == 0)
+    {
+      iov_player_set_playing (self->player, FALSE);
+      iov_what_if_view_set_position (self->what_if_view, iov_player_get_position (self->player));
+    }
+  else
+    iov_what_if_view_set_playing (self->what_if_view, FALSE);
+}
+
+IovWhatIfView *
+iov_window_get_what_if_view (IovWindow *self)
+{
+  g_return_val_if_fail (IOV_IS_WINDOW (self), NULL);
+  return self->what_if_view;
+}
+
+void
+iov_window_set_mode (IovWindow  *self,
+                     const char *mode)
+{
+  g_return_if_fail (IOV_IS_WINDOW (self));
+  gtk_stack_set_visible_child_name (self->mode_stack, mode);
 }
 
 static void
@@ -419,6 +467,9 @@ iov_window_class_init (IovWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovWindow, empty_page);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, scenario_list);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, player);
+  gtk_widget_class_bind_template_child (widget_class, IovWindow, mode_stack);
+  gtk_widget_class_bind_template_child (widget_class, IovWindow, what_if_view);
+  gtk_widget_class_bind_template_callback (widget_class, mode_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, scenario_row_activated_cb);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
@@ -428,6 +479,7 @@ iov_window_class_init (IovWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.play", NULL, play_action);
 
   g_type_ensure (IOV_TYPE_PLAYER);
+  g_type_ensure (IOV_TYPE_WHAT_IF_VIEW);
 }
 
 static void

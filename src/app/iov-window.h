@@ -15,6 +15,7 @@
 #include <adwaita.h>
 
 #include "iov-player.h"
+#include "iov-what-if-view.h"
 
 G_BEGIN_DECLS
 
@@ -32,5 +33,9 @@ gboolean   iov_window_open_builtin  (IovWindow      *self,
 void       iov_window_show_message  (IovWindow      *self,
                                      const char     *message);
 IovPlayer *iov_window_get_player    (IovWindow      *self);
+IovWhatIfView *iov_window_get_what_if_view (IovWindow  *self);
+/* "player" or "what-if" */
+void       iov_window_set_mode      (IovWindow      *self,
+                                     const char     *mode);
 
 G_END_DECLS
