@@ -83,26 +83,32 @@ iov_application_handle_local_options (GApplication *app,
   return G_APPLICATION_CLASS (iov_application_parent_class)->handle_local_options (app, options);
 }
 
+/* --connect ADDRESS [--trace SOURCE]: the window shows the live view. */
 static void
-iov_application_announce_pending (IovApplication *self,
-                                  IovWindow      *window)
+iov_application_connect_pending (IovApplication *self,
+                                 IovWindow      *window)
 {
-  /* The live link (issue C) and the trace pipeline (issue D) are not in
-   * this build yet: say so rather than silently ignore the options. */
-  if (self->connect_address != NULL)
+  g_autoptr(GError) error = NULL;
+
+  if (self->connect_address == NULL)
     {
-      g_autofree char *msg = g_strdup_printf (_("--connect %s: connecting to QEMU is not yet available"),
-                                              self->connect_address);
-      g_printerr ("iovista: %s\n", msg);
-      iov_window_show_message (window, msg);
+      if (self->trace_source != NULL)
+        {
+          g_autofree char *msg = g_strdup_printf (_("--trace %s needs --connect ADDRESS; to read a trace log, open it"),
+                                                  self->trace_source);
+          g_printerr ("iovista: %s\n", msg);
+          iov_window_show_message (window, msg);
+        }
+      return;
     }
-  if (self->trace_source != NULL)
+  if (!iov_window_connect (window, self->connect_address, self->trace_source, &error))
     {
-      g_autofree char *msg = g_strdup_printf (_("--trace %s: reading trace output is not yet available"),
-                                              self->trace_source);
-      g_printerr ("iovista: %s\n", msg);
-      iov_window_show_message (window, msg);
+      g_printerr ("iovista: %s\n", error->message);
+      iov_window_show_message (window, error->message);
     }
+  /* once: a second activation (a new window) does not connect again */
+  g_clear_pointer (&self->connect_address, g_free);
+  g_clear_pointer (&self->trace_source, g_free);
 }
 
 static void
@@ -112,7 +118,7 @@ iov_application_activate (GApplication *app)
   IovWindow *window = iov_application_get_window (self);
 
   gtk_window_present (GTK_WINDOW (window));
-  iov_application_announce_pending (self, window);
+  iov_application_connect_pending (self, window);
 }
 
 static void

@@ -17,6 +17,8 @@
 #include <glib/gi18n.h>
 
 #include "iov-application.h"
+#include "iov-connect-dialog.h"
+#include "iov-live-view.h"
 #include "iov-player.h"
 #include "iov-scenario.h"
 #include "iov-what-if-view.h"
@@ -40,6 +42,7 @@ struct _IovWindow
   IovWhatIfView        *what_if_view;
 
   GtkFileChooserNative *chooser;
+  IovLiveView          *live_view;
 };
 
 G_DEFINE_FINAL_TYPE (IovWindow, iov_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -103,6 +106,96 @@ show_scenario (IovWindow   *self,
   gtk_stack_set_visible_child_name (self->stack, "player");
 }
 
+IovLiveView *
+iov_window_get_live_view (IovWindow *self)
+{
+  g_return_val_if_fail (IOV_IS_WINDOW (self), NULL);
+  return self->live_view;
+}
+
+static void
+live_status_cb (IovWindow   *self,
+                GParamSpec  *pspec,
+                IovLiveView *live_view)
+{
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "live") == 0)
+    adw_window_title_set_subtitle (self->window_title, iov_live_view_get_status (live_view));
+}
+
+static void
+show_live (IovWindow *self)
+{
+  iov_player_set_playing (self->player, FALSE);
+  gtk_list_box_unselect_all (self->scenario_list);
+  gtk_stack_set_visible_child_name (self->stack, "live");
+  live_status_cb (self, NULL, self->live_view);
+}
+
+/* A recording (.iovista) or a plain trace log, in the live view. */
+static gboolean
+iov_window_open_live_file (IovWindow  *self,
+                           GFile      *file,
+                           GError    **error)
+{
+  if (!iov_live_view_open_file (self->live_view, file, error))
+    return FALSE;
+  show_live (self);
+  return TRUE;
+}
+
+gboolean
+iov_window_connect (IovWindow   *self,
+                    const char  *address,
+                    const char  *trace_source,
+                    GError     **error)
+{
+  GtkApplication *app;
+
+  g_return_val_if_fail (IOV_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  if (!iov_live_view_connect (self->live_view, address, trace_source, error))
+    return FALSE;
+  show_live (self);
+  app = gtk_window_get_application (GTK_WINDOW (self));
+  if (IOV_IS_APPLICATION (app))
+    iov_connect_dialog_remember (iov_application_get_settings (IOV_APPLICATION (app)), address);
+  return TRUE;
+}
+
+static void
+connect_response_cb (IovWindow        *self,
+                     const char       *response,
+                     IovConnectDialog *dialog)
+{
+  g_autofree char *address = NULL;
+  g_autofree char *trace = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_strcmp0 (response, "connect") != 0)
+    return;
+  address = g_strstrip (g_strdup (iov_connect_dialog_get_address (dialog)));
+  trace = iov_connect_dialog_dup_trace_source (dialog);
+  if (!iov_window_connect (self, address, trace, &error))
+    iov_window_show_message (self, error->message);
+}
+
+static void
+connect_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  IovWindow *self = IOV_WINDOW (widget);
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  IovConnectDialog *dialog;
+
+  dialog = iov_connect_dialog_new (GTK_WINDOW (self),
+                                   IOV_IS_APPLICATION (app)
+                                     ? iov_application_get_settings (IOV_APPLICATION (app)) : NULL);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (connect_response_cb), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 gboolean
 iov_window_open_builtin (IovWindow   *self,
                          const char  *name,
@@ -140,12 +233,7 @@ iov_window_open_file (IovWindow  *self,
 
   name = g_file_get_parse_name (file);
   if (!g_str_has_suffix (name, ".json"))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   _("Cannot open “%s”: only scenarios (.json) can be opened so far, not recordings or traces"),
-                   name);
-      return FALSE;
-    }
+    return iov_window_open_live_file (self, file, error);
 
   path = g_file_get_path (file);
   if (path != NULL)
@@ -474,6 +562,11 @@ iov_window_class_init (IovWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.preferences", NULL, preferences_action);
+  gtk_widget_class_install_action (widget_class, "win.connect", NULL, connect_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.connect", NULL);
+  gtk_widget_class_bind_template_child (widget_class, IovWindow, live_view);
+  gtk_widget_class_bind_template_callback (widget_class, live_status_cb);
+  g_type_ensure (IOV_TYPE_LIVE_VIEW);
   gtk_widget_class_install_action (widget_class, "win.step-forward", NULL, step_forward_action);
   gtk_widget_class_install_action (widget_class, "win.step-back", NULL, step_back_action);
   gtk_widget_class_install_action (widget_class, "win.play", NULL, play_action);

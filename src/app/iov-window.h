@@ -14,6 +14,7 @@
 
 #include <adwaita.h>
 
+#include "iov-live-view.h"
 #include "iov-player.h"
 #include "iov-what-if-view.h"
 
@@ -33,6 +34,12 @@ gboolean   iov_window_open_builtin  (IovWindow      *self,
 void       iov_window_show_message  (IovWindow      *self,
                                      const char     *message);
 IovPlayer *iov_window_get_player    (IovWindow      *self);
+/* Shows the live view watching the QMP socket at @address. */
+gboolean   iov_window_connect       (IovWindow      *self,
+                                     const char     *address,
+                                     const char     *trace_source,
+                                     GError        **error);
+IovLiveView *iov_window_get_live_view (IovWindow    *self);
 IovWhatIfView *iov_window_get_what_if_view (IovWindow  *self);
 /* "player" or "what-if" */
 void       iov_window_set_mode      (IovWindow      *self,

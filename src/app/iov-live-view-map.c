@@ -1,0 +1,180 @@
+/* iov-live-view-map.c — a snapshot's address space in the map and lanes
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "iov-live-view"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "iov-live-view-private.h"
+#include "iov-notifier-lanes.h"
+#include "iov-range-map.h"
+
+void
+_iov_live_view_map_ensure_types (void)
+{
+  g_type_ensure (IOV_TYPE_RANGE_MAP);
+  g_type_ensure (IOV_TYPE_NOTIFIER_LANES);
+}
+
+static guint64
+hex_member (JsonObject *o,
+            const char *name)
+{
+  const char *s = json_object_get_string_member_with_default (o, name, NULL);
+
+  return s != NULL ? g_ascii_strtoull (s, NULL, 0) : 0;
+}
+
+static IovRangeRole
+role_from_string (const char *role)
+{
+  if (g_strcmp0 (role, "iommu") == 0)
+    return IOV_RANGE_ROLE_IOMMU;
+  if (g_strcmp0 (role, "interrupt") == 0)
+    return IOV_RANGE_ROLE_INTERRUPT;
+  if (g_strcmp0 (role, "ram") == 0 || g_strcmp0 (role, "rom") == 0)
+    return IOV_RANGE_ROLE_RAM;
+  return IOV_RANGE_ROLE_PASSTHROUGH;
+}
+
+static guint
+flags_from_string (const char *flags)
+{
+  guint f = 0;
+
+  if (flags == NULL)
+    return IOV_NOTIFIER_UNMAP;
+  if (strstr (flags, "deviotlb") != NULL)
+    f |= IOV_NOTIFIER_DEVIOTLB_UNMAP;
+  else if (strstr (flags, "unmap") != NULL)
+    f |= IOV_NOTIFIER_UNMAP;
+  if (strstr (flags, "map|") != NULL || g_str_has_prefix (flags, "map"))
+    f |= IOV_NOTIFIER_MAP;
+  return f;
+}
+
+void
+_iov_live_view_map_show_space (GtkWidget  *range_map,
+                               GtkWidget  *lanes,
+                               JsonObject *entry,
+                               const char *title,
+                               const char *subtitle,
+                               guint       aw_bits)
+{
+  g_autoptr(GArray) ranges = g_array_new (FALSE, TRUE, sizeof (IovMapRange));
+  g_autoptr(GPtrArray) notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
+  JsonArray *a;
+
+  g_return_if_fail (IOV_IS_RANGE_MAP (range_map));
+  g_return_if_fail (IOV_IS_NOTIFIER_LANES (lanes));
+
+  if (entry != NULL && (a = json_object_get_array_member (entry, "flat_ranges")) != NULL)
+    for (guint i = 0; i < json_array_get_length (a); i++)
+      {
+        JsonObject *r = json_array_get_object_element (a, i);
+        IovMapRange m = {
+          hex_member (r, "start"),
+          hex_member (r, "end"),
+          role_from_string (json_object_get_string_member_with_default (r, "role", NULL)),
+          json_object_get_string_member_with_default (r, "region", NULL),
+        };
+
+        g_array_append_val (ranges, m);
+      }
+
+  if (entry != NULL && (a = json_object_get_array_member (entry, "notifiers")) != NULL)
+    for (guint i = 0; i < json_array_get_length (a); i++)
+      {
+        JsonObject *n = json_array_get_object_element (a, i);
+        const char *consumer = json_object_get_string_member_with_default (n, "consumer", NULL);
+        const char *flags = NULL;
+        g_autofree char *name = NULL;
+
+        if (json_object_has_member (n, "flags") && !json_object_get_null_member (n, "flags"))
+          flags = json_object_get_string_member (n, "flags");
+        /* Translators: a notifier's name, %s is its consumer (vhost, vfio), %u counts from 1 */
+        name = g_strdup_printf (_("%s #%u"), consumer ? consumer : "?", i + 1);
+        g_ptr_array_add (notifiers, iov_notifier_new (name, consumer,
+                                                      hex_member (n, "start"), hex_member (n, "end"),
+                                                      flags_from_string (flags)));
+      }
+
+  iov_range_map_set_title (IOV_RANGE_MAP (range_map), title, subtitle);
+  iov_range_map_set_aw_bits (IOV_RANGE_MAP (range_map), aw_bits);
+  iov_range_map_set_ranges (IOV_RANGE_MAP (range_map), (const IovMapRange *) (gpointer) ranges->data, ranges->len);
+  iov_range_map_set_notifiers (IOV_RANGE_MAP (range_map),
+                               (const IovNotifier * const *) notifiers->pdata, notifiers->len);
+  iov_range_map_set_invalidations (IOV_RANGE_MAP (range_map), NULL, 0);
+  iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (lanes), iov_range_map_get_bounds (IOV_RANGE_MAP (range_map)));
+  iov_notifier_lanes_set_step (IOV_NOTIFIER_LANES (lanes),
+                               (const IovNotifier * const *) notifiers->pdata, notifiers->len,
+                               NULL, 0, NULL, 0, NULL);
+}
+
+/* The latest events of one device and what each notifier got from them:
+ * the lanes show them as one step, observed ones filled. */
+void
+_iov_live_view_map_show_deliveries (GtkWidget         *range_map,
+                                    GtkWidget         *lanes,
+                                    const IovDelivery *deliveries,
+                                    guint              n_deliveries,
+                                    gboolean           animate)
+{
+  g_autoptr(GPtrArray) notifiers = g_ptr_array_new ();
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
+  g_autoptr(GArray) outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
+  g_autoptr(GByteArray) observed = g_byte_array_new ();
+  guint64 last_line = G_MAXUINT64;
+  const char *abort_text = NULL;
+
+  g_return_if_fail (IOV_IS_RANGE_MAP (range_map));
+  g_return_if_fail (IOV_IS_NOTIFIER_LANES (lanes));
+
+  for (guint i = 0; i < n_deliveries; i++)
+    {
+      const IovDelivery *d = &deliveries[i];
+      IovOutcome o = d->outcome;
+      guint8 obs = d->kind == IOV_DELIVERY_OBSERVED;
+
+      if (d->line != last_line || events->len == 0)
+        {
+          g_array_append_val (events, d->event);
+          last_line = d->line;
+        }
+      if (d->notifier != NULL && !g_ptr_array_find (notifiers, d->notifier, NULL))
+        g_ptr_array_add (notifiers, (gpointer) d->notifier);
+      o.notifier = d->notifier;
+      o.event = events->len - 1;
+      if (o.result == IOV_RESULT_ABORT)
+        abort_text = _("QEMU aborts here.");
+      g_array_append_val (outcomes, o);
+      g_byte_array_append (observed, &obs, 1);
+    }
+
+  iov_range_map_set_invalidations (IOV_RANGE_MAP (range_map),
+                                   (const IovTlbEvent *) (gpointer) events->data, events->len);
+  if (notifiers->len == 0)
+    return;
+  iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (lanes), iov_range_map_get_bounds (IOV_RANGE_MAP (range_map)));
+  iov_notifier_lanes_set_step (IOV_NOTIFIER_LANES (lanes),
+                               (const IovNotifier * const *) notifiers->pdata, notifiers->len,
+                               (const IovTlbEvent *) (gpointer) events->data, events->len,
+                               (const IovOutcome *) (gpointer) outcomes->data, outcomes->len,
+                               abort_text);
+  iov_notifier_lanes_set_observed (IOV_NOTIFIER_LANES (lanes), observed->data, observed->len);
+  if (!animate)
+    iov_notifier_lanes_finish_animation (IOV_NOTIFIER_LANES (lanes));
+}

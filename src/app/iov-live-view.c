@@ -1,0 +1,1139 @@
+/* iov-live-view.c — a running QEMU's, or a recording's, address spaces
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "iov-live-view"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "iov-inference.h"
+#include "iov-live-view.h"
+#include "iov-live-view-private.h"
+#include "iov-recording.h"
+#include "iov-session.h"
+#include "iov-trace-parser.h"
+#include "iov-trace-reader.h"
+
+/* Deliveries kept for the lanes; the counters keep the totals. */
+#define MAX_RECENT        1024
+/* Events of one device shown as one step in the lanes. */
+#define MAX_SHOWN_EVENTS  8
+/* Main-loop time spent on trace input per tick; the reader drops (and
+ * counts) what does not fit in its queue. */
+#define TRACE_TICK_MS     40
+#define TRACE_BUDGET_US   4000
+#define LANES_EVERY_US    (700 * G_TIME_SPAN_MILLISECOND)
+#define READER_QUEUE      (8u * 1024 * 1024)
+
+struct _IovLiveView
+{
+  AdwBin            parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay  *toast_overlay;
+  GtkStack         *stack;
+  AdwStatusPage    *status_page;
+  GtkSpinner       *spinner;
+  GtkLabel         *args_label;
+  GtkWidget        *copy_button;
+  GtkWidget        *retry_button;
+  GtkSearchEntry   *search_entry;
+  GtkListBox       *space_list;
+  GtkWidget        *range_map;
+  GtkWidget        *lanes;
+  GtkLabel         *trace_label;
+
+  IovSession       *session;
+  char             *address;
+  char             *recording_name;
+  char             *status;
+  JsonNode         *snapshot;
+  char             *selected_bdf;
+  char             *filter;
+  GCancellable     *cancellable;
+
+  /* trace input */
+  char             *trace_source;
+  IovTraceReader   *reader;
+  IovTraceCatalog  *catalog;
+  IovInference     *inference;
+  GArray           *scratch;     /* IovDelivery, one tick's */
+  GArray           *recent;      /* IovDelivery, the latest MAX_RECENT */
+  guint             trace_tick_id;
+  guint64           n_lines;
+  guint64           n_events;
+  guint64           n_deliveries;
+  guint64           n_observed;
+  guint64           n_dropped;
+  gint64            last_lanes_us;
+  gboolean          loading;
+};
+
+G_DEFINE_FINAL_TYPE (IovLiveView, iov_live_view, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_STATUS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+GtkWidget *
+iov_live_view_new (void)
+{
+  return g_object_new (IOV_TYPE_LIVE_VIEW, NULL);
+}
+
+const char *
+iov_live_view_get_status (IovLiveView *self)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
+  return self->status;
+}
+
+guint64
+iov_live_view_get_n_deliveries (IovLiveView *self)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), 0);
+  return self->n_deliveries;
+}
+
+static void
+set_status (IovLiveView *self,
+            const char  *status)
+{
+  if (g_strcmp0 (self->status, status) == 0)
+    return;
+  g_free (self->status);
+  self->status = g_strdup (status);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
+}
+
+/* ---- the snapshot ------------------------------------------------------- */
+
+static JsonObject *
+snapshot_object (IovLiveView *self)
+{
+  if (self->snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (self->snapshot))
+    return NULL;
+  return json_node_get_object (self->snapshot);
+}
+
+static const char *
+snapshot_version (IovLiveView *self)
+{
+  JsonObject *root = snapshot_object (self);
+  JsonObject *qemu;
+
+  if (root == NULL || !json_object_has_member (root, "qemu") ||
+      (qemu = json_object_get_object_member (root, "qemu")) == NULL)
+    return NULL;
+  return json_object_get_string_member_with_default (qemu, "version", NULL);
+}
+
+static guint
+snapshot_aw_bits (IovLiveView *self)
+{
+  JsonObject *root = snapshot_object (self);
+  JsonNode *iommu;
+  JsonObject *props;
+
+  if (root == NULL || (iommu = json_object_get_member (root, "iommu")) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (iommu))
+    return 0;
+  props = json_object_get_object_member (json_node_get_object (iommu), "properties");
+  if (props == NULL)
+    return 0;
+  return (guint) json_object_get_int_member_with_default (props, "aw-bits", 0);
+}
+
+static const char *
+device_type (IovLiveView *self,
+             const char  *bdf)
+{
+  JsonObject *root = snapshot_object (self);
+  JsonArray *devices;
+
+  if (root == NULL || (devices = json_object_get_array_member (root, "devices")) == NULL)
+    return NULL;
+  for (guint i = 0; i < json_array_get_length (devices); i++)
+    {
+      JsonObject *d = json_array_get_object_element (devices, i);
+      JsonNode *type = json_object_get_member (d, "type");
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (d, "bdf", NULL), bdf) == 0)
+        return type != NULL && JSON_NODE_HOLDS_VALUE (type) ? json_node_get_string (type) : NULL;
+    }
+  return NULL;
+}
+
+static JsonObject *
+entry_at (IovLiveView *self,
+          guint        index)
+{
+  JsonObject *root = snapshot_object (self);
+  JsonArray *spaces;
+
+  if (root == NULL || (spaces = json_object_get_array_member (root, "address_spaces")) == NULL ||
+      index >= json_array_get_length (spaces))
+    return NULL;
+  return json_array_get_object_element (spaces, index);
+}
+
+static gboolean
+filter_func (GtkListBoxRow *row,
+             gpointer       user_data)
+{
+  IovLiveView *self = user_data;
+  const char *haystack = g_object_get_data (G_OBJECT (row), "search");
+  g_autofree char *needle = NULL;
+
+  if (self->filter == NULL || self->filter[0] == '\0')
+    return TRUE;
+  needle = g_utf8_casefold (self->filter, -1);
+  return haystack != NULL && strstr (haystack, needle) != NULL;
+}
+
+static GtkWidget *
+make_row (IovLiveView *self,
+          const char  *bdf,
+          guint        index,
+          JsonObject  *entry)
+{
+  const char *type = device_type (self, bdf);
+  gboolean on = json_object_get_boolean_member_with_default (entry, "iommu", FALSE);
+  JsonArray *ranges = json_object_get_array_member (entry, "flat_ranges");
+  JsonArray *notifiers = json_object_get_array_member (entry, "notifiers");
+  guint n_ranges = ranges ? json_array_get_length (ranges) : 0;
+  guint n_notifiers = notifiers ? json_array_get_length (notifiers) : 0;
+  g_autofree char *title_text = g_strdup_printf ("%s %s", bdf, type ? type : "");
+  g_autofree char *ranges_text = NULL;
+  g_autofree char *notifiers_text = NULL;
+  g_autofree char *detail_text = NULL;
+  g_autofree char *search = NULL;
+  GtkWidget *row, *box, *title, *detail;
+
+  ranges_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u range", "%u ranges", n_ranges), n_ranges);
+  notifiers_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u notifier", "%u notifiers", n_notifiers),
+                                    n_notifiers);
+  /* Translators: a sidebar row's details: IOMMU on/off · ranges · notifiers */
+  detail_text = g_strdup_printf (_("%s · %s · %s"), on ? _("IOMMU on") : _("IOMMU off"),
+                                 ranges_text, notifiers_text);
+
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  title = gtk_label_new (title_text);
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (title, "heading");
+  detail = gtk_label_new (detail_text);
+  gtk_label_set_xalign (GTK_LABEL (detail), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (detail, "caption");
+  if (!on)
+    gtk_widget_add_css_class (detail, "dim-label");
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), detail);
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
+
+  row = gtk_list_box_row_new ();
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_widget_set_tooltip_text (row, detail_text);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, title_text,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, detail_text,
+                                  -1);
+  search = g_utf8_casefold (title_text, -1);
+  g_object_set_data_full (G_OBJECT (row), "search", g_steal_pointer (&search), g_free);
+  g_object_set_data_full (G_OBJECT (row), "bdf", g_strdup (bdf), g_free);
+  g_object_set_data_full (G_OBJECT (row), "label", g_steal_pointer (&title_text), g_free);
+  g_object_set_data (G_OBJECT (row), "entry", GUINT_TO_POINTER (index));
+  g_object_set_data (G_OBJECT (row), "iommu", GINT_TO_POINTER (on));
+  return row;
+}
+
+static void
+show_lanes_for_selection (IovLiveView *self,
+                          gboolean     animate);
+
+static void
+populate_sidebar (IovLiveView *self)
+{
+  JsonObject *root = snapshot_object (self);
+  JsonArray *spaces = root ? json_object_get_array_member (root, "address_spaces") : NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *keep = g_strdup (self->selected_bdf);
+  GtkWidget *child, *select = NULL, *first_on = NULL, *first = NULL;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->space_list))) != NULL)
+    gtk_list_box_remove (self->space_list, child);
+
+  for (guint i = 0; spaces != NULL && i < json_array_get_length (spaces); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (spaces, i);
+      JsonArray *names = json_object_get_array_member (entry, "spaces");
+
+      for (guint j = 0; names != NULL && j < json_array_get_length (names); j++)
+        {
+          JsonObject *space = json_array_get_object_element (names, j);
+          JsonNode *device = json_object_get_member (space, "device");
+          const char *bdf;
+          GtkWidget *row;
+
+          if (device == NULL || !JSON_NODE_HOLDS_VALUE (device))
+            continue;
+          bdf = json_node_get_string (device);
+          if (bdf == NULL || g_hash_table_contains (seen, bdf))
+            continue;
+          g_hash_table_add (seen, (gpointer) bdf);
+          row = make_row (self, bdf, i, entry);
+          gtk_list_box_append (self->space_list, row);
+          if (first == NULL)
+            first = row;
+          if (first_on == NULL && g_object_get_data (G_OBJECT (row), "iommu"))
+            first_on = row;
+          if (g_strcmp0 (bdf, keep) == 0)
+            select = row;
+        }
+    }
+
+  if (select == NULL)
+    select = first_on ? first_on : first;
+  if (select != NULL)
+    gtk_list_box_select_row (self->space_list, GTK_LIST_BOX_ROW (select));
+}
+
+static void
+row_selected_cb (IovLiveView   *self,
+                 GtkListBoxRow *row,
+                 GtkListBox    *list)
+{
+  JsonObject *entry;
+  const char *bdf;
+  const char *type;
+  const char *name = NULL;
+  JsonArray *names;
+  g_autofree char *subtitle = NULL;
+
+  if (row == NULL)
+    return;
+  bdf = g_object_get_data (G_OBJECT (row), "bdf");
+  entry = entry_at (self, GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (row), "entry")));
+  if (entry == NULL)
+    return;
+  g_free (self->selected_bdf);
+  self->selected_bdf = g_strdup (bdf);
+
+  type = device_type (self, bdf);
+  names = json_object_get_array_member (entry, "spaces");
+  if (names != NULL && json_array_get_length (names) > 0)
+    name = json_object_get_string_member_with_default (json_array_get_object_element (names, 0), "root", NULL);
+  /* Translators: the map's subtitle: device type · root memory region */
+  subtitle = g_strdup_printf (_("%s · %s"), type ? type : _("unknown device"), name ? name : "");
+  _iov_live_view_map_show_space (self->range_map, self->lanes, entry, bdf, subtitle, snapshot_aw_bits (self));
+  show_lanes_for_selection (self, FALSE);
+}
+
+static void
+search_changed_cb (IovLiveView    *self,
+                   GtkSearchEntry *entry)
+{
+  iov_live_view_set_filter (self, gtk_editable_get_text (GTK_EDITABLE (entry)));
+}
+
+void
+iov_live_view_set_filter (IovLiveView *self,
+                          const char  *text)
+{
+  g_return_if_fail (IOV_IS_LIVE_VIEW (self));
+
+  g_free (self->filter);
+  self->filter = g_strdup (text);
+  gtk_list_box_invalidate_filter (self->space_list);
+}
+
+GStrv
+iov_live_view_dup_rows (IovLiveView *self,
+                        gboolean     visible_only)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->space_list));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      const char *label = g_object_get_data (G_OBJECT (row), "label");
+
+      if (label == NULL || (visible_only && !gtk_widget_get_child_visible (row)))
+        continue;
+      g_strv_builder_add (builder, label);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static void rebuild_inference (IovLiveView *self);
+
+static void
+set_snapshot (IovLiveView *self,
+              JsonNode    *snapshot)
+{
+  g_clear_pointer (&self->snapshot, json_node_unref);
+  if (snapshot != NULL)
+    self->snapshot = json_node_copy (snapshot);
+  populate_sidebar (self);
+  if (self->snapshot != NULL)
+    gtk_stack_set_visible_child_name (self->stack, "content");
+  if (self->reader != NULL)
+    rebuild_inference (self);
+}
+
+void
+iov_live_view_show_snapshot (IovLiveView *self,
+                             JsonNode    *snapshot)
+{
+  g_return_if_fail (IOV_IS_LIVE_VIEW (self));
+  set_snapshot (self, snapshot);
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static char *
+qemu_arguments (const char *address)
+{
+  if (g_str_has_prefix (address, "tcp:"))
+    return g_strdup_printf ("-qmp %s,server=on,wait=off -msg timestamp=on", address);
+  if (g_str_has_prefix (address, "unix:"))
+    address += strlen ("unix:");
+  return g_strdup_printf ("-qmp unix:%s,server=on,wait=off -msg timestamp=on", address);
+}
+
+static void
+update_state (IovLiveView *self)
+{
+  IovSessionState state;
+  const GError *error;
+  g_autofree char *status = NULL;
+
+  if (self->session == NULL)
+    return;
+  state = iov_session_get_state (self->session);
+  error = iov_session_get_error (self->session);
+
+  switch (state)
+    {
+    case IOV_SESSION_STATE_CONNECTING:
+      status = g_strdup (_("Connecting…"));
+      break;
+    case IOV_SESSION_STATE_LIVE:
+      /* Translators: the header's subtitle: QEMU's version, the QMP address */
+      status = g_strdup_printf (_("Live · QEMU %s · %s"),
+                                snapshot_version (self) ? snapshot_version (self) : "?", self->address);
+      break;
+    case IOV_SESSION_STATE_DISCONNECTED:
+    default:
+      if (error != NULL)
+        /* Translators: the header's subtitle, %s is why */
+        status = g_strdup_printf (_("Disconnected: %s — retrying"), error->message);
+      else
+        status = g_strdup (_("Disconnected — retrying"));
+      break;
+    }
+  set_status (self, status);
+
+  if (self->snapshot != NULL)
+    return;
+
+  /* Nothing to show yet: say what happens, or what to do. */
+  gtk_stack_set_visible_child_name (self->stack, "status");
+  if (state == IOV_SESSION_STATE_DISCONNECTED)
+    {
+      g_autofree char *args = qemu_arguments (self->address);
+      g_autofree char *description = NULL;
+
+      description = g_strdup_printf (_("%s\n\nStart QEMU with a QMP socket at this address by adding the "
+                                       "arguments below. QEMU serves one client per QMP socket: if something "
+                                       "else is connected, add a second -qmp option. Iovista keeps retrying."),
+                                     error ? error->message : _("QEMU does not answer."));
+      adw_status_page_set_icon_name (self->status_page, "network-offline-symbolic");
+      adw_status_page_set_title (self->status_page, _("Cannot Reach QEMU"));
+      adw_status_page_set_description (self->status_page, description);
+      gtk_label_set_text (self->args_label, args);
+      gtk_widget_set_visible (GTK_WIDGET (self->args_label), TRUE);
+      gtk_widget_set_visible (self->copy_button, TRUE);
+      gtk_widget_set_visible (self->retry_button, TRUE);
+      gtk_spinner_stop (self->spinner);
+      gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
+    }
+  else
+    {
+      adw_status_page_set_icon_name (self->status_page, "network-transmit-receive-symbolic");
+      adw_status_page_set_title (self->status_page, _("Connecting to QEMU…"));
+      adw_status_page_set_description (self->status_page, self->address);
+      gtk_widget_set_visible (GTK_WIDGET (self->args_label), FALSE);
+      gtk_widget_set_visible (self->copy_button, FALSE);
+      gtk_widget_set_visible (self->retry_button, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
+      gtk_spinner_start (self->spinner);
+    }
+}
+
+static void
+session_snapshot_cb (IovLiveView *self,
+                     GParamSpec  *pspec,
+                     IovSession  *session)
+{
+  IovSnapshot *snapshot = iov_session_get_snapshot (session);
+  g_autoptr(JsonNode) json = NULL;
+
+  if (snapshot == NULL)
+    return;
+  json = iov_snapshot_to_json (snapshot, FALSE);
+  set_snapshot (self, json);
+  update_state (self);
+}
+
+static void
+session_changed_cb (IovLiveView *self,
+                    GPtrArray   *changes,
+                    IovSession  *session)
+{
+  for (guint i = 0; changes != NULL && i < changes->len; i++)
+    {
+      const IovSnapshotChange *change = g_ptr_array_index (changes, i);
+      AdwToast *toast = adw_toast_new (change->message);
+
+      adw_toast_set_timeout (toast, 5);
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    }
+}
+
+/* ---- trace input -------------------------------------------------------- */
+
+static void
+update_trace_label (IovLiveView *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->reader == NULL && self->n_lines == 0 && !self->loading)
+    {
+      gtk_label_set_text (self->trace_label, _("No trace source: the map follows QMP snapshots only."));
+      return;
+    }
+  /* Translators: the trace counters under the lanes */
+  text = g_strdup_printf (_("%s%" G_GUINT64_FORMAT " lines · %" G_GUINT64_FORMAT " events · %"
+                            G_GUINT64_FORMAT " deliveries (%" G_GUINT64_FORMAT " observed) · %"
+                            G_GUINT64_FORMAT " dropped"),
+                          self->loading ? _("Reading… ") : "",
+                          self->n_lines, self->n_events, self->n_deliveries, self->n_observed,
+                          self->n_dropped);
+  if (self->inference == NULL && self->n_events > 0)
+    {
+      g_autofree char *more = g_strconcat (text, " · ", _("no snapshot yet, so no deliveries inferred"), NULL);
+
+      g_free (text);
+      text = g_steal_pointer (&more);
+    }
+  gtk_label_set_text (self->trace_label, text);
+}
+
+static void
+add_deliveries (IovLiveView *self,
+                GArray      *deliveries)
+{
+  for (guint i = 0; i < deliveries->len; i++)
+    if (g_array_index (deliveries, IovDelivery, i).kind == IOV_DELIVERY_OBSERVED)
+      self->n_observed++;
+  self->n_deliveries += deliveries->len;
+  g_array_append_vals (self->recent, deliveries->data, deliveries->len);
+  if (self->recent->len > MAX_RECENT)
+    g_array_remove_range (self->recent, 0, self->recent->len - MAX_RECENT);
+}
+
+static void
+show_lanes_for_selection (IovLiveView *self,
+                          gboolean     animate)
+{
+  g_autoptr(GArray) mine = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  guint n_lines = 0;
+  guint64 last_line = G_MAXUINT64;
+  int first = self->recent->len;
+
+  if (self->selected_bdf == NULL)
+    return;
+  /* Walk back over the latest events of the selected device. */
+  for (int i = (int) self->recent->len - 1; i >= 0; i--)
+    {
+      const IovDelivery *d = &g_array_index (self->recent, IovDelivery, i);
+
+      if (g_strcmp0 (d->device, self->selected_bdf) != 0)
+        continue;
+      if (d->line != last_line)
+        {
+          if (n_lines == MAX_SHOWN_EVENTS)
+            break;
+          n_lines++;
+          last_line = d->line;
+        }
+      first = i;
+    }
+  for (guint i = first; i < self->recent->len; i++)
+    {
+      const IovDelivery *d = &g_array_index (self->recent, IovDelivery, i);
+
+      if (g_strcmp0 (d->device, self->selected_bdf) == 0)
+        g_array_append_val (mine, *d);
+    }
+  if (mine->len == 0)
+    return;
+  _iov_live_view_map_show_deliveries (self->range_map, self->lanes,
+                                      (const IovDelivery *) (gpointer) mine->data, mine->len, animate);
+  self->last_lanes_us = g_get_monotonic_time ();
+}
+
+static void
+rebuild_inference (IovLiveView *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_array_set_size (self->recent, 0);
+  g_clear_pointer (&self->inference, iov_inference_free);
+  if (self->snapshot == NULL)
+    return;
+  self->inference = iov_inference_new_from_snapshot (self->snapshot, NULL, &error);
+  if (self->inference == NULL)
+    g_debug ("No inference: %s", error->message);
+}
+
+typedef struct
+{
+  IovTraceCatalog *catalog;
+  IovInference    *inference;
+  GArray          *deliveries;
+  guint64          lines;
+  guint64          events;
+} FeedState;
+
+static void
+feed_line (const char *text,
+           gsize       len,
+           gboolean    cut,
+           gpointer    user_data)
+{
+  FeedState *state = user_data;
+  IovTraceLine line;
+
+  state->lines++;
+  iov_trace_parse_line (state->catalog, text, len, &line);
+  if (line.kind != IOV_TRACE_LINE_EVENT)
+    return;
+  state->events++;
+  if (state->inference != NULL && line.name_len < 128)
+    {
+      char name[128];
+
+      memcpy (name, line.name, line.name_len);
+      name[line.name_len] = '\0';
+      iov_inference_feed (state->inference, line.has_ts ? line.ts_ns : 0, state->lines, name,
+                          line.args, line.args_len, state->deliveries);
+    }
+}
+
+static gboolean
+trace_tick_cb (gpointer user_data)
+{
+  IovLiveView *self = user_data;
+  gint64 start = g_get_monotonic_time ();
+  FeedState state = { self->catalog, self->inference, self->scratch, self->n_lines, 0 };
+
+  g_array_set_size (self->scratch, 0);
+  while (g_get_monotonic_time () - start < TRACE_BUDGET_US)
+    {
+      g_autoptr(GBytes) batch = iov_trace_reader_pop (self->reader, 0);
+      gsize len;
+      const char *data;
+
+      if (batch == NULL)
+        break;
+      data = g_bytes_get_data (batch, &len);
+      iov_trace_split_lines (data, len, feed_line, &state);
+    }
+  self->n_lines = state.lines;
+  self->n_events += state.events;
+  self->n_dropped = iov_trace_reader_get_dropped_lines (self->reader);
+  add_deliveries (self, self->scratch);
+
+  if (self->scratch->len > 0 && g_get_monotonic_time () - self->last_lanes_us > LANES_EVERY_US)
+    show_lanes_for_selection (self, TRUE);
+  update_trace_label (self);
+
+  if (iov_trace_reader_is_done (self->reader) && !iov_trace_reader_is_live (self->reader))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!iov_trace_reader_get_error (self->reader, &error))
+        {
+          AdwToast *toast = adw_toast_new (error->message);
+
+          adw_toast_set_timeout (toast, 0);
+          adw_toast_overlay_add_toast (self->toast_overlay, toast);
+        }
+      self->trace_tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+stop_trace (IovLiveView *self)
+{
+  g_clear_handle_id (&self->trace_tick_id, g_source_remove);
+  if (self->reader != NULL)
+    iov_trace_reader_stop (self->reader);
+  g_clear_pointer (&self->reader, iov_trace_reader_free);
+  g_clear_pointer (&self->inference, iov_inference_free);
+  g_clear_pointer (&self->trace_source, g_free);
+  g_array_set_size (self->recent, 0);
+  self->n_lines = self->n_events = self->n_deliveries = self->n_observed = self->n_dropped = 0;
+}
+
+static gboolean
+start_trace (IovLiveView  *self,
+             const char   *source,
+             GError      **error)
+{
+  g_autoptr(IovTraceReader) reader = NULL;
+
+  reader = iov_trace_reader_new (source, IOV_TRACE_READER_FOLLOW, error);
+  if (reader == NULL)
+    return FALSE;
+  iov_trace_reader_set_queue_limit (reader, READER_QUEUE);
+  if (!iov_trace_reader_start (reader, error))
+    return FALSE;
+  self->reader = g_steal_pointer (&reader);
+  self->trace_source = g_strdup (source);
+  rebuild_inference (self);
+  self->trace_tick_id = g_timeout_add (TRACE_TICK_MS, trace_tick_cb, self);
+
+  if (iov_trace_reader_get_kind (self->reader) == IOV_TRACE_SOURCE_FIFO ||
+      iov_trace_reader_get_kind (self->reader) == IOV_TRACE_SOURCE_UNIX)
+    {
+      g_autofree char *msg = g_strdup_printf (_("Reading the trace at %s; start QEMU with: %s"),
+                                              iov_trace_reader_get_path (self->reader),
+                                              iov_trace_reader_get_qemu_hint (self->reader));
+      AdwToast *toast = adw_toast_new (msg);
+
+      adw_toast_set_timeout (toast, 0);
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    }
+  return TRUE;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+void
+iov_live_view_disconnect (IovLiveView *self)
+{
+  g_return_if_fail (IOV_IS_LIVE_VIEW (self));
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->session != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->session, self);
+      iov_session_stop (self->session);
+      g_clear_object (&self->session);
+    }
+  stop_trace (self);
+  g_clear_pointer (&self->address, g_free);
+  g_clear_pointer (&self->recording_name, g_free);
+  self->loading = FALSE;
+}
+
+static void
+reset (IovLiveView *self)
+{
+  iov_live_view_disconnect (self);
+  g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->selected_bdf, g_free);
+  populate_sidebar (self);
+  _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, "", "", 0);
+  self->cancellable = g_cancellable_new ();
+}
+
+gboolean
+iov_live_view_connect (IovLiveView  *self,
+                       const char   *address,
+                       const char   *trace_source,
+                       GError      **error)
+{
+  g_autoptr(IovSession) session = NULL;
+
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  session = iov_session_new (address, error);
+  if (session == NULL)
+    return FALSE;
+
+  reset (self);
+  self->address = g_strdup (address);
+  self->session = g_steal_pointer (&session);
+  g_signal_connect_object (self->session, "notify::state", G_CALLBACK (update_state), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::error", G_CALLBACK (update_state), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::snapshot", G_CALLBACK (session_snapshot_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "changed", G_CALLBACK (session_changed_cb), self, G_CONNECT_SWAPPED);
+
+  if (trace_source != NULL && trace_source[0] != '\0' && !start_trace (self, trace_source, error))
+    {
+      iov_live_view_disconnect (self);
+      return FALSE;
+    }
+  update_trace_label (self);
+  iov_session_start (self->session);
+  update_state (self);
+  return TRUE;
+}
+
+/* ---- recordings and trace logs ------------------------------------------ */
+
+typedef struct
+{
+  char     *path;       /* a plain trace log to read, or NULL */
+  GString  *trace;      /* or a recording's trace */
+  JsonNode *snapshot;
+  IovInference *inference;
+  GArray   *deliveries;
+  guint64   lines;
+  guint64   events;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_free (data->path);
+  if (data->trace)
+    g_string_free (data->trace, TRUE);
+  g_clear_pointer (&data->snapshot, json_node_unref);
+  g_clear_pointer (&data->inference, iov_inference_free);
+  g_clear_pointer (&data->deliveries, g_array_unref);
+  g_free (data);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  g_autoptr(IovTraceCatalog) catalog = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  FeedState state = { NULL, NULL, NULL, 0, 0 };
+  const char *text;
+
+  catalog = iov_trace_catalog_new_default (NULL, &error);
+  if (catalog == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (data->path != NULL)
+    {
+      if (!g_file_get_contents (data->path, &contents, &length, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      text = contents;
+    }
+  else
+    {
+      text = data->trace->str;
+      length = data->trace->len;
+    }
+
+  if (data->snapshot != NULL)
+    {
+      data->inference = iov_inference_new_from_snapshot (data->snapshot, NULL, &error);
+      if (data->inference == NULL)
+        g_debug ("No inference: %s", error->message);
+    }
+  data->deliveries = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  state.catalog = catalog;
+  state.inference = data->inference;
+  state.deliveries = data->deliveries;
+  iov_trace_split_lines (text, length, feed_line, &state);
+  if (data->inference != NULL)
+    iov_inference_finish (data->inference, data->deliveries);
+  data->lines = state.lines;
+  data->events = state.events;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+load_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (object);
+  LoadData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          AdwToast *toast = adw_toast_new (error->message);
+
+          self->loading = FALSE;
+          adw_toast_set_timeout (toast, 0);
+          adw_toast_overlay_add_toast (self->toast_overlay, toast);
+          update_trace_label (self);
+        }
+      return;
+    }
+
+  self->loading = FALSE;
+  self->inference = g_steal_pointer (&data->inference);
+  self->n_lines = data->lines;
+  self->n_events = data->events;
+  add_deliveries (self, data->deliveries);
+  show_lanes_for_selection (self, FALSE);
+  update_trace_label (self);
+}
+
+gboolean
+iov_live_view_open_file (IovLiveView  *self,
+                         GFile        *file,
+                         GError      **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *basename = NULL;
+  g_autofree char *status = NULL;
+  g_autoptr(GTask) task = NULL;
+  LoadData *data;
+
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("Cannot open “%s”: recordings and traces must be local files"),
+                   g_file_peek_path (file) ? g_file_peek_path (file) : "?");
+      return FALSE;
+    }
+
+  data = g_new0 (LoadData, 1);
+  if (iov_recording_is_recording (path))
+    {
+      g_autoptr(IovRecording) recording = iov_recording_load (path, error);
+
+      if (recording == NULL)
+        {
+          load_data_free (data);
+          return FALSE;
+        }
+      data->trace = g_steal_pointer (&recording->trace);
+      if (recording->snapshots != NULL && recording->snapshots->len > 0)
+        data->snapshot = json_node_copy (g_ptr_array_index (recording->snapshots,
+                                                            recording->snapshots->len - 1));
+    }
+  else if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   _("Cannot open “%s”: not a recording or a trace log"), path);
+      load_data_free (data);
+      return FALSE;
+    }
+  else
+    data->path = g_strdup (path);
+
+  reset (self);
+  basename = g_file_get_basename (file);
+  self->recording_name = g_strdup (basename);
+  /* Translators: the header's subtitle, %s is the file's name */
+  status = g_strdup_printf (_("Recording · %s"), basename);
+  set_status (self, status);
+
+  if (data->snapshot != NULL)
+    set_snapshot (self, data->snapshot);
+  else
+    {
+      adw_status_page_set_icon_name (self->status_page, "text-x-generic-symbolic");
+      adw_status_page_set_title (self->status_page, _("No Address Spaces Recorded"));
+      adw_status_page_set_description (self->status_page,
+                                       _("This trace has no QMP snapshot, so Iovista can count its events "
+                                         "but not show address spaces or infer deliveries. Record with "
+                                         "“iovista-cli trace SOURCE --qmp ADDRESS --record FILE.iovista” "
+                                         "to keep both."));
+      gtk_label_set_text (self->args_label, "");
+      gtk_widget_set_visible (GTK_WIDGET (self->args_label), FALSE);
+      gtk_widget_set_visible (self->copy_button, FALSE);
+      gtk_widget_set_visible (self->retry_button, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
+      gtk_stack_set_visible_child_name (self->stack, "status");
+    }
+
+  self->loading = TRUE;
+  update_trace_label (self);
+  task = g_task_new (self, self->cancellable, load_done_cb, NULL);
+  g_task_set_source_tag (task, iov_live_view_open_file);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_thread);
+  return TRUE;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+static void
+copy_arguments_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (widget);
+
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), gtk_label_get_text (self->args_label));
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Copied")));
+}
+
+static void
+retry_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *param)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (widget);
+
+  if (self->session == NULL)
+    return;
+  iov_session_stop (self->session);
+  iov_session_start (self->session);
+}
+
+static void
+refresh_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (widget);
+
+  if (self->session != NULL)
+    iov_session_refresh (self->session);
+}
+
+static void
+iov_live_view_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATUS:
+      g_value_set_string (value, self->status);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+iov_live_view_dispose (GObject *object)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (object);
+
+  iov_live_view_disconnect (self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_LIVE_VIEW);
+
+  G_OBJECT_CLASS (iov_live_view_parent_class)->dispose (object);
+}
+
+static void
+iov_live_view_finalize (GObject *object)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (object);
+
+  g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->status, g_free);
+  g_clear_pointer (&self->selected_bdf, g_free);
+  g_clear_pointer (&self->filter, g_free);
+  g_clear_pointer (&self->catalog, iov_trace_catalog_free);
+  g_clear_pointer (&self->scratch, g_array_unref);
+  g_clear_pointer (&self->recent, g_array_unref);
+
+  G_OBJECT_CLASS (iov_live_view_parent_class)->finalize (object);
+}
+
+static void
+iov_live_view_class_init (IovLiveViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = iov_live_view_dispose;
+  object_class->finalize = iov_live_view_finalize;
+  object_class->get_property = iov_live_view_get_property;
+
+  properties[PROP_STATUS] =
+    g_param_spec_string ("status", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  _iov_live_view_map_ensure_types ();
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-live-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, stack);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, status_page);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, spinner);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, args_label);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, copy_button);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, space_list);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, range_map);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, lanes);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, trace_label);
+  gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+
+  gtk_widget_class_install_action (widget_class, "live.copy-arguments", NULL, copy_arguments_action);
+  gtk_widget_class_install_action (widget_class, "live.retry", NULL, retry_action);
+  gtk_widget_class_install_action (widget_class, "live.refresh", NULL, refresh_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "live.refresh", NULL);
+}
+
+static void
+iov_live_view_init (IovLiveView *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_list_box_set_filter_func (self->space_list, filter_func, self, NULL);
+  self->scratch = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  self->recent = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  self->catalog = iov_trace_catalog_new_default (NULL, &error);
+  if (self->catalog == NULL)
+    g_critical ("No trace catalogue: %s", error->message);
+  self->cancellable = g_cancellable_new ();
+  self->status = g_strdup (_("Not connected"));
+  update_trace_label (self);
+}

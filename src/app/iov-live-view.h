@@ -1,0 +1,49 @@
+/* iov-live-view.h — a running QEMU's, or a recording's, address spaces
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define IOV_TYPE_LIVE_VIEW (iov_live_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (IovLiveView, iov_live_view, IOV, LIVE_VIEW, AdwBin)
+
+GtkWidget  *iov_live_view_new            (void);
+/* Watches the QMP socket at @address (unix:PATH, PATH or tcp:HOST:PORT);
+ * with @trace_source (FILE, fifo:PATH, unix:PATH), reads QEMU's trace too. */
+gboolean    iov_live_view_connect        (IovLiveView  *self,
+                                          const char   *address,
+                                          const char   *trace_source,
+                                          GError      **error);
+/* A recording (.iovista) or a plain trace log. */
+gboolean    iov_live_view_open_file      (IovLiveView  *self,
+                                          GFile        *file,
+                                          GError      **error);
+/* Shows @snapshot (iov_snapshot_to_json()) as it is, without a session. */
+void        iov_live_view_show_snapshot  (IovLiveView  *self,
+                                          JsonNode     *snapshot);
+void        iov_live_view_disconnect     (IovLiveView  *self);
+/* The header's subtitle: "Connecting…", "Live · QEMU 7.2.22 · unix:…",
+ * "Recording · FILE"… */
+const char *iov_live_view_get_status     (IovLiveView  *self);
+/* What the sidebar lists, one "BDF TYPE" per row, filtered or not. */
+GStrv       iov_live_view_dup_rows       (IovLiveView  *self,
+                                          gboolean      visible_only);
+void        iov_live_view_set_filter     (IovLiveView  *self,
+                                          const char   *text);
+guint64     iov_live_view_get_n_deliveries (IovLiveView *self);
+
+G_END_DECLS
