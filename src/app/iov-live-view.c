@@ -1062,7 +1062,8 @@ iov_live_view_dispose (GObject *object)
   IovLiveView *self = IOV_LIVE_VIEW (object);
 
   iov_live_view_disconnect (self);
-  gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_LIVE_VIEW);
+  /* AdwBin unparents its child itself: no gtk_widget_dispose_template(),
+   * which would unparent it behind AdwBin's back. */
 
   G_OBJECT_CLASS (iov_live_view_parent_class)->dispose (object);
 }

@@ -1,0 +1,219 @@
+/* test-live.c — the live view, from a fixture snapshot, a recording and a real QEMU
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "iov-application.h"
+#include "iov-live-view.h"
+#include "iov-recording.h"
+#include "iov-window.h"
+#include "test-app-util.h"
+
+/* test-live-fixture.c */
+JsonNode *test_live_fixture_snapshot (void);
+
+static gboolean
+strv_has_prefix (GStrv       strv,
+                 const char *prefix)
+{
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    if (g_str_has_prefix (strv[i], prefix))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_snapshot (void)
+{
+  g_autoptr(JsonNode) snapshot = test_live_fixture_snapshot ();
+  g_autoptr(GdkTexture) texture = NULL;
+  g_auto(GStrv) rows = NULL;
+  g_auto(GStrv) shown = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = iov_live_view_new ();
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 600);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  iov_live_view_show_snapshot (IOV_LIVE_VIEW (view), snapshot);
+  gtk_window_present (GTK_WINDOW (window));
+  app_test_wait_for_draw (window);
+
+  /* Every device behind the IOMMU gets a row, with its type. */
+  rows = iov_live_view_dup_rows (IOV_LIVE_VIEW (view), FALSE);
+  for (guint i = 0; rows[i] != NULL; i++)
+    g_test_message ("row %s", rows[i]);
+  g_assert_true (g_strv_contains ((const char * const *) rows, "00:01.0 virtio-net-pci"));
+  g_assert_true (g_strv_contains ((const char * const *) rows, "00:02.0 virtio-rng-pci"));
+  g_assert_true (strv_has_prefix (rows, "00:1f.2"));
+  g_assert_cmpuint (g_strv_length (rows), >=, 4);
+
+  /* The filter narrows it down. */
+  iov_live_view_set_filter (IOV_LIVE_VIEW (view), "RNG");
+  app_test_wait_for_draw (window);
+  shown = iov_live_view_dup_rows (IOV_LIVE_VIEW (view), TRUE);
+  g_assert_cmpuint (g_strv_length (shown), ==, 1);
+  g_assert_cmpstr (shown[0], ==, "00:02.0 virtio-rng-pci");
+  iov_live_view_set_filter (IOV_LIVE_VIEW (view), "");
+  app_test_wait_for_draw (window);
+
+  texture = app_test_render (view);
+  g_assert_cmpuint (app_test_count_colours (texture, 64), >=, 16);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+wait_until_loaded (IovLiveView *view,
+                   guint64      min_deliveries)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  while (iov_live_view_get_n_deliveries (view) < min_deliveries && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+test_recording (void)
+{
+  static const char trace[] =
+    "24958@1795460549.154428:vtd_inv_desc invalidate desc type device high 0x7ffffffffffff001 low 0x1000000003";
+  g_autoptr(IovApplication) app = iov_application_new ();
+  g_autoptr(JsonNode) snapshot = test_live_fixture_snapshot ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_autofree char *path = NULL;
+  g_autoptr(IovRecordingWriter) writer = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_auto(GStrv) rows = NULL;
+  IovWindow *window;
+  IovLiveView *view;
+
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "run.iovista", NULL);
+  writer = iov_recording_writer_new (path, "fifo:/tmp/x", &error);
+  g_assert_no_error (error);
+  g_assert_true (iov_recording_writer_snapshot (writer, snapshot, 1795460549000000000ull, &error));
+  g_assert_true (iov_recording_writer_trace (writer, trace, strlen (trace), &error));
+  g_assert_true (iov_recording_writer_close (writer, &error));
+  g_assert_no_error (error);
+  g_assert_true (iov_recording_is_recording (path));
+
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = IOV_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  view = iov_window_get_live_view (window);
+
+  file = g_file_new_for_path (path);
+  g_assert_true (iov_window_open_file (window, file, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (iov_live_view_get_status (view), ==, "Recording · run.iovista");
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)) || !gtk_widget_get_realized (GTK_WIDGET (window)));
+  app_test_wait_for_draw (GTK_WIDGET (window));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
+
+  /* The recorded snapshot fills the sidebar; the device-IOTLB flush of
+   * 00:02.0 reaches its two vhost notifiers. */
+  rows = iov_live_view_dup_rows (view, FALSE);
+  g_assert_true (g_strv_contains ((const char * const *) rows, "00:02.0 virtio-rng-pci"));
+  wait_until_loaded (view, 2);
+  g_assert_cmpuint (iov_live_view_get_n_deliveries (view), ==, 2);
+  app_test_wait_for_draw (GTK_WIDGET (window));
+  if (g_getenv ("IOVISTA_TEST_SCREENSHOT"))
+    {
+      g_autoptr(GdkTexture) texture = app_test_render (GTK_WIDGET (window));
+
+      gdk_texture_save_to_png (texture, g_getenv ("IOVISTA_TEST_SCREENSHOT"));
+    }
+
+  g_unlink (path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_qemu (void)
+{
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *sock = NULL;
+  g_autofree char *qmp = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  GtkWidget *window;
+  GtkWidget *view;
+  gint64 deadline;
+
+  if (qemu == NULL)
+    {
+      g_test_skip ("qemu-system-x86_64 is not installed");
+      return;
+    }
+  dir = g_dir_make_tmp ("iovista-live-XXXXXX", &error);
+  g_assert_no_error (error);
+  sock = g_build_filename (dir, "qmp.sock", NULL);
+  qmp = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                           qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-display", "none",
+                           "-device", "intel-iommu", "-qmp", qmp, "-S", NULL);
+  g_assert_no_error (error);
+
+  window = gtk_window_new ();
+  view = iov_live_view_new ();
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  address = g_strconcat ("unix:", sock, NULL);
+  g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, NULL, &error));
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+  while (!g_str_has_prefix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "Live · QEMU ") &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("status: %s", iov_live_view_get_status (IOV_LIVE_VIEW (view)));
+  g_assert_true (g_str_has_prefix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "Live · QEMU 7.2"));
+  g_assert_true (g_str_has_suffix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), address));
+  {
+    g_auto(GStrv) rows = iov_live_view_dup_rows (IOV_LIVE_VIEW (view), FALSE);
+
+    g_assert_cmpuint (g_strv_length (rows), >=, 1);
+  }
+
+  /* QEMU goes away: the view says so and keeps the last snapshot. */
+  g_subprocess_force_exit (proc);
+  g_subprocess_wait (proc, NULL, NULL);
+  deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  while (!g_str_has_prefix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "Disconnected") &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("status: %s", iov_live_view_get_status (IOV_LIVE_VIEW (view)));
+  g_assert_true (g_str_has_suffix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "retrying"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (sock);
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/live/snapshot", test_snapshot);
+  g_test_add_func ("/live/recording", test_recording);
+  g_test_add_func ("/live/qemu", test_qemu);
+  return g_test_run ();
+}
