@@ -205,6 +205,23 @@ filter_func (GtkListBoxRow *row,
   return haystack != NULL && strstr (haystack, needle) != NULL;
 }
 
+static int
+sort_func (GtkListBoxRow *a,
+           GtkListBoxRow *b,
+           gpointer       user_data)
+{
+  return g_strcmp0 (g_object_get_data (G_OBJECT (a), "bdf"), g_object_get_data (G_OBJECT (b), "bdf"));
+}
+
+/* Devices that can have notifiers (virtio with iommu_platform, vfio)
+ * are what a user looks for first. */
+static gboolean
+is_dma_device (const char *type)
+{
+  return type != NULL && (g_str_has_prefix (type, "virtio-") || g_str_has_prefix (type, "vhost-") ||
+                          g_str_equal (type, "vfio-pci"));
+}
+
 static GtkWidget *
 make_row (IovLiveView *self,
           const char  *bdf,
@@ -274,7 +291,7 @@ populate_sidebar (IovLiveView *self)
   JsonArray *spaces = root ? json_object_get_array_member (root, "address_spaces") : NULL;
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *keep = g_strdup (self->selected_bdf);
-  GtkWidget *child, *select = NULL, *first_on = NULL, *first = NULL;
+  GtkWidget *child, *select = NULL, *first_on = NULL, *first_dma = NULL, *first = NULL;
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->space_list))) != NULL)
     gtk_list_box_remove (self->space_list, child);
@@ -303,13 +320,15 @@ populate_sidebar (IovLiveView *self)
             first = row;
           if (first_on == NULL && g_object_get_data (G_OBJECT (row), "iommu"))
             first_on = row;
+          if (first_dma == NULL && is_dma_device (device_type (self, bdf)))
+            first_dma = row;
           if (g_strcmp0 (bdf, keep) == 0)
             select = row;
         }
     }
 
   if (select == NULL)
-    select = first_on ? first_on : first;
+    select = first_on ? first_on : first_dma ? first_dma : first;
   if (select != NULL)
     gtk_list_box_select_row (self->space_list, GTK_LIST_BOX_ROW (select));
 }
@@ -532,13 +551,24 @@ update_trace_label (IovLiveView *self)
       gtk_label_set_text (self->trace_label, _("No trace source: the map follows QMP snapshots only."));
       return;
     }
-  /* Translators: the trace counters under the lanes */
-  text = g_strdup_printf (_("%s%" G_GUINT64_FORMAT " lines · %" G_GUINT64_FORMAT " events · %"
-                            G_GUINT64_FORMAT " deliveries (%" G_GUINT64_FORMAT " observed) · %"
-                            G_GUINT64_FORMAT " dropped"),
-                          self->loading ? _("Reading… ") : "",
-                          self->n_lines, self->n_events, self->n_deliveries, self->n_observed,
-                          self->n_dropped);
+  {
+    g_autofree char *lines = g_strdup_printf ("%" G_GUINT64_FORMAT, self->n_lines);
+    g_autofree char *events = g_strdup_printf ("%" G_GUINT64_FORMAT, self->n_events);
+    g_autofree char *deliveries = g_strdup_printf ("%" G_GUINT64_FORMAT, self->n_deliveries);
+    g_autofree char *observed = g_strdup_printf ("%" G_GUINT64_FORMAT, self->n_observed);
+    g_autofree char *dropped = g_strdup_printf ("%" G_GUINT64_FORMAT, self->n_dropped);
+
+    /* Translators: the trace counters under the lanes; each %s is a number */
+    text = g_strdup_printf (_("%s lines · %s events · %s deliveries (%s observed) · %s dropped"),
+                            lines, events, deliveries, observed, dropped);
+    if (self->loading)
+      {
+        g_autofree char *reading = g_strdup_printf (_("Reading… %s"), text);
+
+        g_free (text);
+        text = g_steal_pointer (&reading);
+      }
+  }
   if (self->inference == NULL && self->n_events > 0)
     {
       g_autofree char *more = g_strconcat (text, " · ", _("no snapshot yet, so no deliveries inferred"), NULL);
@@ -1129,6 +1159,7 @@ iov_live_view_init (IovLiveView *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_list_box_set_filter_func (self->space_list, filter_func, self, NULL);
+  gtk_list_box_set_sort_func (self->space_list, sort_func, NULL, NULL);
   self->scratch = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   self->recent = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   self->catalog = iov_trace_catalog_new_default (NULL, &error);
