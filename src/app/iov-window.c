@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "iov-application.h"
+#include "iov-lesson.h"
 #include "iov-connect-dialog.h"
 #include "iov-live-view.h"
 #include "iov-player.h"
@@ -40,6 +41,7 @@ struct _IovWindow
   IovPlayer            *player;
   GtkStack             *mode_stack;
   IovWhatIfView        *what_if_view;
+  IovLesson            *lesson;
 
   GtkFileChooserNative *chooser;
   IovLiveView          *live_view;
@@ -333,7 +335,8 @@ drop_cb (IovWindow     *self,
 /* Left, Right and Space step and play wherever the focus is (capture
  * phase), except where the key has a job of its own: in a text field or
  * in an open popover such as the profile list. They go to the mode shown:
- * the player, or the what-if view ("what-if.step-back"…). */
+ * the player, the what-if view ("what-if.step-back"…) or the lesson,
+ * where Space moves on and P and R predict and reveal. */
 static gboolean
 player_key_cb (GtkWidget *widget,
                GVariant  *args,
@@ -348,7 +351,17 @@ player_key_cb (GtkWidget *widget,
   if (focus != NULL &&
       (GTK_IS_EDITABLE (focus) || gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER) != NULL))
     return FALSE;
-  if (gtk_widget_get_mapped (GTK_WIDGET (self->what_if_view)))
+  if (gtk_widget_get_mapped (GTK_WIDGET (self->lesson)))
+    {
+      const char *verb = strchr (action, '.') + 1;
+
+      target = GTK_WIDGET (self->lesson);
+      name = g_strconcat ("lesson.", g_str_equal (verb, "play") ? "step-forward" : verb, NULL);
+      action = name;
+    }
+  else if (g_str_has_suffix (action, ".predict") || g_str_has_suffix (action, ".reveal"))
+    return FALSE;
+  else if (gtk_widget_get_mapped (GTK_WIDGET (self->what_if_view)))
     {
       target = GTK_WIDGET (self->what_if_view);
       name = g_strconcat ("what-if.", strchr (action, '.') + 1, NULL);
@@ -369,6 +382,8 @@ mode_changed_cb (IovWindow  *self,
 
   if (self->player == NULL || self->what_if_view == NULL)
     return;
+  if (g_strcmp0 (mode, "what-if") == 0 || g_strcmp0 (mode, "lesson") == 0)
+    iov_player_set_playing (self->player, FALSE);
   if (g_strcmp0 (mode, "what-if") == 0)
     {
       iov_player_set_playing (self->player, FALSE);
@@ -376,6 +391,26 @@ mode_changed_cb (IovWindow  *self,
     }
   else
     iov_what_if_view_set_playing (self->what_if_view, FALSE);
+}
+
+IovLesson *
+iov_window_get_lesson (IovWindow *self)
+{
+  g_return_val_if_fail (IOV_IS_WINDOW (self), NULL);
+  return self->lesson;
+}
+
+static void
+fullscreen_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  GtkWindow *window = GTK_WINDOW (widget);
+
+  if (gtk_window_is_fullscreen (window))
+    gtk_window_unfullscreen (window);
+  else
+    gtk_window_fullscreen (window);
 }
 
 IovWhatIfView *
@@ -403,6 +438,8 @@ add_player_keys (IovWindow *self)
     { GDK_KEY_Left, "player.step-back" },
     { GDK_KEY_Right, "player.step-forward" },
     { GDK_KEY_space, "player.play" },
+    { GDK_KEY_p, "player.predict" },
+    { GDK_KEY_r, "player.reveal" },
   };
   GtkEventController *controller = gtk_shortcut_controller_new ();
 
@@ -558,6 +595,9 @@ iov_window_class_init (IovWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovWindow, mode_stack);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, what_if_view);
   gtk_widget_class_bind_template_callback (widget_class, mode_changed_cb);
+  gtk_widget_class_bind_template_child (widget_class, IovWindow, lesson);
+  gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
   gtk_widget_class_bind_template_callback (widget_class, scenario_row_activated_cb);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
@@ -573,6 +613,7 @@ iov_window_class_init (IovWindowClass *klass)
 
   g_type_ensure (IOV_TYPE_PLAYER);
   g_type_ensure (IOV_TYPE_WHAT_IF_VIEW);
+  g_type_ensure (IOV_TYPE_LESSON);
 }
 
 static void

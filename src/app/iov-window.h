@@ -15,6 +15,7 @@
 #include <adwaita.h>
 
 #include "iov-live-view.h"
+#include "iov-lesson.h"
 #include "iov-player.h"
 #include "iov-what-if-view.h"
 
@@ -41,7 +42,8 @@ gboolean   iov_window_connect       (IovWindow      *self,
                                      GError        **error);
 IovLiveView *iov_window_get_live_view (IovWindow    *self);
 IovWhatIfView *iov_window_get_what_if_view (IovWindow  *self);
-/* "player" or "what-if" */
+IovLesson *iov_window_get_lesson    (IovWindow      *self);
+/* "player", "what-if" or "lesson" */
 void       iov_window_set_mode      (IovWindow      *self,
                                      const char     *mode);
 
