@@ -17,6 +17,8 @@
 #include <glib/gi18n.h>
 
 #include "iov-application.h"
+#include "iov-export.h"
+#include "iov-painter.h"
 #include "iov-lesson.h"
 #include "iov-connect-dialog.h"
 #include "iov-live-view.h"
@@ -44,6 +46,7 @@ struct _IovWindow
   IovLesson            *lesson;
 
   GtkFileChooserNative *chooser;
+  GtkFileChooserNative *export_chooser;
   IovLiveView          *live_view;
 };
 
@@ -563,6 +566,168 @@ preferences_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
+/* What Export… writes, in the save dialog's filter order. */
+static const struct {
+  const char *format;
+  const char *extension;
+  const char *name;
+} export_formats[] = {
+  { "perfetto", "json", N_("Perfetto trace (.json)") },
+  { "csv", "csv", N_("Outcomes table (.csv)") },
+  { "svg", "svg", N_("SVG picture of this step (.svg)") },
+  { "png", "png", N_("PNG picture of this step (.png)") },
+  { "pdf", "pdf", N_("PDF of this step (.pdf)") },
+};
+
+static const char *
+export_format_for_name (const char *name)
+{
+  const char *dot = name != NULL ? strrchr (name, '.') : NULL;
+
+  for (guint i = 0; dot != NULL && i < G_N_ELEMENTS (export_formats); i++)
+    if (g_ascii_strcasecmp (dot + 1, export_formats[i].extension) == 0)
+      return export_formats[i].format;
+  return NULL;
+}
+
+gboolean
+iov_window_export (IovWindow   *self,
+                   GFile       *file,
+                   const char  *format,
+                   GError     **error)
+{
+  const IovScenario *scenario;
+  const IovRun *run;
+  g_autofree char *basename = NULL;
+  int step;
+
+  g_return_val_if_fail (IOV_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+
+  scenario = iov_player_get_scenario (self->player);
+  run = iov_player_get_run (self->player);
+  if (scenario == NULL || run == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _("Nothing to export: open a scenario that runs under this QEMU version first"));
+      return FALSE;
+    }
+
+  basename = g_file_get_basename (file);
+  if (format == NULL)
+    format = export_format_for_name (basename);
+  if (format == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("Cannot export to “%s”: name it .json, .csv, .svg, .png or .pdf"), basename);
+      return FALSE;
+    }
+
+  /* The step on screen: the what-if view's when it is shown. */
+  step = gtk_widget_get_mapped (GTK_WIDGET (self->what_if_view))
+         ? iov_what_if_view_get_position (self->what_if_view)
+         : iov_player_get_position (self->player);
+
+  if (g_str_equal (format, "perfetto") || g_str_equal (format, "csv"))
+    {
+      g_autoptr(GString) out = g_string_new (NULL);
+
+      if (g_str_equal (format, "perfetto"))
+        iov_export_perfetto (run, out);
+      else
+        iov_export_csv (run, out);
+      return g_file_replace_contents (file, out->str, out->len, NULL, FALSE,
+                                      G_FILE_CREATE_REPLACE_DESTINATION, NULL, NULL, error);
+    }
+  else
+    {
+      g_autofree char *path = g_file_get_path (file);
+
+      if (path == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       _("Cannot export a picture to “%s”: choose a local folder"), basename);
+          return FALSE;
+        }
+      return iov_painter_export (scenario, run, step, format, path, error);
+    }
+}
+
+static void
+export_response_cb (IovWindow            *self,
+                    int                   response,
+                    GtkFileChooserNative *chooser)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (chooser));
+      const char *format = filter ? g_object_get_data (G_OBJECT (filter), "format") : NULL;
+      g_autofree char *basename = g_file_get_basename (file);
+      g_autoptr(GError) error = NULL;
+
+      /* A typed extension wins; without one, the chosen filter's. */
+      if (export_format_for_name (basename) != NULL)
+        format = export_format_for_name (basename);
+      else
+        for (guint i = 0; format != NULL && i < G_N_ELEMENTS (export_formats); i++)
+          if (g_str_equal (export_formats[i].format, format))
+            {
+              g_autoptr(GFile) parent = g_file_get_parent (file);
+              char *name = g_strconcat (basename, ".", export_formats[i].extension, NULL);
+
+              g_object_unref (file);
+              file = g_file_get_child (parent, name);
+              g_free (basename);
+              basename = name;
+              break;
+            }
+
+      if (iov_window_export (self, file, format, &error))
+        {
+          /* Translators: %s is the exported file's name */
+          g_autofree char *message = g_strdup_printf (_("Exported “%s”"), basename);
+
+          adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+        }
+      else
+        iov_window_show_message (self, error->message);
+    }
+  g_clear_object (&self->export_chooser);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  IovWindow *self = IOV_WINDOW (widget);
+  const IovScenario *scenario = iov_player_get_scenario (self->player);
+  g_autofree char *name = NULL;
+
+  if (self->export_chooser != NULL)
+    return;
+
+  self->export_chooser = gtk_file_chooser_native_new (_("Export"), GTK_WINDOW (self),
+                                                      GTK_FILE_CHOOSER_ACTION_SAVE,
+                                                      _("_Export"), _("_Cancel"));
+  for (guint i = 0; i < G_N_ELEMENTS (export_formats); i++)
+    {
+      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+      g_autofree char *pattern = g_strconcat ("*.", export_formats[i].extension, NULL);
+
+      gtk_file_filter_set_name (filter, _(export_formats[i].name));
+      gtk_file_filter_add_pattern (filter, pattern);
+      g_object_set_data (G_OBJECT (filter), "format", (gpointer) export_formats[i].format);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->export_chooser), filter);
+    }
+  name = g_strconcat (scenario != NULL && scenario->name != NULL ? scenario->name : "iovista", ".json", NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->export_chooser), name);
+  g_signal_connect_object (self->export_chooser, "response", G_CALLBACK (export_response_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->export_chooser));
+}
+
 static void
 iov_window_dispose (GObject *object)
 {
@@ -571,6 +736,9 @@ iov_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  if (self->export_chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->export_chooser));
+  g_clear_object (&self->export_chooser);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_WINDOW);
 
@@ -597,6 +765,8 @@ iov_window_class_init (IovWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, mode_changed_cb);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, lesson);
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
   gtk_widget_class_bind_template_callback (widget_class, scenario_row_activated_cb);
 

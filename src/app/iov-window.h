@@ -43,6 +43,13 @@ gboolean   iov_window_connect       (IovWindow      *self,
 IovLiveView *iov_window_get_live_view (IovWindow    *self);
 IovWhatIfView *iov_window_get_what_if_view (IovWindow  *self);
 IovLesson *iov_window_get_lesson    (IovWindow      *self);
+/* Writes the current scenario under the player's profile as @format
+ * ("perfetto", "csv", "svg", "png", "pdf"; NULL: from the file name);
+ * pictures show the step on screen. */
+gboolean   iov_window_export        (IovWindow      *self,
+                                     GFile          *file,
+                                     const char     *format,
+                                     GError        **error);
 /* "player", "what-if" or "lesson" */
 void       iov_window_set_mode      (IovWindow      *self,
                                      const char     *mode);
