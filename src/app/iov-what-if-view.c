@@ -299,7 +299,18 @@ build_column (IovWhatIfView *self,
       gtk_widget_set_visible (GTK_WIDGET (c->range_map), FALSE);
       gtk_widget_set_visible (GTK_WIDGET (c->lanes), FALSE);
     }
-  return box;
+
+  /* The map asks for a wide natural size; the flow box would then put
+   * one column per line. A scrolled window that never scrolls asks for
+   * the map's minimum only, so two columns share a line at 1100 px. */
+  {
+    GtkWidget *wrapper = gtk_scrolled_window_new ();
+
+    gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (wrapper), GTK_POLICY_NEVER, GTK_POLICY_NEVER);
+    gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (wrapper), TRUE);
+    gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (wrapper), box);
+    return wrapper;
+  }
 }
 
 static void
