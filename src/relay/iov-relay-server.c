@@ -87,7 +87,6 @@ struct _RelayVm
   GPtrArray        *waiting;          /* WaitingSnapshot */
   GList            *clients;          /* RelayClient */
   guint             pump_id;
-  guint             keepalive_id;
   guint64           seq;
   guint64           events_sent;
   gboolean          live;             /* last state told to clients and the log */
@@ -654,27 +653,6 @@ on_session_changed (IovSession *session,
   append_snapshot_message (out, iov_session_get_snapshot (session), changes);
   for (GList *l = vm->clients; l; l = l->next)
     client_send_string (l->data, out, TRUE);
-}
-
-static void
-keepalive_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(JsonNode) reply = iov_qmp_client_execute_finish (IOV_QMP_CLIENT (source), result, NULL);
-}
-
-/* The core QMP client's socket times out after 5 s without traffic; with
- * a longer poll interval a cheap read-only command keeps it busy. */
-static gboolean
-keepalive_timeout_cb (gpointer user_data)
-{
-  RelayVm *vm = user_data;
-
-  if (iov_qmp_client_get_state (vm->qmp) == IOV_QMP_STATE_CONNECTED)
-    iov_qmp_client_execute_async (vm->qmp, "query-status", NULL, vm->server->cancellable,
-                                  keepalive_cb, NULL);
-  return G_SOURCE_CONTINUE;
 }
 
 /* Clients and the log hear about going live and about losing QEMU, not
@@ -1423,7 +1401,6 @@ relay_vm_free (RelayVm *vm)
       client_free (client);
     }
   g_clear_handle_id (&vm->pump_id, g_source_remove);
-  g_clear_handle_id (&vm->keepalive_id, g_source_remove);
   if (vm->waiting)
     answer_waiting (vm, SOUP_STATUS_SERVICE_UNAVAILABLE, _("The relay is stopping"), NULL);
   g_clear_pointer (&vm->waiting, g_ptr_array_unref);
@@ -1854,8 +1831,6 @@ iov_relay_server_listen (IovRelayServer  *self,
       g_signal_connect (vm->session, "notify::state", G_CALLBACK (on_session_state), vm);
       iov_session_set_interval (vm->session, self->limits.poll_interval_ms);
       iov_session_start (vm->session);
-      if (self->limits.poll_interval_ms > 2000)
-        vm->keepalive_id = g_timeout_add (2000, keepalive_timeout_cb, vm);
       if (vm->reader)
         vm->pump_id = g_timeout_add (self->limits.batch_interval_ms, pump_cb, vm);
     }
