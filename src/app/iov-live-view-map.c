@@ -45,8 +45,12 @@ role_from_string (const char *role)
     return IOV_RANGE_ROLE_IOMMU;
   if (g_strcmp0 (role, "interrupt") == 0)
     return IOV_RANGE_ROLE_INTERRUPT;
-  if (g_strcmp0 (role, "ram") == 0 || g_strcmp0 (role, "rom") == 0)
+  if (g_strcmp0 (role, "ram") == 0)
     return IOV_RANGE_ROLE_RAM;
+  if (g_strcmp0 (role, "rom") == 0)
+    return IOV_RANGE_ROLE_ROM;
+  if (g_strcmp0 (role, "io") == 0)
+    return IOV_RANGE_ROLE_IO;
   return IOV_RANGE_ROLE_PASSTHROUGH;
 }
 

@@ -19,10 +19,8 @@
 
 G_BEGIN_DECLS
 
-/* The core's snapshot model (iov-mtree.h) and the map's widgets
- * (iov-range-map.h) both name an IovRangeRole, so the live view talks to
- * the map and the lanes through this file only, in terms of the snapshot's
- * JSON (the same in a live session and in a recording). */
+/* The live view talks to the map and the lanes through these, in terms of
+ * the snapshot's JSON: the same in a live session and in a recording. */
 
 void _iov_live_view_map_ensure_types   (void);
 void _iov_live_view_map_show_space     (GtkWidget         *range_map,

@@ -100,6 +100,10 @@ role_name (IovRangeRole role)
       return _("pass-through");
     case IOV_RANGE_ROLE_RAM:
       return _("RAM");
+    case IOV_RANGE_ROLE_ROM:
+      return _("ROM");
+    case IOV_RANGE_ROLE_IO:
+      return _("I/O");
     default:
       return "";
     }
@@ -308,9 +312,11 @@ snapshot_ranges (IovRangeMap *self,
           text = self->palette.warning_fg;
           break;
         case IOV_RANGE_ROLE_RAM:
+        case IOV_RANGE_ROLE_ROM:
           fill = _iov_rgba_alpha (&self->palette.accent_bg, 0.45);
           text = self->palette.fg;
           break;
+        case IOV_RANGE_ROLE_IO:
         case IOV_RANGE_ROLE_PASSTHROUGH:
         default:
           fill = _iov_rgba_alpha (&self->palette.fg, 0.22);

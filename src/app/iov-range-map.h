@@ -15,16 +15,9 @@
 #include <gtk/gtk.h>
 
 #include "iov-engine.h"
+#include "iov-mtree.h"   /* IovRangeRole: the roles a FlatRange plays */
 
 G_BEGIN_DECLS
-
-typedef enum
-{
-  IOV_RANGE_ROLE_IOMMU,
-  IOV_RANGE_ROLE_INTERRUPT,
-  IOV_RANGE_ROLE_PASSTHROUGH,
-  IOV_RANGE_ROLE_RAM,
-} IovRangeRole;
 
 /* One FlatRange of the address space, [start, end] inclusive. */
 typedef struct

@@ -38,6 +38,7 @@ struct _IovWindow
   AdwWindowTitle       *window_title;
   AdwToastOverlay      *toast_overlay;
   GtkStack             *stack;
+  GtkWidget            *mode_switcher;
   AdwStatusPage        *empty_page;
   GtkListBox           *scenario_list;
   IovPlayer            *player;
@@ -109,6 +110,7 @@ show_scenario (IovWindow   *self,
   iov_player_set_scenario (self->player, scenario, NULL);
   iov_what_if_view_set_scenario (self->what_if_view, iov_player_get_scenario (self->player));
   gtk_stack_set_visible_child_name (self->stack, "player");
+  gtk_widget_set_visible (self->mode_switcher, TRUE);
 }
 
 IovLiveView *
@@ -133,6 +135,8 @@ show_live (IovWindow *self)
   iov_player_set_playing (self->player, FALSE);
   gtk_list_box_unselect_all (self->scenario_list);
   gtk_stack_set_visible_child_name (self->stack, "live");
+  /* Step Through / Compare / Teach are the model's modes, not the live view's. */
+  gtk_widget_set_visible (self->mode_switcher, FALSE);
   live_status_cb (self, NULL, self->live_view);
 }
 
@@ -757,6 +761,7 @@ iov_window_class_init (IovWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, IovWindow, mode_switcher);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, empty_page);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, scenario_list);
   gtk_widget_class_bind_template_child (widget_class, IovWindow, player);

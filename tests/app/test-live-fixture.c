@@ -14,8 +14,7 @@
 
 #include "iov-snapshot.h"
 
-/* Apart from test-live.c: iov-snapshot.h and the window's headers both
- * name an IovRangeRole. */
+/* The fixture snapshot the live-view tests share. */
 JsonNode *test_live_fixture_snapshot (void);
 
 static char *
