@@ -52,62 +52,6 @@ on_signal (int signum)
   interrupted = 1;
 }
 
-/* Appends @text as a JSON string; invalid UTF-8 becomes U+FFFD. */
-static void
-append_json_string (GString    *out,
-                    const char *text,
-                    gsize       len)
-{
-  const char *p = text, *end = text + len;
-
-  g_string_append_c (out, '"');
-  while (p < end)
-    {
-      guchar c = *p;
-
-      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
-        {
-          const char *q = p + 1;
-
-          while (q < end && (guchar) *q >= 0x20 && (guchar) *q < 0x80 && *q != '"' && *q != '\\')
-            q++;
-          g_string_append_len (out, p, q - p);
-          p = q;
-        }
-      else if (c < 0x80)
-        {
-          switch (c)
-            {
-            case '"': g_string_append (out, "\\\""); break;
-            case '\\': g_string_append (out, "\\\\"); break;
-            case '\n': g_string_append (out, "\\n"); break;
-            case '\r': g_string_append (out, "\\r"); break;
-            case '\t': g_string_append (out, "\\t"); break;
-            default: g_string_append_printf (out, "\\u%04x", c); break;
-            }
-          p++;
-        }
-      else
-        {
-          gunichar u = g_utf8_get_char_validated (p, end - p);
-
-          if (u == (gunichar) -1 || u == (gunichar) -2)
-            {
-              g_string_append (out, "\\ufffd");
-              p++;
-            }
-          else
-            {
-              const char *q = g_utf8_next_char (p);
-
-              g_string_append_len (out, p, q - p);
-              p = q;
-            }
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
 static void
 print_event (TraceRun           *run,
              const IovTraceLine *line)
@@ -128,7 +72,7 @@ print_event (TraceRun           *run,
   else
     g_string_append (out, "null");
   g_string_append (out, ", \"name\": ");
-  append_json_string (out, line->name, line->name_len);
+  iov_json_append_string (out, line->name, line->name_len);
   g_string_append (out, ", \"args\": {");
   if (line->event_id >= 0 &&
       iov_trace_catalog_decode (run->catalog, line->event_id, line->args, line->args_len,
@@ -138,9 +82,9 @@ print_event (TraceRun           *run,
         {
           if (i > 0)
             g_string_append (out, ", ");
-          append_json_string (out, run->args[i].name, strlen (run->args[i].name));
+          iov_json_append_string (out, run->args[i].name, strlen (run->args[i].name));
           g_string_append (out, ": ");
-          append_json_string (out, run->args[i].text, run->args[i].len);
+          iov_json_append_string (out, run->args[i].text, run->args[i].len);
         }
       g_string_append (out, "}}\n");
     }
@@ -148,7 +92,7 @@ print_event (TraceRun           *run,
     {
       /* Unknown event or text that does not match the format: raw text. */
       g_string_append (out, "}, \"raw\": ");
-      append_json_string (out, line->args, line->args_len);
+      iov_json_append_string (out, line->args, line->args_len);
       g_string_append (out, "}\n");
     }
   if (out->len > 64 * 1024)
@@ -203,9 +147,9 @@ append_delivery (TraceRun          *run,
       else
         g_string_append (out, "null");
       g_string_append (out, ", \"delivery\": {\"device\": ");
-      append_json_string (out, d->device, strlen (d->device));
+      iov_json_append_string (out, d->device, strlen (d->device));
       g_string_append (out, ", \"notifier\": ");
-      append_json_string (out, d->notifier->name, strlen (d->notifier->name));
+      iov_json_append_string (out, d->notifier->name, strlen (d->notifier->name));
       g_string_append_printf (out, ", \"kind\": \"%s\", \"result\": \"%s\"",
                               d->kind == IOV_DELIVERY_OBSERVED ? "observed" : "inferred",
                               result_names[d->outcome.result]);
@@ -223,7 +167,7 @@ append_delivery (TraceRun          *run,
           g_autofree char *msg = iov_abort_message (profile, d->outcome.abort);
 
           g_string_append (out, ", \"message\": ");
-          append_json_string (out, msg ? msg : "", msg ? strlen (msg) : 0);
+          iov_json_append_string (out, msg ? msg : "", msg ? strlen (msg) : 0);
         }
       g_string_append_printf (out, ", \"event\": {\"type\": \"%s\"", iov_event_type_to_string (d->event.type));
       iov_hex_buf (d->event.iova, hex);
@@ -319,7 +263,7 @@ append_inference (TraceRun *run,
 
       if (i > 0)
         g_string_append (out, ", ");
-      append_json_string (out, name, strlen (name));
+      iov_json_append_string (out, name, strlen (name));
       g_string_append_printf (out, ": {\"delivered\": %" G_GUINT64_FORMAT ", \"skipped\": %" G_GUINT64_FORMAT
                               ", \"aborts\": %" G_GUINT64_FORMAT ", \"observed\": %" G_GUINT64_FORMAT "}",
                               c[0], c[1], c[2], c[3]);
@@ -331,7 +275,7 @@ append_inference (TraceRun *run,
 
       if (i > 0)
         g_string_append (out, ", ");
-      append_json_string (out, f, strlen (f));
+      iov_json_append_string (out, f, strlen (f));
     }
   g_string_append (out, "], \"notes\": [");
   for (guint i = 0; i < notes->len; i++)
@@ -340,7 +284,7 @@ append_inference (TraceRun *run,
 
       if (i > 0)
         g_string_append (out, ", ");
-      append_json_string (out, n, strlen (n));
+      iov_json_append_string (out, n, strlen (n));
     }
   g_string_append (out, "]}");
 }
@@ -379,7 +323,7 @@ print_stats (TraceRun *run)
       if (!first)
         g_string_append (out, ", ");
       first = FALSE;
-      append_json_string (out, name, strlen (name));
+      iov_json_append_string (out, name, strlen (name));
       g_string_append_printf (out, ": %" G_GUINT64_FORMAT, n);
     }
   g_string_append (out, "}");

@@ -164,6 +164,62 @@ iov_parse_bdf (const char *text,
   return TRUE;
 }
 
+/* Appends @text as a JSON string; invalid UTF-8 becomes U+FFFD. */
+void
+iov_json_append_string (GString    *out,
+                        const char *text,
+                        gsize       len)
+{
+  const char *p = text, *end = text + len;
+
+  g_string_append_c (out, '"');
+  while (p < end)
+    {
+      guchar c = *p;
+
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+        {
+          const char *q = p + 1;
+
+          while (q < end && (guchar) *q >= 0x20 && (guchar) *q < 0x80 && *q != '"' && *q != '\\')
+            q++;
+          g_string_append_len (out, p, q - p);
+          p = q;
+        }
+      else if (c < 0x80)
+        {
+          switch (c)
+            {
+            case '"': g_string_append (out, "\\\""); break;
+            case '\\': g_string_append (out, "\\\\"); break;
+            case '\n': g_string_append (out, "\\n"); break;
+            case '\r': g_string_append (out, "\\r"); break;
+            case '\t': g_string_append (out, "\\t"); break;
+            default: g_string_append_printf (out, "\\u%04x", c); break;
+            }
+          p++;
+        }
+      else
+        {
+          gunichar u = g_utf8_get_char_validated (p, end - p);
+
+          if (u == (gunichar) -1 || u == (gunichar) -2)
+            {
+              g_string_append (out, "\\ufffd");
+              p++;
+            }
+          else
+            {
+              const char *q = g_utf8_next_char (p);
+
+              g_string_append_len (out, p, q - p);
+              p = q;
+            }
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
 guint64
 iov_pow2_floor (guint64 value)
 {

@@ -64,6 +64,11 @@ gboolean     iov_event_type_from_string (const char *text,
                                        IovNotifierFlags *type);
 char        *iov_flags_to_string      (guint        flags);
 guint64      iov_pow2_floor           (guint64      value);
+/* Appends @text (@len bytes) as a quoted JSON string; invalid UTF-8
+ * becomes U+FFFD, so any trace line can go out. */
+void         iov_json_append_string   (GString     *out,
+                                       const char  *text,
+                                       gsize        len);
 /* "BB:DD.F" → bus and devfn. */
 gboolean     iov_parse_bdf            (const char  *text,
                                        guint8      *bus,

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "iov-relay-protocol.h"
+#include "iov-types.h"
 
 G_DEFINE_QUARK (iov-relay-error-quark, iov_relay_error)
 
@@ -123,62 +124,6 @@ iov_relay_parse_client_message (const char             *data,
   return TRUE;
 }
 
-/* Appends @text as a JSON string; invalid UTF-8 becomes U+FFFD. */
-void
-iov_relay_append_json_string (GString    *out,
-                              const char *text,
-                              gsize       len)
-{
-  const char *p = text, *end = text + len;
-
-  g_string_append_c (out, '"');
-  while (p < end)
-    {
-      guchar c = *p;
-
-      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
-        {
-          const char *q = p + 1;
-
-          while (q < end && (guchar) *q >= 0x20 && (guchar) *q < 0x80 && *q != '"' && *q != '\\')
-            q++;
-          g_string_append_len (out, p, q - p);
-          p = q;
-        }
-      else if (c < 0x80)
-        {
-          switch (c)
-            {
-            case '"': g_string_append (out, "\\\""); break;
-            case '\\': g_string_append (out, "\\\\"); break;
-            case '\n': g_string_append (out, "\\n"); break;
-            case '\r': g_string_append (out, "\\r"); break;
-            case '\t': g_string_append (out, "\\t"); break;
-            default: g_string_append_printf (out, "\\u%04x", c); break;
-            }
-          p++;
-        }
-      else
-        {
-          gunichar u = g_utf8_get_char_validated (p, end - p);
-
-          if (u == (gunichar) -1 || u == (gunichar) -2)
-            {
-              g_string_append (out, "\\ufffd");
-              p++;
-            }
-          else
-            {
-              const char *q = g_utf8_next_char (p);
-
-              g_string_append_len (out, p, q - p);
-              p = q;
-            }
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
 void
 iov_relay_append_event (GString            *out,
                         IovTraceCatalog    *catalog,
@@ -199,7 +144,7 @@ iov_relay_append_event (GString            *out,
   else
     g_string_append (out, "null");
   g_string_append (out, ",\"name\":");
-  iov_relay_append_json_string (out, line->name, line->name_len);
+  iov_json_append_string (out, line->name, line->name_len);
   g_string_append (out, ",\"args\":{");
   if (line->event_id >= 0 &&
       iov_trace_catalog_decode (catalog, line->event_id, line->args, line->args_len, args, &n_args))
@@ -208,16 +153,16 @@ iov_relay_append_event (GString            *out,
         {
           if (i > 0)
             g_string_append_c (out, ',');
-          iov_relay_append_json_string (out, args[i].name, strlen (args[i].name));
+          iov_json_append_string (out, args[i].name, strlen (args[i].name));
           g_string_append_c (out, ':');
-          iov_relay_append_json_string (out, args[i].text, args[i].len);
+          iov_json_append_string (out, args[i].text, args[i].len);
         }
       g_string_append (out, "}}");
     }
   else
     {
       g_string_append (out, "},\"raw\":");
-      iov_relay_append_json_string (out, line->args, line->args_len);
+      iov_json_append_string (out, line->args, line->args_len);
       g_string_append_c (out, '}');
     }
 }

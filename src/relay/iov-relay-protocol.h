@@ -14,6 +14,8 @@
 
 #include <glib.h>
 
+#include "iov-types.h"   /* iov_json_append_string() */
+
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
 
@@ -61,9 +63,6 @@ gboolean iov_relay_parse_client_message (const char             *data,
                                          IovRelayClientMessage  *out,
                                          GError                **error);
 
-void     iov_relay_append_json_string   (GString                *out,
-                                         const char             *text,
-                                         gsize                   len);
 
 /* Appends one decoded event as a JSON object, the shape of
  * `iovista-cli trace --events` lines (without the newline).  @arrival_ns

@@ -152,7 +152,7 @@ respond_error (SoupServerMessage *msg,
   g_autoptr(GString) out = g_string_new (NULL);
 
   g_string_append_printf (out, "{\"v\": %d, \"status\": %u, \"error\": ", IOV_RELAY_PROTOCOL_VERSION, status);
-  iov_relay_append_json_string (out, message, strlen (message));
+  iov_json_append_string (out, message, strlen (message));
   g_string_append (out, "}\n");
   respond_json (msg, status, out->str);
 }
@@ -272,7 +272,7 @@ client_send_error (RelayClient *client,
   g_autoptr(GString) out = g_string_new (NULL);
 
   g_string_append_printf (out, "{\"v\":%d,\"type\":\"error\",\"error\":", IOV_RELAY_PROTOCOL_VERSION);
-  iov_relay_append_json_string (out, message, strlen (message));
+  iov_json_append_string (out, message, strlen (message));
   g_string_append_c (out, '}');
   client_send_string (client, out, TRUE);
 }
@@ -293,11 +293,11 @@ append_snapshot_message (GString     *out,
       if (i > 0)
         g_string_append_c (out, ',');
       g_string_append (out, "{\"kind\":");
-      iov_relay_append_json_string (out, kind, strlen (kind));
+      iov_json_append_string (out, kind, strlen (kind));
       g_string_append (out, ",\"device\":");
-      iov_relay_append_json_string (out, c->device, strlen (c->device));
+      iov_json_append_string (out, c->device, strlen (c->device));
       g_string_append_printf (out, ",\"ranges\":%u,\"message\":", c->n_ranges);
-      iov_relay_append_json_string (out, c->message, strlen (c->message));
+      iov_json_append_string (out, c->message, strlen (c->message));
       g_string_append_c (out, '}');
     }
   g_string_append (out, "],\"snapshot\":");
@@ -315,10 +315,10 @@ client_send_hello (RelayClient *client)
   g_string_append_printf (out, "{\"v\":%d,\"type\":\"hello\",\"version\":%d,\"relay\":\"%s %s\",\"vm\":",
                           IOV_RELAY_PROTOCOL_VERSION, IOV_RELAY_PROTOCOL_VERSION,
                           PACKAGE_NAME, PACKAGE_VERSION);
-  iov_relay_append_json_string (out, vm->name, strlen (vm->name));
+  iov_json_append_string (out, vm->name, strlen (vm->name));
   g_string_append_printf (out, ",\"state\":\"%s\",\"qemu\":", state_name (iov_qmp_client_get_state (vm->qmp)));
   if (version)
-    iov_relay_append_json_string (out, version, strlen (version));
+    iov_json_append_string (out, version, strlen (version));
   else
     g_string_append (out, "null");
   g_string_append_printf (out, ",\"trace\":%s,\"queue_bytes\":%" G_GSIZE_FORMAT
@@ -519,13 +519,13 @@ broadcast_state (RelayVm    *vm,
                           IOV_RELAY_PROTOCOL_VERSION, state_name (iov_qmp_client_get_state (vm->qmp)),
                           iov_session_state_to_string (iov_session_get_state (vm->session)));
   if (version)
-    iov_relay_append_json_string (out, version, strlen (version));
+    iov_json_append_string (out, version, strlen (version));
   else
     g_string_append (out, "null");
   if (error_message)
     {
       g_string_append (out, ",\"error\":");
-      iov_relay_append_json_string (out, error_message, strlen (error_message));
+      iov_json_append_string (out, error_message, strlen (error_message));
     }
   g_string_append_c (out, '}');
   for (GList *l = vm->clients; l; l = l->next)
@@ -1119,7 +1119,7 @@ reject (SoupServerMessage *msg,
 
   body = g_string_new (NULL);
   g_string_append_printf (body, "{\"v\": %d, \"status\": %u, \"error\": ", IOV_RELAY_PROTOCOL_VERSION, status);
-  iov_relay_append_json_string (body, message, strlen (message));
+  iov_json_append_string (body, message, strlen (message));
   g_string_append (body, "}\n");
   out = g_string_new (NULL);
   g_string_append_printf (out, "HTTP/1.1 %u %s\r\nServer: %s-relay/%s\r\nContent-Type: application/json\r\n"

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "iov-relay-protocol.h"
+#include "iov-types.h"
 
 /* The input is what a WebSocket client sends the relay.  The parser must
  * accept or refuse it with an error, never crash; an accepted message has
@@ -43,7 +44,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   else
     g_assert (error != NULL && error->domain == IOV_RELAY_ERROR && error->message[0] != '\0');
 
-  iov_relay_append_json_string (out, (const char *) data, size);
+  iov_json_append_string (out, (const char *) data, size);
   g_assert (g_utf8_validate (out->str, out->len, NULL));
   g_string_prepend_c (out, '[');
   g_string_append_c (out, ']');

@@ -103,7 +103,7 @@ test_json_string (void)
   g_autoptr(GError) error = NULL;
   JsonArray *array;
 
-  iov_relay_append_json_string (out, input, sizeof input - 1);
+  iov_json_append_string (out, input, sizeof input - 1);
   g_string_append_c (out, ']');
   g_assert_true (g_utf8_validate (out->str, out->len, NULL));
   g_assert_true (json_parser_load_from_data (parser, out->str, out->len, &error));
