@@ -21,6 +21,7 @@
 #include "iov-live-view-private.h"
 #include "iov-recording.h"
 #include "iov-session.h"
+#include "iov-timeline.h"
 #include "iov-trace-parser.h"
 #include "iov-trace-reader.h"
 
@@ -51,6 +52,7 @@ struct _IovLiveView
   GtkListBox       *space_list;
   GtkWidget        *range_map;
   GtkWidget        *lanes;
+  IovTimeline      *timeline;
   GtkLabel         *trace_label;
 
   IovSession       *session;
@@ -67,6 +69,10 @@ struct _IovLiveView
   IovTraceReader   *reader;
   IovTraceCatalog  *catalog;
   IovInference     *inference;
+  /* every decoded event, for the timeline; store_catalog is the one it
+   * was filled with, when not self->catalog */
+  IovEventStore    *store;
+  IovTraceCatalog  *store_catalog;
   GArray           *scratch;     /* IovDelivery, one tick's */
   GArray           *recent;      /* IovDelivery, the latest MAX_RECENT */
   guint             trace_tick_id;
@@ -654,6 +660,8 @@ typedef struct
   GArray          *deliveries;
   guint64          lines;
   guint64          events;
+  IovEventStore   *store;
+  guint64          arrival_ns;
 } FeedState;
 
 static void
@@ -670,6 +678,8 @@ feed_line (const char *text,
   if (line.kind != IOV_TRACE_LINE_EVENT)
     return;
   state->events++;
+  if (state->store != NULL)
+    iov_event_store_append_line (state->store, &line, state->arrival_ns);
   if (state->inference != NULL && line.name_len < 128)
     {
       char name[128];
@@ -686,7 +696,8 @@ trace_tick_cb (gpointer user_data)
 {
   IovLiveView *self = user_data;
   gint64 start = g_get_monotonic_time ();
-  FeedState state = { self->catalog, self->inference, self->scratch, self->n_lines, 0 };
+  FeedState state = { self->catalog, self->inference, self->scratch, self->n_lines, 0,
+                       self->store, (guint64) g_get_monotonic_time () * 1000 };
 
   g_array_set_size (self->scratch, 0);
   while (g_get_monotonic_time () - start < TRACE_BUDGET_US)
@@ -702,6 +713,8 @@ trace_tick_cb (gpointer user_data)
     }
   self->n_lines = state.lines;
   self->n_events += state.events;
+  if (state.events > 0)
+    iov_timeline_events_appended (self->timeline);
   self->n_dropped = iov_trace_reader_get_dropped_lines (self->reader);
   add_deliveries (self, self->scratch);
 
@@ -739,6 +752,18 @@ stop_trace (IovLiveView *self)
   self->n_lines = self->n_events = self->n_deliveries = self->n_observed = self->n_dropped = 0;
 }
 
+static void
+replace_store (IovLiveView     *self,
+               IovEventStore   *store,
+               IovTraceCatalog *catalog)
+{
+  iov_timeline_set_store (self->timeline, store, catalog ? catalog : self->catalog);
+  g_clear_pointer (&self->store, iov_event_store_free);
+  g_clear_pointer (&self->store_catalog, iov_trace_catalog_free);
+  self->store = store;
+  self->store_catalog = catalog;
+}
+
 static gboolean
 start_trace (IovLiveView  *self,
              const char   *source,
@@ -754,6 +779,7 @@ start_trace (IovLiveView  *self,
     return FALSE;
   self->reader = g_steal_pointer (&reader);
   self->trace_source = g_strdup (source);
+  replace_store (self, iov_event_store_new (self->catalog), NULL);
   rebuild_inference (self);
   self->trace_tick_id = g_timeout_add (TRACE_TICK_MS, trace_tick_cb, self);
 
@@ -849,6 +875,8 @@ typedef struct
   GArray   *deliveries;
   guint64   lines;
   guint64   events;
+  IovTraceCatalog *catalog;
+  IovEventStore   *store;
 } LoadData;
 
 static void
@@ -860,6 +888,8 @@ load_data_free (LoadData *data)
   g_clear_pointer (&data->snapshot, json_node_unref);
   g_clear_pointer (&data->inference, iov_inference_free);
   g_clear_pointer (&data->deliveries, g_array_unref);
+  g_clear_pointer (&data->store, iov_event_store_free);
+  g_clear_pointer (&data->catalog, iov_trace_catalog_free);
   g_free (data);
 }
 
@@ -874,7 +904,7 @@ load_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   g_autofree char *contents = NULL;
   gsize length = 0;
-  FeedState state = { NULL, NULL, NULL, 0, 0 };
+  FeedState state = { NULL, NULL, NULL, 0, 0, NULL, 0 };
   const char *text;
 
   catalog = iov_trace_catalog_new_default (NULL, &error);
@@ -908,11 +938,14 @@ load_thread (GTask        *task,
   state.catalog = catalog;
   state.inference = data->inference;
   state.deliveries = data->deliveries;
+  data->store = state.store = iov_event_store_new (catalog);
   iov_trace_split_lines (text, length, feed_line, &state);
   if (data->inference != NULL)
     iov_inference_finish (data->inference, data->deliveries);
   data->lines = state.lines;
   data->events = state.events;
+  /* the store borrows its catalogue: both go to the view */
+  data->catalog = g_steal_pointer (&catalog);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -943,6 +976,7 @@ load_done_cb (GObject      *object,
   self->inference = g_steal_pointer (&data->inference);
   self->n_lines = data->lines;
   self->n_events = data->events;
+  replace_store (self, g_steal_pointer (&data->store), g_steal_pointer (&data->catalog));
   add_deliveries (self, data->deliveries);
   show_lanes_for_selection (self, FALSE);
   update_trace_label (self);
@@ -1107,6 +1141,8 @@ iov_live_view_finalize (GObject *object)
   g_clear_pointer (&self->status, g_free);
   g_clear_pointer (&self->selected_bdf, g_free);
   g_clear_pointer (&self->filter, g_free);
+  g_clear_pointer (&self->store, iov_event_store_free);
+  g_clear_pointer (&self->store_catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->scratch, g_array_unref);
   g_clear_pointer (&self->recent, g_array_unref);
@@ -1130,6 +1166,7 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   _iov_live_view_map_ensure_types ();
+  g_type_ensure (IOV_TYPE_TIMELINE);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-live-view.ui");
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, stack);
@@ -1142,6 +1179,7 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, space_list);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, range_map);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, lanes);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, timeline);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, trace_label);
   gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
