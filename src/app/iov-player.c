@@ -19,6 +19,7 @@
 #include "iov-notifier-lanes.h"
 #include "iov-outcome-list.h"
 #include "iov-player.h"
+#include "iov-scenario-editor.h"
 #include "iov-range-map.h"
 #include "iov-what-if.h"
 
@@ -47,6 +48,10 @@ struct _IovPlayer
   GtkWidget         *no_events_label;
   GtkWidget         *event_scroller;
   GtkColumnView     *event_view;
+  GtkWidget         *paned;
+  GtkToggleButton   *edit_button;
+  IovScenarioEditor *editor;
+  gboolean           applying_edit;
 
   IovOutcomeList    *outcomes;
 
@@ -818,6 +823,33 @@ play_action (GtkWidget  *widget,
 }
 
 static void
+edit_toggled_cb (IovPlayer *self)
+{
+  if (gtk_toggle_button_get_active (self->edit_button))
+    {
+      iov_scenario_editor_load (self->editor, self->scenario);
+      gtk_widget_grab_focus (GTK_WIDGET (self->editor));
+    }
+}
+
+/* The editor's text parsed: run it under the same profile, at the same
+ * step where it still exists. */
+static void
+scenario_edited_cb (IovPlayer         *self,
+                    gpointer           scenario,
+                    IovScenarioEditor *editor)
+{
+  IovScenario *edited = iov_scenario_editor_steal_scenario (editor);
+  int position = self->position;
+
+  g_assert (edited == scenario);
+  self->applying_edit = TRUE;
+  iov_player_set_scenario (self, edited, self->profile != NULL ? self->profile->id : NULL);
+  self->applying_edit = FALSE;
+  iov_player_set_position (self, MIN (position, n_steps (self) - 1));
+}
+
+static void
 iov_player_get_property (GObject    *object,
                          guint       prop_id,
                          GValue     *value,
@@ -906,6 +938,7 @@ iov_player_class_init (IovPlayerClass *klass)
 
   g_type_ensure (IOV_TYPE_RANGE_MAP);
   g_type_ensure (IOV_TYPE_NOTIFIER_LANES);
+  g_type_ensure (IOV_TYPE_SCENARIO_EDITOR);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-player.ui");
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, box);
@@ -922,6 +955,9 @@ iov_player_class_init (IovPlayerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, no_events_label);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, event_scroller);
   gtk_widget_class_bind_template_child (widget_class, IovPlayer, event_view);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, paned);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, edit_button);
+  gtk_widget_class_bind_template_child (widget_class, IovPlayer, editor);
 
   gtk_widget_class_install_action (widget_class, "player.step-forward", NULL, step_forward_action);
   gtk_widget_class_install_action (widget_class, "player.step-back", NULL, step_back_action);
@@ -971,6 +1007,10 @@ iov_player_init (IovPlayer *self)
   gtk_drop_down_set_model (self->profile_dropdown, G_LIST_MODEL (labels));
   g_signal_connect_object (self->profile_dropdown, "notify::selected",
                            G_CALLBACK (profile_selected_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->edit_button, "notify::active",
+                           G_CALLBACK (edit_toggled_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->editor, "scenario-edited",
+                           G_CALLBACK (scenario_edited_cb), self, G_CONNECT_SWAPPED);
   update (self);
 }
 
@@ -1013,6 +1053,9 @@ iov_player_set_scenario (IovPlayer   *self,
   rerun (self);
   update (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POSITION]);
+
+  if (!self->applying_edit && gtk_toggle_button_get_active (self->edit_button))
+    iov_scenario_editor_load (self->editor, self->scenario);
 }
 
 const IovScenario *
@@ -1121,4 +1164,20 @@ iov_player_get_lanes (IovPlayer *self)
 {
   g_return_val_if_fail (IOV_IS_PLAYER (self), NULL);
   return GTK_WIDGET (self->lanes);
+}
+
+/* The editor beside the map, shown by the Edit toggle. */
+GtkWidget *
+iov_player_get_editor (IovPlayer *self)
+{
+  g_return_val_if_fail (IOV_IS_PLAYER (self), NULL);
+  return GTK_WIDGET (self->editor);
+}
+
+void
+iov_player_set_editing (IovPlayer *self,
+                        gboolean   editing)
+{
+  g_return_if_fail (IOV_IS_PLAYER (self));
+  gtk_toggle_button_set_active (self->edit_button, editing);
 }

@@ -46,6 +46,11 @@ void               iov_player_set_playing  (IovPlayer   *self,
                                             gboolean     playing);
 GtkWidget         *iov_player_get_range_map (IovPlayer  *self);
 GtkWidget         *iov_player_get_lanes    (IovPlayer   *self);
+/* The scenario editor (Edit): shows the scenario's JSON and re-runs it as
+ * it changes. */
+GtkWidget         *iov_player_get_editor   (IovPlayer   *self);
+void               iov_player_set_editing  (IovPlayer   *self,
+                                            gboolean     editing);
 
 /* Shows @run of @scenario at step @position (-1: before the first) in a
  * map and lanes, as the player does. */

@@ -1,0 +1,147 @@
+/* test-editor.c — the scenario editor beside the player
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "iov-player.h"
+#include "iov-scenario-editor.h"
+#include "test-app-util.h"
+
+/* @text with steps[@index] changed by @edit. */
+static char *
+edit_step (const char *text,
+           guint       index,
+           void      (*edit) (JsonArray *steps, guint index))
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *steps;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  steps = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "steps");
+  edit (steps, index);
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, json_parser_get_root (parser));
+  return json_generator_to_data (generator, NULL);
+}
+
+static void
+break_addr (JsonArray *steps,
+            guint      index)
+{
+  json_object_set_string_member (json_array_get_object_element (steps, index), "addr", "zz");
+}
+
+static void
+drop_step (JsonArray *steps,
+           guint      index)
+{
+  json_array_remove_element (steps, index);
+}
+
+/* Spins the main loop until the editor's pause has passed. */
+static void
+wait_for_validation (void)
+{
+  gint64 until = g_get_monotonic_time () + 600 * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+test_edit_as_you_type (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *player = iov_player_new ();
+  IovScenarioEditor *editor;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *original = NULL;
+  g_autofree char *invalid = NULL;
+  g_autofree char *fixed = NULL;
+  IovScenario *scenario;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
+  gtk_window_set_child (GTK_WINDOW (window), player);
+  gtk_window_present (GTK_WINDOW (window));
+
+  scenario = iov_scenario_new_from_resource ("2020-deviotlb-crash", &error);
+  g_assert_no_error (error);
+  iov_player_set_scenario (IOV_PLAYER (player), scenario, "qemu-6.0");
+  g_assert_cmpuint (iov_player_get_run (IOV_PLAYER (player))->steps->len, ==, 4);
+
+  editor = IOV_SCENARIO_EDITOR (iov_player_get_editor (IOV_PLAYER (player)));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (editor)));
+  iov_player_set_editing (IOV_PLAYER (player), TRUE);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (editor)));
+  app_test_wait_for_draw (window);
+
+  /* The built-in's own text, from the GResource. */
+  original = iov_scenario_editor_get_text (editor);
+  g_assert_nonnull (strstr (original, "\"name\": \"2020-deviotlb-crash\""));
+  g_assert_null (iov_scenario_editor_get_error (editor));
+
+  /* A bad value: the message names the field, the player keeps its run. */
+  invalid = edit_step (original, 3, break_addr);
+  iov_scenario_editor_set_text (editor, invalid);
+  g_assert_null (iov_scenario_editor_get_error (editor));   /* not before the pause */
+  wait_for_validation ();
+  g_assert_nonnull (iov_scenario_editor_get_error (editor));
+  g_assert_nonnull (strstr (iov_scenario_editor_get_error (editor), "steps[3].addr"));
+  g_assert_nonnull (strstr (iov_scenario_editor_get_error (editor), "hex"));
+  g_assert_cmpuint (iov_player_get_run (IOV_PLAYER (player))->steps->len, ==, 4);
+
+  /* Fixed, and one step fewer: the player re-runs it, same profile. */
+  fixed = edit_step (original, 1, drop_step);
+  iov_scenario_editor_set_text (editor, fixed);
+  wait_for_validation ();
+  g_assert_null (iov_scenario_editor_get_error (editor));
+  g_assert_cmpuint (iov_player_get_scenario (IOV_PLAYER (player))->steps->len, ==, 3);
+  g_assert_cmpuint (iov_player_get_run (IOV_PLAYER (player))->steps->len, ==, 3);
+  g_assert_cmpstr (iov_player_get_run (IOV_PLAYER (player))->profile->id, ==, "qemu-6.0");
+  /* The editor keeps what was typed. */
+  {
+    g_autofree char *now = iov_scenario_editor_get_text (editor);
+
+    g_assert_cmpstr (now, ==, fixed);
+  }
+
+  /* Another scenario opened while editing: the editor follows it. */
+  scenario = iov_scenario_new_from_resource ("virtio-iommu-split", &error);
+  g_assert_no_error (error);
+  iov_player_set_scenario (IOV_PLAYER (player), scenario, NULL);
+  {
+    g_autofree char *now = iov_scenario_editor_get_text (editor);
+
+    g_assert_nonnull (strstr (now, "\"name\": \"virtio-iommu-split\""));
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/editor/edit-as-you-type", test_edit_as_you_type);
+
+  return g_test_run ();
+}
