@@ -829,7 +829,9 @@ iov_timeline_set_range (IovTimeline *self,
 {
   g_return_if_fail (IOV_IS_TIMELINE (self));
 
-  set_range_internal (self, start_ns, end_ns, TRUE);
+  /* an explicit range: no following until asked */
+  set_range_internal (self, start_ns, end_ns, FALSE);
+  iov_timeline_set_follow_live (self, FALSE);
 }
 
 void
