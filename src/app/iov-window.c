@@ -14,7 +14,11 @@
 
 #include "config.h"
 
+#include <string.h>
+#include <unistd.h>
+
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "iov-application.h"
 #include "iov-export.h"
@@ -23,7 +27,9 @@
 #include "iov-connect-dialog.h"
 #include "iov-live-view.h"
 #include "iov-player.h"
+#include "iov-recording.h"
 #include "iov-scenario.h"
+#include "iov-scenario-from-trace.h"
 #include "iov-what-if-view.h"
 #include "iov-window.h"
 
@@ -49,6 +55,8 @@ struct _IovWindow
   GtkFileChooserNative *chooser;
   GtkFileChooserNative *export_chooser;
   IovLiveView          *live_view;
+  GFile                *recording;      /* the open recording, for Turn into Scenario */
+  char                 *scenario_tmp;   /* the scenario made from it */
 };
 
 G_DEFINE_FINAL_TYPE (IovWindow, iov_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -146,10 +154,88 @@ iov_window_open_live_file (IovWindow  *self,
                            GFile      *file,
                            GError    **error)
 {
+  g_autofree char *path = NULL;
+
   if (!iov_live_view_open_file (self->live_view, file, error))
     return FALSE;
+  path = g_file_get_path (file);
+  g_clear_object (&self->recording);
+  if (path != NULL && iov_recording_is_recording (path))
+    self->recording = g_object_ref (file);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.recording-to-scenario", self->recording != NULL);
   show_live (self);
   return TRUE;
+}
+
+/* The open recording's snapshot and trace as a low-level scenario, in the
+ * player; written to a temporary file so the editor can show and save it. */
+static gboolean
+recording_to_scenario (IovWindow  *self,
+                       GError    **error)
+{
+  g_autoptr(IovRecording) recording = NULL;
+  g_autoptr(GFile) tmp_file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *basename = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *tmp = NULL;
+  JsonNode *snapshot;
+  int fd;
+
+  if (self->recording == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No recording is open"));
+      return FALSE;
+    }
+  path = g_file_get_path (self->recording);
+  recording = iov_recording_load (path, error);
+  if (recording == NULL)
+    return FALSE;
+  if (recording->snapshots->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("The recording has no snapshot: the scenario would have no notifiers"));
+      return FALSE;
+    }
+  /* The last snapshot: the topology the trace ended with. */
+  snapshot = g_ptr_array_index (recording->snapshots, recording->snapshots->len - 1);
+  basename = g_path_get_basename (path);
+  if (g_str_has_suffix (basename, ".iovista"))
+    basename[strlen (basename) - strlen (".iovista")] = '\0';
+  name = g_strdup_printf ("%s-scenario", basename);
+  text = iov_scenario_from_trace (snapshot, recording->trace->str, recording->trace->len, name, NULL, error);
+  if (text == NULL)
+    return FALSE;
+
+  fd = g_file_open_tmp ("iovista-XXXXXX.json", &tmp, error);
+  if (fd < 0)
+    return FALSE;
+  close (fd);
+  if (!g_file_set_contents (tmp, text, -1, error))
+    {
+      g_unlink (tmp);
+      return FALSE;
+    }
+  if (self->scenario_tmp != NULL)
+    g_unlink (self->scenario_tmp);
+  g_free (self->scenario_tmp);
+  self->scenario_tmp = g_strdup (tmp);
+
+  tmp_file = g_file_new_for_path (tmp);
+  return iov_window_open_file (self, tmp_file, error);
+}
+
+static void
+recording_to_scenario_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *parameter)
+{
+  IovWindow *self = IOV_WINDOW (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (!recording_to_scenario (self, &error))
+    iov_window_show_message (self, error->message);
 }
 
 gboolean
@@ -165,6 +251,8 @@ iov_window_connect (IovWindow   *self,
 
   if (!iov_live_view_connect (self->live_view, address, trace_source, error))
     return FALSE;
+  g_clear_object (&self->recording);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.recording-to-scenario", FALSE);
   show_live (self);
   app = gtk_window_get_application (GTK_WINDOW (self));
   if (IOV_IS_APPLICATION (app))
@@ -743,6 +831,10 @@ iov_window_dispose (GObject *object)
   if (self->export_chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->export_chooser));
   g_clear_object (&self->export_chooser);
+  g_clear_object (&self->recording);
+  if (self->scenario_tmp != NULL)
+    g_unlink (self->scenario_tmp);
+  g_clear_pointer (&self->scenario_tmp, g_free);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_WINDOW);
 
@@ -785,6 +877,7 @@ iov_window_class_init (IovWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.step-forward", NULL, step_forward_action);
   gtk_widget_class_install_action (widget_class, "win.step-back", NULL, step_back_action);
   gtk_widget_class_install_action (widget_class, "win.play", NULL, play_action);
+  gtk_widget_class_install_action (widget_class, "win.recording-to-scenario", NULL, recording_to_scenario_action);
 
   g_type_ensure (IOV_TYPE_PLAYER);
   g_type_ensure (IOV_TYPE_WHAT_IF_VIEW);
@@ -797,6 +890,7 @@ iov_window_init (IovWindow *self)
   g_autoptr(GError) error = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.recording-to-scenario", FALSE);
   populate_scenarios (self);
   add_player_keys (self);
 

@@ -13,11 +13,15 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "iov-application.h"
 #include "iov-player.h"
+#include "iov-recording.h"
 #include "iov-scenario-editor.h"
+#include "iov-window.h"
 #include "test-app-util.h"
 
 /* @text with steps[@index] changed by @edit. */
@@ -134,6 +138,74 @@ test_edit_as_you_type (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Turn into Scenario: a recording's snapshot and trace, in the player. */
+static void
+test_recording_to_scenario (void)
+{
+  static const char *lines[] = {
+    "1@1.000001:virtio_iommu_notify_unmap mr=virtio-iommu-memory-region-2-16 virt_start=0xffeb9000 virt_end=0xffeb9fff",
+    "1@1.000002:virtio_iommu_notify_unmap mr=virtio-iommu-memory-region-2-16 virt_start=0x1000 virt_end=0x3fff",
+  };
+  g_autoptr(IovApplication) app = iov_application_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(IovRecordingWriter) writer = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *snap_path = g_test_build_filename (G_TEST_DIST, "data", "snapshots",
+                                                      "virtio-iommu-vhost-user.json", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("iovista-editor-XXXXXX", &error);
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  const IovScenario *scenario;
+  IovWindow *window;
+  IovPlayer *player;
+
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "vhost-user.iovista", NULL);
+  json_parser_load_from_file (parser, snap_path, &error);
+  g_assert_no_error (error);
+  writer = iov_recording_writer_new (path, "test", &error);
+  g_assert_no_error (error);
+  g_assert_true (iov_recording_writer_snapshot (writer, json_parser_get_root (parser), 0, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    g_assert_true (iov_recording_writer_trace (writer, lines[i], strlen (lines[i]), &error));
+  g_assert_true (iov_recording_writer_close (writer, &error));
+  g_assert_no_error (error);
+
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = IOV_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  player = iov_window_get_player (window);
+  iov_player_set_playing (player, FALSE);
+
+  /* Only with a recording open: disabled, nothing happens. */
+  scenario = iov_player_get_scenario (player);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.recording-to-scenario", NULL);
+  g_assert_true (iov_player_get_scenario (player) == scenario);
+  file = g_file_new_for_path (path);
+  g_assert_true (iov_window_open_file (window, file, &error));
+  g_assert_no_error (error);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.recording-to-scenario", NULL));
+
+  /* One UNMAP, then one split in two: three steps, under Debian's 7.2. */
+  scenario = iov_player_get_scenario (player);
+  g_assert_nonnull (scenario);
+  g_assert_cmpstr (scenario->name, ==, "vhost-user-scenario");
+  g_assert_cmpuint (scenario->steps->len, ==, 3);
+  g_assert_cmpstr (iov_player_get_run (player)->profile->id, ==, "debian-7.2");
+
+  /* The editor shows its JSON. */
+  iov_player_set_editing (player, TRUE);
+  text = iov_scenario_editor_get_text (IOV_SCENARIO_EDITOR (iov_player_get_editor (player)));
+  g_assert_nonnull (strstr (text, "\"vhost-user-scenario\""));
+  g_assert_null (iov_scenario_editor_get_error (IOV_SCENARIO_EDITOR (iov_player_get_editor (player))));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -142,6 +214,7 @@ main (int    argc,
   adw_init ();
 
   g_test_add_func ("/editor/edit-as-you-type", test_edit_as_you_type);
+  g_test_add_func ("/editor/recording-to-scenario", test_recording_to_scenario);
 
   return g_test_run ();
 }
