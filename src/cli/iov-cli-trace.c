@@ -498,7 +498,7 @@ finish_run (TraceRun *run,
   fwrite (run->out->str, 1, run->out->len, stdout);
   g_string_free (run->out, TRUE);
   if (run->stats.cut > 0)
-    g_printerr (_("iovista-cli trace: %" G_GUINT64_FORMAT " lines longer than 1 MiB were cut\n"), run->stats.cut);
+    g_printerr (_("iovista-cli trace: %llu lines longer than 1 MiB were cut\n"), (unsigned long long) run->stats.cut);
   if (run->inference != NULL)
     {
       /* Deliveries are settled only once the evidence that follows them
@@ -557,7 +557,7 @@ iov_cli_trace (int    argc,
     { "events", 0, 0, G_OPTION_ARG_NONE, &events, N_("Print every event as a JSON line"), NULL },
     { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, N_("Keep reading: tail a file, accept new writers"), NULL },
     { "trace-events", 0, 0, G_OPTION_ARG_FILENAME, &trace_events,
-      N_("Event definitions (default: " IOV_TRACE_EVENTS_ALL_PATH ", else built in)"), N_("FILE") },
+      N_("Event definitions (default: QEMU's trace-events-all, else built in)"), N_("FILE") },
     { "infer", 0, 0, G_OPTION_ARG_FILENAME, &infer,
       N_("Infer per-notifier deliveries with the model, for the VM described by this `iovista-cli snapshot` output"),
       N_("SNAPSHOT.json") },

@@ -412,8 +412,8 @@ record (IovInference      *self,
         {
           g_autofree char *msg = iov_abort_message (self->profile, d.outcome.abort);
 
-          finding (self, _("line %" G_GUINT64_FORMAT ": the model predicts that QEMU aborts here (%s), "
-                           "yet the trace goes on"), line, msg ? msg : "");
+          finding (self, _("line %llu: the model predicts that QEMU aborts here (%s), yet the trace goes on"),
+                   (unsigned long long) line, msg ? msg : "");
         }
       else if (d.outcome.result == IOV_RESULT_DELIVERED && d.notifier->owner != NULL)
         {
@@ -462,10 +462,10 @@ settle_pending (IovInference *self,
       {
         IovDelivery *d = &g_array_index (deliveries, IovDelivery, g_array_index (self->pending, guint, i));
 
-        finding (self, _("line %" G_GUINT64_FORMAT ": the model predicted a delivery to %s "
-                         "[0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER "x], "
+        finding (self, _("line %llu: the model predicted a delivery to %s [0x%llx, +0x%llx], "
                          "but no vhost-user IOTLB message followed"),
-                 d->line, d->notifier->name, d->outcome.iova, d->outcome.addr_mask);
+                 (unsigned long long) d->line, d->notifier->name, (unsigned long long) d->outcome.iova,
+                 (unsigned long long) d->outcome.addr_mask);
       }
   g_array_set_size (self->pending, 0);
 }
@@ -588,8 +588,8 @@ vfio_evidence (IovInference *self,
           return;
         }
     }
-  finding (self, _("line %" G_GUINT64_FORMAT ": vfio received %s [0x%" G_GINT64_MODIFIER "x, 0x%"
-                   G_GINT64_MODIFIER "x] that the model did not predict"), line, op, first, last);
+  finding (self, _("line %llu: vfio received %s [0x%llx, 0x%llx] that the model did not predict"),
+           (unsigned long long) line, op, (unsigned long long) first, (unsigned long long) last);
 }
 
 void
@@ -796,8 +796,8 @@ iov_inference_finish (IovInference *self,
         }
   if (self->n_findings > self->findings->len)
     {
-      g_autofree char *more = g_strdup_printf (_("… and %" G_GUINT64_FORMAT " more findings"),
-                                               self->n_findings - self->findings->len);
+      g_autofree char *more = g_strdup_printf (_("… and %llu more findings"),
+                                               (unsigned long long) (self->n_findings - self->findings->len));
       g_ptr_array_add (self->findings, g_steal_pointer (&more));
     }
 }

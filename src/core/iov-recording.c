@@ -229,8 +229,8 @@ iov_recording_load (const char  *path,
       if (!json_parser_load_from_data (parser, line, len, &local) ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
-          g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("%s:%" G_GUINT64_FORMAT ": not a recording record%s%s"),
-                       path, lineno, local ? ": " : "", local ? local->message : "");
+          g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("%s:%llu: not a recording record%s%s"),
+                       path, (unsigned long long) lineno, local ? ": " : "", local ? local->message : "");
           return NULL;
         }
       obj = json_node_get_object (json_parser_get_root (parser));
@@ -247,8 +247,8 @@ iov_recording_load (const char  *path,
           if (version > IOV_RECORDING_VERSION)
             {
               g_set_error (error, IOV_ERROR, IOV_ERROR_UNSUPPORTED,
-                           _("%s: recording format %" G_GINT64_FORMAT " is newer than this Iovista reads (%d)"),
-                           path, version, IOV_RECORDING_VERSION);
+                           _("%s: recording format %lld is newer than this Iovista reads (%d)"),
+                           path, (long long) version, IOV_RECORDING_VERSION);
               return NULL;
             }
           rec->source = g_strdup (json_object_get_string_member_with_default (obj, "source", ""));

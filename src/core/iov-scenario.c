@@ -139,7 +139,7 @@ get_small (Ctx        *ctx,
   else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
     {
       if (json_node_get_int (node) < 0)
-        return fail (ctx, path, _("expected a number from 0 to %" G_GUINT64_FORMAT), max);
+        return fail (ctx, path, _("expected a number from 0 to %llu"), (unsigned long long) max);
       v = (guint64) json_node_get_int (node);
     }
   else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
@@ -151,7 +151,7 @@ get_small (Ctx        *ctx,
     return fail (ctx, path, _("expected a number"));
 
   if (v > max)
-    return fail (ctx, path, _("%" G_GUINT64_FORMAT " is out of range (0 to %" G_GUINT64_FORMAT ")"), v, max);
+    return fail (ctx, path, _("%llu is out of range (0 to %llu)"), (unsigned long long) v, (unsigned long long) max);
   *out = (guint) v;
   return TRUE;
 }

@@ -51,7 +51,7 @@ iov_relay_parse_client_message (const char             *data,
   if (len > IOV_RELAY_MAX_CLIENT_MESSAGE)
     {
       g_set_error (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_INVALID_MESSAGE,
-                   _("Message of %" G_GSIZE_FORMAT " bytes is longer than %d bytes"),
+                   _("Message of %zu bytes is longer than %d bytes"),
                    len, IOV_RELAY_MAX_CLIENT_MESSAGE);
       return FALSE;
     }
