@@ -78,6 +78,7 @@ struct _IovTimeline
   guint64          bins_t0;
   guint64          bins_t1;
   guint64          bins_n_events;
+  guint64          bins_last_ts;   /* the newest event binned */
   gboolean         bins_valid;
 
   /* drags */
@@ -227,8 +228,19 @@ apply_follow (IovTimeline *self)
   if (!self->follow_live)
     return;
   span = self->t1 - self->t0;
-  self->t1 = MAX (last + 1, span);
-  self->t0 = self->t1 - span;
+  {
+    double pw;
+    guint64 n_bins, bin_ns;
+
+    /* On a grid of whole bins, so that a frame only bins what is new and
+     * shifts the rest (see update_bins()). */
+    iov_timeline_get_plot_area (self, NULL, &pw);
+    n_bins = MAX (1, (guint64) floor (pw));
+    bin_ns = MAX (1, span / n_bins);
+    span = bin_ns * n_bins;
+    self->t1 = MAX ((last / bin_ns + 1) * bin_ns, span);
+    self->t0 = self->t1 - span;
+  }
 }
 
 static void
@@ -299,43 +311,89 @@ update_kinds (IovTimeline *self)
 }
 
 static void
+bin_range (IovTimeline *self,
+           guint        first_bin,
+           guint        n_bins)
+{
+  guint64 bin_ns = (self->t1 - self->t0) / self->n_bins;
+
+  for (guint k = 0; k < N_KINDS; k++)
+    {
+      g_autoptr(GError) error = NULL;
+      IovEventBin *bins = self->bins[k] + first_bin;
+      guint n = n_bins - first_bin;
+
+      if (self->kind_ids[k]->len == 0)
+        {
+          memset (bins, 0, sizeof (IovEventBin) * n);
+          continue;
+        }
+      if (!iov_event_store_bin (self->store,
+                                first_bin == 0 ? self->t0 : self->t0 + first_bin * bin_ns, self->t1, n,
+                                (const guint *) (gpointer) self->kind_ids[k]->data, self->kind_ids[k]->len,
+                                -1, bins, &error))
+        {
+          g_debug ("No bins: %s", error->message);
+          memset (bins, 0, sizeof (IovEventBin) * n);
+        }
+    }
+}
+
+/* Bins what the range needs.  When only new events came (trace events
+ * come in time order), or the range moved by whole bins while following,
+ * the old bins are kept, shifted, and only the bins from the newest event
+ * binned on are recomputed: a live frame costs the new events, not the
+ * events in view. */
+static void
 update_bins (IovTimeline *self,
              guint        n_bins)
 {
   guint64 n_events = iov_event_store_get_n_events (self->store);
+  guint64 first, last;
+  guint first_bin = 0;
 
+  if (!store_extent (self, &first, &last))
+    last = 0;
   if (self->bins_valid && n_bins == self->n_bins && self->bins_t0 == self->t0 &&
       self->bins_t1 == self->t1 && self->bins_n_events == n_events)
     return;
 
   if (n_bins != self->n_bins)
-    for (guint k = 0; k < N_KINDS; k++)
-      {
-        g_free (self->bins[k]);
-        self->bins[k] = g_new (IovEventBin, n_bins);
-      }
+    {
+      for (guint k = 0; k < N_KINDS; k++)
+        {
+          g_free (self->bins[k]);
+          self->bins[k] = g_new (IovEventBin, n_bins);
+        }
+      self->bins_valid = FALSE;
+    }
   self->n_bins = n_bins;
 
-  for (guint k = 0; k < N_KINDS; k++)
+  if (self->bins_valid && n_events >= self->bins_n_events && last >= self->bins_last_ts &&
+      self->t1 - self->t0 == self->bins_t1 - self->bins_t0 && self->t0 >= self->bins_t0 &&
+      (self->t1 - self->t0) % n_bins == 0)
     {
-      g_autoptr(GError) error = NULL;
+      guint64 bin_ns = (self->t1 - self->t0) / n_bins;
+      guint64 shift_ns = self->t0 - self->bins_t0;
 
-      if (self->kind_ids[k]->len == 0)
+      if (shift_ns % bin_ns == 0 && shift_ns / bin_ns < n_bins)
         {
-          memset (self->bins[k], 0, sizeof (IovEventBin) * n_bins);
-          continue;
-        }
-      if (!iov_event_store_bin (self->store, self->t0, self->t1, n_bins,
-                                (const guint *) (gpointer) self->kind_ids[k]->data, self->kind_ids[k]->len,
-                                -1, self->bins[k], &error))
-        {
-          g_debug ("No bins: %s", error->message);
-          memset (self->bins[k], 0, sizeof (IovEventBin) * n_bins);
+          guint shift = (guint) (shift_ns / bin_ns);
+
+          for (guint k = 0; k < N_KINDS && shift > 0; k++)
+            memmove (self->bins[k], self->bins[k] + shift, sizeof (IovEventBin) * (n_bins - shift));
+          /* from the bin of the newest event binned before */
+          if (self->bins_last_ts >= self->t0)
+            first_bin = (guint) MIN ((self->bins_last_ts - self->t0) / bin_ns, (guint64) n_bins - 1);
+          first_bin = MIN (first_bin, n_bins - shift);
         }
     }
+  bin_range (self, first_bin, n_bins);
+
   self->bins_t0 = self->t0;
   self->bins_t1 = self->t1;
   self->bins_n_events = n_events;
+  self->bins_last_ts = last;
   self->bins_valid = TRUE;
 }
 

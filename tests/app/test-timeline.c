@@ -222,6 +222,55 @@ test_follow (Fixture       *f,
   g_assert_cmpfloat (ABS ((double) (u1 - u0) - (double) (t1 - t0)), <, (t1 - t0) * 1e-6);
 }
 
+/* Following live input bins only the new events each frame; the picture
+ * must be the one a fresh timeline binning everything draws. */
+static void
+test_incremental (Fixture       *f,
+                  gconstpointer  data)
+{
+  GtkWidget *window = gtk_window_new ();
+  IovTimeline *fresh = IOV_TIMELINE (iov_timeline_new ());
+  g_autoptr(GdkTexture) a = NULL;
+  g_autoptr(GdkTexture) b = NULL;
+  g_autofree guint32 *pa = NULL;
+  g_autofree guint32 *pb = NULL;
+  guint ids[] = { event_matching (f->catalog, "*translat*"), event_matching (f->catalog, "*inv*"),
+                  event_matching (f->catalog, "*fault*") };
+  guint64 ts = 0, t0, t1;
+  int w, h;
+
+  /* 12 s first, so the 10 s range moves by a few bins per frame */
+  for (guint i = 0; i < 12000; i++, ts += 997 * 1000)
+    iov_event_store_append_raw (f->store, ts, ids[i % 3], "", 0);
+  for (guint frame = 0; frame < 30; frame++)
+    {
+      for (guint i = 0; i < 200; i++, ts += 997 * 1000)
+        iov_event_store_append_raw (f->store, ts, ids[(i * 7 + frame) % 3], "", 0);
+      iov_timeline_events_appended (f->timeline);
+      redraw (f);
+    }
+  g_assert_true (iov_timeline_get_follow_live (f->timeline));
+  a = app_test_render (GTK_WIDGET (f->timeline));
+  iov_timeline_get_range (f->timeline, &t0, &t1);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 200);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (fresh));
+  iov_timeline_set_store (fresh, f->store, f->catalog);
+  iov_timeline_set_range (fresh, t0, t1);
+  gtk_window_present (GTK_WINDOW (window));
+  app_test_wait_for_draw (window);
+  b = app_test_render (GTK_WIDGET (fresh));
+
+  w = gdk_texture_get_width (a);
+  h = gdk_texture_get_height (a);
+  g_assert_cmpint (gdk_texture_get_width (b), ==, w);
+  g_assert_cmpint (gdk_texture_get_height (b), ==, h);
+  pa = download (a);
+  pb = download (b);
+  g_assert_cmpmem (pa, (gsize) w * h * 4, pb, (gsize) w * h * 4);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 selection_cb (IovTimeline *timeline,
               guint       *n)
@@ -259,6 +308,7 @@ main (int    argc,
   g_test_add ("/app/timeline/renders", Fixture, NULL, fixture_setup, test_renders, fixture_teardown);
   g_test_add ("/app/timeline/bins-from-store", Fixture, NULL, fixture_setup, test_bins_from_store, fixture_teardown);
   g_test_add ("/app/timeline/follow", Fixture, NULL, fixture_setup, test_follow, fixture_teardown);
+  g_test_add ("/app/timeline/incremental", Fixture, NULL, fixture_setup, test_incremental, fixture_teardown);
   g_test_add ("/app/timeline/selection", Fixture, NULL, fixture_setup, test_selection, fixture_teardown);
   return g_test_run ();
 }
