@@ -862,6 +862,14 @@ iov_timeline_set_store (IovTimeline     *self,
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+IovEventStore *
+iov_timeline_get_store (IovTimeline *self)
+{
+  g_return_val_if_fail (IOV_IS_TIMELINE (self), NULL);
+
+  return self->store;
+}
+
 void
 iov_timeline_events_appended (IovTimeline *self)
 {

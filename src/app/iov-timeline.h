@@ -29,6 +29,7 @@ GtkWidget *iov_timeline_new               (void);
 void       iov_timeline_set_store         (IovTimeline     *self,
                                            IovEventStore   *store,
                                            IovTraceCatalog *catalog);
+IovEventStore *iov_timeline_get_store    (IovTimeline     *self);
 /* New events were appended: redraws once, on the next frame. */
 void       iov_timeline_events_appended   (IovTimeline     *self);
 void       iov_timeline_set_range         (IovTimeline     *self,

@@ -13,9 +13,12 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
 #include "iov-drawing-private.h"
 #include "iov-event-store.h"
+#include "iov-live-view.h"
+#include "iov-recording.h"
 #include "iov-timeline.h"
 #include "test-app-util.h"
 
@@ -271,6 +274,80 @@ test_incremental (Fixture       *f,
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+JsonNode *test_live_fixture_snapshot (void);
+
+static IovTimeline *
+find_timeline (GtkWidget *widget)
+{
+  if (IOV_IS_TIMELINE (widget))
+    return IOV_TIMELINE (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      IovTimeline *found = find_timeline (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The live view stores every decoded event of a recording for its
+ * timeline, and shows it. */
+static void
+test_live_view (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_autofree char *path = NULL;
+  g_autoptr(GString) log = g_string_new (NULL);
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(JsonNode) snapshot = test_live_fixture_snapshot ();
+  g_autoptr(IovRecordingWriter) writer = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = iov_live_view_new ();
+  IovTimeline *timeline;
+  IovEventStore *store = NULL;
+  gint64 deadline;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 500; i++)
+    g_string_append_printf (log, "24958@1795460549.%06u:vtd_inv_desc invalidate desc type device "
+                            "high 0x7ffffffffffff001 low 0x1000000003\n", i * 1000);
+  path = g_build_filename (dir, "run.iovista", NULL);
+  writer = iov_recording_writer_new (path, "fifo:/tmp/x", &error);
+  g_assert_no_error (error);
+  g_assert_true (iov_recording_writer_snapshot (writer, snapshot, 1795460549000000000ull, &error));
+  g_assert_true (iov_recording_writer_trace (writer, log->str, log->len, &error));
+  g_assert_true (iov_recording_writer_close (writer, &error));
+  g_assert_no_error (error);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  timeline = find_timeline (view);
+  g_assert_nonnull (timeline);
+
+  file = g_file_new_for_path (path);
+  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
+  g_assert_no_error (error);
+  deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  while (g_get_monotonic_time () < deadline &&
+         ((store = iov_timeline_get_store (timeline)) == NULL || iov_event_store_get_n_events (store) < 500))
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_nonnull (store);
+  g_assert_cmpuint (iov_event_store_get_n_events (store), ==, 500);
+
+  app_test_wait_for_draw (window);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (timeline)));
+  texture = app_test_render (GTK_WIDGET (timeline));
+  /* labels, axis and the invalidations' density */
+  g_assert_cmpuint (app_test_count_colours (texture, 8), >=, 4);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 selection_cb (IovTimeline *timeline,
               guint       *n)
@@ -310,5 +387,6 @@ main (int    argc,
   g_test_add ("/app/timeline/follow", Fixture, NULL, fixture_setup, test_follow, fixture_teardown);
   g_test_add ("/app/timeline/incremental", Fixture, NULL, fixture_setup, test_incremental, fixture_teardown);
   g_test_add ("/app/timeline/selection", Fixture, NULL, fixture_setup, test_selection, fixture_teardown);
+  g_test_add_func ("/app/timeline/live-view", test_live_view);
   return g_test_run ();
 }
