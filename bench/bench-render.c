@@ -181,6 +181,9 @@ build_window (Bench *b)
 
   gtk_window_set_default_size (GTK_WINDOW (window), WIDTH, HEIGHT);
   gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
+  /* GTK clamps a default size to the monitor (xvfb-run's is 1280×1024):
+   * a size request is not clamped */
+  gtk_widget_set_size_request (box, WIDTH, HEIGHT);
   gtk_widget_set_vexpand (lanes, TRUE);
   gtk_box_append (GTK_BOX (box), map);
   gtk_box_append (GTK_BOX (box), lanes);
@@ -204,6 +207,9 @@ build_window (Bench *b)
   settle (window);
   if (!gtk_widget_get_mapped (box))
     g_error ("the window is not mapped");
+  if (gtk_widget_get_width (box) != WIDTH || gtk_widget_get_height (box) != HEIGHT)
+    g_printerr ("bench-render: the window is %d×%d, not %d×%d\n",
+                gtk_widget_get_width (box), gtk_widget_get_height (box), WIDTH, HEIGHT);
   g_print ("{\"bench\": \"render\", \"content_width\": %d, \"content_height\": %d}\n",
            gtk_widget_get_width (box), gtk_widget_get_height (box));
   return window;

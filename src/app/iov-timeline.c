@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "iov-drawing-private.h"
 #include "iov-timeline.h"
