@@ -82,6 +82,9 @@ struct _IovTimeline
   guint64          bins_last_ts;   /* the newest event binned */
   gboolean         bins_valid;
 
+  /* the pointer, for zooming around it; -1 when outside */
+  double           pointer_x;
+
   /* drags */
   gboolean         drag_pans;
   double           drag_x;
@@ -570,29 +573,34 @@ scroll_cb (IovTimeline              *self,
     return FALSE;
   if (state & GDK_CONTROL_MASK)
     {
-      double x = 0, y = 0;
-      GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
+      double x = self->pointer_x;
 
-      if (event == NULL || !gdk_event_get_position (event, &x, &y))
+      if (x < 0)
         {
           double px, pw;
 
           iov_timeline_get_plot_area (self, &px, &pw);
           x = px + pw / 2;
         }
-      else
-        {
-          graphene_point_t p;
-
-          if (gtk_widget_compute_point (GTK_WIDGET (gtk_widget_get_native (GTK_WIDGET (self))),
-                                        GTK_WIDGET (self), &GRAPHENE_POINT_INIT (x, y), &p))
-            x = p.x;
-        }
       iov_timeline_zoom (self, dy < 0 ? ZOOM_STEP : 1 / ZOOM_STEP, x);
       return TRUE;
     }
   iov_timeline_pan (self, (ABS (dx) > ABS (dy) ? dx : dy) * PAN_STEP);
   return TRUE;
+}
+
+static void
+motion_cb (IovTimeline *self,
+           double       x,
+           double       y)
+{
+  self->pointer_x = x;
+}
+
+static void
+leave_cb (IovTimeline *self)
+{
+  self->pointer_x = -1;
 }
 
 static void
@@ -805,11 +813,13 @@ static void
 iov_timeline_init (IovTimeline *self)
 {
   GtkEventController *scroll;
+  GtkEventController *motion;
   GtkGesture *drag;
 
   for (guint k = 0; k < N_KINDS; k++)
     self->kind_ids[k] = g_array_new (FALSE, FALSE, sizeof (guint));
   self->follow_live = TRUE;
+  self->pointer_x = -1;
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_focus_on_click (GTK_WIDGET (self), TRUE);
@@ -819,6 +829,12 @@ iov_timeline_init (IovTimeline *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Trace events over time"),
                                   -1);
+
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect_swapped (motion, "enter", G_CALLBACK (motion_cb), self);
+  g_signal_connect_swapped (motion, "motion", G_CALLBACK (motion_cb), self);
+  g_signal_connect_swapped (motion, "leave", G_CALLBACK (leave_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
 
   scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
   g_signal_connect_swapped (scroll, "scroll", G_CALLBACK (scroll_cb), self);
