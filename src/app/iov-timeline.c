@@ -215,7 +215,8 @@ store_extent (IovTimeline *self,
 static void
 apply_follow (IovTimeline *self)
 {
-  guint64 first, last, span;
+  guint64 first, last, span, n_bins, bin_ns;
+  double pw;
 
   if (!store_extent (self, &first, &last))
     return;
@@ -231,20 +232,15 @@ apply_follow (IovTimeline *self)
     }
   if (!self->follow_live)
     return;
-  span = self->t1 - self->t0;
-  {
-    double pw;
-    guint64 n_bins, bin_ns;
 
-    /* On a grid of whole bins, so that a frame only bins what is new and
-     * shifts the rest (see update_bins()). */
-    iov_timeline_get_plot_area (self, NULL, &pw);
-    n_bins = MAX (1, (guint64) floor (pw));
-    bin_ns = MAX (1, span / n_bins);
-    span = bin_ns * n_bins;
-    self->t1 = MAX ((last / bin_ns + 1) * bin_ns, span);
-    self->t0 = self->t1 - span;
-  }
+  /* On a grid of whole bins, so that a frame only bins what is new and
+   * shifts the rest (see update_bins()). */
+  iov_timeline_get_plot_area (self, NULL, &pw);
+  n_bins = MAX (1, (guint64) floor (pw));
+  bin_ns = MAX (1, (self->t1 - self->t0) / n_bins);
+  span = bin_ns * n_bins;
+  self->t1 = MAX ((last / bin_ns + 1) * bin_ns, span);
+  self->t0 = self->t1 - span;
 }
 
 static void
@@ -630,6 +626,8 @@ drag_update_cb (IovTimeline    *self,
                 double          offset_y,
                 GtkGestureDrag *gesture)
 {
+  guint64 a, b;
+
   if (self->drag_pans)
     {
       double pw;
@@ -646,12 +644,9 @@ drag_update_cb (IovTimeline    *self,
     }
   if (ABS (offset_x) < 2)
     return;
-  {
-    guint64 a = time_at_x (self, self->drag_x);
-    guint64 b = time_at_x (self, self->drag_x + offset_x);
-
-    iov_timeline_set_selection (self, MIN (a, b), MAX (a, b));
-  }
+  a = time_at_x (self, self->drag_x);
+  b = time_at_x (self, self->drag_x + offset_x);
+  iov_timeline_set_selection (self, MIN (a, b), MAX (a, b));
 }
 
 static void
