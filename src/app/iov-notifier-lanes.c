@@ -381,6 +381,17 @@ snapshot_lane_text (IovNotifierLanes *self,
                             _iov_type_glyph (first->type), delivered, cropped, skipped);
 
   layout = _iov_layout_new (widget, text, 0.8, first->result == IOV_RESULT_ABORT);
+  /* Narrow columns (Compare Versions) shorten the label rather than let
+   * it run past the lane. */
+  {
+    double avail = gtk_widget_get_width (widget) - IOV_AXIS_END_MARGIN - IOV_GUTTER_WIDTH - 24;
+
+    if (avail > 40)
+      {
+        pango_layout_set_width (layout, (int) (avail * PANGO_SCALE));
+        pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+      }
+  }
   pango_layout_get_pixel_size (layout, &w, &h);
 
   /* Over the lane's right end, on a plate of the widget's own background
