@@ -20,6 +20,7 @@
 #include "iov-live-view.h"
 #include "iov-live-view-private.h"
 #include "iov-recording.h"
+#include "iov-relay-client.h"
 #include "iov-session.h"
 #include "iov-timeline.h"
 #include "iov-trace-parser.h"
@@ -35,6 +36,8 @@
 #define TRACE_BUDGET_US   4000
 #define LANES_EVERY_US    (700 * G_TIME_SPAN_MILLISECOND)
 #define READER_QUEUE      (8u * 1024 * 1024)
+/* How often a relay's snapshot is fetched. */
+#define RELAY_POLL_MS     500
 
 struct _IovLiveView
 {
@@ -57,6 +60,13 @@ struct _IovLiveView
 
   IovSession       *session;
   char             *address;
+
+  /* a VM behind `iovista-cli relay`, instead of a session */
+  IovRelayClient   *relay;
+  GCancellable     *relay_cancellable;
+  char             *token;
+  guint             relay_poll_id;
+  gboolean          relay_live;
   char             *recording_name;
   char             *status;
   JsonNode         *snapshot;
@@ -799,6 +809,8 @@ start_trace (IovLiveView  *self,
 
 /* ---- public ------------------------------------------------------------- */
 
+static void relay_stop (IovLiveView *self);
+
 void
 iov_live_view_disconnect (IovLiveView *self)
 {
@@ -813,6 +825,7 @@ iov_live_view_disconnect (IovLiveView *self)
       g_clear_object (&self->session);
     }
   stop_trace (self);
+  relay_stop (self);
   g_clear_pointer (&self->address, g_free);
   g_clear_pointer (&self->recording_name, g_free);
   self->loading = FALSE;
@@ -829,6 +842,207 @@ reset (IovLiveView *self)
   self->cancellable = g_cancellable_new ();
 }
 
+/* ---- a VM through a relay ---------------------------------------------- */
+
+static void relay_fetch (IovLiveView *self);
+
+static gboolean
+relay_poll_cb (gpointer user_data)
+{
+  IovLiveView *self = user_data;
+
+  self->relay_poll_id = 0;
+  relay_fetch (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+relay_show_page (IovLiveView *self,
+                 const char  *icon,
+                 const char  *title,
+                 const char  *description,
+                 const char  *detail,
+                 gboolean     busy)
+{
+  gtk_stack_set_visible_child_name (self->stack, "status");
+  adw_status_page_set_icon_name (self->status_page, icon);
+  adw_status_page_set_title (self->status_page, title);
+  adw_status_page_set_description (self->status_page, description);
+  gtk_label_set_text (self->args_label, detail ? detail : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->args_label), detail != NULL);
+  gtk_widget_set_visible (self->copy_button, FALSE);
+  gtk_widget_set_visible (self->retry_button, !busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
+  if (busy)
+    gtk_spinner_start (self->spinner);
+  else
+    gtk_spinner_stop (self->spinner);
+}
+
+/* The SHA-256 fingerprint in the client's TLS error, if any. */
+static char *
+tls_fingerprint (const char *message)
+{
+  const char *p = message ? strstr (message, "fingerprint ") : NULL;
+  gsize n = 0;
+
+  if (p == NULL)
+    return NULL;
+  p += strlen ("fingerprint ");
+  while (g_ascii_isxdigit (p[n]))
+    n++;
+  return n > 0 ? g_strndup (p, n) : NULL;
+}
+
+static void
+relay_failed (IovLiveView  *self,
+              const GError *error)
+{
+  g_autofree char *status = NULL;
+  gboolean fatal = FALSE;
+
+  self->relay_live = FALSE;
+  if (g_error_matches (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_UNAUTHORIZED))
+    {
+      g_autofree char *description = NULL;
+
+      /* Translators: the header's subtitle when a relay answers 401 */
+      status = g_strdup_printf (_("Disconnected: %s"), _("the relay refused the token"));
+      description = g_strdup_printf (_("The relay at %s refused the token. Connect again with the token "
+                                       "from the relay's --token-file, or set IOVISTA_TOKEN."),
+                                     self->address);
+      relay_show_page (self, "dialog-password-symbolic", _("The Relay Refused the Token"),
+                       description, NULL, FALSE);
+      fatal = TRUE;
+    }
+  else if (g_error_matches (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_TLS))
+    {
+      g_autofree char *fingerprint = tls_fingerprint (error->message);
+      g_autofree char *detail = NULL;
+
+      status = g_strdup_printf (_("Disconnected: %s"), _("the relay's certificate is not trusted"));
+      if (fingerprint != NULL)
+        /* Translators: %s is a certificate's SHA-256 fingerprint */
+        detail = g_strdup_printf (_("SHA-256 %s"), fingerprint);
+      relay_show_page (self, "channel-insecure-symbolic", _("Untrusted Certificate"),
+                       error->message, detail, FALSE);
+      fatal = TRUE;
+    }
+  else
+    {
+      status = g_strdup_printf (_("Disconnected: %s — retrying"), error->message);
+      if (self->snapshot == NULL)
+        relay_show_page (self, "network-offline-symbolic", _("Cannot Reach the VM Through the Relay"),
+                         error->message, NULL, FALSE);
+    }
+  set_status (self, status);
+  if (!fatal && self->relay_poll_id == 0)
+    self->relay_poll_id = g_timeout_add (RELAY_POLL_MS, relay_poll_cb, self);
+}
+
+static void
+relay_snapshot_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  IovRelayClient *relay = IOV_RELAY_CLIENT (source);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = iov_relay_client_get_snapshot_finish (relay, result, &error);
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *status = NULL;
+  IovLiveView *self;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = IOV_LIVE_VIEW (user_data);
+  if (self->relay != relay)
+    return;
+  if (text == NULL)
+    {
+      relay_failed (self, error);
+      return;
+    }
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, text, -1, &error) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_autoptr(GError) bad = g_error_new (IOV_RELAY_ERROR, IOV_RELAY_ERROR_INVALID_MESSAGE,
+                                           _("The relay sent a snapshot that is not JSON: %s"),
+                                           error ? error->message : _("not an object"));
+      relay_failed (self, bad);
+      return;
+    }
+  if (self->snapshot == NULL || !json_node_equal (self->snapshot, json_parser_get_root (parser)))
+    set_snapshot (self, json_parser_get_root (parser));
+  self->relay_live = TRUE;
+  /* Translators: the header's subtitle: QEMU's version, the relay's URL */
+  status = g_strdup_printf (_("Live · QEMU %s · via relay %s"),
+                            snapshot_version (self) ? snapshot_version (self) : "?", self->address);
+  set_status (self, status);
+  if (self->relay_poll_id == 0)
+    self->relay_poll_id = g_timeout_add (RELAY_POLL_MS, relay_poll_cb, self);
+}
+
+static void
+relay_fetch (IovLiveView *self)
+{
+  if (self->relay == NULL)
+    return;
+  g_clear_handle_id (&self->relay_poll_id, g_source_remove);
+  /* The callback holds no reference: a cancelled fetch never touches self. */
+  iov_relay_client_get_snapshot_async (self->relay, FALSE, FALSE, self->relay_cancellable,
+                                       relay_snapshot_cb, self);
+}
+
+static void
+relay_stop (IovLiveView *self)
+{
+  g_clear_handle_id (&self->relay_poll_id, g_source_remove);
+  if (self->relay_cancellable != NULL)
+    g_cancellable_cancel (self->relay_cancellable);
+  g_clear_object (&self->relay_cancellable);
+  g_clear_object (&self->relay);
+  self->relay_live = FALSE;
+}
+
+static gboolean
+connect_relay (IovLiveView  *self,
+               const char   *url,
+               GError      **error)
+{
+  g_autoptr(IovRelayClient) relay = NULL;
+  g_autofree char *token = NULL;
+
+  if (self->token != NULL && self->token[0] != '\0')
+    token = g_strdup (self->token);
+  else if ((token = iov_relay_read_token (NULL, error)) == NULL)
+    return FALSE;
+  relay = iov_relay_client_new (url, token, error);
+  if (relay == NULL)
+    return FALSE;
+  /* The client trusts IOVISTA_TLS_CA itself. */
+
+  reset (self);
+  self->address = g_strdup (url);
+  self->relay = g_steal_pointer (&relay);
+  self->relay_cancellable = g_cancellable_new ();
+  set_status (self, _("Connecting…"));
+  relay_show_page (self, "network-transmit-receive-symbolic", _("Connecting to the Relay…"), url, NULL, TRUE);
+  update_trace_label (self);
+  relay_fetch (self);
+  return TRUE;
+}
+
+void
+iov_live_view_set_token (IovLiveView *self,
+                         const char  *token)
+{
+  g_return_if_fail (IOV_IS_LIVE_VIEW (self));
+
+  g_free (self->token);
+  self->token = token != NULL ? g_strstrip (g_strdup (token)) : NULL;
+}
+
 gboolean
 iov_live_view_connect (IovLiveView  *self,
                        const char   *address,
@@ -839,6 +1053,17 @@ iov_live_view_connect (IovLiveView  *self,
 
   g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
+
+  if (iov_relay_is_url (address))
+    {
+      if (trace_source != NULL && trace_source[0] != '\0')
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       _("A VM behind a relay has its trace at the relay: give the relay --vm NAME,trace=SOURCE"));
+          return FALSE;
+        }
+      return connect_relay (self, address, error);
+    }
 
   session = iov_session_new (address, error);
   if (session == NULL)
@@ -1085,6 +1310,11 @@ retry_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
+  if (self->relay != NULL)
+    {
+      relay_fetch (self);
+      return;
+    }
   if (self->session == NULL)
     return;
   iov_session_stop (self->session);
@@ -1100,6 +1330,8 @@ refresh_action (GtkWidget  *widget,
 
   if (self->session != NULL)
     iov_session_refresh (self->session);
+  else if (self->relay != NULL)
+    relay_fetch (self);
 }
 
 static void
@@ -1141,6 +1373,7 @@ iov_live_view_finalize (GObject *object)
   g_clear_pointer (&self->status, g_free);
   g_clear_pointer (&self->selected_bdf, g_free);
   g_clear_pointer (&self->filter, g_free);
+  g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->store, iov_event_store_free);
   g_clear_pointer (&self->store_catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);

@@ -23,7 +23,10 @@ G_DECLARE_FINAL_TYPE (IovLiveView, iov_live_view, IOV, LIVE_VIEW, AdwBin)
 
 GtkWidget  *iov_live_view_new            (void);
 /* Watches the QMP socket at @address (unix:PATH, PATH or tcp:HOST:PORT);
- * with @trace_source (FILE, fifo:PATH, unix:PATH), reads QEMU's trace too. */
+ * with @trace_source (FILE, fifo:PATH, unix:PATH), reads QEMU's trace too.
+ * A relay URL (http(s)://HOST:PORT/VM) watches that VM through
+ * `iovista-cli relay`, with the token set by iov_live_view_set_token()
+ * or else IOVISTA_TOKEN. */
 gboolean    iov_live_view_connect        (IovLiveView  *self,
                                           const char   *address,
                                           const char   *trace_source,
@@ -35,6 +38,9 @@ gboolean    iov_live_view_open_file      (IovLiveView  *self,
 /* Shows @snapshot (iov_snapshot_to_json()) as it is, without a session. */
 void        iov_live_view_show_snapshot  (IovLiveView  *self,
                                           JsonNode     *snapshot);
+/* The token for the next relay URL given to iov_live_view_connect(). */
+void        iov_live_view_set_token      (IovLiveView  *self,
+                                          const char   *token);
 void        iov_live_view_disconnect     (IovLiveView  *self);
 /* The header's subtitle: "Connecting…", "Live · QEMU 7.2.22 · unix:…",
  * "Recording · FILE"… */
