@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "iov-connect-dialog.h"
+#include "iov-relay-client.h"
 #include "iov-trace-reader.h"
 
 #define MAX_RECENT 8
@@ -39,15 +40,241 @@ struct _IovConnectDialog
   GtkLabel         *hint_label;
   GtkWidget        *recent_label;
   GtkListBox       *recent_list;
+
+  /* Remote relay */
+  GtkStack         *mode_stack;
+  AdwEntryRow      *relay_url_row;
+  AdwEntryRow      *token_row;
+  GtkWidget        *list_button;
+  AdwComboRow      *vm_row;
+  GtkStringList    *vm_list;
+  GtkLabel         *relay_label;
+
+  char             *relay_address;
+  GCancellable     *list_cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (IovConnectDialog, iov_connect_dialog, ADW_TYPE_MESSAGE_DIALOG)
 
+static gboolean
+is_relay (IovConnectDialog *self)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (self->mode_stack), "relay") == 0;
+}
+
+/* The relay's URL without white space or a trailing slash. */
+static char *
+dup_relay_url (IovConnectDialog *self)
+{
+  char *url = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->relay_url_row))));
+  gsize len = strlen (url);
+
+  while (len > 0 && url[len - 1] == '/')
+    url[--len] = '\0';
+  return url;
+}
+
+static const char *
+selected_vm (IovConnectDialog *self)
+{
+  guint selected = adw_combo_row_get_selected (self->vm_row);
+
+  if (selected == GTK_INVALID_LIST_POSITION ||
+      selected >= g_list_model_get_n_items (G_LIST_MODEL (self->vm_list)))
+    return NULL;
+  return gtk_string_list_get_string (self->vm_list, selected);
+}
+
 const char *
 iov_connect_dialog_get_address (IovConnectDialog *self)
 {
+  g_autofree char *url = NULL;
+  const char *vm;
+
   g_return_val_if_fail (IOV_IS_CONNECT_DIALOG (self), NULL);
-  return gtk_editable_get_text (GTK_EDITABLE (self->address_row));
+
+  if (!is_relay (self))
+    return gtk_editable_get_text (GTK_EDITABLE (self->address_row));
+  url = dup_relay_url (self);
+  vm = selected_vm (self);
+  g_free (self->relay_address);
+  self->relay_address = vm != NULL ? g_strconcat (url, "/", vm, NULL) : g_strdup ("");
+  return self->relay_address;
+}
+
+const char *
+iov_connect_dialog_get_token (IovConnectDialog *self)
+{
+  g_return_val_if_fail (IOV_IS_CONNECT_DIALOG (self), NULL);
+
+  if (!is_relay (self))
+    return NULL;
+  return gtk_editable_get_text (GTK_EDITABLE (self->token_row));
+}
+
+GListModel *
+iov_connect_dialog_get_vms (IovConnectDialog *self)
+{
+  g_return_val_if_fail (IOV_IS_CONNECT_DIALOG (self), NULL);
+  return G_LIST_MODEL (self->vm_list);
+}
+
+static void
+update_response (IovConnectDialog *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (iov_connect_dialog_get_address (self)));
+
+  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (self), "connect", text[0] != '\0');
+}
+
+static void
+set_vms (IovConnectDialog   *self,
+         const char * const *names)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->vm_list));
+
+  gtk_string_list_splice (self->vm_list, 0, n, names);
+  if (names != NULL && names[0] != NULL)
+    adw_combo_row_set_selected (self->vm_row, 0);
+  update_response (self);
+}
+
+static void
+list_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  IovRelayClient *client = IOV_RELAY_CLIENT (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = iov_relay_client_list_vms_finish (client, result, &error);
+  g_autoptr(GStrvBuilder) builder = NULL;
+  g_auto(GStrv) names = NULL;
+  IovConnectDialog *self;
+  JsonArray *vms = NULL;
+  g_autofree char *text = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = IOV_CONNECT_DIALOG (user_data);
+  gtk_widget_set_sensitive (self->list_button, TRUE);
+  if (root == NULL)
+    {
+      gtk_label_set_text (self->relay_label,
+                          g_error_matches (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_UNAUTHORIZED)
+                            ? _("The relay refused the token.") : error->message);
+      return;
+    }
+  if (JSON_NODE_HOLDS_OBJECT (root))
+    vms = json_object_get_array_member (json_node_get_object (root), "vms");
+  builder = g_strv_builder_new ();
+  for (guint i = 0; vms != NULL && i < json_array_get_length (vms); i++)
+    {
+      JsonNode *node = json_array_get_element (vms, i);
+      const char *name;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      name = json_object_get_string_member_with_default (json_node_get_object (node), "name", NULL);
+      if (name != NULL && name[0] != '\0')
+        g_strv_builder_add (builder, name);
+    }
+  names = g_strv_builder_end (builder);
+  set_vms (self, (const char * const *) names);
+  {
+    guint n = g_strv_length (names);
+
+    /* Translators: after "List VMs" */
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "The relay serves %u VM.", "The relay serves %u VMs.", n), n);
+  }
+  gtk_label_set_text (self->relay_label, text);
+}
+
+void
+iov_connect_dialog_list_vms (IovConnectDialog *self)
+{
+  g_autofree char *url = NULL;
+  g_autofree char *probe = NULL;
+  g_autofree char *token = NULL;
+  g_autoptr(IovRelayClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (IOV_IS_CONNECT_DIALOG (self));
+
+  url = dup_relay_url (self);
+  token = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->token_row))));
+  if (token[0] == '\0')
+    {
+      g_free (token);
+      token = iov_relay_read_token (NULL, NULL);
+    }
+  if (token == NULL)
+    {
+      gtk_label_set_text (self->relay_label, _("Enter the relay's token first."));
+      return;
+    }
+  /* The client wants a VM in its URL; listing does not use it. */
+  probe = g_strconcat (url, "/_", NULL);
+  client = iov_relay_client_new (probe, token, &error);
+  if (client == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf (_("“%s” is not a relay address: use http(s)://HOST:PORT"), url);
+
+      gtk_label_set_text (self->relay_label, msg);
+      return;
+    }
+  if (self->list_cancellable != NULL)
+    g_cancellable_cancel (self->list_cancellable);
+  g_clear_object (&self->list_cancellable);
+  self->list_cancellable = g_cancellable_new ();
+  gtk_widget_set_sensitive (self->list_button, FALSE);
+  gtk_label_set_text (self->relay_label, _("Asking the relay for its VMs…"));
+  /* A cancelled listing never touches the dialog. */
+  iov_relay_client_list_vms_async (client, self->list_cancellable, list_done_cb, self);
+}
+
+void
+iov_connect_dialog_set_relay (IovConnectDialog *self,
+                              const char       *url,
+                              const char       *token)
+{
+  g_return_if_fail (IOV_IS_CONNECT_DIALOG (self));
+
+  gtk_stack_set_visible_child_name (self->mode_stack, "relay");
+  if (url != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->relay_url_row), url);
+  if (token != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->token_row), token);
+  update_response (self);
+}
+
+static void
+mode_changed_cb (IovConnectDialog *self,
+                 GParamSpec       *pspec,
+                 GtkStack         *stack)
+{
+  update_response (self);
+}
+
+static void
+relay_changed_cb (IovConnectDialog *self,
+                  GtkEditable      *editable)
+{
+  update_response (self);
+}
+
+static void
+list_clicked_cb (IovConnectDialog *self,
+                 GtkButton        *button)
+{
+  iov_connect_dialog_list_vms (self);
+}
+
+static void
+vm_selected_cb (IovConnectDialog *self,
+                GParamSpec       *pspec,
+                AdwComboRow      *row)
+{
+  update_response (self);
 }
 
 char *
@@ -121,9 +348,7 @@ static void
 address_changed_cb (IovConnectDialog *self,
                     GtkEditable      *editable)
 {
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (editable)));
-
-  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (self), "connect", text[0] != '\0');
+  update_response (self);
 }
 
 static void
@@ -163,8 +388,20 @@ recent_activated_cb (IovConnectDialog *self,
 {
   const char *address = g_object_get_data (G_OBJECT (row), "address");
 
-  if (address != NULL)
-    gtk_editable_set_text (GTK_EDITABLE (self->address_row), address);
+  if (address == NULL)
+    return;
+  if (iov_relay_is_url (address) && strrchr (address, '/') != NULL)
+    {
+      const char *slash = strrchr (address, '/');
+      g_autofree char *url = g_strndup (address, slash - address);
+      const char *names[] = { slash + 1, NULL };
+
+      iov_connect_dialog_set_relay (self, url, NULL);
+      set_vms (self, names);
+      return;
+    }
+  gtk_stack_set_visible_child_name (self->mode_stack, "local");
+  gtk_editable_set_text (GTK_EDITABLE (self->address_row), address);
 }
 
 static void
@@ -186,7 +423,7 @@ populate_recent (IovConnectDialog *self,
     }
   gtk_widget_set_visible (self->recent_label, n > 0);
   gtk_widget_set_visible (GTK_WIDGET (self->recent_list), n > 0);
-  if (n > 0)
+  if (n > 0 && !iov_relay_is_url (recent[0]))
     gtk_editable_set_text (GTK_EDITABLE (self->address_row), recent[0]);
 }
 
@@ -207,6 +444,12 @@ iov_connect_dialog_new (GtkWindow *parent,
 static void
 iov_connect_dialog_dispose (GObject *object)
 {
+  IovConnectDialog *self = IOV_CONNECT_DIALOG (object);
+
+  if (self->list_cancellable != NULL)
+    g_cancellable_cancel (self->list_cancellable);
+  g_clear_object (&self->list_cancellable);
+  g_clear_pointer (&self->relay_address, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (object), IOV_TYPE_CONNECT_DIALOG);
   G_OBJECT_CLASS (iov_connect_dialog_parent_class)->dispose (object);
 }
@@ -227,7 +470,18 @@ iov_connect_dialog_class_init (IovConnectDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, hint_label);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, recent_label);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, recent_list);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, mode_stack);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, relay_url_row);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, token_row);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, list_button);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, vm_row);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, vm_list);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, relay_label);
   gtk_widget_class_bind_template_callback (widget_class, address_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, mode_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, relay_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, list_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, vm_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, trace_kind_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, trace_path_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, fifo_clicked_cb);
@@ -237,5 +491,6 @@ iov_connect_dialog_class_init (IovConnectDialogClass *klass)
 static void
 iov_connect_dialog_init (IovConnectDialog *self)
 {
+  g_type_ensure (ADW_TYPE_PASSWORD_ENTRY_ROW);
   gtk_widget_init_template (GTK_WIDGET (self));
 }

@@ -23,7 +23,18 @@ G_DECLARE_FINAL_TYPE (IovConnectDialog, iov_connect_dialog, IOV, CONNECT_DIALOG,
 /* @settings (nullable) holds "recent-connections". Responds "connect". */
 IovConnectDialog *iov_connect_dialog_new              (GtkWindow        *parent,
                                                        GSettings        *settings);
+/* A QMP address, or with "Remote relay" chosen, the relay URL/VM. */
 const char       *iov_connect_dialog_get_address      (IovConnectDialog *self);
+/* The relay's token with "Remote relay" chosen, else NULL. */
+const char       *iov_connect_dialog_get_token        (IovConnectDialog *self);
+/* Chooses "Remote relay" with @url (http(s)://HOST:PORT) and @token. */
+void              iov_connect_dialog_set_relay        (IovConnectDialog *self,
+                                                       const char       *url,
+                                                       const char       *token);
+/* Fetches the relay's VMs into iov_connect_dialog_get_vms() (a
+ * GtkStringList of names), as "List VMs" does. */
+void              iov_connect_dialog_list_vms         (IovConnectDialog *self);
+GListModel       *iov_connect_dialog_get_vms          (IovConnectDialog *self);
 /* NULL for none, else a trace source spec (FILE, fifo:PATH, unix:PATH). */
 char             *iov_connect_dialog_dup_trace_source (IovConnectDialog *self);
 /* Puts @address first in "recent-connections" (at most 8). */

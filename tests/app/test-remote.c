@@ -1,0 +1,224 @@
+/* test-remote.c — the live view and the connect dialog through a real relay
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "iov-connect-dialog.h"
+#include "iov-live-view.h"
+
+#define TOKEN "iovista-test-remote-token-0123456789abcdef"
+
+typedef struct
+{
+  char        *dir;
+  char        *sock;
+  char        *token_file;
+  GSubprocess *qemu;
+  GSubprocess *relay;
+  char        *url;       /* http://127.0.0.1:PORT */
+} Remote;
+
+static Remote remote;
+
+/* What the test starts dies with it, even when an assertion aborts it. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocess *
+spawn (GSubprocessFlags     flags,
+       const char * const  *argv)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *proc;
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  return proc;
+}
+
+static void
+remote_stop (void)
+{
+  if (remote.relay != NULL)
+    {
+      g_subprocess_send_signal (remote.relay, SIGTERM);
+      g_subprocess_wait (remote.relay, NULL, NULL);
+    }
+  if (remote.qemu != NULL)
+    {
+      g_subprocess_force_exit (remote.qemu);
+      g_subprocess_wait (remote.qemu, NULL, NULL);
+    }
+  g_clear_object (&remote.relay);
+  g_clear_object (&remote.qemu);
+  if (remote.sock != NULL)
+    g_unlink (remote.sock);
+  if (remote.token_file != NULL)
+    g_unlink (remote.token_file);
+  if (remote.dir != NULL)
+    g_rmdir (remote.dir);
+  g_clear_pointer (&remote.sock, g_free);
+  g_clear_pointer (&remote.token_file, g_free);
+  g_clear_pointer (&remote.dir, g_free);
+  g_clear_pointer (&remote.url, g_free);
+}
+
+static void
+remote_start (const char *qemu)
+{
+  const char *cli = g_getenv ("IOVISTA_CLI");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *qmp = NULL;
+  g_autofree char *vm = NULL;
+  g_autofree char *line = NULL;
+
+  g_assert_nonnull (cli);
+  remote.dir = g_dir_make_tmp ("iovista-remote-XXXXXX", &error);
+  g_assert_no_error (error);
+  remote.sock = g_build_filename (remote.dir, "qmp.sock", NULL);
+  remote.token_file = g_build_filename (remote.dir, "relay.token", NULL);
+  g_assert_true (g_file_set_contents_full (remote.token_file, TOKEN "\n", -1, G_FILE_SET_CONTENTS_NONE,
+                                           0600, &error));
+  g_assert_no_error (error);
+
+  qmp = g_strdup_printf ("unix:%s,server=on,wait=off", remote.sock);
+  {
+    const char *argv[] = { qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-device", "intel-iommu",
+                           "-qmp", qmp, "-S", "-display", "none", NULL };
+
+    remote.qemu = spawn (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
+  }
+
+  /* Port 0: the relay says which one it got. */
+  vm = g_strdup_printf ("vm1,qmp=unix:%s", remote.sock);
+  {
+    const char *argv[] = { cli, "relay", "--listen", "127.0.0.1:0", "--vm", vm,
+                           "--token-file", remote.token_file, NULL };
+
+    remote.relay = spawn (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
+  }
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (remote.relay));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening on http://127.0.0.1:"));
+  remote.url = g_strdup (line + strlen ("listening on "));
+}
+
+static gboolean
+status_has (GtkWidget  *view,
+            const char *needle)
+{
+  const char *status = iov_live_view_get_status (IOV_LIVE_VIEW (view));
+
+  return status != NULL && strstr (status, needle) != NULL;
+}
+
+static void
+wait_status (GtkWidget  *view,
+             const char *needle,
+             guint       seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_TIME_SPAN_SECOND;
+
+  while (!status_has (view, needle) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("status: %s", iov_live_view_get_status (IOV_LIVE_VIEW (view)));
+}
+
+static void
+test_live_view (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = g_strconcat (remote.url, "/vm1", NULL);
+  g_autofree char *via = g_strconcat ("via relay ", address, NULL);
+  g_auto(GStrv) rows = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = iov_live_view_new ();
+
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+
+  iov_live_view_set_token (IOV_LIVE_VIEW (view), TOKEN);
+  g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, NULL, &error));
+  g_assert_no_error (error);
+  wait_status (view, via, 60);
+  g_assert_true (g_str_has_prefix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "Live · QEMU "));
+  g_assert_true (status_has (view, via));
+  rows = iov_live_view_dup_rows (IOV_LIVE_VIEW (view), FALSE);
+  g_assert_cmpuint (g_strv_length (rows), >=, 1);
+  g_test_message ("first device: %s", rows[0]);
+
+  /* The same relay with a wrong token: 401, said in place. */
+  iov_live_view_set_token (IOV_LIVE_VIEW (view), "not-the-token");
+  g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, NULL, &error));
+  g_assert_no_error (error);
+  wait_status (view, "the relay refused the token", 30);
+  g_assert_true (status_has (view, "the relay refused the token"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_dialog (void)
+{
+  IovConnectDialog *dialog = iov_connect_dialog_new (NULL, NULL);
+  g_autofree char *expected = g_strconcat (remote.url, "/vm1", NULL);
+  GListModel *vms;
+  gint64 deadline;
+
+  iov_connect_dialog_set_relay (dialog, remote.url, TOKEN);
+  g_assert_cmpstr (iov_connect_dialog_get_token (dialog), ==, TOKEN);
+  iov_connect_dialog_list_vms (dialog);
+  vms = iov_connect_dialog_get_vms (dialog);
+  deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+  while (g_list_model_get_n_items (vms) == 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (g_list_model_get_n_items (vms), ==, 1);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (vms), 0), ==, "vm1");
+  g_assert_cmpstr (iov_connect_dialog_get_address (dialog), ==, expected);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  int ret;
+
+  if (qemu == NULL)
+    {
+      g_printerr ("qemu-system-x86_64 is not installed: skipped\n");
+      return 77;
+    }
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  remote_start (qemu);
+  g_test_add_func ("/remote/live-view", test_live_view);
+  g_test_add_func ("/remote/dialog", test_dialog);
+  ret = g_test_run ();
+  remote_stop ();
+  return ret;
+}
