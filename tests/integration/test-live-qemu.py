@@ -32,64 +32,9 @@ if not CLI or not os.access(CLI, os.X_OK):
 
 # --- an independent reading of QMP and info mtree -f ----------------------
 
-ALLOWED_EXACT = {
-    "qmp_capabilities", "x-query-virtio", "x-query-virtio-status", "qom-list", "qom-get",
-    "device-list-properties", "trace-event-get-state", "trace-event-set-state",
-}
-
-
-def allowed(msg):
-    cmd = msg.get("execute")
-    if cmd in ALLOWED_EXACT:
-        return True
-    if isinstance(cmd, str) and re.fullmatch(r"query-[A-Za-z0-9_-]+", cmd):
-        return True
-    if cmd == "human-monitor-command":
-        line = msg.get("arguments", {}).get("command-line", "")
-        words = line.split()
-        if words[:2] == ["info", "mtree"]:
-            return all(w in ("-f", "-d", "-o", "-D") for w in words[2:])
-        return words in (["info", "pci"], ["info", "qtree"])
-    return False
-
-
-class Qmp:
-    def __init__(self, path, timeout=10):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.f = self.sock.makefile("rwb")
-        self.greeting = json.loads(self.f.readline())
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        msg = {"execute": name}
-        if args:
-            msg["arguments"] = args
-        assert allowed(msg), name
-        self.f.write((json.dumps(msg) + "\r\n").encode())
-        self.f.flush()
-        while True:
-            reply = json.loads(self.f.readline())
-            if "event" in reply:
-                continue
-            if "error" in reply:
-                raise RuntimeError(reply["error"])
-            return reply["return"]
-
-    def hmp(self, line):
-        return self.cmd("human-monitor-command", **{"command-line": line})
-
-    def close(self):
-        self.sock.close()
+# The allow-list check and the test's own read-only QMP client are shared
+# with the other integration tests.
+from iovqemu import Qmp, allowed  # noqa: E402
 
 
 RANGE_RE = re.compile(r"^  ([0-9a-f]{16})-([0-9a-f]{16}) \(prio (-?\d+), ([a-z/-]+)\): (.+?)(?: @([0-9a-f]{16}))?$")
