@@ -51,6 +51,8 @@ struct _IovLiveView
   GtkLabel         *args_label;
   GtkWidget        *copy_button;
   GtkWidget        *retry_button;
+  GtkWidget        *trust_button;
+  char             *untrusted_sha256;  /* the relay certificate on show */
   GtkSearchEntry   *search_entry;
   GtkListBox       *space_list;
   GtkWidget        *range_map;
@@ -872,6 +874,7 @@ relay_show_page (IovLiveView *self,
   gtk_widget_set_visible (GTK_WIDGET (self->args_label), detail != NULL);
   gtk_widget_set_visible (self->copy_button, FALSE);
   gtk_widget_set_visible (self->retry_button, !busy);
+  gtk_widget_set_visible (self->trust_button, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
   if (busy)
     gtk_spinner_start (self->spinner);
@@ -926,6 +929,10 @@ relay_failed (IovLiveView  *self,
         detail = g_strdup_printf (_("SHA-256 %s"), fingerprint);
       relay_show_page (self, "channel-insecure-symbolic", _("Untrusted Certificate"),
                        error->message, detail, FALSE);
+      /* The explicit choice: trust exactly this certificate, for this view. */
+      g_free (self->untrusted_sha256);
+      self->untrusted_sha256 = g_steal_pointer (&fingerprint);
+      gtk_widget_set_visible (self->trust_button, self->untrusted_sha256 != NULL);
       fatal = TRUE;
     }
   else
@@ -1322,6 +1329,19 @@ retry_action (GtkWidget  *widget,
 }
 
 static void
+trust_certificate_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *param)
+{
+  IovLiveView *self = IOV_LIVE_VIEW (widget);
+
+  if (self->relay == NULL || self->untrusted_sha256 == NULL)
+    return;
+  iov_relay_client_trust_certificate (self->relay, self->untrusted_sha256);
+  relay_fetch (self);
+}
+
+static void
 refresh_action (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *param)
@@ -1374,6 +1394,7 @@ iov_live_view_finalize (GObject *object)
   g_clear_pointer (&self->selected_bdf, g_free);
   g_clear_pointer (&self->filter, g_free);
   g_clear_pointer (&self->token, g_free);
+  g_clear_pointer (&self->untrusted_sha256, g_free);
   g_clear_pointer (&self->store, iov_event_store_free);
   g_clear_pointer (&self->store_catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);
@@ -1408,6 +1429,7 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, args_label);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, copy_button);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, trust_button);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, search_entry);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, space_list);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, range_map);
@@ -1419,6 +1441,7 @@ iov_live_view_class_init (IovLiveViewClass *klass)
 
   gtk_widget_class_install_action (widget_class, "live.copy-arguments", NULL, copy_arguments_action);
   gtk_widget_class_install_action (widget_class, "live.retry", NULL, retry_action);
+  gtk_widget_class_install_action (widget_class, "live.trust-certificate", NULL, trust_certificate_action);
   gtk_widget_class_install_action (widget_class, "live.refresh", NULL, refresh_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "live.refresh", NULL);
 }

@@ -28,6 +28,7 @@ struct _IovRelayClient
   char        *base_url;   /* http(s)://HOST:PORT */
   char        *vm;
   char        *token;
+  char        *trusted_sha256;  /* a certificate the user chose to trust */
 };
 
 G_DEFINE_FINAL_TYPE (IovRelayClient, iov_relay_client, G_TYPE_OBJECT)
@@ -85,6 +86,7 @@ iov_relay_client_finalize (GObject *object)
   if (self->token)
     memset (self->token, 0, strlen (self->token));
   g_free (self->token);
+  g_free (self->trusted_sha256);
   G_OBJECT_CLASS (iov_relay_client_parent_class)->finalize (object);
 }
 
@@ -190,6 +192,52 @@ iov_relay_client_set_ca_file (IovRelayClient  *self,
   return TRUE;
 }
 
+/**
+ * iov_relay_client_trust_certificate:
+ *
+ * Accepts the certificate whose SHA-256 fingerprint (hex, as the TLS error
+ * prints it) is @sha256, whatever the system's trust says: the explicit
+ * choice a user makes after comparing the fingerprint with the relay's.
+ */
+void
+iov_relay_client_trust_certificate (IovRelayClient *self,
+                                    const char     *sha256)
+{
+  g_return_if_fail (IOV_IS_RELAY_CLIENT (self));
+
+  g_free (self->trusted_sha256);
+  self->trusted_sha256 = g_ascii_strdown (sha256, -1);
+}
+
+static char *
+certificate_sha256 (GTlsCertificate *cert)
+{
+  g_autoptr(GByteArray) der = NULL;
+
+  if (cert == NULL)
+    return NULL;
+  g_object_get (cert, "certificate", &der, NULL);
+  return der ? g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len) : NULL;
+}
+
+static gboolean
+accept_certificate_cb (SoupMessage          *msg,
+                       GTlsCertificate      *cert,
+                       GTlsCertificateFlags  errors,
+                       IovRelayClient       *self)
+{
+  g_autofree char *sha256 = certificate_sha256 (cert);
+
+  return self->trusted_sha256 != NULL && g_strcmp0 (sha256, self->trusted_sha256) == 0;
+}
+
+static void
+watch_certificate (IovRelayClient *self,
+                   SoupMessage    *msg)
+{
+  g_signal_connect_object (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), self, 0);
+}
+
 /* ---- requests ----------------------------------------------------------- */
 
 static void
@@ -209,17 +257,7 @@ got_body_cb (GObject      *source,
 
   if (body == NULL && error->domain == G_TLS_ERROR)
     {
-      GTlsCertificate *cert = soup_message_get_tls_peer_certificate (msg);
-      g_autofree char *fingerprint = NULL;
-
-      if (cert != NULL)
-        {
-          g_autoptr(GByteArray) der = NULL;
-
-          g_object_get (cert, "certificate", &der, NULL);
-          if (der != NULL)
-            fingerprint = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
-        }
+      g_autofree char *fingerprint = certificate_sha256 (soup_message_get_tls_peer_certificate (msg));
       g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_TLS,
                                _("The relay at %s has a certificate this machine does not trust (%s; SHA-256 "
                                  "fingerprint %s). If that is the relay's certificate, set IOVISTA_TLS_CA to "
@@ -287,6 +325,7 @@ relay_get (IovRelayClient      *self,
       return;
     }
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+  watch_certificate (self, msg);
   g_task_set_task_data (task, msg, g_object_unref);
   soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable,
                                     got_body_cb, g_steal_pointer (&task));
@@ -424,6 +463,7 @@ iov_relay_client_connect_events_async (IovRelayClient      *self,
       return;
     }
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+  watch_certificate (self, msg);
   g_task_set_task_data (task, g_object_ref (msg), g_object_unref);
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, cancellable,
                                         websocket_connected_cb, g_steal_pointer (&task));

@@ -36,6 +36,8 @@ IovRelayClient *iov_relay_client_new                 (const char      *url,
                                                       GError         **error);
 const char     *iov_relay_client_get_base_url        (IovRelayClient  *self);
 const char     *iov_relay_client_get_vm              (IovRelayClient  *self);
+void            iov_relay_client_trust_certificate   (IovRelayClient  *self,
+                                                      const char      *sha256);
 gboolean        iov_relay_client_set_ca_file         (IovRelayClient  *self,
                                                       const char      *ca_file,
                                                       GError         **error);

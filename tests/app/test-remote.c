@@ -25,6 +25,7 @@ typedef struct
 {
   char        *dir;
   char        *sock;
+  char        *sock2;     /* a second QMP socket, for the TLS relay */
   char        *token_file;
   GSubprocess *qemu;
   GSubprocess *relay;
@@ -71,11 +72,14 @@ remote_stop (void)
   g_clear_object (&remote.qemu);
   if (remote.sock != NULL)
     g_unlink (remote.sock);
+  if (remote.sock2 != NULL)
+    g_unlink (remote.sock2);
   if (remote.token_file != NULL)
     g_unlink (remote.token_file);
   if (remote.dir != NULL)
     g_rmdir (remote.dir);
   g_clear_pointer (&remote.sock, g_free);
+  g_clear_pointer (&remote.sock2, g_free);
   g_clear_pointer (&remote.token_file, g_free);
   g_clear_pointer (&remote.dir, g_free);
   g_clear_pointer (&remote.url, g_free);
@@ -95,6 +99,7 @@ remote_start (const char *qemu)
   remote.dir = g_dir_make_tmp ("iovista-remote-XXXXXX", &error);
   g_assert_no_error (error);
   remote.sock = g_build_filename (remote.dir, "qmp.sock", NULL);
+  remote.sock2 = g_build_filename (remote.dir, "qmp2.sock", NULL);
   remote.token_file = g_build_filename (remote.dir, "relay.token", NULL);
   g_assert_true (g_file_set_contents_full (remote.token_file, TOKEN "\n", -1, G_FILE_SET_CONTENTS_NONE,
                                            0600, &error));
@@ -102,8 +107,9 @@ remote_start (const char *qemu)
 
   qmp = g_strdup_printf ("unix:%s,server=on,wait=off", remote.sock);
   {
+    g_autofree char *qmp2 = g_strdup_printf ("unix:%s,server=on,wait=off", remote.sock2);
     const char *argv[] = { qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-device", "intel-iommu",
-                           "-qmp", qmp, "-S", "-display", "none", NULL };
+                           "-qmp", qmp, "-qmp", qmp2, "-S", "-display", "none", NULL };
 
     remote.qemu = spawn (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
   }
@@ -178,6 +184,67 @@ test_live_view (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A relay behind a self-signed certificate: the view shows its fingerprint
+ * and trusts it only when asked to. */
+static void
+test_untrusted_certificate (void)
+{
+  const char *cli = g_getenv ("IOVISTA_CLI");
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  g_autofree char *cert = g_build_filename (remote.dir, "cert.pem", NULL);
+  g_autofree char *key = g_build_filename (remote.dir, "key.pem", NULL);
+  g_autofree char *vm = g_strdup_printf ("vm1,qmp=unix:%s", remote.sock2);
+  g_autoptr(GSubprocess) relay = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *address = NULL;
+  GtkWidget *window, *view;
+
+  g_assert_nonnull (openssl);   /* a test package: build-aux/deps.sh */
+  {
+    const char *argv[] = { openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                           "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", NULL };
+    g_autoptr(GSubprocess) gen = spawn (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
+
+    g_assert_true (g_subprocess_wait_check (gen, NULL, &error));
+    g_assert_no_error (error);
+  }
+  {
+    const char *argv[] = { cli, "relay", "--listen", "127.0.0.1:0", "--vm", vm, "--token-file", remote.token_file,
+                           "--tls-cert", cert, "--tls-key", key, NULL };
+
+    relay = spawn (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
+  }
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (relay));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening on https://127.0.0.1:"));
+  address = g_strconcat (line + strlen ("listening on "), "/vm1", NULL);
+
+  window = gtk_window_new ();
+  view = iov_live_view_new ();
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  iov_live_view_set_token (IOV_LIVE_VIEW (view), TOKEN);
+  g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, NULL, &error));
+  g_assert_no_error (error);
+  wait_status (view, "not trusted", 30);
+  g_assert_true (status_has (view, "not trusted"));
+
+  /* The user compares the fingerprint and chooses to trust it. */
+  g_assert_true (gtk_widget_activate_action (view, "live.trust-certificate", NULL));
+  wait_status (view, "via relay https://", 60);
+  g_assert_true (status_has (view, "via relay https://"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_subprocess_send_signal (relay, SIGTERM);
+  g_subprocess_wait (relay, NULL, NULL);
+  g_unlink (cert);
+  g_unlink (key);
+}
+
 static void
 test_dialog (void)
 {
@@ -218,6 +285,7 @@ main (int   argc,
   remote_start (qemu);
   g_test_add_func ("/remote/live-view", test_live_view);
   g_test_add_func ("/remote/dialog", test_dialog);
+  g_test_add_func ("/remote/untrusted-certificate", test_untrusted_certificate);
   ret = g_test_run ();
   remote_stop ();
   return ret;
