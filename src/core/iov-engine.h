@@ -37,6 +37,8 @@ IovNotifier *iov_notifier_new  (const char *name,
                                 guint       flags);
 void         iov_notifier_free (IovNotifier *notifier);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovNotifier, iov_notifier_free)
+
 /* An IOMMUTLBEvent (6.0+) or an IOMMUTLBEntry whose type is derived from
  * its perm (≤5.2): the producer fills in type, the era decides. */
 typedef struct
