@@ -45,6 +45,7 @@ struct _IovInference
   GPtrArray        *notes;       /* char* */
   GArray           *pending;     /* guint: delivery indexes awaiting vhost-user evidence */
   GArray           *pending_vfio;
+  GArray           *held;        /* IovDelivery: the pending ones index it */
   guint64           n_events;
   guint64           n_findings;
   gboolean          miss_pending;
@@ -79,6 +80,7 @@ iov_inference_new (const IovProfile *profile,
   self->notes = g_ptr_array_new_with_free_func (g_free);
   self->pending = g_array_new (FALSE, FALSE, sizeof (guint));
   self->pending_vfio = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->held = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   return self;
 }
 
@@ -93,6 +95,7 @@ iov_inference_free (IovInference *self)
   g_ptr_array_unref (self->notes);
   g_array_unref (self->pending);
   g_array_unref (self->pending_vfio);
+  g_array_unref (self->held);
   g_free (self);
 }
 
@@ -468,6 +471,9 @@ settle_pending (IovInference *self,
                  (unsigned long long) d->outcome.addr_mask);
       }
   g_array_set_size (self->pending, 0);
+  /* vfio's notifier traces synchronously, before QEMU moves on to the
+   * next invalidation: evidence that has not come by then never will. */
+  g_array_set_size (self->pending_vfio, 0);
 }
 
 typedef struct
@@ -592,18 +598,16 @@ vfio_evidence (IovInference *self,
            (unsigned long long) line, op, (unsigned long long) first, (unsigned long long) last);
 }
 
-void
-iov_inference_feed (IovInference *self,
-                    guint64       ts_ns,
-                    guint64       line,
-                    const char   *name,
-                    const char   *args,
-                    gsize         len,
-                    GArray       *deliveries)
+static void
+feed (IovInference *self,
+      guint64       ts_ns,
+      guint64       line,
+      const char   *name,
+      const char   *args,
+      gsize         len,
+      GArray       *deliveries)
 {
   char bdf[8];
-
-  g_return_if_fail (self != NULL);
 
   if (g_str_has_prefix (name, "vhost_"))
     {
@@ -781,11 +785,47 @@ iov_inference_feed (IovInference *self,
     }
 }
 
+/* Deliveries wait in self->held while consumer evidence may still mark
+ * them observed, and reach the caller's array once settled: marking them
+ * in place in the caller's array would point into whatever the caller
+ * made of it since (live views drain it every tick). */
+#define HOLD_MAX 4096
+
+static void
+flush_held (IovInference *self,
+            GArray       *deliveries,
+            gboolean      force)
+{
+  if (!force && (self->pending->len > 0 || self->pending_vfio->len > 0) && self->held->len < HOLD_MAX)
+    return;
+  g_array_set_size (self->pending, 0);
+  g_array_set_size (self->pending_vfio, 0);
+  g_array_append_vals (deliveries, self->held->data, self->held->len);
+  g_array_set_size (self->held, 0);
+}
+
+void
+iov_inference_feed (IovInference *self,
+                    guint64       ts_ns,
+                    guint64       line,
+                    const char   *name,
+                    const char   *args,
+                    gsize         len,
+                    GArray       *deliveries)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (deliveries != NULL);
+
+  feed (self, ts_ns, line, name, args, len, self->held);
+  flush_held (self, deliveries, FALSE);
+}
+
 void
 iov_inference_finish (IovInference *self,
                       GArray       *deliveries)
 {
-  settle_pending (self, deliveries);
+  settle_pending (self, self->held);
+  flush_held (self, deliveries, TRUE);
   if (!self->seen_vhost_user)
     for (guint i = 0; i < self->pool->len; i++)
       if (g_strcmp0 (((IovNotifier *) g_ptr_array_index (self->pool, i))->owner, "vhost") == 0)
