@@ -1068,3 +1068,43 @@ iov_trace_catalog_render (const IovTraceCatalog *self,
     }
   g_string_append_len (out, self->pool->str + ev->tail_off, ev->tail_len);
 }
+
+/* ---- rendering from the printed text ------------------------------------ */
+
+/**
+ * iov_trace_catalog_render_text:
+ *
+ * Renders the argument text of event @id from each argument's printed text
+ * (@args[i].text/len, as iov_trace_catalog_decode() gives it, "0x" prefix
+ * included), not from its value: the byte-exact inverse of decoding, for
+ * text that went over the wire, whatever its spelling (widths, upper case,
+ * leading zeros).  Returns FALSE, leaving @out alone, when the event cannot
+ * be decoded or @n_args is not its number of arguments.
+ */
+gboolean
+iov_trace_catalog_render_text (const IovTraceCatalog *self,
+                               guint                  id,
+                               const IovTraceArg     *args,
+                               guint                  n_args,
+                               GString               *out)
+{
+  const Event *ev;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (args != NULL || n_args == 0, FALSE);
+
+  if (id >= self->events->len)
+    return FALSE;
+  ev = &g_array_index (self->events, Event, id);
+  if (!ev->known || !ev->decodable || ev->n_conv != n_args)
+    return FALSE;
+  for (guint i = 0; i < ev->n_conv; i++)
+    {
+      const Conv *conv = &g_array_index (self->convs, Conv, ev->conv_first + i);
+
+      g_string_append_len (out, self->pool->str + conv->lit_off, conv->lit_len);
+      g_string_append_len (out, args[i].text, args[i].len);
+    }
+  g_string_append_len (out, self->pool->str + ev->tail_off, ev->tail_len);
+  return TRUE;
+}

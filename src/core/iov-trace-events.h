@@ -98,6 +98,11 @@ void             iov_trace_catalog_render        (const IovTraceCatalog *self,
                                                   const IovTraceArg *args,
                                                   guint             n_args,
                                                   GString          *out);
+gboolean         iov_trace_catalog_render_text   (const IovTraceCatalog *self,
+                                                  guint             id,
+                                                  const IovTraceArg *args,
+                                                  guint             n_args,
+                                                  GString          *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovTraceCatalog, iov_trace_catalog_free)
 
