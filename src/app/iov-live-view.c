@@ -16,20 +16,25 @@
 
 #include <glib/gi18n.h>
 
+#include "iov-delivery-log.h"
+#include "iov-event-list.h"
 #include "iov-inference.h"
 #include "iov-live-view.h"
 #include "iov-live-view-private.h"
 #include "iov-recording.h"
 #include "iov-relay-client.h"
 #include "iov-session.h"
+#include "iov-notifier-lanes.h"
+#include "iov-range-map.h"
 #include "iov-timeline.h"
 #include "iov-trace-parser.h"
 #include "iov-trace-reader.h"
 
-/* Deliveries kept for the lanes; the counters keep the totals. */
-#define MAX_RECENT        1024
-/* Events of one device shown as one step in the lanes. */
+/* Events of one device shown as one step in the lanes; more than this
+ * since the last update (or in a selection) and the lanes count instead. */
 #define MAX_SHOWN_EVENTS  8
+/* How far back the lanes look for a device's latest deliveries. */
+#define MAX_LOOK_BACK     200000
 /* Main-loop time spent on trace input per tick; the reader drops (and
  * counts) what does not fit in its queue. */
 #define TRACE_TICK_MS     40
@@ -59,6 +64,7 @@ struct _IovLiveView
   GtkWidget        *lanes;
   IovTimeline      *timeline;
   GtkLabel         *trace_label;
+  IovEventList     *event_list;
 
   IovSession       *session;
   char             *address;
@@ -86,7 +92,8 @@ struct _IovLiveView
   IovEventStore    *store;
   IovTraceCatalog  *store_catalog;
   GArray           *scratch;     /* IovDelivery, one tick's */
-  GArray           *recent;      /* IovDelivery, the latest MAX_RECENT */
+  IovDeliveryLog   *log;         /* every delivery, by store event */
+  guint64           lanes_mark;  /* the log's length at the last lanes update */
   guint             trace_tick_id;
   guint64           n_lines;
   guint64           n_events;
@@ -118,6 +125,27 @@ iov_live_view_get_status (IovLiveView *self)
 {
   g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
   return self->status;
+}
+
+IovEventList *
+iov_live_view_get_event_list (IovLiveView *self)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
+  return self->event_list;
+}
+
+IovTimeline *
+iov_live_view_get_timeline (IovLiveView *self)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
+  return self->timeline;
+}
+
+GtkWidget *
+iov_live_view_get_lanes (IovLiveView *self)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
+  return self->lanes;
 }
 
 guint64
@@ -351,10 +379,10 @@ populate_sidebar (IovLiveView *self)
     gtk_list_box_select_row (self->space_list, GTK_LIST_BOX_ROW (select));
 }
 
+/* The map and empty lanes of the selected device's address space. */
 static void
-row_selected_cb (IovLiveView   *self,
-                 GtkListBoxRow *row,
-                 GtkListBox    *list)
+show_space (IovLiveView   *self,
+            GtkListBoxRow *row)
 {
   JsonObject *entry;
   const char *bdf;
@@ -363,8 +391,6 @@ row_selected_cb (IovLiveView   *self,
   JsonArray *names;
   g_autofree char *subtitle = NULL;
 
-  if (row == NULL)
-    return;
   bdf = g_object_get_data (G_OBJECT (row), "bdf");
   entry = entry_at (self, GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (row), "entry")));
   if (entry == NULL)
@@ -379,6 +405,16 @@ row_selected_cb (IovLiveView   *self,
   /* Translators: the map's subtitle: device type · root memory region */
   subtitle = g_strdup_printf (_("%s · %s"), type ? type : _("unknown device"), name ? name : "");
   _iov_live_view_map_show_space (self->range_map, self->lanes, entry, bdf, subtitle, snapshot_aw_bits (self));
+}
+
+static void
+row_selected_cb (IovLiveView   *self,
+                 GtkListBoxRow *row,
+                 GtkListBox    *list)
+{
+  if (row == NULL)
+    return;
+  show_space (self, row);
   show_lanes_for_selection (self, FALSE);
 }
 
@@ -605,50 +641,124 @@ add_deliveries (IovLiveView *self,
     if (g_array_index (deliveries, IovDelivery, i).kind == IOV_DELIVERY_OBSERVED)
       self->n_observed++;
   self->n_deliveries += deliveries->len;
-  g_array_append_vals (self->recent, deliveries->data, deliveries->len);
-  if (self->recent->len > MAX_RECENT)
-    g_array_remove_range (self->recent, 0, self->recent->len - MAX_RECENT);
 }
 
+/* Deliveries [@first, @end) of the log, of the selected device: the last
+ * MAX_SHOWN_EVENTS events as a step, and the number of events in all. */
+static guint64
+collect_deliveries (IovLiveView *self,
+                    guint64      first,
+                    guint64      end,
+                    GArray      *mine)
+{
+  guint64 n_events = 0, last_event = G_MAXUINT64, start = end;
+
+  for (guint64 i = end; i > first; i--)
+    {
+      guint64 event;
+      const IovDelivery *d = iov_delivery_log_get (self->log, i - 1, &event);
+
+      if (g_strcmp0 (d->device, self->selected_bdf) != 0)
+        continue;
+      if (event != last_event)
+        {
+          n_events++;
+          last_event = event;
+        }
+      if (n_events <= MAX_SHOWN_EVENTS)
+        start = i - 1;
+    }
+  for (guint64 i = start; mine != NULL && i < end; i++)
+    {
+      const IovDelivery *d = iov_delivery_log_get (self->log, i, NULL);
+
+      if (g_strcmp0 (d->device, self->selected_bdf) == 0)
+        g_array_append_val (mine, *d);
+    }
+  return n_events;
+}
+
+/* The lanes follow the latest events of the selected device, or show the
+ * timeline's selection; when there are more events than can be shown one
+ * by one, each lane counts what its notifier got instead (the animation
+ * never falls behind the data). */
 static void
 show_lanes_for_selection (IovLiveView *self,
                           gboolean     animate)
 {
   g_autoptr(GArray) mine = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
-  guint n_lines = 0;
-  guint64 last_line = G_MAXUINT64;
-  int first = self->recent->len;
+  guint64 n = self->log ? iov_delivery_log_get_n (self->log) : 0;
+  guint64 first, end, n_events, t0, t1;
+  gboolean selection = iov_timeline_get_selection (self->timeline, &t0, &t1) && self->store != NULL;
+  g_autofree char *caption = NULL;
 
-  if (self->selected_bdf == NULL)
+  if (self->selected_bdf == NULL || self->log == NULL)
     return;
-  /* Walk back over the latest events of the selected device. */
-  for (int i = (int) self->recent->len - 1; i >= 0; i--)
+  if (selection)
     {
-      const IovDelivery *d = &g_array_index (self->recent, IovDelivery, i);
+      guint64 e0 = iov_event_store_lower_bound (self->store, t0);
+      guint64 e1 = iov_event_store_lower_bound (self->store, t1 + 1);
 
-      if (g_strcmp0 (d->device, self->selected_bdf) != 0)
-        continue;
-      if (d->line != last_line)
+      iov_delivery_log_find (self->log, e0, e1, &first, &end);
+      n_events = collect_deliveries (self, first, end, mine);
+      if (n_events > MAX_SHOWN_EVENTS)
         {
-          if (n_lines == MAX_SHOWN_EVENTS)
-            break;
-          n_lines++;
-          last_line = d->line;
-        }
-      first = i;
-    }
-  for (guint i = first; i < self->recent->len; i++)
-    {
-      const IovDelivery *d = &g_array_index (self->recent, IovDelivery, i);
+          g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n_events);
 
-      if (g_strcmp0 (d->device, self->selected_bdf) == 0)
-        g_array_append_val (mine, *d);
+          /* Translators: the lanes' caption, %s is a number */
+          caption = g_strdup_printf (_("%s events in the selection, counted"), count);
+        }
+      animate = FALSE;
     }
+  else
+    {
+      /* Sample: the latest events; count: those since the last update. */
+      first = MIN (self->lanes_mark, n);
+      end = n;
+      collect_deliveries (self, end > MAX_LOOK_BACK ? end - MAX_LOOK_BACK : 0, end, mine);
+      n_events = collect_deliveries (self, first, end, NULL);
+      if (n_events > MAX_SHOWN_EVENTS)
+        {
+          g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n_events);
+
+          if (self->recording_name != NULL)
+            /* Translators: the lanes' caption for a whole file, %s is a number */
+            caption = g_strdup_printf (_("%s events in this trace, counted"), count);
+          else
+            /* Translators: the lanes' caption under load, %s is a number */
+            caption = g_strdup_printf (_("%s events since the last update: too many to animate, counted"), count);
+        }
+    }
+  self->lanes_mark = n;
   if (mine->len == 0)
-    return;
+    {
+      GtkListBoxRow *row = gtk_list_box_get_selected_row (self->space_list);
+
+      /* Nothing in the selection: the lanes empty, not the last ones kept. */
+      if (selection && row != NULL)
+        show_space (self, row);
+      return;
+    }
   _iov_live_view_map_show_deliveries (self->range_map, self->lanes,
-                                      (const IovDelivery *) (gpointer) mine->data, mine->len, animate);
+                                      (const IovDelivery *) (gpointer) mine->data, mine->len,
+                                      animate && caption == NULL);
+  if (caption != NULL)
+    {
+      g_autoptr(GArray) counts = iov_delivery_log_count (self->log, self->selected_bdf, first, end);
+
+      iov_notifier_lanes_set_counts (IOV_NOTIFIER_LANES (self->lanes), caption,
+                                     (const IovDeliveryCount *) (gpointer) counts->data, counts->len);
+    }
   self->last_lanes_us = g_get_monotonic_time ();
+}
+
+static void
+update_event_list (IovLiveView *self)
+{
+  iov_event_list_set_sources (self->event_list, self->store,
+                              self->store_catalog ? self->store_catalog : self->catalog,
+                              self->inference ? self->log : NULL,
+                              self->inference ? iov_inference_get_profile (self->inference) : NULL);
 }
 
 static void
@@ -656,13 +766,17 @@ rebuild_inference (IovLiveView *self)
 {
   g_autoptr(GError) error = NULL;
 
-  g_array_set_size (self->recent, 0);
+  /* The log points at the inference's notifiers: they go together. */
+  iov_delivery_log_clear (self->log);
+  self->lanes_mark = 0;
   g_clear_pointer (&self->inference, iov_inference_free);
-  if (self->snapshot == NULL)
-    return;
-  self->inference = iov_inference_new_from_snapshot (self->snapshot, NULL, &error);
-  if (self->inference == NULL)
-    g_debug ("No inference: %s", error->message);
+  if (self->snapshot != NULL)
+    {
+      self->inference = iov_inference_new_from_snapshot (self->snapshot, NULL, &error);
+      if (self->inference == NULL)
+        g_debug ("No inference: %s", error->message);
+    }
+  update_event_list (self);
 }
 
 typedef struct
@@ -674,6 +788,7 @@ typedef struct
   guint64          events;
   IovEventStore   *store;
   guint64          arrival_ns;
+  IovDeliveryLog  *log;
 } FeedState;
 
 static void
@@ -691,15 +806,24 @@ feed_line (const char *text,
     return;
   state->events++;
   if (state->store != NULL)
-    iov_event_store_append_line (state->store, &line, state->arrival_ns);
+    {
+      guint64 index = iov_event_store_append_line (state->store, &line, state->arrival_ns);
+
+      if (state->log != NULL)
+        iov_delivery_log_note_event (state->log, state->lines, index);
+    }
   if (state->inference != NULL && line.name_len < 128)
     {
       char name[128];
+      guint before = state->deliveries->len;
 
       memcpy (name, line.name, line.name_len);
       name[line.name_len] = '\0';
       iov_inference_feed (state->inference, line.has_ts ? line.ts_ns : 0, state->lines, name,
                           line.args, line.args_len, state->deliveries);
+      if (state->log != NULL && state->deliveries->len > before)
+        iov_delivery_log_add (state->log, &g_array_index (state->deliveries, IovDelivery, before),
+                              state->deliveries->len - before);
     }
 }
 
@@ -709,7 +833,7 @@ trace_tick_cb (gpointer user_data)
   IovLiveView *self = user_data;
   gint64 start = g_get_monotonic_time ();
   FeedState state = { self->catalog, self->inference, self->scratch, self->n_lines, 0,
-                       self->store, (guint64) g_get_monotonic_time () * 1000 };
+                       self->store, (guint64) g_get_monotonic_time () * 1000, self->log };
 
   g_array_set_size (self->scratch, 0);
   while (g_get_monotonic_time () - start < TRACE_BUDGET_US)
@@ -726,7 +850,10 @@ trace_tick_cb (gpointer user_data)
   self->n_lines = state.lines;
   self->n_events += state.events;
   if (state.events > 0)
-    iov_timeline_events_appended (self->timeline);
+    {
+      iov_timeline_events_appended (self->timeline);
+      iov_event_list_sources_grew (self->event_list);
+    }
   self->n_dropped = iov_trace_reader_get_dropped_lines (self->reader);
   add_deliveries (self, self->scratch);
 
@@ -760,7 +887,8 @@ stop_trace (IovLiveView *self)
   g_clear_pointer (&self->reader, iov_trace_reader_free);
   g_clear_pointer (&self->inference, iov_inference_free);
   g_clear_pointer (&self->trace_source, g_free);
-  g_array_set_size (self->recent, 0);
+  iov_delivery_log_clear (self->log);
+  self->lanes_mark = 0;
   self->n_lines = self->n_events = self->n_deliveries = self->n_observed = self->n_dropped = 0;
 }
 
@@ -770,10 +898,12 @@ replace_store (IovLiveView     *self,
                IovTraceCatalog *catalog)
 {
   iov_timeline_set_store (self->timeline, store, catalog ? catalog : self->catalog);
+  iov_event_list_set_sources (self->event_list, NULL, NULL, NULL, NULL);
   g_clear_pointer (&self->store, iov_event_store_free);
   g_clear_pointer (&self->store_catalog, iov_trace_catalog_free);
   self->store = store;
   self->store_catalog = catalog;
+  update_event_list (self);
 }
 
 static gboolean
@@ -1109,6 +1239,7 @@ typedef struct
   guint64   events;
   IovTraceCatalog *catalog;
   IovEventStore   *store;
+  IovDeliveryLog  *log;
 } LoadData;
 
 static void
@@ -1122,6 +1253,7 @@ load_data_free (LoadData *data)
   g_clear_pointer (&data->deliveries, g_array_unref);
   g_clear_pointer (&data->store, iov_event_store_free);
   g_clear_pointer (&data->catalog, iov_trace_catalog_free);
+  g_clear_pointer (&data->log, iov_delivery_log_free);
   g_free (data);
 }
 
@@ -1136,7 +1268,7 @@ load_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   g_autofree char *contents = NULL;
   gsize length = 0;
-  FeedState state = { NULL, NULL, NULL, 0, 0, NULL, 0 };
+  FeedState state = { NULL, NULL, NULL, 0, 0, NULL, 0, NULL };
   const char *text;
 
   catalog = iov_trace_catalog_new_default (NULL, &error);
@@ -1171,9 +1303,17 @@ load_thread (GTask        *task,
   state.inference = data->inference;
   state.deliveries = data->deliveries;
   data->store = state.store = iov_event_store_new (catalog);
+  data->log = state.log = iov_delivery_log_new ();
   iov_trace_split_lines (text, length, feed_line, &state);
   if (data->inference != NULL)
-    iov_inference_finish (data->inference, data->deliveries);
+    {
+      guint before = data->deliveries->len;
+
+      iov_inference_finish (data->inference, data->deliveries);
+      if (data->deliveries->len > before)
+        iov_delivery_log_add (data->log, &g_array_index (data->deliveries, IovDelivery, before),
+                              data->deliveries->len - before);
+    }
   data->lines = state.lines;
   data->events = state.events;
   /* the store borrows its catalogue: both go to the view */
@@ -1208,6 +1348,8 @@ load_done_cb (GObject      *object,
   self->inference = g_steal_pointer (&data->inference);
   self->n_lines = data->lines;
   self->n_events = data->events;
+  iov_delivery_log_free (self->log);
+  self->log = g_steal_pointer (&data->log);
   replace_store (self, g_steal_pointer (&data->store), g_steal_pointer (&data->catalog));
   add_deliveries (self, data->deliveries);
   show_lanes_for_selection (self, FALSE);
@@ -1273,19 +1415,12 @@ iov_live_view_open_file (IovLiveView  *self,
     set_snapshot (self, data->snapshot);
   else
     {
-      adw_status_page_set_icon_name (self->status_page, "text-x-generic-symbolic");
-      adw_status_page_set_title (self->status_page, _("No Address Spaces Recorded"));
-      adw_status_page_set_description (self->status_page,
-                                       _("This trace has no QMP snapshot, so Iovista can count its events "
-                                         "but not show address spaces or infer deliveries. Record with "
-                                         "“iovista-cli trace SOURCE --qmp ADDRESS --record FILE.iovista” "
-                                         "to keep both."));
-      gtk_label_set_text (self->args_label, "");
-      gtk_widget_set_visible (GTK_WIDGET (self->args_label), FALSE);
-      gtk_widget_set_visible (self->copy_button, FALSE);
-      gtk_widget_set_visible (self->retry_button, FALSE);
-      gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
-      gtk_stack_set_visible_child_name (self->stack, "status");
+      /* The events are still worth a look: the timeline and the list work
+       * without a snapshot, only the map and the inference need one. */
+      _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, _("No Address Spaces Recorded"),
+                                     _("This trace has no QMP snapshot. Record with “iovista-cli trace SOURCE "
+                                       "--qmp ADDRESS --record FILE.iovista” to keep both."), 0);
+      gtk_stack_set_visible_child_name (self->stack, "content");
     }
 
   self->loading = TRUE;
@@ -1295,6 +1430,43 @@ iov_live_view_open_file (IovLiveView  *self,
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
   g_task_run_in_thread (task, load_thread);
   return TRUE;
+}
+
+/* ---- the timeline's selection and the event list ------------------------ */
+
+static void
+timeline_selection_cb (IovLiveView *self,
+                       IovTimeline *timeline)
+{
+  guint64 t0 = 0, t1 = 0;
+  gboolean limited = iov_timeline_get_selection (timeline, &t0, &t1);
+
+  iov_event_list_set_time_range (self->event_list, limited, t0, t1);
+  if (!limited)  /* back to the latest events, without counting them again */
+    self->lanes_mark = self->log ? iov_delivery_log_get_n (self->log) : 0;
+  show_lanes_for_selection (self, FALSE);
+}
+
+static void
+show_in_map_cb (IovLiveView  *self,
+                const char   *device,
+                guint64       iova,
+                guint64       addr_mask,
+                IovEventList *list)
+{
+  IovTlbEvent flash = { iova, addr_mask, 0, IOV_NOTIFIER_UNMAP, IOV_PERM_NONE };
+
+  if (device != NULL && g_strcmp0 (device, self->selected_bdf) != 0)
+    for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->space_list));
+         row != NULL;
+         row = gtk_widget_get_next_sibling (row))
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (row), "bdf"), device) == 0)
+        {
+          gtk_list_box_select_row (self->space_list, GTK_LIST_BOX_ROW (row));
+          break;
+        }
+  iov_range_map_set_invalidations (IOV_RANGE_MAP (self->range_map), &flash, 1);
+  gtk_widget_grab_focus (self->range_map);
 }
 
 /* ---- actions ------------------------------------------------------------ */
@@ -1399,7 +1571,7 @@ iov_live_view_finalize (GObject *object)
   g_clear_pointer (&self->store_catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->scratch, g_array_unref);
-  g_clear_pointer (&self->recent, g_array_unref);
+  g_clear_pointer (&self->log, iov_delivery_log_free);
 
   G_OBJECT_CLASS (iov_live_view_parent_class)->finalize (object);
 }
@@ -1421,6 +1593,7 @@ iov_live_view_class_init (IovLiveViewClass *klass)
 
   _iov_live_view_map_ensure_types ();
   g_type_ensure (IOV_TYPE_TIMELINE);
+  g_type_ensure (IOV_TYPE_EVENT_LIST);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-live-view.ui");
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, stack);
@@ -1436,6 +1609,9 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, lanes);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, timeline);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, trace_label);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, event_list);
+  gtk_widget_class_bind_template_callback (widget_class, timeline_selection_cb);
+  gtk_widget_class_bind_template_callback (widget_class, show_in_map_cb);
   gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
 
@@ -1454,8 +1630,15 @@ iov_live_view_init (IovLiveView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_list_box_set_filter_func (self->space_list, filter_func, self, NULL);
   gtk_list_box_set_sort_func (self->space_list, sort_func, NULL, NULL);
+  {
+    GtkWidget *placeholder = gtk_label_new (_("No address spaces"));
+
+    gtk_widget_add_css_class (placeholder, "dim-label");
+    gtk_widget_set_margin_top (placeholder, 24);
+    gtk_list_box_set_placeholder (self->space_list, placeholder);
+  }
   self->scratch = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
-  self->recent = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  self->log = iov_delivery_log_new ();
   self->catalog = iov_trace_catalog_new_default (NULL, &error);
   if (self->catalog == NULL)
     g_critical ("No trace catalogue: %s", error->message);

@@ -15,6 +15,9 @@
 #include <adwaita.h>
 #include <json-glib/json-glib.h>
 
+#include "iov-event-list.h"
+#include "iov-timeline.h"
+
 G_BEGIN_DECLS
 
 #define IOV_TYPE_LIVE_VIEW (iov_live_view_get_type ())
@@ -51,5 +54,8 @@ GStrv       iov_live_view_dup_rows       (IovLiveView  *self,
 void        iov_live_view_set_filter     (IovLiveView  *self,
                                           const char   *text);
 guint64     iov_live_view_get_n_deliveries (IovLiveView *self);
+IovEventList *iov_live_view_get_event_list (IovLiveView *self);
+IovTimeline *iov_live_view_get_timeline  (IovLiveView  *self);
+GtkWidget  *iov_live_view_get_lanes      (IovLiveView  *self);
 
 G_END_DECLS

@@ -62,6 +62,9 @@ struct _IovNotifierLanes
   int         abort_lane; /* -1: none or no single lane */
   gboolean    aborted;
 
+  GArray     *counts;     /* IovDeliveryCount per lane, or empty */
+  char       *caption;
+
   GArray     *bounds;     /* guint64 */
   IovAxis    *axis;
   IovPalette  palette;
@@ -179,19 +182,32 @@ outcome_text (IovNotifierLanes *self,
     }
 }
 
+static char *count_text (const IovDeliveryCount *c);
+
 static void
 update_accessible (IovNotifierLanes *self)
 {
   GString *s = g_string_new (NULL);
 
-  g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u event", "%u events", self->events->len),
-                          self->events->len);
+  if (self->caption != NULL)
+    g_string_append (s, self->caption);
+  else
+    g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u event", "%u events", self->events->len),
+                            self->events->len);
   for (guint i = 0; i < self->lanes->len; i++)
     {
       const Lane *lane = &g_array_index (self->lanes, Lane, i);
 
       g_string_append_printf (s, ". ");
       g_string_append_printf (s, _("Lane %u, %s %s"), i + 1, lane->owner ? lane->owner : "", lane->name);
+      if (i < self->counts->len)
+        {
+          g_autofree char *text = count_text (&g_array_index (self->counts, IovDeliveryCount, i));
+
+          if (text != NULL)
+            g_string_append_printf (s, "; %s", text);
+          continue;
+        }
       for (guint k = 0; k < self->outcomes->len; k++)
         {
           const Outcome *o = &g_array_index (self->outcomes, Outcome, k);
@@ -257,7 +273,9 @@ snapshot_source (IovNotifierLanes *self,
     double x0, x1;
     int w, h;
 
-    if (self->events->len == 1)
+    if (self->caption != NULL)
+      text = g_strdup (self->caption);
+    else if (self->events->len == 1)
       {
         g_autofree char *range = format_range (e->iova, e->addr_mask);
 
@@ -345,6 +363,65 @@ snapshot_outcome (IovNotifierLanes *self,
 }
 
 static void
+sep (GString *s)
+{
+  if (s->len > 0)
+    g_string_append (s, " · ");
+}
+
+/* "▼ 12 000 UNMAP · 40 cropped · 3 skipped · 11 990 observed" */
+static char *
+count_text (const IovDeliveryCount *c)
+{
+  static const guint types[] = { IOV_NOTIFIER_MAP, IOV_NOTIFIER_UNMAP, IOV_NOTIFIER_DEVIOTLB_UNMAP };
+  GString *s = g_string_new (NULL);
+  guint64 skipped = c->skipped_range + c->skipped_flags;
+
+  for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+    if (c->by_type[t] > 0)
+      {
+        sep (s);
+        g_string_append_printf (s, "%s %" G_GUINT64_FORMAT " %s",
+                                _iov_type_glyph (types[t]), c->by_type[t], _iov_type_label (types[t]));
+      }
+  if (c->cropped > 0)
+    {
+      g_autofree char *n = g_strdup_printf ("%" G_GUINT64_FORMAT, c->cropped);
+
+      /* Translators: %s is a count */
+      sep (s);
+      g_string_append_printf (s, _("%s cropped"), n);
+    }
+  if (skipped > 0)
+    {
+      g_autofree char *n = g_strdup_printf ("%" G_GUINT64_FORMAT, skipped);
+
+      sep (s);
+      /* Translators: %s is a count */
+      g_string_append_printf (s, _("%s skipped"), n);
+    }
+  if (c->aborted > 0)
+    {
+      sep (s);
+      g_string_append (s, _("✖ QEMU stops here"));
+    }
+  if (c->observed > 0)
+    {
+      g_autofree char *n = g_strdup_printf ("%" G_GUINT64_FORMAT, c->observed);
+
+      sep (s);
+      /* Translators: %s is a count of deliveries seen in the trace */
+      g_string_append_printf (s, _("%s observed"), n);
+    }
+  if (s->len == 0)
+    {
+      g_string_free (s, TRUE);
+      return NULL;
+    }
+  return g_string_free (s, FALSE);
+}
+
+static void
 snapshot_lane_text (IovNotifierLanes *self,
                     GtkSnapshot      *snapshot,
                     guint             lane,
@@ -357,6 +434,14 @@ snapshot_lane_text (IovNotifierLanes *self,
   const Outcome *first = NULL;
   guint n = 0, delivered = 0, cropped = 0, skipped = 0;
   int w, h;
+
+  if (lane < self->counts->len)
+    {
+      text = count_text (&g_array_index (self->counts, IovDeliveryCount, lane));
+      if (text == NULL)
+        return;
+      goto draw;
+    }
 
   for (guint k = 0; k < self->outcomes->len; k++)
     {
@@ -380,7 +465,8 @@ snapshot_lane_text (IovNotifierLanes *self,
     text = g_strdup_printf (_("%s %u delivered (%u cropped), %u skipped"),
                             _iov_type_glyph (first->type), delivered, cropped, skipped);
 
-  layout = _iov_layout_new (widget, text, 0.8, first->result == IOV_RESULT_ABORT);
+draw:
+  layout = _iov_layout_new (widget, text, 0.8, first != NULL && first->result == IOV_RESULT_ABORT);
   /* Narrow columns (Compare Versions) shorten the label rather than let
    * it run past the lane. */
   {
@@ -741,6 +827,8 @@ iov_notifier_lanes_finalize (GObject *object)
   g_clear_pointer (&self->bounds, g_array_unref);
   g_clear_pointer (&self->axis, iov_axis_unref);
   g_clear_pointer (&self->abort_message, g_free);
+  g_clear_pointer (&self->counts, g_array_unref);
+  g_clear_pointer (&self->caption, g_free);
 
   G_OBJECT_CLASS (iov_notifier_lanes_parent_class)->finalize (object);
 }
@@ -771,6 +859,7 @@ iov_notifier_lanes_init (IovNotifierLanes *self)
   g_array_set_clear_func (self->lanes, (GDestroyNotify) lane_clear);
   self->events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
   self->outcomes = g_array_new (FALSE, FALSE, sizeof (Outcome));
+  self->counts = g_array_new (FALSE, TRUE, sizeof (IovDeliveryCount));
   self->bounds = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_array_append_val (self->bounds, (guint64) { 0 });
   self->abort_lane = -1;
@@ -856,6 +945,8 @@ iov_notifier_lanes_set_step (IovNotifierLanes          *self,
 
   g_free (self->abort_message);
   self->abort_message = g_strdup (abort_message);
+  g_array_set_size (self->counts, 0);
+  g_clear_pointer (&self->caption, g_free);
 
   stop_animation (self);
   self->anim_start = 0;
@@ -915,6 +1006,44 @@ iov_notifier_lanes_set_speed (IovNotifierLanes *self,
   g_return_if_fail (speed > 0);
 
   self->speed = speed;
+}
+
+void
+iov_notifier_lanes_set_counts (IovNotifierLanes       *self,
+                               const char             *caption,
+                               const IovDeliveryCount *counts,
+                               guint                   n_counts)
+{
+  g_return_if_fail (IOV_IS_NOTIFIER_LANES (self));
+  g_return_if_fail (counts != NULL || n_counts == 0);
+
+  /* Counts replace the animation: the totals are the news. */
+  stop_animation (self);
+  self->progress = self->lanes->len + 1;
+  g_free (self->caption);
+  self->caption = g_strdup (caption);
+  g_array_set_size (self->counts, 0);
+  g_array_set_size (self->counts, self->lanes->len);
+  for (guint i = 0; i < self->lanes->len; i++)
+    {
+      const Lane *lane = &g_array_index (self->lanes, Lane, i);
+
+      for (guint k = 0; k < n_counts; k++)
+        if (counts[k].notifier != NULL && g_strcmp0 (counts[k].notifier->name, lane->name) == 0)
+          {
+            g_array_index (self->counts, IovDeliveryCount, i) = counts[k];
+            g_array_index (self->counts, IovDeliveryCount, i).notifier = NULL;  /* not kept */
+          }
+    }
+  update_accessible (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+iov_notifier_lanes_is_counting (IovNotifierLanes *self)
+{
+  g_return_val_if_fail (IOV_IS_NOTIFIER_LANES (self), FALSE);
+  return self->counts->len > 0;
 }
 
 guint

@@ -14,6 +14,7 @@
 
 #include <gtk/gtk.h>
 
+#include "iov-delivery-log.h"
 #include "iov-engine.h"
 
 G_BEGIN_DECLS
@@ -48,6 +49,15 @@ void       iov_notifier_lanes_set_speed        (IovNotifierLanes          *self,
                                                 double                     speed);
 /* Shows the end state at once. */
 void       iov_notifier_lanes_finish_animation (IovNotifierLanes          *self);
+/* Too many events to show one by one: each lane says what its notifier got
+ * in total (matched to the lanes by notifier name), and @caption replaces
+ * the events' label, e.g. "12 000 events in the selection".  The step's
+ * events stay drawn as a sample.  Reset by each set_step(). */
+void       iov_notifier_lanes_set_counts       (IovNotifierLanes          *self,
+                                                const char                *caption,
+                                                const IovDeliveryCount    *counts,
+                                                guint                      n_counts);
+gboolean   iov_notifier_lanes_is_counting      (IovNotifierLanes          *self);
 guint      iov_notifier_lanes_get_n_lanes      (IovNotifierLanes          *self);
 
 G_END_DECLS
