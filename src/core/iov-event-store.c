@@ -28,6 +28,62 @@ G_STATIC_ASSERT (CHUNK_EVENTS * sizeof (IovEventRecord) == ARENA_BLOCK);
 #define MAX_INTERN    (1u << 20)
 #define MAX_INTERN_LEN 128
 
+/* The count pyramid: every complete block of 2^6, 2^8, … 2^16 records of
+ * a chunk keeps its time range and, per event id in it, the count and
+ * the time range of those events.  A zoomed-out view then adds up a few
+ * summaries per pixel and walks only the records of the blocks that
+ * straddle a pixel's edge, instead of every record in view.  A block with
+ * more ids than its level's cap, or longer than 2^32 ns (its times are
+ * kept relative to its start), keeps no per-id summary and is walked; its
+ * parent is then summarized from the records.  Real QEMU traces have
+ * 7 ids per 64 events on average (16 at the 90th percentile); the caps
+ * keep the pyramid under 4.5 bytes per event whatever the trace. */
+#define SUM_LEVELS       6
+#define SUM_L0_SHIFT     6
+#define SUM_FANOUT_SHIFT 2   /* a small fan-out: fewer summaries per bin */
+#define SUM_FANOUT       (1u << SUM_FANOUT_SHIFT)
+#define SUM_SHIFT(l)     (SUM_L0_SHIFT + (l) * SUM_FANOUT_SHIFT)
+#define SUM_N_BLOCKS(l)  (CHUNK_EVENTS >> SUM_SHIFT (l))
+#define SUM_ALL_BLOCKS   (sum_base[SUM_LEVELS - 1] + SUM_N_BLOCKS (SUM_LEVELS - 1))
+#define SUM_NONE         G_MAXUINT32
+G_STATIC_ASSERT (SUM_LEVELS == 6 && SUM_SHIFT (SUM_LEVELS - 1) < CHUNK_SHIFT);
+
+/* at most 2 bytes per event at the bottom, half that on each level up */
+static const guint sum_cap[SUM_LEVELS] = { 8, 16, 32, 64, 128, 512 };
+static const guint sum_base[SUM_LEVELS] = {
+  0,
+  SUM_N_BLOCKS (0),
+  SUM_N_BLOCKS (0) + SUM_N_BLOCKS (1),
+  SUM_N_BLOCKS (0) + SUM_N_BLOCKS (1) + SUM_N_BLOCKS (2),
+  SUM_N_BLOCKS (0) + SUM_N_BLOCKS (1) + SUM_N_BLOCKS (2) + SUM_N_BLOCKS (3),
+  SUM_N_BLOCKS (0) + SUM_N_BLOCKS (1) + SUM_N_BLOCKS (2) + SUM_N_BLOCKS (3) + SUM_N_BLOCKS (4),
+};
+#define SUM_MAX_CAP      512
+
+typedef struct
+{
+  guint32 event_id;
+  guint32 count;
+  guint32 dt_min;    /* from the block's ts_min */
+  guint32 dt_max;
+} SumEntry;
+
+typedef struct
+{
+  guint32 event_id;
+  guint32 count;
+  guint64 ts_min;
+  guint64 ts_max;
+} SumAcc;
+
+typedef struct
+{
+  guint64 ts_min;
+  guint64 ts_max;
+  guint32 first;     /* into the chunk's entries */
+  guint32 n;         /* SUM_NONE: too many ids, walk the block */
+} SumBlock;
+
 enum { BLOB_TYPED = 0, BLOB_RAW = 1 };
 
 typedef struct
@@ -38,6 +94,10 @@ typedef struct
   guint64         ts_max;
   gboolean        sorted;
   guint64         arena_base;
+  SumBlock       *sum;          /* SUM_ALL_BLOCKS, level by level; valid when complete */
+  SumEntry       *entries;
+  guint           n_entries;
+  guint           cap_entries;
 } Chunk;
 
 struct _IovEventStore
@@ -54,6 +114,11 @@ struct _IovEventStore
   GHashTable      *intern;     /* char* → id + 1 */
   GPtrArray       *strings;    /* id → char* (NUL-terminated, owned by intern) */
   GArray          *string_lens;
+  /* summarizing a block: event id → slot in acc, SUM_NONE when absent */
+  guint32         *slot_of_id;
+  guint            n_slot_of_id;
+  SumAcc          *acc;
+  guint            n_acc;
 };
 
 IovEventStore *
@@ -72,6 +137,7 @@ iov_event_store_new (IovTraceCatalog *catalog)
   self->intern = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->strings = g_ptr_array_new ();
   self->string_lens = g_array_new (FALSE, FALSE, sizeof (guint32));
+  self->acc = g_new (SumAcc, SUM_MAX_CAP);
   return self;
 }
 
@@ -85,6 +151,8 @@ iov_event_store_free (IovEventStore *self)
       Chunk *c = g_ptr_array_index (self->chunks, i);
 
       g_aligned_free (c->records);
+      g_free (c->sum);
+      g_free (c->entries);
       g_free (c);
     }
   g_ptr_array_unref (self->chunks);
@@ -93,6 +161,8 @@ iov_event_store_free (IovEventStore *self)
   g_ptr_array_unref (self->strings);
   g_array_unref (self->string_lens);
   g_free (self->scratch);
+  g_free (self->slot_of_id);
+  g_free (self->acc);
   g_free (self);
 }
 
@@ -253,7 +323,14 @@ current_chunk (IovEventStore *self,
 
   if (c == NULL || c->n == CHUNK_EVENTS || arena_end + ARENA_BLOCK + blob_len - c->arena_base >= NO_ARGS)
     {
+      /* the chunk is done: give back what its summaries did not use */
+      if (c != NULL && c->n_entries < c->cap_entries)
+        {
+          c->entries = g_renew (SumEntry, c->entries, c->n_entries);
+          c->cap_entries = c->n_entries;
+        }
       c = g_new0 (Chunk, 1);
+      c->sum = g_new (SumBlock, SUM_ALL_BLOCKS);
       c->records = alloc_big ();
       c->sorted = TRUE;
       c->ts_min = G_MAXUINT64;
@@ -261,6 +338,123 @@ current_chunk (IovEventStore *self,
       g_ptr_array_add (self->chunks, c);
     }
   return c;
+}
+
+/* Adds @count events of @event_id to the block being summarized; FALSE
+ * when that would take more than @cap ids. */
+static inline gboolean
+acc_add (IovEventStore *self,
+         guint32        event_id,
+         guint32        count,
+         guint64        ts_min,
+         guint64        ts_max,
+         guint          cap)
+{
+  guint32 s;
+
+  if (G_UNLIKELY (event_id >= self->n_slot_of_id))
+    {
+      guint n = MAX (event_id + 1, self->n_slot_of_id * 2);
+
+      self->slot_of_id = g_renew (guint32, self->slot_of_id, n);
+      memset (self->slot_of_id + self->n_slot_of_id, 0xff, sizeof (guint32) * (n - self->n_slot_of_id));
+      self->n_slot_of_id = n;
+    }
+  s = self->slot_of_id[event_id];
+  if (s == SUM_NONE)
+    {
+      if (self->n_acc == cap)
+        return FALSE;
+      s = self->n_acc++;
+      self->slot_of_id[event_id] = s;
+      self->acc[s] = (SumAcc) { event_id, count, ts_min, ts_max };
+      return TRUE;
+    }
+  self->acc[s].count += count;
+  self->acc[s].ts_min = MIN (self->acc[s].ts_min, ts_min);
+  self->acc[s].ts_max = MAX (self->acc[s].ts_max, ts_max);
+  return TRUE;
+}
+
+/* Summarizes block @b of @level, just completed: from its children's
+ * summaries when they all have one, else from its records. */
+static void
+summarize_block (IovEventStore *self,
+                 Chunk         *c,
+                 guint          level,
+                 guint          b)
+{
+  SumBlock *blk = &c->sum[sum_base[level] + b];
+  guint start = b << SUM_SHIFT (level);
+  guint end = start + (1u << SUM_SHIFT (level));
+  gboolean ok = TRUE;
+
+  g_assert (end <= c->n);
+  blk->ts_min = G_MAXUINT64;
+  blk->ts_max = 0;
+  if (level > 0)
+    {
+      const SumBlock *child = &c->sum[sum_base[level - 1] + (b << SUM_FANOUT_SHIFT)];
+
+      for (guint i = 0; i < SUM_FANOUT; i++)
+        {
+          blk->ts_min = MIN (blk->ts_min, child[i].ts_min);
+          blk->ts_max = MAX (blk->ts_max, child[i].ts_max);
+          if (child[i].n == SUM_NONE)
+            ok = FALSE;
+          for (guint e = 0; ok && e < child[i].n; e++)
+            {
+              const SumEntry *x = &c->entries[child[i].first + e];
+
+              ok = acc_add (self, x->event_id, x->count, child[i].ts_min + x->dt_min, child[i].ts_min + x->dt_max,
+                            sum_cap[level]);
+            }
+        }
+      if (!ok && self->n_acc < sum_cap[level])
+        {
+          /* a child had too many ids for its level, not necessarily for ours */
+          for (guint i = 0; i < self->n_acc; i++)
+            self->slot_of_id[self->acc[i].event_id] = SUM_NONE;
+          self->n_acc = 0;
+          ok = TRUE;
+          for (guint i = start; ok && i < end; i++)
+            ok = acc_add (self, c->records[i].event_id, 1, c->records[i].ts_ns, c->records[i].ts_ns,
+                          sum_cap[level]);
+        }
+    }
+  else
+    {
+      for (guint i = start; i < end; i++)
+        {
+          const IovEventRecord *r = &c->records[i];
+
+          blk->ts_min = MIN (blk->ts_min, r->ts_ns);
+          blk->ts_max = MAX (blk->ts_max, r->ts_ns);
+          if (ok)
+            ok = acc_add (self, r->event_id, 1, r->ts_ns, r->ts_ns, sum_cap[0]);
+        }
+    }
+
+  if (blk->ts_max - blk->ts_min > G_MAXUINT32)
+    ok = FALSE;
+  blk->first = c->n_entries;
+  blk->n = ok ? self->n_acc : SUM_NONE;
+  if (ok)
+    {
+      if (c->n_entries + self->n_acc > c->cap_entries)
+        {
+          c->cap_entries = MAX (c->n_entries + self->n_acc, MAX (256, c->cap_entries * 2));
+          c->entries = g_renew (SumEntry, c->entries, c->cap_entries);
+        }
+      for (guint i = 0; i < self->n_acc; i++)
+        c->entries[c->n_entries + i] = (SumEntry) { self->acc[i].event_id, self->acc[i].count,
+                                                    (guint32) (self->acc[i].ts_min - blk->ts_min),
+                                                    (guint32) (self->acc[i].ts_max - blk->ts_min) };
+      c->n_entries += self->n_acc;
+    }
+  for (guint i = 0; i < self->n_acc; i++)
+    self->slot_of_id[self->acc[i].event_id] = SUM_NONE;
+  self->n_acc = 0;
 }
 
 static guint64
@@ -297,6 +491,9 @@ append (IovEventStore *self,
   c->ts_min = MIN (c->ts_min, ts_ns);
   c->ts_max = MAX (c->ts_max, ts_ns);
   c->n++;
+  if ((c->n & ((1u << SUM_L0_SHIFT) - 1)) == 0)
+    for (guint l = 0; l < SUM_LEVELS && (c->n & ((1u << SUM_SHIFT (l)) - 1)) == 0; l++)
+      summarize_block (self, c, l, (c->n >> SUM_SHIFT (l)) - 1);
   self->last_ts = ts_ns;
   return self->n_events++;
 }
@@ -664,9 +861,206 @@ iov_event_store_bin (IovEventStore  *self,
   return TRUE;
 }
 
-/* Bytes used by the events: records plus the argument arena and the
- * interned strings (the unused tails of the last chunk and block are not
- * counted; they are at most 4 MiB). */
+typedef struct
+{
+  guint64      t0;
+  guint64      t1;
+  double       scale;
+  guint        n_bins;
+  const guint *row_of_event_id;
+  guint        n_ids;
+  guint        n_rows;
+  IovEventBin *bins;
+} MultiQuery;
+
+/* The same arithmetic as iov_event_store_bin(), so that both put an event
+ * in the same bin.  It never decreases as @ts grows: a block whose first
+ * and last times fall in one bin lies wholly in it. */
+static inline guint
+multi_bin_of (const MultiQuery *q,
+              guint64           ts)
+{
+  guint b = (guint) ((double) (ts - q->t0) * q->scale);
+
+  return MIN (b, q->n_bins - 1);
+}
+
+static inline void
+multi_add (const MultiQuery *q,
+           guint32           event_id,
+           guint             b,
+           guint64           count,
+           guint64           ts_min,
+           guint64           ts_max)
+{
+  IovEventBin *bin;
+  guint row;
+
+  if (event_id >= q->n_ids || (row = q->row_of_event_id[event_id]) >= q->n_rows)
+    return;
+  bin = &q->bins[(gsize) row * q->n_bins + b];
+  bin->count += count;
+  bin->min = MIN (bin->min, ts_min);
+  bin->max = MAX (bin->max, ts_max);
+}
+
+static void
+multi_walk (const MultiQuery *q,
+            const Chunk      *c,
+            guint             start,
+            guint             end)
+{
+  const IovEventRecord *rec = c->records;
+
+  if (c->sorted)
+    {
+      /* in time order: split the records into runs that share a bin, found
+       * by bisection, rather than placing each one */
+      while (start < end && rec[start].ts_ns < q->t0)
+        start++;
+      while (end > start && rec[end - 1].ts_ns >= q->t1)
+        end--;
+      while (start < end)
+        {
+          guint b = multi_bin_of (q, rec[start].ts_ns);
+          guint lo = start + 1, hi = end;
+
+          while (lo < hi)
+            {
+              guint mid = lo + (hi - lo) / 2;
+
+              if (multi_bin_of (q, rec[mid].ts_ns) > b)
+                hi = mid;
+              else
+                lo = mid + 1;
+            }
+          for (guint i = start; i < lo; i++)
+            multi_add (q, rec[i].event_id, b, 1, rec[i].ts_ns, rec[i].ts_ns);
+          start = lo;
+        }
+      return;
+    }
+
+  for (guint i = start; i < end; i++)
+    {
+      const IovEventRecord *r = &rec[i];
+
+      if (r->ts_ns >= q->t0 && r->ts_ns < q->t1)
+        multi_add (q, r->event_id, multi_bin_of (q, r->ts_ns), 1, r->ts_ns, r->ts_ns);
+    }
+}
+
+/* Block @b of @level: skipped when out of range, added from its summary
+ * when it lies in one bin, else split into its children (or its records
+ * at the bottom).  Incomplete blocks (the newest) have no summary yet. */
+static void
+multi_block (const MultiQuery *q,
+             const Chunk      *c,
+             guint             level,
+             guint             b)
+{
+  guint start = b << SUM_SHIFT (level);
+  guint end;
+
+  if (start >= c->n)
+    return;
+  end = start + (1u << SUM_SHIFT (level));
+  if (end <= c->n)
+    {
+      const SumBlock *blk = &c->sum[sum_base[level] + b];
+      guint bin;
+
+      if (blk->ts_max < q->t0 || blk->ts_min >= q->t1)
+        return;
+      if (blk->n != SUM_NONE && blk->ts_min >= q->t0 && blk->ts_max < q->t1 &&
+          (bin = multi_bin_of (q, blk->ts_min)) == multi_bin_of (q, blk->ts_max))
+        {
+          for (guint e = 0; e < blk->n; e++)
+            {
+              const SumEntry *x = &c->entries[blk->first + e];
+
+              multi_add (q, x->event_id, bin, x->count, blk->ts_min + x->dt_min, blk->ts_min + x->dt_max);
+            }
+          return;
+        }
+    }
+  else
+    end = c->n;
+
+  if (level == 0)
+    {
+      multi_walk (q, c, start, end);
+      return;
+    }
+  for (guint i = 0; i < SUM_FANOUT; i++)
+    multi_block (q, c, level - 1, (b << SUM_FANOUT_SHIFT) + i);
+}
+
+/* Per-pixel binning of several rows at once, in one pass: splits [t0, t1)
+ * into @n_bins equal bins and fills row r of @bins (@n_rows × @n_bins,
+ * row after row) with the number of events whose catalogue id i has
+ * @row_of_event_id[i] == r, and the min/max of their times.  Ids with a
+ * row of @n_rows or more (G_MAXUINT), and ids from @n_ids on, are not
+ * binned.  The result is that of one iov_event_store_bin() per row with
+ * @arg_index -1, but a bin that holds whole blocks of events costs a few
+ * summaries instead of a walk over them. */
+gboolean
+iov_event_store_bin_multi (IovEventStore  *self,
+                           guint64         t0_ns,
+                           guint64         t1_ns,
+                           guint           n_bins,
+                           const guint    *row_of_event_id,
+                           guint           n_ids,
+                           guint           n_rows,
+                           IovEventBin    *bins,
+                           GError        **error)
+{
+  MultiQuery q;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (row_of_event_id != NULL || n_ids == 0, FALSE);
+  g_return_val_if_fail (bins != NULL || n_rows == 0, FALSE);
+
+  if (n_bins == 0 || t1_ns <= t0_ns)
+    {
+      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, "empty time range or no bins");
+      return FALSE;
+    }
+  for (gsize i = 0; i < (gsize) n_rows * n_bins; i++)
+    {
+      bins[i].count = 0;
+      bins[i].min = G_MAXUINT64;
+      bins[i].max = 0;
+    }
+  if (n_rows == 0 || n_ids == 0)
+    return TRUE;
+
+  q.t0 = t0_ns;
+  q.t1 = t1_ns;
+  q.scale = (double) n_bins / (double) (t1_ns - t0_ns);
+  q.n_bins = n_bins;
+  q.row_of_event_id = row_of_event_id;
+  q.n_ids = n_ids;
+  q.n_rows = n_rows;
+  q.bins = bins;
+
+  /* the chunks' time ranges are the top of the index */
+  for (guint ci = 0; ci < self->chunks->len; ci++)
+    {
+      const Chunk *c = g_ptr_array_index (self->chunks, ci);
+      const guint top = SUM_LEVELS - 1;
+
+      if (c->n == 0 || c->ts_max < t0_ns || c->ts_min >= t1_ns)
+        continue;
+      for (guint b = 0; b < SUM_N_BLOCKS (top); b++)
+        multi_block (&q, c, top, b);
+    }
+  return TRUE;
+}
+
+/* Bytes used by the events: records plus the argument arena, the interned
+ * strings and the count pyramid (the unused tails of the last chunk and
+ * block are not counted; they are at most 4 MiB). */
 gsize
 iov_event_store_get_memory (IovEventStore *self)
 {
@@ -675,6 +1069,13 @@ iov_event_store_get_memory (IovEventStore *self)
   g_return_val_if_fail (self != NULL, 0);
 
   bytes = self->n_events * sizeof (IovEventRecord) + (gsize) self->chunks->len * sizeof (Chunk);
+  for (guint i = 0; i < self->chunks->len; i++)
+    {
+      const Chunk *c = g_ptr_array_index (self->chunks, i);
+
+      bytes += SUM_ALL_BLOCKS * sizeof (SumBlock) + (gsize) c->cap_entries * sizeof (SumEntry);
+    }
+  bytes += (gsize) self->n_slot_of_id * sizeof (guint32) + SUM_MAX_CAP * sizeof (SumAcc);
   if (self->blocks->len > 0)
     bytes += (gsize) (self->blocks->len - 1) * ARENA_BLOCK + self->block_pos;
   for (guint i = 0; i < self->strings->len; i++)

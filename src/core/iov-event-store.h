@@ -24,7 +24,9 @@ G_BEGIN_DECLS
  * arguments in a shared arena, typed and compact (integers as varints,
  * repeated strings interned) whenever the text can be rebuilt from the
  * values, else the raw text.  Chunks carry their time range (the time
- * index); views ask for per-pixel bins and never walk raw events. */
+ * index), and complete blocks of records a count per event id (a
+ * pyramid of summaries); views ask for per-pixel bins and never walk raw
+ * events. */
 
 typedef struct
 {
@@ -75,6 +77,15 @@ gboolean       iov_event_store_bin          (IovEventStore        *self,
                                              const guint          *event_ids,
                                              guint                 n_event_ids,
                                              int                   arg_index,
+                                             IovEventBin          *bins,
+                                             GError              **error);
+gboolean       iov_event_store_bin_multi    (IovEventStore        *self,
+                                             guint64               t0_ns,
+                                             guint64               t1_ns,
+                                             guint                 n_bins,
+                                             const guint          *row_of_event_id,
+                                             guint                 n_ids,
+                                             guint                 n_rows,
                                              IovEventBin          *bins,
                                              GError              **error);
 gsize          iov_event_store_get_memory   (IovEventStore        *self);

@@ -333,7 +333,259 @@ test_bins_unsorted (void)
     }
 }
 
-/* ≤ 32 bytes per stored event on a real trace (records + arena). */
+/* iov_event_store_bin_multi() against one iov_event_store_bin() per row,
+ * on random stores: times in order with runs of equal ones, in order but
+ * for one late event, or in no order; a few kinds or more kinds than a
+ * summary block keeps; ranges whose bin edges fall on chunk and block
+ * edges, the whole trace, or outside the data.  IOV_TEST_SEED=N replays
+ * a failure. */
+#define MULTI_CHUNK 131072    /* the store's chunk, in events */
+
+typedef struct
+{
+  guint         seed;
+  guint         store;
+  guint         query;
+  const guint64 *ts;
+  guint          n;
+} MultiCase;
+
+static guint64
+random_edge (GRand         *rand,
+             const guint64 *ts,
+             guint          n)
+{
+  static const guint units[] = { MULTI_CHUNK, 65536, 4096, 256 };
+  guint unit = units[g_rand_int_range (rand, 0, G_N_ELEMENTS (units))];
+  guint k;
+
+  if (n == 0)
+    return 0;
+  if (n <= unit)
+    return ts[g_rand_int_range (rand, 0, n)];
+  /* the first event of a block, or the last of the one before */
+  k = g_rand_int_range (rand, 1, (n - 1) / unit + 1) * unit;
+  return ts[g_rand_boolean (rand) ? k : k - 1];
+}
+
+static void
+check_multi (const MultiCase *mc,
+             IovEventStore   *store,
+             guint64          t0,
+             guint64          t1,
+             guint            n_bins,
+             const guint     *row_of,
+             guint            n_ids,
+             guint            n_rows)
+{
+  g_autofree IovEventBin *multi = g_new (IovEventBin, (gsize) n_rows * n_bins);
+  g_autofree IovEventBin *single = g_new (IovEventBin, n_bins);
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GError) error = NULL;
+  guint64 total = 0, expect_total = 0;
+
+  g_assert_true (iov_event_store_bin_multi (store, t0, t1, n_bins, row_of, n_ids, n_rows, multi, &error));
+  g_assert_no_error (error);
+  for (guint r = 0; r < n_rows; r++)
+    {
+      g_array_set_size (ids, 0);
+      for (guint i = 0; i < n_ids; i++)
+        if (row_of[i] == r)
+          g_array_append_val (ids, i);
+      if (ids->len == 0)
+        {
+          /* no ids means every event to iov_event_store_bin() */
+          for (guint b = 0; b < n_bins; b++)
+            single[b] = (IovEventBin) { 0, G_MAXUINT64, 0 };
+        }
+      else
+        g_assert_true (iov_event_store_bin (store, t0, t1, n_bins, (const guint *) (gpointer) ids->data, ids->len,
+                                            -1, single, &error));
+      for (guint b = 0; b < n_bins; b++)
+        {
+          const IovEventBin *m = &multi[(gsize) r * n_bins + b];
+
+          total += m->count;
+          expect_total += single[b].count;
+          if (m->count != single[b].count || m->min != single[b].min || m->max != single[b].max)
+            {
+              g_printerr ("bin_multi differs: IOV_TEST_SEED=%u store %u query %u (%u events, %u bins of [%"
+                          G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "), %u rows, %u ids): row %u bin %u: "
+                          "multi %" G_GUINT64_FORMAT " [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "], "
+                          "single %" G_GUINT64_FORMAT " [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "]\n",
+                          mc->seed, mc->store, mc->query, mc->n, n_bins, t0, t1, n_rows, n_ids, r, b,
+                          m->count, m->min, m->max, single[b].count, single[b].min, single[b].max);
+              g_test_fail_printf ("bin_multi differs from bin, seed %u", mc->seed);
+              return;
+            }
+        }
+    }
+  /* and both count what a plain walk over the events counts */
+  {
+    guint64 walk = 0;
+
+    for (guint i = 0; i < mc->n; i++)
+      {
+        IovEventRecord rec;
+
+        g_assert_true (iov_event_store_get (store, i, &rec));
+        if (rec.ts_ns >= t0 && rec.ts_ns < t1 && rec.event_id < n_ids && row_of[rec.event_id] < n_rows)
+          walk++;
+      }
+    if (walk != total || walk != expect_total)
+      {
+        g_printerr ("bin_multi: IOV_TEST_SEED=%u store %u query %u: %" G_GUINT64_FORMAT " events in range, "
+                    "multi counts %" G_GUINT64_FORMAT ", bin %" G_GUINT64_FORMAT "\n",
+                    mc->seed, mc->store, mc->query, walk, total, expect_total);
+        g_test_fail_printf ("bin_multi totals differ, seed %u", mc->seed);
+      }
+  }
+}
+
+static void
+test_bins_multi (void)
+{
+  g_autoptr(IovTraceCatalog) cat = fixture_catalog ();
+  const char *env = g_getenv ("IOV_TEST_SEED");
+  guint seed = env != NULL ? (guint) g_ascii_strtoull (env, NULL, 10) : (guint) g_test_rand_int ();
+  guint n_cat = iov_trace_catalog_get_n_events (cat);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  static const guint sizes[] = { 0, 1, 255, 256, 4096 * 3 + 17, 65536 + 1, 2 * MULTI_CHUNK + 4096 * 5 + 300 };
+
+  g_test_message ("IOV_TEST_SEED=%u", seed);
+  g_assert_cmpuint (n_cat, >, 300);
+
+  for (guint s = 0; s < 12 && !g_test_failed (); s++)
+    {
+      g_autoptr(IovEventStore) store = iov_event_store_new (cat);
+      guint n = sizes[s < G_N_ELEMENTS (sizes) ? s : (guint) g_rand_int_range (rand, 4, G_N_ELEMENTS (sizes))];
+      guint shape = g_rand_int_range (rand, 0, 4);
+      /* 1 to 3 kinds, or more than a summary block keeps */
+      guint n_kinds = (guint[]) { 1, 3, 40, 300 }[g_rand_int_range (rand, 0, 4)];
+      g_autofree guint *kinds = g_new (guint, n_kinds);
+      g_autofree guint64 *ts = g_new (guint64, MAX (n, 1));
+      g_autofree guint *row_of = g_new (guint, n_cat);
+      guint64 t = g_rand_int_range (rand, 0, 3) * 1000, lo = G_MAXUINT64, hi = 0;
+      MultiCase mc = { seed, s, 0, ts, n };
+
+      for (guint k = 0; k < n_kinds; k++)
+        kinds[k] = g_rand_int_range (rand, 0, n_cat);
+      for (guint i = 0; i < n; i++)
+        {
+          switch (shape)
+            {
+            case 0:   /* in order, many equal times */
+            case 3:   /* the same, and one event late */
+              t += (guint[]) { 0, 0, 1, 2, 7, 1000 }[g_rand_int_range (rand, 0, 6)];
+              ts[i] = shape == 3 && i == n / 2 && t > 5000 ? t - 5000 : t;
+              break;
+            case 1:   /* in order, bursts at one time and long gaps */
+              if (g_rand_int_range (rand, 0, 300) == 0)
+                t += g_rand_int_range (rand, 1, 10000000);
+              ts[i] = t;
+              break;
+            default:  /* any order */
+              ts[i] = g_rand_int_range (rand, 0, 2000000);
+              break;
+            }
+          lo = MIN (lo, ts[i]);
+          hi = MAX (hi, ts[i]);
+          iov_event_store_append_raw (store, ts[i], kinds[g_rand_int_range (rand, 0, n_kinds)], "", 0);
+        }
+      g_assert_cmpuint (iov_event_store_get_n_events (store), ==, n);
+      if (n == 0)
+        lo = hi = 1000;
+
+      for (guint qi = 0; qi < 24 && !g_test_failed (); qi++)
+        {
+          guint n_rows = g_rand_int_range (rand, 1, 7);
+          guint n_bins = (guint[]) { 1, 2, 7, 640, 1920 }[g_rand_int_range (rand, 0, 5)];
+          /* sometimes fewer ids than the store holds: the rest are not binned */
+          guint n_ids = g_rand_boolean (rand) ? n_cat : (guint) g_rand_int_range (rand, 1, n_cat + 1);
+          guint64 t0, t1;
+
+          mc.query = qi;
+          for (guint i = 0; i < n_cat; i++)
+            row_of[i] = g_rand_int_range (rand, 0, 4) == 0 ? G_MAXUINT : (guint) g_rand_int_range (rand, 0, n_rows);
+          /* the kinds in the store get rows more often than not */
+          for (guint k = 0; k < n_kinds; k++)
+            if (g_rand_int_range (rand, 0, 5) > 0)
+              row_of[kinds[k]] = g_rand_int_range (rand, 0, n_rows);
+
+          switch (qi % 6)
+            {
+            case 0:   /* the whole trace, and beyond */
+              {
+                guint64 before = g_rand_int_range (rand, 0, 3);
+
+                t0 = lo - MIN (lo, before);
+                t1 = hi + 1 + g_rand_int_range (rand, 0, 3);
+              }
+              break;
+            case 1:   /* a bin edge on a chunk or block edge */
+              {
+                guint64 edge = random_edge (rand, ts, n);
+                guint64 w = g_rand_int_range (rand, 1, 5000);
+                guint j = g_rand_int_range (rand, 0, n_bins + 1);
+
+                t0 = edge >= j * w ? edge - j * w : edge;
+                t1 = t0 + n_bins * w;
+              }
+              break;
+            case 2:   /* from and to chunk or block edges, or one past */
+              t0 = random_edge (rand, ts, n);
+              t1 = random_edge (rand, ts, n);
+              if (t1 < t0)
+                {
+                  guint64 x = t0;
+
+                  t0 = t1;
+                  t1 = x;
+                }
+              t0 += g_rand_int_range (rand, 0, 2);
+              t1 += g_rand_int_range (rand, 0, 2);
+              if (t1 <= t0)
+                t1 = t0 + 1;
+              break;
+            case 3:   /* anywhere */
+              t0 = lo + g_rand_double (rand) * (hi - lo);
+              t1 = t0 + 1 + g_rand_double (rand) * (hi - t0);
+              break;
+            case 4:   /* before or after the data */
+              if (g_rand_boolean (rand) || lo == 0)
+                {
+                  t0 = hi + 1 + g_rand_int_range (rand, 0, 100);
+                  t1 = t0 + g_rand_int_range (rand, 1, 1000000);
+                }
+              else
+                {
+                  t0 = g_rand_int_range (rand, 0, lo);
+                  t1 = t0 + 1 + g_rand_int_range (rand, 0, lo - t0);
+                }
+              break;
+            default:  /* all time */
+              t0 = 0;
+              t1 = G_MAXUINT64;
+              break;
+            }
+          check_multi (&mc, store, t0, t1, n_bins, row_of, n_ids, n_rows);
+        }
+    }
+
+  /* the arguments are checked as iov_event_store_bin() does */
+  {
+    g_autoptr(IovEventStore) store = iov_event_store_new (cat);
+    g_autoptr(GError) error = NULL;
+    IovEventBin bins[2];
+    guint row = 0;
+
+    g_assert_false (iov_event_store_bin_multi (store, 5, 5, 1, &row, 1, 2, bins, &error));
+    g_assert_error (error, IOV_ERROR, IOV_ERROR_INVALID);
+  }
+}
+
+/* ≤ 32 bytes per stored event on a real trace (records, arena and the
+ * count pyramid). */
 static void
 test_memory (void)
 {
@@ -371,6 +623,7 @@ main (int   argc,
   g_test_add_func ("/event-store/typed-values", test_typed_values);
   g_test_add_func ("/event-store/bins", test_bins);
   g_test_add_func ("/event-store/bins-unsorted", test_bins_unsorted);
+  g_test_add_func ("/event-store/bins-multi", test_bins_multi);
   g_test_add_func ("/event-store/memory", test_memory);
   return g_test_run ();
 }
