@@ -22,8 +22,8 @@
 #include "iov-timeline.h"
 
 /* A time axis over the trace with one density row per event kind.  The
- * bins come from the event store (iov_event_store_bin()), one per pixel
- * column and row, and are drawn as at most one colour node per column and
+ * bins come from the event store (iov_event_store_bin_multi(), every row
+ * in one pass), one per pixel column and row, and are drawn as at most one colour node per column and
  * row: the cost follows the width, never the number of events.  Bins are
  * recomputed in snapshot, so at most once per frame however often events
  * arrive. */
@@ -61,7 +61,7 @@ struct _IovTimeline
 
   IovEventStore   *store;     /* borrowed */
   IovTraceCatalog *catalog;   /* borrowed */
-  GArray          *kind_ids[N_KINDS];
+  GArray          *row_of_id;  /* guint: catalogue id → Kind */
   guint            n_catalog_events;
 
   guint64          t0;
@@ -75,6 +75,7 @@ struct _IovTimeline
 
   /* the bins of the last snapshot, and what they were computed for */
   IovEventBin     *bins[N_KINDS];
+  IovEventBin     *multi_bins;   /* N_KINDS × n_bins, as the store fills them */
   guint            n_bins;
   guint64          bins_t0;
   guint64          bins_t1;
@@ -290,12 +291,11 @@ update_kinds (IovTimeline *self)
   if (n == self->n_catalog_events)
     return;
 
-  for (guint k = 0; k < N_KINDS; k++)
-    g_array_set_size (self->kind_ids[k], 0);
+  g_array_set_size (self->row_of_id, 0);
   for (guint id = 0; id < n; id++)
     {
       const char *name = iov_trace_catalog_get_name (self->catalog, id);
-      Kind kind = KIND_OTHER;
+      guint kind = KIND_OTHER;   /* the row */
 
       for (guint k = 0; k < KIND_OTHER && kind == KIND_OTHER && name != NULL; k++)
         for (guint p = 0; kind_patterns[k][p] != NULL; p++)
@@ -304,7 +304,7 @@ update_kinds (IovTimeline *self)
               kind = k;
               break;
             }
-      g_array_append_val (self->kind_ids[kind], id);
+      g_array_append_val (self->row_of_id, kind);
     }
   self->n_catalog_events = n;
   self->bins_valid = FALSE;
@@ -315,28 +315,22 @@ bin_range (IovTimeline *self,
            guint        first_bin,
            guint        n_bins)
 {
+  g_autoptr(GError) error = NULL;
   guint64 bin_ns = (self->t1 - self->t0) / self->n_bins;
+  guint n = n_bins - first_bin;
 
-  for (guint k = 0; k < N_KINDS; k++)
+  /* one pass over the store for all the rows, not one per row */
+  if (!iov_event_store_bin_multi (self->store, first_bin == 0 ? self->t0 : self->t0 + first_bin * bin_ns, self->t1,
+                                  n, (const guint *) (gpointer) self->row_of_id->data, self->row_of_id->len,
+                                  N_KINDS, self->multi_bins, &error))
     {
-      g_autoptr(GError) error = NULL;
-      IovEventBin *bins = self->bins[k] + first_bin;
-      guint n = n_bins - first_bin;
-
-      if (self->kind_ids[k]->len == 0)
-        {
-          memset (bins, 0, sizeof (IovEventBin) * n);
-          continue;
-        }
-      if (!iov_event_store_bin (self->store,
-                                first_bin == 0 ? self->t0 : self->t0 + first_bin * bin_ns, self->t1, n,
-                                (const guint *) (gpointer) self->kind_ids[k]->data, self->kind_ids[k]->len,
-                                -1, bins, &error))
-        {
-          g_debug ("No bins: %s", error->message);
-          memset (bins, 0, sizeof (IovEventBin) * n);
-        }
+      g_debug ("No bins: %s", error->message);
+      for (guint k = 0; k < N_KINDS; k++)
+        memset (self->bins[k] + first_bin, 0, sizeof (IovEventBin) * n);
+      return;
     }
+  for (guint k = 0; k < N_KINDS; k++)
+    memcpy (self->bins[k] + first_bin, self->multi_bins + (gsize) k * n, sizeof (IovEventBin) * n);
 }
 
 /* Bins what the range needs.  When only new events came (trace events
@@ -365,6 +359,8 @@ update_bins (IovTimeline *self,
           g_free (self->bins[k]);
           self->bins[k] = g_new (IovEventBin, n_bins);
         }
+      g_free (self->multi_bins);
+      self->multi_bins = g_new (IovEventBin, (gsize) N_KINDS * n_bins);
       self->bins_valid = FALSE;
     }
   self->n_bins = n_bins;
@@ -693,11 +689,10 @@ iov_timeline_finalize (GObject *object)
 {
   IovTimeline *self = IOV_TIMELINE (object);
 
+  g_clear_pointer (&self->row_of_id, g_array_unref);
   for (guint k = 0; k < N_KINDS; k++)
-    {
-      g_clear_pointer (&self->kind_ids[k], g_array_unref);
-      g_clear_pointer (&self->bins[k], g_free);
-    }
+    g_clear_pointer (&self->bins[k], g_free);
+  g_clear_pointer (&self->multi_bins, g_free);
 
   G_OBJECT_CLASS (iov_timeline_parent_class)->finalize (object);
 }
@@ -811,8 +806,7 @@ iov_timeline_init (IovTimeline *self)
   GtkEventController *motion;
   GtkGesture *drag;
 
-  for (guint k = 0; k < N_KINDS; k++)
-    self->kind_ids[k] = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->row_of_id = g_array_new (FALSE, FALSE, sizeof (guint));
   self->follow_live = TRUE;
   self->pointer_x = -1;
 
