@@ -23,6 +23,7 @@
 #include "iov-live-view-private.h"
 #include "iov-recording.h"
 #include "iov-relay-client.h"
+#include "iov-remote-session.h"
 #include "iov-session.h"
 #include "iov-notifier-lanes.h"
 #include "iov-range-map.h"
@@ -41,8 +42,6 @@
 #define TRACE_BUDGET_US   4000
 #define LANES_EVERY_US    (700 * G_TIME_SPAN_MILLISECOND)
 #define READER_QUEUE      (8u * 1024 * 1024)
-/* How often a relay's snapshot is fetched. */
-#define RELAY_POLL_MS     500
 
 struct _IovLiveView
 {
@@ -71,9 +70,9 @@ struct _IovLiveView
 
   /* a VM behind `iovista-cli relay`, instead of a session */
   IovRelayClient   *relay;
+  IovRemoteSession *remote;      /* the relay's events stream: snapshots and trace */
   GCancellable     *relay_cancellable;
   char             *token;
-  guint             relay_poll_id;
   gboolean          relay_live;
   char             *recording_name;
   char             *status;
@@ -469,7 +468,7 @@ set_snapshot (IovLiveView *self,
   populate_sidebar (self);
   if (self->snapshot != NULL)
     gtk_stack_set_visible_child_name (self->stack, "content");
-  if (self->reader != NULL)
+  if (self->reader != NULL || self->remote != NULL)
     rebuild_inference (self);
 }
 
@@ -600,7 +599,14 @@ update_trace_label (IovLiveView *self)
 {
   g_autofree char *text = NULL;
 
-  if (self->reader == NULL && self->n_lines == 0 && !self->loading)
+  if (self->remote != NULL && self->n_lines == 0 && !iov_remote_session_has_trace (self->remote))
+    {
+      gtk_label_set_text (self->trace_label,
+                          _("The relay reads no trace for this VM (give it --vm NAME,qmp=…,trace=SOURCE): "
+                            "the map follows snapshots only."));
+      return;
+    }
+  if (self->reader == NULL && self->remote == NULL && self->n_lines == 0 && !self->loading)
     {
       gtk_label_set_text (self->trace_label, _("No trace source: the map follows QMP snapshots only."));
       return;
@@ -838,7 +844,8 @@ trace_tick_cb (gpointer user_data)
   g_array_set_size (self->scratch, 0);
   while (g_get_monotonic_time () - start < TRACE_BUDGET_US)
     {
-      g_autoptr(GBytes) batch = iov_trace_reader_pop (self->reader, 0);
+      g_autoptr(GBytes) batch = self->remote != NULL ? iov_remote_session_pop_lines (self->remote, NULL)
+                                                     : iov_trace_reader_pop (self->reader, 0);
       gsize len;
       const char *data;
 
@@ -854,14 +861,23 @@ trace_tick_cb (gpointer user_data)
       iov_timeline_events_appended (self->timeline);
       iov_event_list_sources_grew (self->event_list);
     }
-  self->n_dropped = iov_trace_reader_get_dropped_lines (self->reader);
+  if (self->remote != NULL)
+    {
+      IovRemoteSessionCounters c;
+
+      /* lost here, at the relay for this client, or by the relay's reader */
+      iov_remote_session_get_counters (self->remote, &c);
+      self->n_dropped = c.events_dropped + c.relay_dropped_events + c.source_dropped_lines;
+    }
+  else
+    self->n_dropped = iov_trace_reader_get_dropped_lines (self->reader);
   add_deliveries (self, self->scratch);
 
   if (self->scratch->len > 0 && g_get_monotonic_time () - self->last_lanes_us > LANES_EVERY_US)
     show_lanes_for_selection (self, TRUE);
   update_trace_label (self);
 
-  if (iov_trace_reader_is_done (self->reader) && !iov_trace_reader_is_live (self->reader))
+  if (self->reader != NULL && iov_trace_reader_is_done (self->reader) && !iov_trace_reader_is_live (self->reader))
     {
       g_autoptr(GError) error = NULL;
 
@@ -976,17 +992,6 @@ reset (IovLiveView *self)
 
 /* ---- a VM through a relay ---------------------------------------------- */
 
-static void relay_fetch (IovLiveView *self);
-
-static gboolean
-relay_poll_cb (gpointer user_data)
-{
-  IovLiveView *self = user_data;
-
-  self->relay_poll_id = 0;
-  relay_fetch (self);
-  return G_SOURCE_REMOVE;
-}
 
 static void
 relay_show_page (IovLiveView *self,
@@ -1032,7 +1037,6 @@ relay_failed (IovLiveView  *self,
               const GError *error)
 {
   g_autofree char *status = NULL;
-  gboolean fatal = FALSE;
 
   self->relay_live = FALSE;
   if (g_error_matches (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_UNAUTHORIZED))
@@ -1046,7 +1050,6 @@ relay_failed (IovLiveView  *self,
                                      self->address);
       relay_show_page (self, "dialog-password-symbolic", _("The Relay Refused the Token"),
                        description, NULL, FALSE);
-      fatal = TRUE;
     }
   else if (g_error_matches (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_TLS))
     {
@@ -1063,7 +1066,6 @@ relay_failed (IovLiveView  *self,
       g_free (self->untrusted_sha256);
       self->untrusted_sha256 = g_steal_pointer (&fingerprint);
       gtk_widget_set_visible (self->trust_button, self->untrusted_sha256 != NULL);
-      fatal = TRUE;
     }
   else
     {
@@ -1072,9 +1074,8 @@ relay_failed (IovLiveView  *self,
         relay_show_page (self, "network-offline-symbolic", _("Cannot Reach the VM Through the Relay"),
                          error->message, NULL, FALSE);
     }
+  /* The remote session reconnects by itself, except after a refusal. */
   set_status (self, status);
-  if (!fatal && self->relay_poll_id == 0)
-    self->relay_poll_id = g_timeout_add (RELAY_POLL_MS, relay_poll_cb, self);
 }
 
 static void
@@ -1116,16 +1117,67 @@ relay_snapshot_cb (GObject      *source,
   status = g_strdup_printf (_("Live · QEMU %s · via relay %s"),
                             snapshot_version (self) ? snapshot_version (self) : "?", self->address);
   set_status (self, status);
-  if (self->relay_poll_id == 0)
-    self->relay_poll_id = g_timeout_add (RELAY_POLL_MS, relay_poll_cb, self);
 }
 
+static void
+remote_live_status (IovLiveView *self)
+{
+  g_autofree char *status = NULL;
+  const char *version = iov_remote_session_get_qemu_version (self->remote);
+
+  if (version == NULL)
+    version = snapshot_version (self);
+  self->relay_live = TRUE;
+  /* Translators: the header's subtitle: QEMU's version, the relay's URL */
+  status = g_strdup_printf (_("Live · QEMU %s · via relay %s"), version ? version : "?", self->address);
+  set_status (self, status);
+}
+
+static void
+remote_snapshot_cb (IovLiveView      *self,
+                    GParamSpec       *pspec,
+                    IovRemoteSession *remote)
+{
+  JsonNode *snapshot = iov_remote_session_get_snapshot (remote);
+
+  if (snapshot == NULL || (self->snapshot != NULL && json_node_equal (self->snapshot, snapshot)))
+    return;
+  set_snapshot (self, snapshot);
+  if (iov_remote_session_get_state (remote) == IOV_REMOTE_SESSION_LIVE)
+    remote_live_status (self);
+}
+
+static void
+remote_state_cb (IovLiveView      *self,
+                 GParamSpec       *pspec,
+                 IovRemoteSession *remote)
+{
+  switch (iov_remote_session_get_state (remote))
+    {
+    case IOV_REMOTE_SESSION_LIVE:
+      /* "Live" once there is something to show: the snapshot follows hello */
+      if (self->snapshot != NULL)
+        remote_live_status (self);
+      update_trace_label (self);
+      break;
+    case IOV_REMOTE_SESSION_DISCONNECTED:
+    case IOV_REMOTE_SESSION_FAILED:
+      if (iov_remote_session_get_error (remote) != NULL)
+        relay_failed (self, iov_remote_session_get_error (remote));
+      break;
+    case IOV_REMOTE_SESSION_CONNECTING:
+    case IOV_REMOTE_SESSION_STOPPED:
+    default:
+      break;
+    }
+}
+
+/* A snapshot by HTTP, on F5: the events stream sends them as they change. */
 static void
 relay_fetch (IovLiveView *self)
 {
   if (self->relay == NULL)
     return;
-  g_clear_handle_id (&self->relay_poll_id, g_source_remove);
   /* The callback holds no reference: a cancelled fetch never touches self. */
   iov_relay_client_get_snapshot_async (self->relay, FALSE, FALSE, self->relay_cancellable,
                                        relay_snapshot_cb, self);
@@ -1134,7 +1186,12 @@ relay_fetch (IovLiveView *self)
 static void
 relay_stop (IovLiveView *self)
 {
-  g_clear_handle_id (&self->relay_poll_id, g_source_remove);
+  if (self->remote != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->remote, self);
+      iov_remote_session_stop (self->remote);
+      g_clear_object (&self->remote);
+    }
   if (self->relay_cancellable != NULL)
     g_cancellable_cancel (self->relay_cancellable);
   g_clear_object (&self->relay_cancellable);
@@ -1165,8 +1222,19 @@ connect_relay (IovLiveView  *self,
   self->relay_cancellable = g_cancellable_new ();
   set_status (self, _("Connecting…"));
   relay_show_page (self, "network-transmit-receive-symbolic", _("Connecting to the Relay…"), url, NULL, TRUE);
+
+  /* Snapshots and the trace come over the relay's events stream, and go
+   * the same way as a local session's and a local trace's. */
+  self->remote = iov_remote_session_new (self->relay);
+  g_signal_connect_object (self->remote, "notify::snapshot", G_CALLBACK (remote_snapshot_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->remote, "notify::state", G_CALLBACK (remote_state_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->remote, "changed", G_CALLBACK (session_changed_cb), self, G_CONNECT_SWAPPED);
+  replace_store (self, iov_event_store_new (self->catalog), NULL);
+  rebuild_inference (self);
+  self->trace_tick_id = g_timeout_add (TRACE_TICK_MS, trace_tick_cb, self);
   update_trace_label (self);
-  relay_fetch (self);
+  iov_remote_session_start (self->remote);
   return TRUE;
 }
 
@@ -1489,9 +1557,9 @@ retry_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
-  if (self->relay != NULL)
+  if (self->remote != NULL)
     {
-      relay_fetch (self);
+      iov_remote_session_start (self->remote);
       return;
     }
   if (self->session == NULL)
@@ -1510,7 +1578,9 @@ trust_certificate_action (GtkWidget  *widget,
   if (self->relay == NULL || self->untrusted_sha256 == NULL)
     return;
   iov_relay_client_trust_certificate (self->relay, self->untrusted_sha256);
-  relay_fetch (self);
+  relay_show_page (self, "network-transmit-receive-symbolic", _("Connecting to the Relay…"), self->address, NULL, TRUE);
+  if (self->remote != NULL)
+    iov_remote_session_start (self->remote);
 }
 
 static void

@@ -18,6 +18,10 @@
 
 #include "iov-connect-dialog.h"
 #include "iov-live-view.h"
+#include "test-app-util.h"
+
+#include <gio/gunixsocketaddress.h>
+#include <string.h>
 
 #define TOKEN "iovista-test-remote-token-0123456789abcdef"
 
@@ -26,6 +30,8 @@ typedef struct
   char        *dir;
   char        *sock;
   char        *sock2;     /* a second QMP socket, for the TLS relay */
+  char        *sock3;     /* a third, for the relay's second VM */
+  char        *trace;     /* that VM's trace socket, the relay listens */
   char        *token_file;
   GSubprocess *qemu;
   GSubprocess *relay;
@@ -74,12 +80,18 @@ remote_stop (void)
     g_unlink (remote.sock);
   if (remote.sock2 != NULL)
     g_unlink (remote.sock2);
+  if (remote.sock3 != NULL)
+    g_unlink (remote.sock3);
+  if (remote.trace != NULL)
+    g_unlink (remote.trace);
   if (remote.token_file != NULL)
     g_unlink (remote.token_file);
   if (remote.dir != NULL)
     g_rmdir (remote.dir);
   g_clear_pointer (&remote.sock, g_free);
   g_clear_pointer (&remote.sock2, g_free);
+  g_clear_pointer (&remote.sock3, g_free);
+  g_clear_pointer (&remote.trace, g_free);
   g_clear_pointer (&remote.token_file, g_free);
   g_clear_pointer (&remote.dir, g_free);
   g_clear_pointer (&remote.url, g_free);
@@ -100,6 +112,8 @@ remote_start (const char *qemu)
   g_assert_no_error (error);
   remote.sock = g_build_filename (remote.dir, "qmp.sock", NULL);
   remote.sock2 = g_build_filename (remote.dir, "qmp2.sock", NULL);
+  remote.sock3 = g_build_filename (remote.dir, "qmp3.sock", NULL);
+  remote.trace = g_build_filename (remote.dir, "trace.sock", NULL);
   remote.token_file = g_build_filename (remote.dir, "relay.token", NULL);
   g_assert_true (g_file_set_contents_full (remote.token_file, TOKEN "\n", -1, G_FILE_SET_CONTENTS_NONE,
                                            0600, &error));
@@ -108,8 +122,9 @@ remote_start (const char *qemu)
   qmp = g_strdup_printf ("unix:%s,server=on,wait=off", remote.sock);
   {
     g_autofree char *qmp2 = g_strdup_printf ("unix:%s,server=on,wait=off", remote.sock2);
+    g_autofree char *qmp3 = g_strdup_printf ("unix:%s,server=on,wait=off", remote.sock3);
     const char *argv[] = { qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-device", "intel-iommu",
-                           "-qmp", qmp, "-qmp", qmp2, "-S", "-display", "none", NULL };
+                           "-qmp", qmp, "-qmp", qmp2, "-qmp", qmp3, "-S", "-display", "none", NULL };
 
     remote.qemu = spawn (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
   }
@@ -117,7 +132,8 @@ remote_start (const char *qemu)
   /* Port 0: the relay says which one it got. */
   vm = g_strdup_printf ("vm1,qmp=unix:%s", remote.sock);
   {
-    const char *argv[] = { cli, "relay", "--listen", "127.0.0.1:0", "--vm", vm,
+    g_autofree char *vm2 = g_strdup_printf ("vm2,qmp=unix:%s,trace=unix:%s", remote.sock3, remote.trace);
+    const char *argv[] = { cli, "relay", "--listen", "127.0.0.1:0", "--vm", vm, "--vm", vm2,
                            "--token-file", remote.token_file, NULL };
 
     remote.relay = spawn (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
@@ -182,6 +198,111 @@ test_live_view (void)
   g_assert_true (status_has (view, "the relay refused the token"));
 
   gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static guint
+event_rows (GtkWidget *view)
+{
+  return iov_event_list_get_n_rows (iov_live_view_get_event_list (IOV_LIVE_VIEW (view)));
+}
+
+/* Two windows watch two VMs of one relay; the trace written to the second
+ * VM's trace socket reaches that window's event list, timeline and
+ * inference through the relay's events stream, and only that window. */
+static void
+test_two_windows_trace (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", "qemu-7.2", "guest-intel-strict",
+                                                 "trace.log.xz", NULL);
+  g_autofree char *xz = g_find_program_in_path ("xz");
+  g_autofree char *trace = NULL;
+  g_autofree char *address1 = g_strconcat (remote.url, "/vm1", NULL);
+  g_autofree char *address2 = g_strconcat (remote.url, "/vm2", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GSocketAddress) sa = NULL;
+  g_autoptr(GString) written = g_string_new (NULL);
+  GtkWidget *windows[2], *views[2];
+  guint n_events = 0;
+  gint64 deadline;
+
+  if (xz == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  {
+    const char *argv[] = { xz, "-dc", path, NULL };
+    g_autoptr(GSubprocess) proc = spawn (G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
+
+    g_subprocess_communicate_utf8 (proc, NULL, NULL, &trace, NULL, &error);
+    g_assert_no_error (error);
+  }
+  /* The first 3000 lines: QEMU's own prefix and arguments, as printed. */
+  {
+    g_auto(GStrv) lines = g_strsplit (trace, "\n", 3001);
+
+    for (guint i = 0; i < 3000 && lines[i] != NULL; i++)
+      if (strchr (lines[i], '@') != NULL)
+        {
+          g_string_append_printf (written, "%s\n", lines[i]);
+          n_events++;
+        }
+  }
+
+  for (guint i = 0; i < 2; i++)
+    {
+      windows[i] = gtk_window_new ();
+      views[i] = iov_live_view_new ();
+      gtk_window_set_default_size (GTK_WINDOW (windows[i]), 1200, 800);
+      gtk_window_set_child (GTK_WINDOW (windows[i]), views[i]);
+      gtk_window_present (GTK_WINDOW (windows[i]));
+      iov_live_view_set_token (IOV_LIVE_VIEW (views[i]), TOKEN);
+      g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (views[i]), i ? address2 : address1, NULL, &error));
+      g_assert_no_error (error);
+    }
+  wait_status (views[0], "via relay ", 60);
+  wait_status (views[1], "via relay ", 60);
+  g_assert_true (status_has (views[0], address1));
+  g_assert_true (status_has (views[1], address2));
+
+  sa = g_unix_socket_address_new (remote.trace);
+  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (sa), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                            written->str, written->len, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+  while (event_rows (views[1]) < n_events && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("window 2: %u of %u events", event_rows (views[1]), n_events);
+  g_assert_cmpuint (event_rows (views[1]), ==, n_events);
+  g_assert_cmpuint (event_rows (views[0]), ==, 0);
+  g_assert_cmpuint (iov_event_store_get_n_events (iov_timeline_get_store (iov_live_view_get_timeline (IOV_LIVE_VIEW (views[1])))),
+                    ==, n_events);
+
+  /* The first event arrived as QEMU printed it. */
+  {
+    IovEventList *list = iov_live_view_get_event_list (IOV_LIVE_VIEW (views[1]));
+    g_autofree char *inspector = NULL;
+
+    iov_event_list_select_row (list, 1);
+    inspector = iov_event_list_dup_inspector_text (list);
+    g_assert_nonnull (strstr (inspector, "\nvtd_switch_address_space Device 00:00.0 switching address space (iommu enabled=0)\n"));
+  }
+  if (g_getenv ("IOVISTA_TEST_SCREENSHOT"))
+    {
+      g_autoptr(GdkTexture) texture = NULL;
+
+      app_test_wait_for_draw (windows[1]);
+      texture = app_test_render (windows[1]);
+      gdk_texture_save_to_png (texture, g_getenv ("IOVISTA_TEST_SCREENSHOT"));
+    }
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  gtk_window_destroy (GTK_WINDOW (windows[0]));
+  gtk_window_destroy (GTK_WINDOW (windows[1]));
 }
 
 /* A relay behind a self-signed certificate: the view shows its fingerprint
@@ -260,8 +381,9 @@ test_dialog (void)
   deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
   while (g_list_model_get_n_items (vms) == 0 && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (g_list_model_get_n_items (vms), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (vms), ==, 2);
   g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (vms), 0), ==, "vm1");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (vms), 1), ==, "vm2");
   g_assert_cmpstr (iov_connect_dialog_get_address (dialog), ==, expected);
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
@@ -285,6 +407,7 @@ main (int   argc,
   remote_start (qemu);
   g_test_add_func ("/remote/live-view", test_live_view);
   g_test_add_func ("/remote/dialog", test_dialog);
+  g_test_add_func ("/remote/two-windows-trace", test_two_windows_trace);
   g_test_add_func ("/remote/untrusted-certificate", test_untrusted_certificate);
   ret = g_test_run ();
   remote_stop ();
