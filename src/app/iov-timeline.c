@@ -438,14 +438,25 @@ draw_axis (IovTimeline *self,
   GtkWidget *widget = GTK_WIDGET (self);
   GdkRGBA line = _iov_rgba_alpha (&self->palette.fg, 0.25);
   guint64 step = nice_step (self->t1 - self->t0);
-  guint64 t = (self->t0 + step - 1) / step * step;
+  guint64 origin = 0, t;
   double height = gtk_widget_get_height (widget);
+  IovEventRecord first;
+
+  /* Seconds since the trace's first event, as the event list counts them:
+   * QEMU's clock reads 1795459770 s, which tells nobody anything. */
+  if (self->store != NULL && iov_event_store_get (self->store, 0, &first))
+    origin = first.ts_ns;
+  if (self->t0 >= origin)
+    t = origin + (self->t0 - origin + step - 1) / step * step;
+  else
+    t = origin - (origin - self->t0) / step * step;
 
   _iov_draw_rect (snapshot, px, AXIS_HEIGHT - 1, pw, 1, &line);
   for (; t < self->t1; t += step)
     {
       double x = x_at_time (self, t);
-      g_autofree char *text = format_time (t, step);
+      g_autofree char *magnitude = format_time (t >= origin ? t - origin : origin - t, step);
+      g_autofree char *text = g_strconcat (t >= origin ? "" : "−", magnitude, NULL);
       g_autoptr(PangoLayout) layout = _iov_layout_new (widget, text, 0.8, FALSE);
 
       _iov_draw_rect (snapshot, floor (x), AXIS_HEIGHT - 5, 1, height - AXIS_HEIGHT + 5, &line);
