@@ -1419,6 +1419,21 @@ load_done_cb (GObject      *object,
   iov_delivery_log_free (self->log);
   self->log = g_steal_pointer (&data->log);
   replace_store (self, g_steal_pointer (&data->store), g_steal_pointer (&data->catalog));
+  {
+    IovEventRecord first, last;
+    guint64 n = iov_event_store_get_n_events (self->store);
+
+    /* A file is over: show all of it rather than follow its end. */
+    if (n > 0 && iov_event_store_get (self->store, 0, &first) && iov_event_store_get (self->store, n - 1, &last))
+      {
+        /* a lone instant gets a second around it */
+        if (last.ts_ns <= first.ts_ns)
+          iov_timeline_set_range (self->timeline, first.ts_ns - MIN (first.ts_ns, G_USEC_PER_SEC * 500),
+                                  first.ts_ns + G_USEC_PER_SEC * 500);
+        else
+          iov_timeline_set_range (self->timeline, first.ts_ns, last.ts_ns + 1);
+      }
+  }
   add_deliveries (self, data->deliveries);
   show_lanes_for_selection (self, FALSE);
   update_trace_label (self);

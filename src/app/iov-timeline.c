@@ -67,6 +67,7 @@ struct _IovTimeline
   guint64          t0;
   guint64          t1;
   gboolean         follow_live;
+  gboolean         absolute_axis;  /* QEMU's clock rather than since the first event */
   gboolean         has_range;
 
   gboolean         has_selection;
@@ -444,7 +445,7 @@ draw_axis (IovTimeline *self,
 
   /* Seconds since the trace's first event, as the event list counts them:
    * QEMU's clock reads 1795459770 s, which tells nobody anything. */
-  if (self->store != NULL && iov_event_store_get (self->store, 0, &first))
+  if (!self->absolute_axis && self->store != NULL && iov_event_store_get (self->store, 0, &first))
     origin = first.ts_ns;
   if (self->t0 >= origin)
     t = origin + (self->t0 - origin + step - 1) / step * step;
@@ -876,6 +877,16 @@ iov_timeline_set_store (IovTimeline     *self,
       self->follow_live = TRUE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOW_LIVE]);
     }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+iov_timeline_set_absolute_axis (IovTimeline *self,
+                                gboolean     absolute)
+{
+  g_return_if_fail (IOV_IS_TIMELINE (self));
+
+  self->absolute_axis = !!absolute;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

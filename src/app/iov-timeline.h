@@ -30,6 +30,10 @@ void       iov_timeline_set_store         (IovTimeline     *self,
                                            IovEventStore   *store,
                                            IovTraceCatalog *catalog);
 IovEventStore *iov_timeline_get_store    (IovTimeline     *self);
+/* The axis counts seconds since the store's first event, unless absolute:
+ * then it shows QEMU's clock, and its grid does not move with the data. */
+void       iov_timeline_set_absolute_axis (IovTimeline     *self,
+                                           gboolean         absolute);
 /* New events were appended: redraws once, on the next frame. */
 void       iov_timeline_events_appended   (IovTimeline     *self);
 void       iov_timeline_set_range         (IovTimeline     *self,
