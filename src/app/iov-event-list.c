@@ -889,7 +889,7 @@ setup_columns (IovEventList *self)
     [COL_NOTIFIER] = _("Notifier"),
     [COL_OUTCOME] = _("Outcome"),
   };
-  const int widths[N_COLUMNS] = { 100, 130, 220, 130, 110, 150, 130 };
+  const int widths[N_COLUMNS] = { 90, 160, 210, 110, 80, 130, 110 };
 
   for (guint i = 0; i < N_COLUMNS; i++)
     {

@@ -168,6 +168,14 @@ test_recording (void)
   g_assert_true (iov_recording_writer_trace (writer, trace, strlen (trace), &error));
   g_assert_true (iov_recording_writer_close (writer, &error));
 
+  if (g_getenv ("IOVISTA_TEST_SCREENSHOT"))
+    {
+      /* the size of the screenshots in data/screenshots */
+      g_autoptr(GSettings) settings = g_settings_new ("io.github.iovista.Iovista");
+
+      g_settings_set_int (settings, "window-width", 1400);
+      g_settings_set_int (settings, "window-height", 900);
+    }
   window = open_window (app, path);
   view = iov_window_get_live_view (window);
   list = iov_live_view_get_event_list (view);
