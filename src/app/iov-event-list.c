@@ -181,7 +181,7 @@ struct _IovEventList
 
 G_DEFINE_FINAL_TYPE (IovEventList, iov_event_list, GTK_TYPE_WIDGET)
 
-enum { SHOW_IN_MAP, N_SIGNALS };
+enum { SHOW_IN_MAP, EVENT_SELECTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 /* The model: rows are positions in the list's range or matches. */
@@ -808,6 +808,7 @@ selection_changed_cb (IovEventList       *self,
   self->selected = selected == GTK_INVALID_LIST_POSITION ? G_MAXUINT64
                                                           : iov_event_list_get_row_event (self, selected);
   show_inspector (self);
+  g_signal_emit (self, signals[EVENT_SELECTED], 0, self->selected);
 }
 
 /* ---- cells -------------------------------------------------------------- */
@@ -1137,6 +1138,10 @@ iov_event_list_class_init (IovEventListClass *klass)
   signals[SHOW_IN_MAP] =
     g_signal_new ("show-in-map", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_UINT64);
+  /* The store index of the selected event, G_MAXUINT64 when none. */
+  signals[EVENT_SELECTED] =
+    g_signal_new ("event-selected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT64);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-event-list.ui");

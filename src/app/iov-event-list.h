@@ -27,7 +27,8 @@ G_DECLARE_FINAL_TYPE (IovEventList, iov_event_list, IOV, EVENT_LIST, GtkWidget)
 /* The trace's events as a list with a search entry, and an inspector for
  * the selected one.  Rows are store indices: items are made only for the
  * rows on screen.  "show-in-map" (device or NULL, iova, addr_mask) asks
- * the view to show the selected event on the address-space map. */
+ * the view to show the selected event on the address-space map;
+ * "event-selected" (store index, G_MAXUINT64: none) follows the selection. */
 
 GtkWidget *iov_event_list_new             (void);
 /* Borrowed: they must outlive the list, or be unset (all NULL) first. */

@@ -64,6 +64,9 @@ struct _IovLiveView
   IovTimeline      *timeline;
   GtkLabel         *trace_label;
   IovEventList     *event_list;
+  GtkToggleButton  *follow_button;
+  GtkDropDown      *speed_dropdown;
+  GtkLabel         *lanes_title;
 
   IovSession       *session;
   char             *address;
@@ -700,6 +703,9 @@ show_lanes_for_selection (IovLiveView *self,
 
   if (self->selected_bdf == NULL || self->log == NULL)
     return;
+  gtk_label_set_text (self->lanes_title, selection ? _("Deliveries in the Selection")
+                                         : gtk_toggle_button_get_active (self->follow_button)
+                                         ? _("Latest Deliveries") : _("Latest Deliveries, Paused"));
   if (selection)
     {
       guint64 e0 = iov_event_store_lower_bound (self->store, t0);
@@ -873,7 +879,9 @@ trace_tick_cb (gpointer user_data)
     self->n_dropped = iov_trace_reader_get_dropped_lines (self->reader);
   add_deliveries (self, self->scratch);
 
-  if (self->scratch->len > 0 && g_get_monotonic_time () - self->last_lanes_us > LANES_EVERY_US)
+  if (self->scratch->len > 0 && g_get_monotonic_time () - self->last_lanes_us > LANES_EVERY_US &&
+      gtk_toggle_button_get_active (self->follow_button) &&
+      !iov_timeline_get_selection (self->timeline, NULL, NULL))
     show_lanes_for_selection (self, TRUE);
   update_trace_label (self);
 
@@ -1552,6 +1560,80 @@ show_in_map_cb (IovLiveView  *self,
   gtk_widget_grab_focus (self->range_map);
 }
 
+static void
+follow_toggled_cb (IovLiveView     *self,
+                   GtkToggleButton *button)
+{
+  gboolean follow = gtk_toggle_button_get_active (button);
+
+  gtk_button_set_icon_name (GTK_BUTTON (button), follow ? "media-playback-pause-symbolic"
+                                                        : "media-playback-start-symbolic");
+  if (follow)
+    {
+      /* back to now: what came meanwhile is not news any more */
+      self->lanes_mark = self->log ? iov_delivery_log_get_n (self->log) : 0;
+      show_lanes_for_selection (self, FALSE);
+    }
+  else
+    gtk_label_set_text (self->lanes_title, _("Latest Deliveries, Paused"));
+}
+
+static void
+speed_selected_cb (IovLiveView *self,
+                   GParamSpec  *pspec,
+                   GtkDropDown *dropdown)
+{
+  static const double speeds[] = { 0.5, 1, 2, 4 };
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  if (selected < G_N_ELEMENTS (speeds))
+    iov_notifier_lanes_set_speed (IOV_NOTIFIER_LANES (self->lanes), speeds[selected]);
+}
+
+/* Stepping through the list plays each event in the lanes: following
+ * pauses so that the event stays. */
+static void
+event_selected_cb (IovLiveView  *self,
+                   guint64       index,
+                   IovEventList *list)
+{
+  g_autoptr(GArray) mine = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  guint64 d0 = 0, d1 = 0;
+  const char *device = NULL;
+
+  if (index == G_MAXUINT64 || self->log == NULL)
+    return;
+  iov_delivery_log_find (self->log, index, index + 1, &d0, &d1);
+  if (d0 == d1)
+    return;
+  device = iov_delivery_log_get (self->log, d0, NULL)->device;
+  if (g_strcmp0 (device, self->selected_bdf) != 0)
+    for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->space_list));
+         row != NULL;
+         row = gtk_widget_get_next_sibling (row))
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (row), "bdf"), device) == 0)
+        {
+          g_signal_handlers_block_by_func (self->space_list, row_selected_cb, self);
+          gtk_list_box_select_row (self->space_list, GTK_LIST_BOX_ROW (row));
+          g_signal_handlers_unblock_by_func (self->space_list, row_selected_cb, self);
+          show_space (self, GTK_LIST_BOX_ROW (row));
+          break;
+        }
+  gtk_toggle_button_set_active (self->follow_button, FALSE);
+  for (guint64 i = d0; i < d1; i++)
+    {
+      const IovDelivery *d = iov_delivery_log_get (self->log, i, NULL);
+
+      if (g_strcmp0 (d->device, self->selected_bdf) == 0)
+        g_array_append_val (mine, *d);
+    }
+  if (mine->len == 0)
+    return;
+  gtk_label_set_text (self->lanes_title, _("The Selected Event"));
+  _iov_live_view_map_show_deliveries (self->range_map, self->lanes,
+                                      (const IovDelivery *) (gpointer) mine->data, mine->len, TRUE);
+}
+
 /* ---- actions ------------------------------------------------------------ */
 
 static void
@@ -1695,6 +1777,12 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, timeline);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, trace_label);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, event_list);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, follow_button);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, speed_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, lanes_title);
+  gtk_widget_class_bind_template_callback (widget_class, follow_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, speed_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, event_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, timeline_selection_cb);
   gtk_widget_class_bind_template_callback (widget_class, show_in_map_cb);
   gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);

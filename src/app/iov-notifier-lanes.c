@@ -1047,6 +1047,13 @@ iov_notifier_lanes_is_counting (IovNotifierLanes *self)
 }
 
 guint
+iov_notifier_lanes_get_n_events (IovNotifierLanes *self)
+{
+  g_return_val_if_fail (IOV_IS_NOTIFIER_LANES (self), 0);
+  return self->events->len;
+}
+
+guint
 iov_notifier_lanes_get_n_lanes (IovNotifierLanes *self)
 {
   g_return_val_if_fail (IOV_IS_NOTIFIER_LANES (self), 0);

@@ -59,5 +59,6 @@ void       iov_notifier_lanes_set_counts       (IovNotifierLanes          *self,
                                                 guint                      n_counts);
 gboolean   iov_notifier_lanes_is_counting      (IovNotifierLanes          *self);
 guint      iov_notifier_lanes_get_n_lanes      (IovNotifierLanes          *self);
+guint      iov_notifier_lanes_get_n_events     (IovNotifierLanes          *self);
 
 G_END_DECLS

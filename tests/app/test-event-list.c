@@ -220,6 +220,17 @@ test_recording (void)
   iov_event_list_select_row (list, 0);
   inspector = iov_event_list_dup_inspector_text (list);
   g_assert_nonnull (inspector);
+  /* the lanes play exactly the selected event (its power-of-two blocks) */
+  {
+    guint64 index = iov_event_list_get_row_event (list, 0);
+    g_autofree char *iova = iov_event_list_dup_cell_text (list, 0, COL_IOVA);
+
+    g_assert_cmpuint (index, !=, G_MAXUINT64);
+    g_assert_cmpuint (iov_notifier_lanes_get_n_lanes (IOV_NOTIFIER_LANES (iov_live_view_get_lanes (view))), ==, 1);
+    g_assert_cmpuint (iov_notifier_lanes_get_n_events (IOV_NOTIFIER_LANES (iov_live_view_get_lanes (view))), >=, 1);
+    g_assert_false (iov_notifier_lanes_is_counting (IOV_NOTIFIER_LANES (iov_live_view_get_lanes (view))));
+    g_assert_true (g_str_has_prefix (iova, "0x"));
+  }
   g_assert_nonnull (strstr (inspector, "virtio_iommu_notify_unmap\n"));
   g_assert_nonnull (strstr (inspector, "virt_start = 0x"));
   g_assert_nonnull (strstr (inspector, "\nvirtio_iommu_notify_unmap mr=virtio-iommu-memory-region-"));
