@@ -34,10 +34,17 @@ G_STATIC_ASSERT (CHUNK_EVENTS * sizeof (IovEventRecord) == ARENA_BLOCK);
  * summaries per pixel and walks only the records of the blocks that
  * straddle a pixel's edge, instead of every record in view.  A block with
  * more ids than its level's cap, or longer than 2^32 ns (its times are
- * kept relative to its start), keeps no per-id summary and is walked; its
- * parent is then summarized from the records.  Real QEMU traces have
- * 7 ids per 64 events on average (16 at the 90th percentile); the caps
- * keep the pyramid under 4.5 bytes per event whatever the trace. */
+ * kept relative to its start), keeps no per-id summary and is walked.
+ * Real QEMU traces have 7 ids per 64 events on average (16 at the 90th
+ * percentile); the caps keep the pyramid under 4.5 bytes per event
+ * whatever the trace.
+ *
+ * Appending builds it as a stream: each level has one open block, whose
+ * counts are those of its finished children, uncapped (up to the top
+ * level's cap), so a record is counted once, at the bottom, and the
+ * counts of a block go up once, whether or not its level kept them.
+ * Rebuilding a parent from the records whenever a child had too many
+ * ids, as real traces often do at 64 events, cost ingest 20–40 %. */
 #define SUM_LEVELS       6
 #define SUM_L0_SHIFT     6
 #define SUM_FANOUT_SHIFT 2   /* a small fan-out: fewer summaries per bin */
@@ -59,6 +66,9 @@ static const guint sum_base[SUM_LEVELS] = {
   SUM_N_BLOCKS (0) + SUM_N_BLOCKS (1) + SUM_N_BLOCKS (2) + SUM_N_BLOCKS (3) + SUM_N_BLOCKS (4),
 };
 #define SUM_MAX_CAP      512
+#define SUM_ARENA_SHIFT  17                 /* 2 MiB of entries */
+#define SUM_ARENA_ENTRIES (1u << SUM_ARENA_SHIFT)
+G_STATIC_ASSERT ((1u << SUM_L0_SHIFT) <= SUM_MAX_CAP);   /* a bottom block never overflows */
 
 typedef struct
 {
@@ -80,9 +90,27 @@ typedef struct
 {
   guint64 ts_min;
   guint64 ts_max;
-  guint32 first;     /* into the chunk's entries */
+  guint32 first;     /* into the store's summary arena */
   guint32 n;         /* SUM_NONE: too many ids, walk the block */
 } SumBlock;
+
+/* a chunk's SumBlocks, in arena entries */
+#define SUM_BLOCKS_SIZE  ((SUM_ALL_BLOCKS * sizeof (SumBlock) + sizeof (SumEntry) - 1) / sizeof (SumEntry))
+G_STATIC_ASSERT (SUM_ARENA_ENTRIES * sizeof (SumEntry) == ARENA_BLOCK);
+G_STATIC_ASSERT (sizeof (SumEntry) % G_ALIGNOF (SumBlock) == 0);
+
+/* The block being filled on one level: its time range and the counts
+ * of its ids so far, uncapped up to SUM_MAX_CAP ids: a block with more
+ * cannot be kept on any level, nor can its ancestors. */
+typedef struct
+{
+  guint64  ts_min;
+  guint64  ts_max;
+  guint32 *slot_of_id;   /* event id → slot in acc, SUM_NONE when absent */
+  SumAcc  *acc;
+  guint    n_acc;
+  gboolean overflow;     /* more than SUM_MAX_CAP ids */
+} SumOpen;
 
 enum { BLOB_TYPED = 0, BLOB_RAW = 1 };
 
@@ -94,10 +122,8 @@ typedef struct
   guint64         ts_max;
   gboolean        sorted;
   guint64         arena_base;
-  SumBlock       *sum;          /* SUM_ALL_BLOCKS, level by level; valid when complete */
-  SumEntry       *entries;
-  guint           n_entries;
-  guint           cap_entries;
+  SumBlock       *sum;          /* SUM_ALL_BLOCKS, level by level, in the summary arena;
+                                 * valid when complete */
 } Chunk;
 
 struct _IovEventStore
@@ -114,11 +140,14 @@ struct _IovEventStore
   GHashTable      *intern;     /* char* → id + 1 */
   GPtrArray       *strings;    /* id → char* (NUL-terminated, owned by intern) */
   GArray          *string_lens;
-  /* summarizing a block: event id → slot in acc, SUM_NONE when absent */
-  guint32         *slot_of_id;
+  /* the pyramid: the summaries (and each chunk's SumBlocks) packed in
+   * 2 MiB blocks like the arguments, as growing a buffer per chunk cost a
+   * page fault every 4 KiB and a copy every doubling */
+  GPtrArray       *sum_arena;  /* SumEntry[SUM_ARENA_ENTRIES] */
+  guint            sum_pos;    /* used entries of the last block */
+  /* the open block of each level of the pyramid */
+  SumOpen          open[SUM_LEVELS];
   guint            n_slot_of_id;
-  SumAcc          *acc;
-  guint            n_acc;
 };
 
 IovEventStore *
@@ -132,12 +161,17 @@ iov_event_store_new (IovTraceCatalog *catalog)
   self->catalog = catalog;
   self->chunks = g_ptr_array_new ();
   self->blocks = g_ptr_array_new_with_free_func (g_aligned_free);
+  self->sum_arena = g_ptr_array_new_with_free_func (g_aligned_free);
   self->block_pos = ARENA_BLOCK;
   self->sorted = TRUE;
   self->intern = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->strings = g_ptr_array_new ();
   self->string_lens = g_array_new (FALSE, FALSE, sizeof (guint32));
-  self->acc = g_new (SumAcc, SUM_MAX_CAP);
+  for (guint l = 0; l < SUM_LEVELS; l++)
+    {
+      self->open[l].acc = g_new (SumAcc, SUM_MAX_CAP);
+      self->open[l].ts_min = G_MAXUINT64;
+    }
   return self;
 }
 
@@ -151,18 +185,20 @@ iov_event_store_free (IovEventStore *self)
       Chunk *c = g_ptr_array_index (self->chunks, i);
 
       g_aligned_free (c->records);
-      g_free (c->sum);
-      g_free (c->entries);
       g_free (c);
     }
   g_ptr_array_unref (self->chunks);
   g_ptr_array_unref (self->blocks);
+  g_ptr_array_unref (self->sum_arena);
   g_hash_table_unref (self->intern);
   g_ptr_array_unref (self->strings);
   g_array_unref (self->string_lens);
   g_free (self->scratch);
-  g_free (self->slot_of_id);
-  g_free (self->acc);
+  for (guint l = 0; l < SUM_LEVELS; l++)
+    {
+      g_free (self->open[l].slot_of_id);
+      g_free (self->open[l].acc);
+    }
   g_free (self);
 }
 
@@ -314,6 +350,54 @@ raw:
   return p - self->scratch;
 }
 
+/* The index the next @n entries of the summary arena will get: the
+ * summaries of a block never straddle two arena blocks. */
+static inline guint64
+sum_arena_next (IovEventStore *self,
+                guint          n)
+{
+  guint len = self->sum_arena->len;
+
+  if (len == 0 || self->sum_pos + n > SUM_ARENA_ENTRIES)
+    return (guint64) len << SUM_ARENA_SHIFT;
+  return ((guint64) (len - 1) << SUM_ARENA_SHIFT) + self->sum_pos;
+}
+
+static SumEntry *
+sum_arena_alloc (IovEventStore *self,
+                 guint          n)
+{
+  SumEntry *p;
+
+  g_assert (n <= SUM_ARENA_ENTRIES);
+  if (self->sum_arena->len == 0 || self->sum_pos + n > SUM_ARENA_ENTRIES)
+    {
+      g_ptr_array_add (self->sum_arena, alloc_big ());
+      self->sum_pos = 0;
+    }
+  p = (SumEntry *) g_ptr_array_index (self->sum_arena, self->sum_arena->len - 1) + self->sum_pos;
+  self->sum_pos += n;
+  return p;
+}
+
+static inline const SumEntry *
+sum_entries (SumEntry * const *arena,
+             guint32           first)
+{
+  return arena[first >> SUM_ARENA_SHIFT] + (first & (SUM_ARENA_ENTRIES - 1));
+}
+
+static void
+sum_open_clear (SumOpen *o)
+{
+  for (guint i = 0; i < o->n_acc; i++)
+    o->slot_of_id[o->acc[i].event_id] = SUM_NONE;
+  o->n_acc = 0;
+  o->overflow = FALSE;
+  o->ts_min = G_MAXUINT64;
+  o->ts_max = 0;
+}
+
 static Chunk *
 current_chunk (IovEventStore *self,
                gsize          blob_len)
@@ -323,14 +407,11 @@ current_chunk (IovEventStore *self,
 
   if (c == NULL || c->n == CHUNK_EVENTS || arena_end + ARENA_BLOCK + blob_len - c->arena_base >= NO_ARGS)
     {
-      /* the chunk is done: give back what its summaries did not use */
-      if (c != NULL && c->n_entries < c->cap_entries)
-        {
-          c->entries = g_renew (SumEntry, c->entries, c->n_entries);
-          c->cap_entries = c->n_entries;
-        }
+      /* a chunk cut short by its arena leaves blocks open */
+      for (guint l = 0; l < SUM_LEVELS; l++)
+        sum_open_clear (&self->open[l]);
       c = g_new0 (Chunk, 1);
-      c->sum = g_new (SumBlock, SUM_ALL_BLOCKS);
+      c->sum = (SumBlock *) sum_arena_alloc (self, SUM_BLOCKS_SIZE);
       c->records = alloc_big ();
       c->sorted = TRUE;
       c->ts_min = G_MAXUINT64;
@@ -340,121 +421,122 @@ current_chunk (IovEventStore *self,
   return c;
 }
 
-/* Adds @count events of @event_id to the block being summarized; FALSE
- * when that would take more than @cap ids. */
-static inline gboolean
-acc_add (IovEventStore *self,
-         guint32        event_id,
-         guint32        count,
-         guint64        ts_min,
-         guint64        ts_max,
-         guint          cap)
+/* Event ids from @n_ids on get a slot table entry on every level. */
+static void
+sum_grow_slots (IovEventStore *self,
+                guint          n_ids)
 {
-  guint32 s;
+  guint n = MAX (n_ids, self->n_slot_of_id * 2);
 
-  if (G_UNLIKELY (event_id >= self->n_slot_of_id))
+  for (guint l = 0; l < SUM_LEVELS; l++)
     {
-      guint n = MAX (event_id + 1, self->n_slot_of_id * 2);
+      SumOpen *o = &self->open[l];
 
-      self->slot_of_id = g_renew (guint32, self->slot_of_id, n);
-      memset (self->slot_of_id + self->n_slot_of_id, 0xff, sizeof (guint32) * (n - self->n_slot_of_id));
-      self->n_slot_of_id = n;
+      o->slot_of_id = g_renew (guint32, o->slot_of_id, n);
+      memset (o->slot_of_id + self->n_slot_of_id, 0xff, sizeof (guint32) * (n - self->n_slot_of_id));
     }
-  s = self->slot_of_id[event_id];
-  if (s == SUM_NONE)
-    {
-      if (self->n_acc == cap)
-        return FALSE;
-      s = self->n_acc++;
-      self->slot_of_id[event_id] = s;
-      self->acc[s] = (SumAcc) { event_id, count, ts_min, ts_max };
-      return TRUE;
-    }
-  self->acc[s].count += count;
-  self->acc[s].ts_min = MIN (self->acc[s].ts_min, ts_min);
-  self->acc[s].ts_max = MAX (self->acc[s].ts_max, ts_max);
-  return TRUE;
+  self->n_slot_of_id = n;
 }
 
-/* Summarizes block @b of @level, just completed: from its children's
- * summaries when they all have one, else from its records. */
-static void
-summarize_block (IovEventStore *self,
-                 Chunk         *c,
-                 guint          level,
-                 guint          b)
+/* Adds @count events of @event_id to the open block @o (the time range
+ * of the block itself is the caller's). */
+static inline void
+sum_open_add (SumOpen *o,
+              guint32  event_id,
+              guint32  count,
+              guint64  ts_min,
+              guint64  ts_max)
 {
+  guint32 s = o->slot_of_id[event_id];
+
+  if (s == SUM_NONE)
+    {
+      if (o->n_acc == SUM_MAX_CAP)
+        {
+          o->overflow = TRUE;
+          return;
+        }
+      s = o->n_acc++;
+      o->slot_of_id[event_id] = s;
+      o->acc[s] = (SumAcc) { event_id, count, ts_min, ts_max };
+      return;
+    }
+  o->acc[s].count += count;
+  o->acc[s].ts_min = MIN (o->acc[s].ts_min, ts_min);
+  o->acc[s].ts_max = MAX (o->acc[s].ts_max, ts_max);
+}
+
+/* Block @b of @level, just completed, is the open block of its level:
+ * keeps its summary when its level allows, adds its counts to the open
+ * block of the level above, and starts the next one. */
+static void
+sum_close (IovEventStore *self,
+           Chunk         *c,
+           guint          level,
+           guint          b)
+{
+  SumOpen *o = &self->open[level];
   SumBlock *blk = &c->sum[sum_base[level] + b];
-  guint start = b << SUM_SHIFT (level);
-  guint end = start + (1u << SUM_SHIFT (level));
-  gboolean ok = TRUE;
 
-  g_assert (end <= c->n);
-  blk->ts_min = G_MAXUINT64;
-  blk->ts_max = 0;
-  if (level > 0)
+  g_assert (((b + 1) << SUM_SHIFT (level)) <= c->n);
+  blk->ts_min = o->ts_min;
+  blk->ts_max = o->ts_max;
+  blk->first = 0;
+  blk->n = SUM_NONE;
+  if (!o->overflow && o->n_acc <= sum_cap[level] && o->ts_max - o->ts_min <= G_MAXUINT32 &&
+      sum_arena_next (self, o->n_acc) + o->n_acc <= G_MAXUINT32)
     {
-      const SumBlock *child = &c->sum[sum_base[level - 1] + (b << SUM_FANOUT_SHIFT)];
+      SumEntry *e;
 
-      for (guint i = 0; i < SUM_FANOUT; i++)
-        {
-          blk->ts_min = MIN (blk->ts_min, child[i].ts_min);
-          blk->ts_max = MAX (blk->ts_max, child[i].ts_max);
-          if (child[i].n == SUM_NONE)
-            ok = FALSE;
-          for (guint e = 0; ok && e < child[i].n; e++)
-            {
-              const SumEntry *x = &c->entries[child[i].first + e];
-
-              ok = acc_add (self, x->event_id, x->count, child[i].ts_min + x->dt_min, child[i].ts_min + x->dt_max,
-                            sum_cap[level]);
-            }
-        }
-      if (!ok && self->n_acc < sum_cap[level])
-        {
-          /* a child had too many ids for its level, not necessarily for ours */
-          for (guint i = 0; i < self->n_acc; i++)
-            self->slot_of_id[self->acc[i].event_id] = SUM_NONE;
-          self->n_acc = 0;
-          ok = TRUE;
-          for (guint i = start; ok && i < end; i++)
-            ok = acc_add (self, c->records[i].event_id, 1, c->records[i].ts_ns, c->records[i].ts_ns,
-                          sum_cap[level]);
-        }
+      blk->first = sum_arena_next (self, o->n_acc);
+      e = sum_arena_alloc (self, o->n_acc);
+      for (guint i = 0; i < o->n_acc; i++)
+        e[i] = (SumEntry) { o->acc[i].event_id, o->acc[i].count,
+                            (guint32) (o->acc[i].ts_min - o->ts_min),
+                            (guint32) (o->acc[i].ts_max - o->ts_min) };
+      blk->n = o->n_acc;
     }
-  else
+  if (level + 1 < SUM_LEVELS)
     {
-      for (guint i = start; i < end; i++)
-        {
-          const IovEventRecord *r = &c->records[i];
+      SumOpen *up = &self->open[level + 1];
 
-          blk->ts_min = MIN (blk->ts_min, r->ts_ns);
-          blk->ts_max = MAX (blk->ts_max, r->ts_ns);
-          if (ok)
-            ok = acc_add (self, r->event_id, 1, r->ts_ns, r->ts_ns, sum_cap[0]);
-        }
+      up->ts_min = MIN (up->ts_min, o->ts_min);
+      up->ts_max = MAX (up->ts_max, o->ts_max);
+      if (o->overflow)
+        up->overflow = TRUE;
+      for (guint i = 0; i < o->n_acc && !up->overflow; i++)
+        sum_open_add (up, o->acc[i].event_id, o->acc[i].count, o->acc[i].ts_min, o->acc[i].ts_max);
     }
+  sum_open_clear (o);
+}
 
-  if (blk->ts_max - blk->ts_min > G_MAXUINT32)
-    ok = FALSE;
-  blk->first = c->n_entries;
-  blk->n = ok ? self->n_acc : SUM_NONE;
-  if (ok)
+/* The 64 records up to @c's newest were appended: counts them into the
+ * open bottom block and closes every block they complete.  Not inlined:
+ * append() runs 64 times as often and stays lean without it. */
+static G_GNUC_NO_INLINE void
+sum_records (IovEventStore *self,
+             Chunk         *c)
+{
+  SumOpen *o = &self->open[0];
+  const IovEventRecord *rec = c->records;
+  guint end = c->n;
+  guint64 lo = o->ts_min, hi = o->ts_max;
+
+  for (guint i = end - (1u << SUM_L0_SHIFT); i < end; i++)
     {
-      if (c->n_entries + self->n_acc > c->cap_entries)
-        {
-          c->cap_entries = MAX (c->n_entries + self->n_acc, MAX (256, c->cap_entries * 2));
-          c->entries = g_renew (SumEntry, c->entries, c->cap_entries);
-        }
-      for (guint i = 0; i < self->n_acc; i++)
-        c->entries[c->n_entries + i] = (SumEntry) { self->acc[i].event_id, self->acc[i].count,
-                                                    (guint32) (self->acc[i].ts_min - blk->ts_min),
-                                                    (guint32) (self->acc[i].ts_max - blk->ts_min) };
-      c->n_entries += self->n_acc;
+      guint32 id = rec[i].event_id;
+      guint64 ts = rec[i].ts_ns;
+
+      if (G_UNLIKELY (id >= self->n_slot_of_id))
+        sum_grow_slots (self, id + 1);
+      sum_open_add (o, id, 1, ts, ts);
+      lo = MIN (lo, ts);
+      hi = MAX (hi, ts);
     }
-  for (guint i = 0; i < self->n_acc; i++)
-    self->slot_of_id[self->acc[i].event_id] = SUM_NONE;
-  self->n_acc = 0;
+  o->ts_min = lo;
+  o->ts_max = hi;
+  for (guint l = 0; l < SUM_LEVELS && (end & ((1u << SUM_SHIFT (l)) - 1)) == 0; l++)
+    sum_close (self, c, l, (end >> SUM_SHIFT (l)) - 1);
 }
 
 static guint64
@@ -492,8 +574,7 @@ append (IovEventStore *self,
   c->ts_max = MAX (c->ts_max, ts_ns);
   c->n++;
   if ((c->n & ((1u << SUM_L0_SHIFT) - 1)) == 0)
-    for (guint l = 0; l < SUM_LEVELS && (c->n & ((1u << SUM_SHIFT (l)) - 1)) == 0; l++)
-      summarize_block (self, c, l, (c->n >> SUM_SHIFT (l)) - 1);
+    sum_records (self, c);
   self->last_ts = ts_ns;
   return self->n_events++;
 }
@@ -871,6 +952,7 @@ typedef struct
   guint        n_ids;
   guint        n_rows;
   IovEventBin *bins;
+  SumEntry * const *sum_arena;
 } MultiQuery;
 
 /* The same arithmetic as iov_event_store_bin(), so that both put an event
@@ -975,9 +1057,11 @@ multi_block (const MultiQuery *q,
       if (blk->n != SUM_NONE && blk->ts_min >= q->t0 && blk->ts_max < q->t1 &&
           (bin = multi_bin_of (q, blk->ts_min)) == multi_bin_of (q, blk->ts_max))
         {
+          const SumEntry *entries = sum_entries (q->sum_arena, blk->first);
+
           for (guint e = 0; e < blk->n; e++)
             {
-              const SumEntry *x = &c->entries[blk->first + e];
+              const SumEntry *x = &entries[e];
 
               multi_add (q, x->event_id, bin, x->count, blk->ts_min + x->dt_min, blk->ts_min + x->dt_max);
             }
@@ -1043,6 +1127,7 @@ iov_event_store_bin_multi (IovEventStore  *self,
   q.n_ids = n_ids;
   q.n_rows = n_rows;
   q.bins = bins;
+  q.sum_arena = (SumEntry * const *) self->sum_arena->pdata;
 
   /* the chunks' time ranges are the top of the index */
   for (guint ci = 0; ci < self->chunks->len; ci++)
@@ -1060,7 +1145,8 @@ iov_event_store_bin_multi (IovEventStore  *self,
 
 /* Bytes used by the events: records plus the argument arena, the interned
  * strings and the count pyramid (the unused tails of the last chunk and
- * block are not counted; they are at most 4 MiB). */
+ * of the last block of each arena are not counted; they are at most
+ * 6 MiB). */
 gsize
 iov_event_store_get_memory (IovEventStore *self)
 {
@@ -1069,13 +1155,9 @@ iov_event_store_get_memory (IovEventStore *self)
   g_return_val_if_fail (self != NULL, 0);
 
   bytes = self->n_events * sizeof (IovEventRecord) + (gsize) self->chunks->len * sizeof (Chunk);
-  for (guint i = 0; i < self->chunks->len; i++)
-    {
-      const Chunk *c = g_ptr_array_index (self->chunks, i);
-
-      bytes += SUM_ALL_BLOCKS * sizeof (SumBlock) + (gsize) c->cap_entries * sizeof (SumEntry);
-    }
-  bytes += (gsize) self->n_slot_of_id * sizeof (guint32) + SUM_MAX_CAP * sizeof (SumAcc);
+  if (self->sum_arena->len > 0)
+    bytes += ((gsize) (self->sum_arena->len - 1) * SUM_ARENA_ENTRIES + self->sum_pos) * sizeof (SumEntry);
+  bytes += SUM_LEVELS * ((gsize) self->n_slot_of_id * sizeof (guint32) + SUM_MAX_CAP * sizeof (SumAcc));
   if (self->blocks->len > 0)
     bytes += (gsize) (self->blocks->len - 1) * ARENA_BLOCK + self->block_pos;
   for (guint i = 0; i < self->strings->len; i++)
