@@ -176,6 +176,7 @@ struct _IovEventList
   guint             n_rows;
   guint64           selected;    /* store index, G_MAXUINT64: none */
   gboolean          stick_to_end;
+  guint             follow_id;
   GString          *scratch;
 };
 
@@ -549,31 +550,80 @@ update_count (IovEventList *self)
     gtk_label_set_text (self->count_label, text);
 }
 
+static gboolean follow_end_cb (gpointer user_data);
+
 static void
 set_n_rows (IovEventList *self,
             guint         n,
             gboolean      reset)
 {
   guint old = self->n_rows;
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->scroller);
 
-  /* Following the end, as a terminal does, unless scrolled back. */
-  self->stick_to_end = gtk_adjustment_get_value (adj) + gtk_adjustment_get_page_size (adj) >=
-                       gtk_adjustment_get_upper (adj) - 2;
   self->n_rows = n;
   if (reset)
     g_list_model_items_changed (self->rows, 0, old, n);
   else if (n > old)
     g_list_model_items_changed (self->rows, old, 0, n - old);
+  if (!reset && n > old && self->stick_to_end && self->follow_id == 0)
+    self->follow_id = g_idle_add_full (G_PRIORITY_LOW, follow_end_cb, self, NULL);
   update_count (self);
 }
 
+/* Following the end, as a terminal does, until the user scrolls back;
+ * reaching the end again follows again.  Only the user's scrolling stops
+ * it: the list itself moves the value as rows come (it keeps its top row). */
 static void
-adjustment_changed_cb (IovEventList  *self,
-                       GtkAdjustment *adj)
+value_changed_cb (IovEventList  *self,
+                  GtkAdjustment *adj)
 {
-  if (self->stick_to_end && self->selected == G_MAXUINT64)
-    gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
+  if (gtk_adjustment_get_value (adj) + gtk_adjustment_get_page_size (adj) >= gtk_adjustment_get_upper (adj) - 4)
+    self->stick_to_end = TRUE;
+}
+
+static gboolean
+user_scroll_cb (IovEventList             *self,
+                double                    dx,
+                double                    dy,
+                GtkEventControllerScroll *controller)
+{
+  if (dy < 0)
+    self->stick_to_end = FALSE;
+  return FALSE;
+}
+
+static void
+scrollbar_pressed_cb (IovEventList *self,
+                      int           n_press,
+                      double        x,
+                      double        y,
+                      GtkGesture   *gesture)
+{
+  self->stick_to_end = FALSE;
+}
+
+static GtkWidget *
+inner_list_view (IovEventList *self)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->column_view));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_VIEW (child))
+      return child;
+  return NULL;
+}
+
+static gboolean
+follow_end_cb (gpointer user_data)
+{
+  IovEventList *self = user_data;
+  GtkWidget *list_view = inner_list_view (self);
+
+  self->follow_id = 0;
+  /* The list keeps its top row in place as rows come: ask it to show the
+   * last one instead (the scrolled value would be put back). */
+  if (list_view != NULL && self->n_rows > 0 && self->stick_to_end && self->selected == G_MAXUINT64)
+    gtk_widget_activate_action (list_view, "list.scroll-to-item", "u", self->n_rows - 1);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -1096,12 +1146,13 @@ iov_event_list_dispose (GObject *object)
   IovEventList *self = IOV_EVENT_LIST (object);
 
   g_clear_handle_id (&self->scan_id, g_source_remove);
+  g_clear_handle_id (&self->follow_id, g_source_remove);
   /* Following the end while the rows go away made the column view bind new
    * rows during its own teardown, which GTK 4.8 aborts on: stop following,
    * then let go of the model. */
   if (self->scroller != NULL)
     g_signal_handlers_disconnect_by_func (gtk_scrolled_window_get_vadjustment (self->scroller),
-                                          adjustment_changed_cb, self);
+                                          value_changed_cb, self);
   if (self->column_view != NULL)
     gtk_column_view_set_model (self->column_view, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_EVENT_LIST);
@@ -1189,8 +1240,19 @@ iov_event_list_init (IovEventList *self)
                            G_CONNECT_SWAPPED);
   gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
   setup_columns (self);
-  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->scroller), "changed",
-                           G_CALLBACK (adjustment_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->scroller), "value-changed",
+                           G_CALLBACK (value_changed_cb), self, G_CONNECT_SWAPPED);
+  {
+    GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+    GtkGesture *press = gtk_gesture_click_new ();
+
+    gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+    g_signal_connect_object (scroll, "scroll", G_CALLBACK (user_scroll_cb), self, G_CONNECT_SWAPPED);
+    gtk_widget_add_controller (GTK_WIDGET (self->scroller), scroll);
+    gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (press), GTK_PHASE_CAPTURE);
+    g_signal_connect_object (press, "pressed", G_CALLBACK (scrollbar_pressed_cb), self, G_CONNECT_SWAPPED);
+    gtk_widget_add_controller (gtk_scrolled_window_get_vscrollbar (self->scroller), GTK_EVENT_CONTROLLER (press));
+  }
   show_inspector (self);
   update_count (self);
 }

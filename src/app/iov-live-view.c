@@ -64,6 +64,7 @@ struct _IovLiveView
   IovTimeline      *timeline;
   GtkLabel         *trace_label;
   IovEventList     *event_list;
+  AdwToast         *hint_toast;    /* how to start QEMU, until its trace arrives */
   GtkToggleButton  *follow_button;
   GtkDropDown      *speed_dropdown;
   GtkLabel         *lanes_title;
@@ -862,6 +863,12 @@ trace_tick_cb (gpointer user_data)
     }
   self->n_lines = state.lines;
   self->n_events += state.events;
+  /* QEMU writes: the hint on how to start it has done its job */
+  if (state.events > 0 && self->hint_toast != NULL)
+    {
+      adw_toast_dismiss (self->hint_toast);
+      g_clear_weak_pointer (&self->hint_toast);
+    }
   if (state.events > 0)
     {
       iov_timeline_events_appended (self->timeline);
@@ -958,6 +965,7 @@ start_trace (IovLiveView  *self,
       AdwToast *toast = adw_toast_new (msg);
 
       adw_toast_set_timeout (toast, 0);
+      g_set_weak_pointer (&self->hint_toast, toast);
       adw_toast_overlay_add_toast (self->toast_overlay, toast);
     }
   return TRUE;
@@ -1728,6 +1736,7 @@ iov_live_view_finalize (GObject *object)
 {
   IovLiveView *self = IOV_LIVE_VIEW (object);
 
+  g_clear_weak_pointer (&self->hint_toast);
   g_clear_pointer (&self->snapshot, json_node_unref);
   g_clear_pointer (&self->status, g_free);
   g_clear_pointer (&self->selected_bdf, g_free);
