@@ -533,7 +533,7 @@ update_count (IovEventList *self)
 
   if (self->query == NULL)
     /* Translators: the event list's count, %s is a number */
-    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s event", "%s events", (gulong) MIN (total, 1000000)), all);
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s event", "%s events", (gulong) total), all);
   else if (self->scan_id != 0)
     /* Translators: while searching: matches so far, of how many events */
     text = g_strdup_printf (_("Searching… %s of %s"), shown, all);
@@ -683,6 +683,10 @@ show_inspector (IovEventList *self);
 static void
 rebuild (IovEventList *self)
 {
+  /* Unselect first: on a reset, the selection would look for its item
+   * among all the new rows, making one object per row. */
+  if (gtk_single_selection_get_selected (self->selection) != GTK_INVALID_LIST_POSITION)
+    gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   g_clear_handle_id (&self->scan_id, g_source_remove);
   compute_range (self);
   g_array_set_size (self->matches, 0);
@@ -1076,6 +1080,59 @@ iov_event_list_sources_grew (IovEventList *self)
   else
     ensure_scanning (self);
   update_count (self);
+}
+
+/* The first position whose event is >= @index. */
+static guint
+position_of (IovEventList *self,
+             guint64       index)
+{
+  guint lo = 0, hi;
+
+  if (self->query == NULL)
+    return index <= self->first ? 0 : (guint) MIN (index - self->first, self->n_rows);
+  hi = self->matches->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (self->matches, guint64, mid) < index)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+void
+iov_event_list_deliveries_added (IovEventList *self,
+                                 guint64       first_event)
+{
+  guint pos;
+
+  g_return_if_fail (IOV_IS_EVENT_LIST (self));
+
+  if (self->store == NULL || first_event >= self->end)
+    return;
+  pos = position_of (self, first_event);
+  if (self->query != NULL &&
+      (self->query->device != NULL || self->query->notifier != NULL || self->query->outcome != NULL) &&
+      first_event < self->scan_next)
+    {
+      guint old = self->n_rows;
+
+      /* Those events may match now, or no longer: search them again. */
+      g_array_set_size (self->matches, pos);
+      self->n_rows = pos;
+      g_list_model_items_changed (self->rows, pos, old - pos, 0);
+      self->scan_next = MAX (first_event, self->first);
+      ensure_scanning (self);
+      update_count (self);
+      return;
+    }
+  /* Rows on screen keep the texts they were made with: make them again. */
+  if (pos < self->n_rows)
+    g_list_model_items_changed (self->rows, pos, self->n_rows - pos, self->n_rows - pos);
 }
 
 void

@@ -37,8 +37,12 @@ void       iov_event_list_set_sources     (IovEventList     *self,
                                            IovTraceCatalog  *catalog,
                                            IovDeliveryLog   *log,
                                            const IovProfile *profile);
-/* Events or deliveries were appended to the sources. */
+/* Events were appended to the store. */
 void       iov_event_list_sources_grew    (IovEventList     *self);
+/* Deliveries joined events from @first_event on (they can come a few
+ * events late): rows showing them, and a search on them, are redone. */
+void       iov_event_list_deliveries_added (IovEventList    *self,
+                                            guint64          first_event);
 /* Only the events in [start, end] (ns); FALSE: all of them. */
 void       iov_event_list_set_time_range  (IovEventList     *self,
                                            gboolean          limited,

@@ -96,6 +96,7 @@ struct _IovLiveView
   IovTraceCatalog  *store_catalog;
   GArray           *scratch;     /* IovDelivery, one tick's */
   IovDeliveryLog   *log;         /* every delivery, by store event */
+  GPtrArray        *retired;     /* IovInference: replaced, but the log points into them */
   guint64           lanes_mark;  /* the log's length at the last lanes update */
   guint             trace_tick_id;
   guint64           n_lines;
@@ -550,6 +551,7 @@ update_state (IovLiveView *self)
       gtk_widget_set_visible (GTK_WIDGET (self->args_label), TRUE);
       gtk_widget_set_visible (self->copy_button, TRUE);
       gtk_widget_set_visible (self->retry_button, TRUE);
+      gtk_widget_set_visible (self->trust_button, FALSE);
       gtk_spinner_stop (self->spinner);
       gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
     }
@@ -561,6 +563,7 @@ update_state (IovLiveView *self)
       gtk_widget_set_visible (GTK_WIDGET (self->args_label), FALSE);
       gtk_widget_set_visible (self->copy_button, FALSE);
       gtk_widget_set_visible (self->retry_button, FALSE);
+      gtk_widget_set_visible (self->trust_button, FALSE);
       gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
       gtk_spinner_start (self->spinner);
     }
@@ -710,7 +713,8 @@ show_lanes_for_selection (IovLiveView *self,
   if (selection)
     {
       guint64 e0 = iov_event_store_lower_bound (self->store, t0);
-      guint64 e1 = iov_event_store_lower_bound (self->store, t1 + 1);
+      guint64 e1 = t1 == G_MAXUINT64 ? iov_event_store_get_n_events (self->store)
+                                     : iov_event_store_lower_bound (self->store, t1 + 1);
 
       iov_delivery_log_find (self->log, e0, e1, &first, &end);
       n_events = collect_deliveries (self, first, end, mine);
@@ -779,10 +783,10 @@ rebuild_inference (IovLiveView *self)
 {
   g_autoptr(GError) error = NULL;
 
-  /* The log points at the inference's notifiers: they go together. */
-  iov_delivery_log_clear (self->log);
-  self->lanes_mark = 0;
-  g_clear_pointer (&self->inference, iov_inference_free);
+  /* The log points at the inference's notifiers: a new snapshot keeps the
+   * deliveries seen so far, so the old inference stays until the log goes. */
+  if (self->inference != NULL)
+    g_ptr_array_add (self->retired, g_steal_pointer (&self->inference));
   if (self->snapshot != NULL)
     {
       self->inference = iov_inference_new_from_snapshot (self->snapshot, NULL, &error);
@@ -802,6 +806,7 @@ typedef struct
   IovEventStore   *store;
   guint64          arrival_ns;
   IovDeliveryLog  *log;
+  guint64          first_joined;  /* earliest event deliveries joined */
 } FeedState;
 
 static void
@@ -835,8 +840,13 @@ feed_line (const char *text,
       iov_inference_feed (state->inference, line.has_ts ? line.ts_ns : 0, state->lines, name,
                           line.args, line.args_len, state->deliveries);
       if (state->log != NULL && state->deliveries->len > before)
-        iov_delivery_log_add (state->log, &g_array_index (state->deliveries, IovDelivery, before),
-                              state->deliveries->len - before);
+        {
+          guint64 first;
+
+          iov_delivery_log_add (state->log, &g_array_index (state->deliveries, IovDelivery, before),
+                                state->deliveries->len - before, &first);
+          state->first_joined = MIN (state->first_joined, first);
+        }
     }
 }
 
@@ -846,7 +856,8 @@ trace_tick_cb (gpointer user_data)
   IovLiveView *self = user_data;
   gint64 start = g_get_monotonic_time ();
   FeedState state = { self->catalog, self->inference, self->scratch, self->n_lines, 0,
-                       self->store, (guint64) g_get_monotonic_time () * 1000, self->log };
+                       self->store, (guint64) g_get_monotonic_time () * 1000, self->log,
+                       IOV_DELIVERY_LOG_NO_EVENT };
 
   g_array_set_size (self->scratch, 0);
   while (g_get_monotonic_time () - start < TRACE_BUDGET_US)
@@ -874,6 +885,8 @@ trace_tick_cb (gpointer user_data)
       iov_timeline_events_appended (self->timeline);
       iov_event_list_sources_grew (self->event_list);
     }
+  if (state.first_joined != IOV_DELIVERY_LOG_NO_EVENT)
+    iov_event_list_deliveries_added (self->event_list, state.first_joined);
   if (self->remote != NULL)
     {
       IovRemoteSessionCounters c;
@@ -918,7 +931,9 @@ stop_trace (IovLiveView *self)
   g_clear_pointer (&self->reader, iov_trace_reader_free);
   g_clear_pointer (&self->inference, iov_inference_free);
   g_clear_pointer (&self->trace_source, g_free);
+  iov_event_list_set_sources (self->event_list, NULL, NULL, NULL, NULL);
   iov_delivery_log_clear (self->log);
+  g_ptr_array_set_size (self->retired, 0);
   self->lanes_mark = 0;
   self->n_lines = self->n_events = self->n_deliveries = self->n_observed = self->n_dropped = 0;
 }
@@ -1033,19 +1048,22 @@ relay_show_page (IovLiveView *self,
     gtk_spinner_stop (self->spinner);
 }
 
-/* The SHA-256 fingerprint in the client's TLS error, if any. */
+/* The SHA-256 fingerprint in the client's TLS error, if any: the one run
+ * of 64 hex digits, whatever language the message is in. */
 static char *
 tls_fingerprint (const char *message)
 {
-  const char *p = message ? strstr (message, "fingerprint ") : NULL;
-  gsize n = 0;
+  for (const char *p = message; p != NULL && *p != '\0'; p++)
+    {
+      gsize n = 0;
 
-  if (p == NULL)
-    return NULL;
-  p += strlen ("fingerprint ");
-  while (g_ascii_isxdigit (p[n]))
-    n++;
-  return n > 0 ? g_strndup (p, n) : NULL;
+      while (g_ascii_isxdigit (p[n]))
+        n++;
+      if (n == 64)
+        return g_ascii_strdown (p, n);
+      p += n > 0 ? n - 1 : 0;
+    }
+  return NULL;
 }
 
 static void
@@ -1082,6 +1100,12 @@ relay_failed (IovLiveView  *self,
       g_free (self->untrusted_sha256);
       self->untrusted_sha256 = g_steal_pointer (&fingerprint);
       gtk_widget_set_visible (self->trust_button, self->untrusted_sha256 != NULL);
+    }
+  else if (self->remote != NULL && iov_remote_session_get_state (self->remote) == IOV_REMOTE_SESSION_FAILED)
+    {
+      /* e.g. another protocol version: no retry until asked */
+      status = g_strdup_printf (_("Disconnected: %s"), error->message);
+      relay_show_page (self, "network-error-symbolic", _("The Relay Cannot Be Watched"), error->message, NULL, FALSE);
     }
   else
     {
@@ -1171,9 +1195,13 @@ remote_state_cb (IovLiveView      *self,
   switch (iov_remote_session_get_state (remote))
     {
     case IOV_REMOTE_SESSION_LIVE:
-      /* "Live" once there is something to show: the snapshot follows hello */
+      /* "Live" once there is something to show: the snapshot follows hello
+       * (or, after a reconnection, is the one kept) */
       if (self->snapshot != NULL)
-        remote_live_status (self);
+        {
+          remote_live_status (self);
+          gtk_stack_set_visible_child_name (self->stack, "content");
+        }
       update_trace_label (self);
       break;
     case IOV_REMOTE_SESSION_DISCONNECTED:
@@ -1245,6 +1273,8 @@ connect_relay (IovLiveView  *self,
   g_signal_connect_object (self->remote, "notify::snapshot", G_CALLBACK (remote_snapshot_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->remote, "notify::state", G_CALLBACK (remote_state_cb), self, G_CONNECT_SWAPPED);
+  /* a new reason while still disconnected */
+  g_signal_connect_object (self->remote, "notify::error", G_CALLBACK (remote_state_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->remote, "changed", G_CALLBACK (session_changed_cb), self, G_CONNECT_SWAPPED);
   replace_store (self, iov_event_store_new (self->catalog), NULL);
   rebuild_inference (self);
@@ -1352,7 +1382,7 @@ load_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   g_autofree char *contents = NULL;
   gsize length = 0;
-  FeedState state = { NULL, NULL, NULL, 0, 0, NULL, 0, NULL };
+  FeedState state = { NULL, NULL, NULL, 0, 0, NULL, 0, NULL, IOV_DELIVERY_LOG_NO_EVENT };
   const char *text;
 
   catalog = iov_trace_catalog_new_default (NULL, &error);
@@ -1396,7 +1426,7 @@ load_thread (GTask        *task,
       iov_inference_finish (data->inference, data->deliveries);
       if (data->deliveries->len > before)
         iov_delivery_log_add (data->log, &g_array_index (data->deliveries, IovDelivery, before),
-                              data->deliveries->len - before);
+                              data->deliveries->len - before, NULL);
     }
   data->lines = state.lines;
   data->events = state.events;
@@ -1432,6 +1462,8 @@ load_done_cb (GObject      *object,
   self->inference = g_steal_pointer (&data->inference);
   self->n_lines = data->lines;
   self->n_events = data->events;
+  /* the list lets go of the old log before it goes */
+  iov_event_list_set_sources (self->event_list, NULL, NULL, NULL, NULL);
   iov_delivery_log_free (self->log);
   self->log = g_steal_pointer (&data->log);
   replace_store (self, g_steal_pointer (&data->store), g_steal_pointer (&data->catalog));
@@ -1613,7 +1645,16 @@ event_selected_cb (IovLiveView  *self,
     return;
   iov_delivery_log_find (self->log, index, index + 1, &d0, &d1);
   if (d0 == d1)
-    return;
+    {
+      GtkListBoxRow *row = gtk_list_box_get_selected_row (self->space_list);
+
+      /* nothing reached a notifier: empty lanes, not the last event's */
+      gtk_toggle_button_set_active (self->follow_button, FALSE);
+      if (row != NULL)
+        show_space (self, row);
+      gtk_label_set_text (self->lanes_title, _("The Selected Event Reached No Notifier"));
+      return;
+    }
   device = iov_delivery_log_get (self->log, d0, NULL)->device;
   if (g_strcmp0 (device, self->selected_bdf) != 0)
     for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->space_list));
@@ -1748,6 +1789,7 @@ iov_live_view_finalize (GObject *object)
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->scratch, g_array_unref);
   g_clear_pointer (&self->log, iov_delivery_log_free);
+  g_clear_pointer (&self->retired, g_ptr_array_unref);
 
   G_OBJECT_CLASS (iov_live_view_parent_class)->finalize (object);
 }
@@ -1821,6 +1863,7 @@ iov_live_view_init (IovLiveView *self)
   }
   self->scratch = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   self->log = iov_delivery_log_new ();
+  self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_inference_free);
   self->catalog = iov_trace_catalog_new_default (NULL, &error);
   if (self->catalog == NULL)
     g_critical ("No trace catalogue: %s", error->message);

@@ -14,10 +14,10 @@
 
 #include "iov-delivery-log.h"
 
-/* Consumer evidence settles a delivery within a handful of lines (a
- * vhost-user IOTLB message right after the invalidation); 4096 lines of
- * slack is far more than QEMU ever puts between them. */
-#define RING_SIZE 4096
+/* The inference lets a delivery go once no evidence can change it: at the
+ * latest at the next invalidation, a few lines on.  16384 lines of slack is
+ * far more than QEMU puts between them. */
+#define RING_SIZE 16384
 
 typedef struct
 {
@@ -120,9 +120,11 @@ bisect (IovDeliveryLog *self,
 guint
 iov_delivery_log_add (IovDeliveryLog    *self,
                       const IovDelivery *deliveries,
-                      guint              n_deliveries)
+                      guint              n_deliveries,
+                      guint64           *first_event)
 {
   guint found = 0;
+  guint64 first = IOV_DELIVERY_LOG_NO_EVENT;
 
   g_return_val_if_fail (self != NULL, 0);
 
@@ -132,6 +134,7 @@ iov_delivery_log_add (IovDeliveryLog    *self,
       guint64 pos = self->events->len;
 
       found += index != IOV_DELIVERY_LOG_NO_EVENT;
+      first = MIN (first, index);
       /* Late ones (settled after later events) go back in place; the
        * unmatched ones sort last, where no event range reaches them. */
       if (pos > 0 && g_array_index (self->events, guint64, pos - 1) > index)
@@ -139,6 +142,8 @@ iov_delivery_log_add (IovDeliveryLog    *self,
       g_array_insert_val (self->deliveries, pos, deliveries[i]);
       g_array_insert_val (self->events, pos, index);
     }
+  if (first_event != NULL)
+    *first_event = first;
   return found;
 }
 

@@ -40,10 +40,13 @@ void               iov_delivery_log_note_event  (IovDeliveryLog    *self,
                                                  guint64            line,
                                                  guint64            index);
 /* Deliveries as iov_inference_feed() appended them. Returns how many found
- * their event; the others (their line left the ring) are kept without one. */
+ * their event; the others (their line left the ring) are kept without one.
+ * @first_event (optional) gets the earliest event they joined, or
+ * IOV_DELIVERY_LOG_NO_EVENT: views showing later events show them anew. */
 guint              iov_delivery_log_add         (IovDeliveryLog    *self,
                                                  const IovDelivery *deliveries,
-                                                 guint              n_deliveries);
+                                                 guint              n_deliveries,
+                                                 guint64           *first_event);
 
 guint64            iov_delivery_log_get_n       (IovDeliveryLog    *self);
 const IovDelivery *iov_delivery_log_get         (IovDeliveryLog    *self,

@@ -420,7 +420,8 @@ record (IovInference      *self,
         }
       else if (d.outcome.result == IOV_RESULT_DELIVERED && d.notifier->owner != NULL)
         {
-          if (g_str_equal (d.notifier->owner, "vhost"))
+          /* kernel vhost leaves no trace: only vhost-user evidence can come */
+          if (g_str_equal (d.notifier->owner, "vhost") && self->seen_vhost_user)
             g_array_append_val (self->pending, index);
           else if (g_str_equal (d.notifier->owner, "vfio"))
             g_array_append_val (self->pending_vfio, index);
@@ -796,12 +797,25 @@ flush_held (IovInference *self,
             GArray       *deliveries,
             gboolean      force)
 {
-  if (!force && (self->pending->len > 0 || self->pending_vfio->len > 0) && self->held->len < HOLD_MAX)
+  guint oldest = self->held->len;
+
+  /* Too many waiting: give up on their evidence, with the findings. */
+  if (force || self->held->len >= HOLD_MAX)
+    settle_pending (self, self->held);
+  for (guint i = 0; i < self->pending->len; i++)
+    oldest = MIN (oldest, g_array_index (self->pending, guint, i));
+  for (guint i = 0; i < self->pending_vfio->len; i++)
+    oldest = MIN (oldest, g_array_index (self->pending_vfio, guint, i));
+  if (oldest == 0)
     return;
-  g_array_set_size (self->pending, 0);
-  g_array_set_size (self->pending_vfio, 0);
-  g_array_append_vals (deliveries, self->held->data, self->held->len);
-  g_array_set_size (self->held, 0);
+  /* Everything before the oldest delivery still waiting is settled: out it
+   * goes, in order, and the waiting ones move up. */
+  g_array_append_vals (deliveries, self->held->data, oldest);
+  g_array_remove_range (self->held, 0, oldest);
+  for (guint i = 0; i < self->pending->len; i++)
+    g_array_index (self->pending, guint, i) -= oldest;
+  for (guint i = 0; i < self->pending_vfio->len; i++)
+    g_array_index (self->pending_vfio, guint, i) -= oldest;
 }
 
 void
@@ -824,7 +838,6 @@ void
 iov_inference_finish (IovInference *self,
                       GArray       *deliveries)
 {
-  settle_pending (self, self->held);
   flush_held (self, deliveries, TRUE);
   if (!self->seen_vhost_user)
     for (guint i = 0; i < self->pool->len; i++)

@@ -67,9 +67,9 @@ IovNotifier  *iov_inference_add_notifier  (IovInference      *self,
 
 /* One trace event (name, and its arguments as printed); deliveries are
  * appended to @deliveries (IovDelivery) once settled: a delivery that
- * consumer evidence may still mark observed is held back until the
- * evidence comes or the next invalidation, so it can arrive a few lines
- * after its event (its @line says which). Events that concern no notifier
+ * consumer evidence may still mark observed (vhost-user, vfio) is held back,
+ * with those after it, until the evidence comes or the next invalidation,
+ * so it can arrive a few lines after its event (its @line says which). Events that concern no notifier
  * are ignored. */
 void          iov_inference_feed          (IovInference      *self,
                                            guint64            ts_ns,

@@ -225,6 +225,50 @@ test_virtio_iommu_vhost_user (void)
                   iov_inference_get_findings (inf)->len);
 }
 
+/* Deliveries leave the inference as soon as no evidence can change them:
+ * at once for kernel vhost (it leaves no trace), at the next invalidation
+ * for vfio without its map-notify event in the trace; never thousands of
+ * lines later. */
+static void
+test_prompt_release (void)
+{
+  g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_builtin ();
+  g_autoptr(IovInference) vhost = intel_vhost ("qemu-8.1", IOV_NOTIFIER_UNMAP);
+  g_autoptr(IovInference) vfio = iov_inference_new (iov_profile_lookup ("qemu-8.1"), IOV_IOMMU_INTEL, 39);
+  g_autoptr(GArray) d = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  static const char line[] = "vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x5 addr 0x12340000 mask 0x0";
+  static const char other[] = "vtd_inv_qi_head read head 12";
+  IovTraceLine parsed;
+
+  iov_inference_add_notifier (vfio, "00:02.0", "v1", "vfio", 0, G_MAXUINT64, IOV_NOTIFIER_UNMAP);
+
+  for (guint i = 0; i < 10000; i++)
+    {
+      guint before = d->len;
+
+      iov_trace_parse_line (catalog, line, strlen (line), &parsed);
+      iov_inference_feed (vhost, 0, 2 * i + 1, "vtd_inv_desc_iotlb_pages", parsed.args, parsed.args_len, d);
+      /* n1 gets it, n2 skips it: both out with the line that caused them */
+      g_assert_cmpuint (d->len, ==, before + 2);
+      g_assert_cmpuint (g_array_index (d, IovDelivery, d->len - 1).line, ==, 2 * i + 1);
+      iov_trace_parse_line (catalog, other, strlen (other), &parsed);
+      iov_inference_feed (vhost, 0, 2 * i + 2, "vtd_inv_qi_head", parsed.args, parsed.args_len, d);
+    }
+
+  g_array_set_size (d, 0);
+  for (guint i = 0; i < 10000; i++)
+    {
+      iov_trace_parse_line (catalog, line, strlen (line), &parsed);
+      iov_inference_feed (vfio, 0, i + 1, "vtd_inv_desc_iotlb_pages", parsed.args, parsed.args_len, d);
+      /* vfio's own trace could still confirm the latest one */
+      g_assert_cmpuint (d->len, ==, i);
+    }
+  iov_inference_finish (vfio, d);
+  g_assert_cmpuint (d->len, ==, 10000);
+  for (guint i = 0; i < d->len; i++)
+    g_assert_cmpuint (g_array_index (d, IovDelivery, i).line, ==, i + 1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -232,6 +276,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/inference/device-iotlb", test_device_iotlb);
   g_test_add_func ("/inference/psi-and-switch", test_psi_and_switch);
+  g_test_add_func ("/inference/prompt-release", test_prompt_release);
   g_test_add_func ("/inference/virtio-iommu-vhost-user", test_virtio_iommu_vhost_user);
   return g_test_run ();
 }
