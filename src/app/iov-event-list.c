@@ -22,6 +22,10 @@
 /* A search walks the store in slices this long per main-loop turn, so that
  * ten million events are searched without freezing the window. */
 #define SCAN_BUDGET_US 3000
+/* Following shows the newest rows a few times a second, not every frame:
+ * each jump rebinds every visible cell, and a software-rendered window
+ * (or a slow one) then spends its frames on text instead of on the trace. */
+#define FOLLOW_EVERY_MS 250
 
 enum
 {
@@ -550,7 +554,7 @@ update_count (IovEventList *self)
     gtk_label_set_text (self->count_label, text);
 }
 
-static gboolean follow_end_cb (gpointer user_data);
+static gboolean follow_timeout_cb (gpointer user_data);
 
 static void
 set_n_rows (IovEventList *self,
@@ -565,7 +569,7 @@ set_n_rows (IovEventList *self,
   else if (n > old)
     g_list_model_items_changed (self->rows, old, 0, n - old);
   if (!reset && n > old && self->stick_to_end && self->follow_id == 0)
-    self->follow_id = g_idle_add_full (G_PRIORITY_LOW, follow_end_cb, self, NULL);
+    self->follow_id = g_timeout_add (FOLLOW_EVERY_MS, follow_timeout_cb, self);
   update_count (self);
 }
 
@@ -601,28 +605,22 @@ scrollbar_pressed_cb (IovEventList *self,
   self->stick_to_end = FALSE;
 }
 
-static GtkWidget *
-inner_list_view (IovEventList *self)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->column_view));
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    if (GTK_IS_LIST_VIEW (child))
-      return child;
-  return NULL;
-}
-
 static gboolean
-follow_end_cb (gpointer user_data)
+follow_timeout_cb (gpointer user_data)
 {
   IovEventList *self = user_data;
-  GtkWidget *list_view = inner_list_view (self);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->scroller);
+  double bottom = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
 
+  /* the adjustment's value, not "list.scroll-to-item": in GTK 4.8 that
+   * one costs a layout pass of its own */
+  if (self->stick_to_end && self->selected == G_MAXUINT64 && gtk_adjustment_get_value (adj) < bottom - 1)
+    {
+      gtk_adjustment_set_value (adj, bottom);
+      /* rows added since the last layout: look again next time */
+      return G_SOURCE_CONTINUE;
+    }
   self->follow_id = 0;
-  /* The list keeps its top row in place as rows come: ask it to show the
-   * last one instead (the scrolled value would be put back). */
-  if (list_view != NULL && self->n_rows > 0 && self->stick_to_end && self->selected == G_MAXUINT64)
-    gtk_widget_activate_action (list_view, "list.scroll-to-item", "u", self->n_rows - 1);
   return G_SOURCE_REMOVE;
 }
 
