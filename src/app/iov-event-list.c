@@ -22,10 +22,9 @@
 /* A search walks the store in slices this long per main-loop turn, so that
  * ten million events are searched without freezing the window. */
 #define SCAN_BUDGET_US 3000
-/* Following shows the newest rows a few times a second, not every frame:
- * each jump rebinds every visible cell, and a software-rendered window
- * (or a slow one) then spends its frames on text instead of on the trace. */
-#define FOLLOW_EVERY_MS 250
+/* Following shows the newest rows ten times a second, not on every trace
+ * tick: each jump binds every visible cell anew (bench-live measures it). */
+#define FOLLOW_EVERY_MS 100
 
 enum
 {
@@ -568,8 +567,6 @@ set_n_rows (IovEventList *self,
     g_list_model_items_changed (self->rows, 0, old, n);
   else if (n > old)
     g_list_model_items_changed (self->rows, old, 0, n - old);
-  if (!reset && n > old && self->stick_to_end && self->follow_id == 0)
-    self->follow_id = g_timeout_add (FOLLOW_EVERY_MS, follow_timeout_cb, self);
   update_count (self);
 }
 
@@ -614,7 +611,8 @@ follow_timeout_cb (gpointer user_data)
 
   /* the adjustment's value, not "list.scroll-to-item": in GTK 4.8 that
    * one costs a layout pass of its own */
-  if (self->stick_to_end && self->selected == G_MAXUINT64 && gtk_adjustment_get_value (adj) < bottom - 1)
+  if (self->stick_to_end && self->selected == G_MAXUINT64 && self->query == NULL && self->n_rows > 0 &&
+      gtk_adjustment_get_value (adj) < bottom - 1)
     {
       gtk_adjustment_set_value (adj, bottom);
       /* rows added since the last layout: look again next time */
@@ -686,6 +684,7 @@ rebuild (IovEventList *self)
   if (gtk_single_selection_get_selected (self->selection) != GTK_INVALID_LIST_POSITION)
     gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   g_clear_handle_id (&self->scan_id, g_source_remove);
+  g_clear_handle_id (&self->follow_id, g_source_remove);
   compute_range (self);
   g_array_set_size (self->matches, 0);
   self->scan_next = self->first;
@@ -865,21 +864,24 @@ selection_changed_cb (IovEventList       *self,
 
 /* ---- cells -------------------------------------------------------------- */
 
+/* Cells are GtkInscriptions (GTK 4.8): they do not measure their text,
+ * which is what a list whose rows change many times a second needs. */
 static void
 cell_setup_cb (GtkSignalListItemFactory *factory,
                GtkListItem              *list_item,
                gpointer                  user_data)
 {
-  GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *cell = gtk_inscription_new (NULL);
   guint column = GPOINTER_TO_UINT (user_data);
 
-  gtk_label_set_xalign (GTK_LABEL (label), column == COL_TIME ? 1 : 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_inscription_set_xalign (GTK_INSCRIPTION (cell), column == COL_TIME ? 1 : 0);
+  gtk_inscription_set_text_overflow (GTK_INSCRIPTION (cell), GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_END);
+  gtk_inscription_set_nat_chars (GTK_INSCRIPTION (cell), 8);
   if (column == COL_TIME || column == COL_IOVA || column == COL_SIZE)
-    gtk_widget_add_css_class (label, "numeric");
+    gtk_widget_add_css_class (cell, "numeric");
   if (column == COL_IOVA || column == COL_SIZE)
-    gtk_widget_add_css_class (label, "monospace");
-  gtk_list_item_set_child (list_item, label);
+    gtk_widget_add_css_class (cell, "monospace");
+  gtk_list_item_set_child (list_item, cell);
 }
 
 static void
@@ -887,7 +889,7 @@ cell_bind_cb (GtkSignalListItemFactory *factory,
               GtkListItem              *list_item,
               gpointer                  user_data)
 {
-  GtkWidget *label = gtk_list_item_get_child (list_item);
+  GtkWidget *cell = gtk_list_item_get_child (list_item);
   IovEventRow *row = gtk_list_item_get_item (list_item);
   guint column = GPOINTER_TO_UINT (user_data);
   IovEventList *self = g_object_get_data (G_OBJECT (factory), "list");
@@ -896,20 +898,19 @@ cell_bind_cb (GtkSignalListItemFactory *factory,
 
   row_fill (self, row);
   text = row->text[column] ? row->text[column] : "";
-  gtk_label_set_text (GTK_LABEL (label), text);
-  gtk_widget_set_tooltip_text (label, text[0] ? text : NULL);
+  gtk_inscription_set_text (GTK_INSCRIPTION (cell), text);
   for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
-    gtk_widget_remove_css_class (label, classes[i]);
+    gtk_widget_remove_css_class (cell, classes[i]);
   if (column == COL_OUTCOME && row->result != G_MAXUINT8)
     {
       if (row->result == IOV_RESULT_ABORT)
-        gtk_widget_add_css_class (label, "error");
+        gtk_widget_add_css_class (cell, "error");
       else if (row->result == IOV_RESULT_DELIVERED && row->cropped)
-        gtk_widget_add_css_class (label, "accent");
+        gtk_widget_add_css_class (cell, "accent");
       else if (row->result == IOV_RESULT_DELIVERED)
-        gtk_widget_add_css_class (label, "success");
+        gtk_widget_add_css_class (cell, "success");
       else
-        gtk_widget_add_css_class (label, "dim-label");
+        gtk_widget_add_css_class (cell, "dim-label");
     }
 }
 
@@ -1074,7 +1075,13 @@ iov_event_list_sources_grew (IovEventList *self)
   if (self->end <= old_end)
     return;
   if (self->query == NULL)
-    set_n_rows (self, (guint) MIN (self->end - self->first, G_MAXUINT), FALSE);
+    {
+      set_n_rows (self, (guint) MIN (self->end - self->first, G_MAXUINT), FALSE);
+      /* live: keep the newest rows in view (a search shows its first
+       * matches instead) */
+      if (self->stick_to_end && self->follow_id == 0)
+        self->follow_id = g_timeout_add (FOLLOW_EVERY_MS, follow_timeout_cb, self);
+    }
   else
     ensure_scanning (self);
   update_count (self);

@@ -152,6 +152,22 @@ iov_live_view_get_lanes (IovLiveView *self)
   return self->lanes;
 }
 
+void
+iov_live_view_get_trace_counts (IovLiveView *self,
+                                guint64     *lines,
+                                guint64     *events,
+                                guint64     *dropped)
+{
+  g_return_if_fail (IOV_IS_LIVE_VIEW (self));
+
+  if (lines != NULL)
+    *lines = self->n_lines;
+  if (events != NULL)
+    *events = self->n_events;
+  if (dropped != NULL)
+    *dropped = self->n_dropped;
+}
+
 guint64
 iov_live_view_get_n_deliveries (IovLiveView *self)
 {

@@ -54,6 +54,11 @@ GStrv       iov_live_view_dup_rows       (IovLiveView  *self,
 void        iov_live_view_set_filter     (IovLiveView  *self,
                                           const char   *text);
 guint64     iov_live_view_get_n_deliveries (IovLiveView *self);
+/* What the trace input brought so far: lines read, events, lines dropped. */
+void        iov_live_view_get_trace_counts (IovLiveView *self,
+                                            guint64     *lines,
+                                            guint64     *events,
+                                            guint64     *dropped);
 IovEventList *iov_live_view_get_event_list (IovLiveView *self);
 IovTimeline *iov_live_view_get_timeline  (IovLiveView  *self);
 GtkWidget  *iov_live_view_get_lanes      (IovLiveView  *self);
