@@ -273,6 +273,7 @@ test_recording (void)
       search (list, "event:virtio_iommu_notify_unmap");
       iov_event_list_select_row (list, 3);
       g_assert_nonnull (iov_event_list_dup_inspector_text (list));
+      iov_notifier_lanes_finish_animation (IOV_NOTIFIER_LANES (iov_live_view_get_lanes (view)));
       app_test_wait_for_draw (GTK_WIDGET (window));
       g_assert_nonnull (iov_event_list_dup_inspector_text (list));
       texture = app_test_render (GTK_WIDGET (window));
