@@ -18,6 +18,7 @@
 
 #include "iov-connect-dialog.h"
 #include "iov-relay-client.h"
+#include "iov-trace-control.h"
 #include "iov-trace-reader.h"
 
 #define MAX_RECENT 8
@@ -36,6 +37,7 @@ struct _IovConnectDialog
   AdwEntryRow      *address_row;
   AdwComboRow      *trace_kind_row;
   AdwEntryRow      *trace_path_row;
+  AdwComboRow      *preset_row;
   GtkWidget        *fifo_button;
   GtkLabel         *hint_label;
   GtkWidget        *recent_label;
@@ -277,6 +279,36 @@ vm_selected_cb (IovConnectDialog *self,
   update_response (self);
 }
 
+const char *
+iov_connect_dialog_get_trace_preset (IovConnectDialog *self)
+{
+  guint selected, n = 0;
+  const IovTracePreset *presets = iov_trace_presets (&n);
+
+  g_return_val_if_fail (IOV_IS_CONNECT_DIALOG (self), NULL);
+
+  /* the first item leaves QEMU's events alone */
+  selected = adw_combo_row_get_selected (self->preset_row);
+  if (selected == 0 || selected == GTK_INVALID_LIST_POSITION || selected > n)
+    return NULL;
+  return presets[selected - 1].name;
+}
+
+void
+iov_connect_dialog_set_trace_preset (IovConnectDialog *self,
+                                     const char       *name)
+{
+  guint n = 0;
+  const IovTracePreset *presets = iov_trace_presets (&n);
+
+  g_return_if_fail (IOV_IS_CONNECT_DIALOG (self));
+
+  adw_combo_row_set_selected (self->preset_row, 0);
+  for (guint i = 0; name != NULL && i < n; i++)
+    if (g_str_equal (presets[i].name, name))
+      adw_combo_row_set_selected (self->preset_row, i + 1);
+}
+
 char *
 iov_connect_dialog_dup_trace_source (IovConnectDialog *self)
 {
@@ -466,6 +498,7 @@ iov_connect_dialog_class_init (IovConnectDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, address_row);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, trace_kind_row);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, trace_path_row);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, preset_row);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, fifo_button);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, hint_label);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, recent_label);
@@ -491,6 +524,17 @@ iov_connect_dialog_class_init (IovConnectDialogClass *klass)
 static void
 iov_connect_dialog_init (IovConnectDialog *self)
 {
+  g_autoptr(GtkStringList) presets = gtk_string_list_new (NULL);
+  const IovTracePreset *list;
+  guint n = 0;
+
   g_type_ensure (ADW_TYPE_PASSWORD_ENTRY_ROW);
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The allow-listed presets of `iovista-cli trace --preset`. */
+  gtk_string_list_append (presets, _("Leave as they are"));
+  list = iov_trace_presets (&n);
+  for (guint i = 0; i < n; i++)
+    gtk_string_list_append (presets, _(list[i].title));
+  adw_combo_row_set_model (self->preset_row, G_LIST_MODEL (presets));
 }

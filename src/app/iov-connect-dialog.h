@@ -35,6 +35,11 @@ void              iov_connect_dialog_set_relay        (IovConnectDialog *self,
  * GtkStringList of names), as "List VMs" does. */
 void              iov_connect_dialog_list_vms         (IovConnectDialog *self);
 GListModel       *iov_connect_dialog_get_vms          (IovConnectDialog *self);
+/* The trace preset to turn on once connected (iov_trace_preset_find()),
+ * or NULL to leave QEMU's trace events alone. */
+const char       *iov_connect_dialog_get_trace_preset (IovConnectDialog *self);
+void              iov_connect_dialog_set_trace_preset (IovConnectDialog *self,
+                                                       const char       *name);
 /* NULL for none, else a trace source spec (FILE, fifo:PATH, unix:PATH). */
 char             *iov_connect_dialog_dup_trace_source (IovConnectDialog *self);
 /* Puts @address first in "recent-connections" (at most 8). */

@@ -28,6 +28,7 @@
 #include "iov-notifier-lanes.h"
 #include "iov-range-map.h"
 #include "iov-timeline.h"
+#include "iov-trace-control.h"
 #include "iov-trace-parser.h"
 #include "iov-trace-reader.h"
 
@@ -70,6 +71,8 @@ struct _IovLiveView
   GtkLabel         *lanes_title;
 
   IovSession       *session;
+  char             *trace_preset;  /* to turn on once live, then NULL */
+  const IovTracePreset *applying;
   char             *address;
 
   /* a VM behind `iovista-cli relay`, instead of a session */
@@ -513,6 +516,8 @@ qemu_arguments (const char *address)
   return g_strdup_printf ("-qmp unix:%s,server=on,wait=off -msg timestamp=on", address);
 }
 
+static void apply_trace_preset (IovLiveView *self);
+
 static void
 update_state (IovLiveView *self)
 {
@@ -531,6 +536,7 @@ update_state (IovLiveView *self)
       status = g_strdup (_("Connecting…"));
       break;
     case IOV_SESSION_STATE_LIVE:
+      apply_trace_preset (self);
       /* Translators: the header's subtitle: QEMU's version, the QMP address */
       status = g_strdup_printf (_("Live · QEMU %s · %s"),
                                 snapshot_version (self) ? snapshot_version (self) : "?", self->address);
@@ -1277,6 +1283,8 @@ connect_relay (IovLiveView  *self,
   /* The client trusts IOVISTA_TLS_CA itself. */
 
   reset (self);
+  /* trace presets go through QMP, which the relay keeps to itself */
+  g_clear_pointer (&self->trace_preset, g_free);
   self->address = g_strdup (url);
   self->relay = g_steal_pointer (&relay);
   self->relay_cancellable = g_cancellable_new ();
@@ -1298,6 +1306,56 @@ connect_relay (IovLiveView  *self,
   update_trace_label (self);
   iov_remote_session_start (self->remote);
   return TRUE;
+}
+
+void
+iov_live_view_set_trace_preset (IovLiveView *self,
+                                const char  *name)
+{
+  g_return_if_fail (IOV_IS_LIVE_VIEW (self));
+
+  g_free (self->trace_preset);
+  self->trace_preset = g_strdup (name);
+}
+
+static void
+preset_applied_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(IovLiveView) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  const IovTracePreset *preset = self->applying;
+
+  if (!iov_trace_preset_apply_finish (IOV_QMP_CLIENT (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Translators: %s is why */
+      message = g_strdup_printf (_("QEMU did not turn its trace events on: %s"), error->message);
+    }
+  else
+    /* Translators: %s is a trace preset's title, e.g. "VT-d invalidations" */
+    message = g_strdup_printf (_("QEMU traces “%s” now"), preset ? _(preset->title) : "?");
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+/* Once, when the session is first live: the user asked for it. */
+static void
+apply_trace_preset (IovLiveView *self)
+{
+  const IovTracePreset *preset;
+
+  if (self->trace_preset == NULL || self->session == NULL)
+    return;
+  preset = iov_trace_preset_find (self->trace_preset);
+  g_clear_pointer (&self->trace_preset, g_free);
+  if (preset == NULL)
+    return;
+  self->applying = preset;
+  iov_trace_preset_apply_async (iov_session_get_client (self->session), preset, TRUE, self->cancellable,
+                                preset_applied_cb, g_object_ref (self));
 }
 
 void
@@ -1799,6 +1857,7 @@ iov_live_view_finalize (GObject *object)
   g_clear_pointer (&self->selected_bdf, g_free);
   g_clear_pointer (&self->filter, g_free);
   g_clear_pointer (&self->token, g_free);
+  g_clear_pointer (&self->trace_preset, g_free);
   g_clear_pointer (&self->untrusted_sha256, g_free);
   g_clear_pointer (&self->store, iov_event_store_free);
   g_clear_pointer (&self->store_catalog, iov_trace_catalog_free);

@@ -41,6 +41,10 @@ gboolean    iov_live_view_open_file      (IovLiveView  *self,
 /* Shows @snapshot (iov_snapshot_to_json()) as it is, without a session. */
 void        iov_live_view_show_snapshot  (IovLiveView  *self,
                                           JsonNode     *snapshot);
+/* A trace preset (iovista-cli trace --preset) to turn on in QEMU once the
+ * next iov_live_view_connect() is live; NULL: leave QEMU's events alone. */
+void        iov_live_view_set_trace_preset (IovLiveView *self,
+                                            const char  *name);
 /* The token for the next relay URL given to iov_live_view_connect(). */
 void        iov_live_view_set_token      (IovLiveView  *self,
                                           const char   *token);

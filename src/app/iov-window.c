@@ -274,6 +274,7 @@ connect_response_cb (IovWindow        *self,
   address = g_strstrip (g_strdup (iov_connect_dialog_get_address (dialog)));
   trace = iov_connect_dialog_dup_trace_source (dialog);
   iov_live_view_set_token (self->live_view, iov_connect_dialog_get_token (dialog));
+  iov_live_view_set_trace_preset (self->live_view, iov_connect_dialog_get_trace_preset (dialog));
   if (!iov_window_connect (self, address, trace, &error))
     iov_window_show_message (self, error->message);
 }

@@ -17,6 +17,7 @@
 #include "iov-application.h"
 #include "iov-live-view.h"
 #include "iov-recording.h"
+#include "iov-trace-control.h"
 #include "iov-window.h"
 #include "test-app-util.h"
 
@@ -142,6 +143,14 @@ test_recording (void)
 }
 
 static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
 test_qemu (void)
 {
   g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
@@ -149,6 +158,8 @@ test_qemu (void)
   g_autofree char *dir = NULL;
   g_autofree char *sock = NULL;
   g_autofree char *qmp = NULL;
+  g_autofree char *sock2 = NULL;
+  g_autofree char *qmp2 = NULL;
   g_autofree char *address = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   GtkWidget *window;
@@ -163,10 +174,12 @@ test_qemu (void)
   dir = g_dir_make_tmp ("iovista-live-XXXXXX", &error);
   g_assert_no_error (error);
   sock = g_build_filename (dir, "qmp.sock", NULL);
+  sock2 = g_build_filename (dir, "check.sock", NULL);
   qmp = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  qmp2 = g_strdup_printf ("unix:%s,server=on,wait=off", sock2);
   proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
                            qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-display", "none",
-                           "-device", "intel-iommu", "-qmp", qmp, "-S", NULL);
+                           "-device", "intel-iommu", "-qmp", qmp, "-qmp", qmp2, "-S", NULL);
   g_assert_no_error (error);
 
   window = gtk_window_new ();
@@ -174,6 +187,8 @@ test_qemu (void)
   gtk_window_set_child (GTK_WINDOW (window), view);
   gtk_window_present (GTK_WINDOW (window));
   address = g_strconcat ("unix:", sock, NULL);
+  /* as the connect dialog's "Trace events" row does */
+  iov_live_view_set_trace_preset (IOV_LIVE_VIEW (view), "vtd-invalidations");
   g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, NULL, &error));
   g_assert_no_error (error);
 
@@ -190,6 +205,52 @@ test_qemu (void)
     g_assert_cmpuint (g_strv_length (rows), >=, 1);
   }
 
+  /* The preset reached QEMU: asked through its other QMP socket. */
+  {
+    g_autofree char *address2 = g_strconcat ("unix:", sock2, NULL);
+    g_autoptr(IovQmpClient) check = iov_qmp_client_new (address2, &error);
+    gboolean enabled = FALSE, noisy_off = FALSE;
+
+    g_assert_no_error (error);
+    deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+    while (!(enabled && noisy_off) && g_get_monotonic_time () < deadline)
+      {
+        g_autoptr(GAsyncResult) result = NULL;
+        g_autoptr(JsonNode) reply = NULL;
+        JsonArray *events;
+
+        if (iov_qmp_client_get_state (check) != IOV_QMP_STATE_CONNECTED)
+          {
+            iov_qmp_client_connect_async (check, NULL, store_result, &result);
+            while (result == NULL)
+              g_main_context_iteration (NULL, TRUE);
+            g_assert_true (iov_qmp_client_connect_finish (check, result, &error));
+            g_assert_no_error (error);
+            g_clear_object (&result);
+          }
+        iov_trace_list_events_async (check, "vtd_*", NULL, store_result, &result);
+        while (result == NULL)
+          g_main_context_iteration (NULL, TRUE);
+        reply = iov_trace_list_events_finish (check, result, &error);
+        g_assert_no_error (error);
+        events = json_node_get_array (reply);
+        for (guint i = 0; i < json_array_get_length (events); i++)
+          {
+            JsonObject *e = json_array_get_object_element (events, i);
+            const char *name = json_object_get_string_member (e, "name");
+            gboolean on = g_strcmp0 (json_object_get_string_member (e, "state"), "enabled") == 0;
+
+            if (g_str_equal (name, "vtd_inv_desc"))
+              enabled = on;
+            if (g_str_equal (name, "vtd_dmar_translate"))
+              noisy_off = !on;
+          }
+        g_main_context_iteration (NULL, FALSE);
+      }
+    g_assert_true (enabled);
+    g_assert_true (noisy_off);
+  }
+
   /* QEMU goes away: the view says so and keeps the last snapshot. */
   g_subprocess_force_exit (proc);
   g_subprocess_wait (proc, NULL, NULL);
@@ -202,6 +263,7 @@ test_qemu (void)
 
   gtk_window_destroy (GTK_WINDOW (window));
   g_unlink (sock);
+  g_unlink (sock2);
   g_rmdir (dir);
 }
 

@@ -374,6 +374,12 @@ test_dialog (void)
   GListModel *vms;
   gint64 deadline;
 
+  /* the trace presets are offered, none chosen by default */
+  g_assert_null (iov_connect_dialog_get_trace_preset (dialog));
+  iov_connect_dialog_set_trace_preset (dialog, "notifier-traffic");
+  g_assert_cmpstr (iov_connect_dialog_get_trace_preset (dialog), ==, "notifier-traffic");
+  iov_connect_dialog_set_trace_preset (dialog, NULL);
+
   iov_connect_dialog_set_relay (dialog, remote.url, TOKEN);
   g_assert_cmpstr (iov_connect_dialog_get_token (dialog), ==, TOKEN);
   iov_connect_dialog_list_vms (dialog);
