@@ -38,6 +38,7 @@ struct _IovConnectDialog
   AdwComboRow      *trace_kind_row;
   AdwEntryRow      *trace_path_row;
   AdwComboRow      *preset_row;
+  AdwComboRow      *relay_preset_row;
   GtkWidget        *fifo_button;
   GtkLabel         *hint_label;
   GtkWidget        *recent_label;
@@ -288,7 +289,7 @@ iov_connect_dialog_get_trace_preset (IovConnectDialog *self)
   g_return_val_if_fail (IOV_IS_CONNECT_DIALOG (self), NULL);
 
   /* the first item leaves QEMU's events alone */
-  selected = adw_combo_row_get_selected (self->preset_row);
+  selected = adw_combo_row_get_selected (is_relay (self) ? self->relay_preset_row : self->preset_row);
   if (selected == 0 || selected == GTK_INVALID_LIST_POSITION || selected > n)
     return NULL;
   return presets[selected - 1].name;
@@ -304,9 +305,13 @@ iov_connect_dialog_set_trace_preset (IovConnectDialog *self,
   g_return_if_fail (IOV_IS_CONNECT_DIALOG (self));
 
   adw_combo_row_set_selected (self->preset_row, 0);
+  adw_combo_row_set_selected (self->relay_preset_row, 0);
   for (guint i = 0; name != NULL && i < n; i++)
     if (g_str_equal (presets[i].name, name))
-      adw_combo_row_set_selected (self->preset_row, i + 1);
+      {
+        adw_combo_row_set_selected (self->preset_row, i + 1);
+        adw_combo_row_set_selected (self->relay_preset_row, i + 1);
+      }
 }
 
 char *
@@ -499,6 +504,7 @@ iov_connect_dialog_class_init (IovConnectDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, trace_kind_row);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, trace_path_row);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, preset_row);
+  gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, relay_preset_row);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, fifo_button);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, hint_label);
   gtk_widget_class_bind_template_child (widget_class, IovConnectDialog, recent_label);
@@ -537,4 +543,5 @@ iov_connect_dialog_init (IovConnectDialog *self)
   for (guint i = 0; i < n; i++)
     gtk_string_list_append (presets, _(list[i].title));
   adw_combo_row_set_model (self->preset_row, G_LIST_MODEL (presets));
+  adw_combo_row_set_model (self->relay_preset_row, G_LIST_MODEL (presets));
 }

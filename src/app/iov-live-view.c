@@ -1217,6 +1217,7 @@ remote_state_cb (IovLiveView      *self,
   switch (iov_remote_session_get_state (remote))
     {
     case IOV_REMOTE_SESSION_LIVE:
+      apply_trace_preset (self);
       /* "Live" once there is something to show: the snapshot follows hello
        * (or, after a reconnection, is the one kept) */
       if (self->snapshot != NULL)
@@ -1283,8 +1284,6 @@ connect_relay (IovLiveView  *self,
   /* The client trusts IOVISTA_TLS_CA itself. */
 
   reset (self);
-  /* trace presets go through QMP, which the relay keeps to itself */
-  g_clear_pointer (&self->trace_preset, g_free);
   self->address = g_strdup (url);
   self->relay = g_steal_pointer (&relay);
   self->relay_cancellable = g_cancellable_new ();
@@ -1325,10 +1324,16 @@ preset_applied_cb (GObject      *source,
 {
   g_autoptr(IovLiveView) self = user_data;
   g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = NULL;
   g_autofree char *message = NULL;
   const IovTracePreset *preset = self->applying;
+  gboolean done;
 
-  if (!iov_trace_preset_apply_finish (IOV_QMP_CLIENT (source), result, &error))
+  if (IOV_IS_RELAY_CLIENT (source))
+    done = (answer = iov_relay_client_set_trace_preset_finish (IOV_RELAY_CLIENT (source), result, &error)) != NULL;
+  else
+    done = iov_trace_preset_apply_finish (IOV_QMP_CLIENT (source), result, &error);
+  if (!done)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
@@ -1347,15 +1352,20 @@ apply_trace_preset (IovLiveView *self)
 {
   const IovTracePreset *preset;
 
-  if (self->trace_preset == NULL || self->session == NULL)
+  if (self->trace_preset == NULL || (self->session == NULL && self->relay == NULL))
     return;
   preset = iov_trace_preset_find (self->trace_preset);
   g_clear_pointer (&self->trace_preset, g_free);
   if (preset == NULL)
     return;
   self->applying = preset;
-  iov_trace_preset_apply_async (iov_session_get_client (self->session), preset, TRUE, self->cancellable,
-                                preset_applied_cb, g_object_ref (self));
+  /* through the relay, which owns the VM's QMP connection */
+  if (self->relay != NULL)
+    iov_relay_client_set_trace_preset_async (self->relay, preset->name, TRUE, self->relay_cancellable,
+                                             preset_applied_cb, g_object_ref (self));
+  else
+    iov_trace_preset_apply_async (iov_session_get_client (self->session), preset, TRUE, self->cancellable,
+                                  preset_applied_cb, g_object_ref (self));
 }
 
 void

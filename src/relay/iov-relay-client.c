@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "iov-relay-client.h"
+#include "iov-types.h"
 
 struct _IovRelayClient
 {
@@ -303,6 +304,42 @@ got_body_cb (GObject      *source,
                            reason ? reason : "");
 }
 
+/* GET, or POST with @json as the body. */
+static void
+relay_request (IovRelayClient      *self,
+               const char          *path_and_query,
+               const char          *json,
+               gpointer             source_tag,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree char *url = g_strconcat (self->base_url, path_and_query, NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", self->token, NULL);
+  SoupMessage *msg;
+
+  g_task_set_source_tag (task, source_tag);
+  msg = soup_message_new (json != NULL ? "POST" : "GET", url);
+  if (msg == NULL)
+    {
+      g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_BAD_URL,
+                               _("“%s” is not a relay address: use http(s)://HOST:PORT/VM"), url);
+      return;
+    }
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+  if (json != NULL)
+    {
+      g_autoptr(GBytes) body = g_bytes_new (json, strlen (json));
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", body);
+    }
+  watch_certificate (self, msg);
+  g_task_set_task_data (task, msg, g_object_unref);
+  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable,
+                                    got_body_cb, g_steal_pointer (&task));
+}
+
 static void
 relay_get (IovRelayClient      *self,
            const char          *path_and_query,
@@ -311,24 +348,38 @@ relay_get (IovRelayClient      *self,
            GAsyncReadyCallback  callback,
            gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autofree char *url = g_strconcat (self->base_url, path_and_query, NULL);
-  g_autofree char *auth = g_strconcat ("Bearer ", self->token, NULL);
-  SoupMessage *msg;
+  relay_request (self, path_and_query, NULL, source_tag, cancellable, callback, user_data);
+}
 
-  g_task_set_source_tag (task, source_tag);
-  msg = soup_message_new ("GET", url);
-  if (msg == NULL)
-    {
-      g_task_return_new_error (task, IOV_RELAY_ERROR, IOV_RELAY_ERROR_BAD_URL,
-                               _("“%s” is not a relay address: use http(s)://HOST:PORT/VM"), url);
-      return;
-    }
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
-  watch_certificate (self, msg);
-  g_task_set_task_data (task, msg, g_object_unref);
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable,
-                                    got_body_cb, g_steal_pointer (&task));
+void
+iov_relay_client_set_trace_preset_async (IovRelayClient      *self,
+                                         const char          *preset,
+                                         gboolean             enable,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  g_autofree char *escaped = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GString) json = g_string_new ("{\"preset\": ");
+
+  g_return_if_fail (IOV_IS_RELAY_CLIENT (self));
+  g_return_if_fail (preset != NULL);
+
+  escaped = g_uri_escape_string (self->vm, NULL, FALSE);
+  path = g_strdup_printf ("/api/v1/vms/%s/trace", escaped);
+  iov_json_append_string (json, preset, strlen (preset));
+  g_string_append_printf (json, ", \"enable\": %s}", enable ? "true" : "false");
+  relay_request (self, path, json->str, iov_relay_client_set_trace_preset_async, cancellable, callback,
+                 user_data);
+}
+
+JsonNode *
+iov_relay_client_set_trace_preset_finish (IovRelayClient  *self,
+                                          GAsyncResult    *result,
+                                          GError         **error)
+{
+  return iov_relay_client_list_vms_finish (self, result, error);
 }
 
 void

@@ -60,6 +60,19 @@ JsonNode       *iov_relay_client_list_vms_finish     (IovRelayClient  *self,
                                                       GAsyncResult    *result,
                                                       GError         **error);
 
+/* POST /api/v1/vms/VM/trace: the relay turns a trace preset (issue D) on
+ * or off in QEMU; the finish gives the relay's answer (the presets' and
+ * events' states). */
+void            iov_relay_client_set_trace_preset_async  (IovRelayClient  *self,
+                                                          const char      *preset,
+                                                          gboolean         enable,
+                                                          GCancellable    *cancellable,
+                                                          GAsyncReadyCallback callback,
+                                                          gpointer         user_data);
+JsonNode       *iov_relay_client_set_trace_preset_finish (IovRelayClient  *self,
+                                                          GAsyncResult    *result,
+                                                          GError         **error);
+
 /* The VM's events stream (docs/relay.md): a SoupWebsocketConnection whose
  * first message is "hello".  Returned as a GObject so that callers need
  * not include libsoup's headers to hold it. */

@@ -18,6 +18,7 @@
 
 #include "iov-connect-dialog.h"
 #include "iov-live-view.h"
+#include "iov-trace-control.h"
 #include "test-app-util.h"
 
 #include <gio/gunixsocketaddress.h>
@@ -200,6 +201,14 @@ test_live_view (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
 static guint
 event_rows (GtkWidget *view)
 {
@@ -259,6 +268,8 @@ test_two_windows_trace (void)
       gtk_window_set_child (GTK_WINDOW (windows[i]), views[i]);
       gtk_window_present (GTK_WINDOW (windows[i]));
       iov_live_view_set_token (IOV_LIVE_VIEW (views[i]), TOKEN);
+      /* the second window asks the relay to turn a trace preset on */
+      iov_live_view_set_trace_preset (IOV_LIVE_VIEW (views[i]), i ? "vtd-invalidations" : NULL);
       g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (views[i]), i ? address2 : address1, NULL, &error));
       g_assert_no_error (error);
     }
@@ -266,6 +277,44 @@ test_two_windows_trace (void)
   wait_status (views[1], "via relay ", 60);
   g_assert_true (status_has (views[0], address1));
   g_assert_true (status_has (views[1], address2));
+
+  /* QEMU itself says the preset is on: asked on a QMP socket of its own */
+  {
+    g_autofree char *check_address = g_strconcat ("unix:", remote.sock2, NULL);
+    g_autoptr(IovQmpClient) check = iov_qmp_client_new (check_address, &error);
+    gboolean enabled = FALSE;
+
+    g_assert_no_error (error);
+    deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+    while (!enabled && g_get_monotonic_time () < deadline)
+      {
+        g_autoptr(GAsyncResult) result = NULL;
+        g_autoptr(JsonNode) reply = NULL;
+        JsonArray *events;
+
+        if (iov_qmp_client_get_state (check) != IOV_QMP_STATE_CONNECTED)
+          {
+            iov_qmp_client_connect_async (check, NULL, store_result, &result);
+            while (result == NULL)
+              g_main_context_iteration (NULL, TRUE);
+            g_assert_true (iov_qmp_client_connect_finish (check, result, &error));
+            g_assert_no_error (error);
+            g_clear_object (&result);
+          }
+        iov_trace_list_events_async (check, "vtd_inv_desc", NULL, store_result, &result);
+        while (result == NULL)
+          g_main_context_iteration (NULL, TRUE);
+        reply = iov_trace_list_events_finish (check, result, &error);
+        g_assert_no_error (error);
+        events = json_node_get_array (reply);
+        for (guint i = 0; i < json_array_get_length (events); i++)
+          enabled |= g_strcmp0 (json_object_get_string_member (json_array_get_object_element (events, i), "state"),
+                                "enabled") == 0;
+        g_main_context_iteration (NULL, FALSE);
+      }
+    g_assert_true (enabled);
+    iov_qmp_client_close (check);
+  }
 
   sa = g_unix_socket_address_new (remote.trace);
   connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (sa), NULL, &error);
