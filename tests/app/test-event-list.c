@@ -25,28 +25,10 @@
 #include "iov-recording.h"
 #include "iov-window.h"
 #include "test-app-util.h"
+#include "../test-xz.h"
 
 /* The columns, as the list numbers them. */
 enum { COL_TIME, COL_SOURCE, COL_EVENT, COL_IOVA, COL_SIZE, COL_NOTIFIER, COL_OUTCOME };
-
-static char *
-read_capture (void)
-{
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", "qemu-7.2",
-                                                 "guest-virtio-iommu-vhost-user-nomsi", "trace.log.xz", NULL);
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *xz = g_find_program_in_path ("xz");
-  char *out = NULL;
-
-  if (xz == NULL)
-    return NULL;
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, xz, "-dc", path, NULL);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
-  g_assert_no_error (error);
-  return out;
-}
 
 static void
 wait_for_rows (IovLiveView *view,
@@ -131,7 +113,7 @@ open_window (IovApplication *app,
 static void
 test_recording (void)
 {
-  g_autofree char *trace = read_capture ();
+  g_autofree char *trace = test_read_xz_trace ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
   g_autofree char *snap_path = g_test_build_filename (G_TEST_DIST, "data", "snapshots",
                                                       "virtio-iommu-vhost-user.json", NULL);
   g_autoptr(IovApplication) app = iov_application_new ();
@@ -290,7 +272,7 @@ test_recording (void)
 static void
 test_plain_log (void)
 {
-  g_autofree char *trace = read_capture ();
+  g_autofree char *trace = test_read_xz_trace ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
   g_autoptr(IovApplication) app = iov_application_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;

@@ -17,9 +17,9 @@
 #include "iov-application.h"
 #include "iov-live-view.h"
 #include "iov-recording.h"
-#include "iov-trace-control.h"
 #include "iov-window.h"
 #include "test-app-util.h"
+#include "test-qemu-util.h"
 
 /* test-live-fixture.c */
 JsonNode *test_live_fixture_snapshot (void);
@@ -143,14 +143,6 @@ test_recording (void)
 }
 
 static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static void
 test_qemu (void)
 {
   g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
@@ -208,47 +200,9 @@ test_qemu (void)
   /* The preset reached QEMU: asked through its other QMP socket. */
   {
     g_autofree char *address2 = g_strconcat ("unix:", sock2, NULL);
-    g_autoptr(IovQmpClient) check = iov_qmp_client_new (address2, &error);
-    gboolean enabled = FALSE, noisy_off = FALSE;
 
-    g_assert_no_error (error);
-    deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-    while (!(enabled && noisy_off) && g_get_monotonic_time () < deadline)
-      {
-        g_autoptr(GAsyncResult) result = NULL;
-        g_autoptr(JsonNode) reply = NULL;
-        JsonArray *events;
-
-        if (iov_qmp_client_get_state (check) != IOV_QMP_STATE_CONNECTED)
-          {
-            iov_qmp_client_connect_async (check, NULL, store_result, &result);
-            while (result == NULL)
-              g_main_context_iteration (NULL, TRUE);
-            g_assert_true (iov_qmp_client_connect_finish (check, result, &error));
-            g_assert_no_error (error);
-            g_clear_object (&result);
-          }
-        iov_trace_list_events_async (check, "vtd_*", NULL, store_result, &result);
-        while (result == NULL)
-          g_main_context_iteration (NULL, TRUE);
-        reply = iov_trace_list_events_finish (check, result, &error);
-        g_assert_no_error (error);
-        events = json_node_get_array (reply);
-        for (guint i = 0; i < json_array_get_length (events); i++)
-          {
-            JsonObject *e = json_array_get_object_element (events, i);
-            const char *name = json_object_get_string_member (e, "name");
-            gboolean on = g_strcmp0 (json_object_get_string_member (e, "state"), "enabled") == 0;
-
-            if (g_str_equal (name, "vtd_inv_desc"))
-              enabled = on;
-            if (g_str_equal (name, "vtd_dmar_translate"))
-              noisy_off = !on;
-          }
-        g_main_context_iteration (NULL, FALSE);
-      }
-    g_assert_true (enabled);
-    g_assert_true (noisy_off);
+    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_inv_desc", TRUE, 10));
+    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_dmar_translate", FALSE, 10));
   }
 
   /* QEMU goes away: the view says so and keeps the last snapshot. */

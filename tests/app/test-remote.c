@@ -18,8 +18,9 @@
 
 #include "iov-connect-dialog.h"
 #include "iov-live-view.h"
-#include "iov-trace-control.h"
 #include "test-app-util.h"
+#include "test-qemu-util.h"
+#include "../test-xz.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <string.h>
@@ -201,14 +202,6 @@ test_live_view (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static guint
 event_rows (GtkWidget *view)
 {
@@ -221,10 +214,7 @@ event_rows (GtkWidget *view)
 static void
 test_two_windows_trace (void)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", "qemu-7.2", "guest-intel-strict",
-                                                 "trace.log.xz", NULL);
-  g_autofree char *xz = g_find_program_in_path ("xz");
-  g_autofree char *trace = NULL;
+  g_autofree char *trace = test_read_xz_trace ("qemu-7.2/guest-intel-strict/trace.log.xz");
   g_autofree char *address1 = g_strconcat (remote.url, "/vm1", NULL);
   g_autofree char *address2 = g_strconcat (remote.url, "/vm2", NULL);
   g_autoptr(GError) error = NULL;
@@ -236,18 +226,11 @@ test_two_windows_trace (void)
   guint n_events = 0;
   gint64 deadline;
 
-  if (xz == NULL)
+  if (trace == NULL)
     {
       g_test_skip ("xz is not installed");
       return;
     }
-  {
-    const char *argv[] = { xz, "-dc", path, NULL };
-    g_autoptr(GSubprocess) proc = spawn (G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
-
-    g_subprocess_communicate_utf8 (proc, NULL, NULL, &trace, NULL, &error);
-    g_assert_no_error (error);
-  }
   /* The first 3000 lines: QEMU's own prefix and arguments, as printed. */
   {
     g_auto(GStrv) lines = g_strsplit (trace, "\n", 3001);
@@ -281,39 +264,8 @@ test_two_windows_trace (void)
   /* QEMU itself says the preset is on: asked on a QMP socket of its own */
   {
     g_autofree char *check_address = g_strconcat ("unix:", remote.sock2, NULL);
-    g_autoptr(IovQmpClient) check = iov_qmp_client_new (check_address, &error);
-    gboolean enabled = FALSE;
 
-    g_assert_no_error (error);
-    deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-    while (!enabled && g_get_monotonic_time () < deadline)
-      {
-        g_autoptr(GAsyncResult) result = NULL;
-        g_autoptr(JsonNode) reply = NULL;
-        JsonArray *events;
-
-        if (iov_qmp_client_get_state (check) != IOV_QMP_STATE_CONNECTED)
-          {
-            iov_qmp_client_connect_async (check, NULL, store_result, &result);
-            while (result == NULL)
-              g_main_context_iteration (NULL, TRUE);
-            g_assert_true (iov_qmp_client_connect_finish (check, result, &error));
-            g_assert_no_error (error);
-            g_clear_object (&result);
-          }
-        iov_trace_list_events_async (check, "vtd_inv_desc", NULL, store_result, &result);
-        while (result == NULL)
-          g_main_context_iteration (NULL, TRUE);
-        reply = iov_trace_list_events_finish (check, result, &error);
-        g_assert_no_error (error);
-        events = json_node_get_array (reply);
-        for (guint i = 0; i < json_array_get_length (events); i++)
-          enabled |= g_strcmp0 (json_object_get_string_member (json_array_get_object_element (events, i), "state"),
-                                "enabled") == 0;
-        g_main_context_iteration (NULL, FALSE);
-      }
-    g_assert_true (enabled);
-    iov_qmp_client_close (check);
+    g_assert_true (qemu_test_wait_trace_state (check_address, "vtd_inv_desc", TRUE, 10));
   }
 
   sa = g_unix_socket_address_new (remote.trace);

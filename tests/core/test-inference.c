@@ -12,6 +12,8 @@
 
 #include "config.h"
 
+#include "../test-xz.h"
+
 #include <gio/gio.h>
 #include <string.h>
 
@@ -116,30 +118,12 @@ test_psi_and_switch (void)
   g_assert_cmphex (g_array_index (d, IovDelivery, 2).outcome.addr_mask, ==, 0x7fffffff);
 }
 
-static char *
-read_fixture (const char *rel)
-{
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", rel, NULL);
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *xz = g_find_program_in_path ("xz");
-  char *out = NULL;
-
-  if (xz == NULL)
-    return NULL;
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, xz, "-dc", path, NULL);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
-  g_assert_no_error (error);
-  return out;
-}
-
 static void
 test_virtio_iommu_vhost_user (void)
 {
   g_autofree char *snap_path = g_test_build_filename (G_TEST_DIST, "data", "snapshots",
                                                       "virtio-iommu-vhost-user.json", NULL);
-  g_autofree char *trace = read_fixture ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
+  g_autofree char *trace = test_read_xz_trace ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
   g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_builtin ();
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
