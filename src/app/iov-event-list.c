@@ -85,7 +85,7 @@ typedef struct
   char       *device;
   char       *notifier;
   char       *outcome;
-  GByteArray *event_ok;   /* per catalogue id: 0 not known yet, 1 no, 2 yes */
+  GPtrArray  *names;      /* lower-case event name per catalogue id, made once */
 } Query;
 
 static void
@@ -96,7 +96,7 @@ query_free (Query *q)
   g_free (q->device);
   g_free (q->notifier);
   g_free (q->outcome);
-  g_byte_array_unref (q->event_ok);
+  g_ptr_array_unref (q->names);
   g_free (q);
 }
 
@@ -111,7 +111,7 @@ query_parse (const char *text)
   gboolean any = FALSE;
 
   q->words = g_ptr_array_new_with_free_func (g_free);
-  q->event_ok = g_byte_array_new ();
+  q->names = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; tokens[i] != NULL; i++)
     {
       static const char *const keys[] = { "event:", "device:", "notifier:", "outcome:" };
@@ -148,6 +148,7 @@ struct _IovEventList
 {
   GtkWidget         parent_instance;
 
+  /* bound so that gtk_widget_dispose_template() unparents it */
   GtkPaned         *paned;
   GtkSearchEntry   *search_entry;
   GtkLabel         *count_label;
@@ -412,29 +413,18 @@ row_fill (IovEventList *self,
 
 /* ---- matching ----------------------------------------------------------- */
 
-static gboolean
-event_matches (IovEventList *self,
-               Query        *q,
-               guint         id)
+/* A search looks at every event's name: lower-cased once per kind, not
+ * once per event. */
+static const char *
+name_lower (IovEventList *self,
+            Query        *q,
+            guint         id)
 {
-  if (q->event == NULL)
-    return TRUE;
-  if (id >= q->event_ok->len)
-    {
-      guint8 zero = 0;
-      guint old = q->event_ok->len;
-
-      g_byte_array_set_size (q->event_ok, id + 1);
-      for (guint i = old; i <= id; i++)
-        q->event_ok->data[i] = zero;
-    }
-  if (q->event_ok->data[id] == 0)
-    {
-      g_autofree char *lower = g_ascii_strdown (event_name (self, id), -1);
-
-      q->event_ok->data[id] = strstr (lower, q->event) != NULL ? 2 : 1;
-    }
-  return q->event_ok->data[id] == 2;
+  if (id >= q->names->len)
+    g_ptr_array_set_size (q->names, id + 1);
+  if (g_ptr_array_index (q->names, id) == NULL)
+    g_ptr_array_index (q->names, id) = g_ascii_strdown (event_name (self, id), -1);
+  return g_ptr_array_index (q->names, id);
 }
 
 static const char *
@@ -469,7 +459,8 @@ row_matches (IovEventList *self,
   const char *args = NULL;
   guint64 d0 = 0, d1 = 0;
 
-  if (!iov_event_store_get (self->store, index, &rec) || !event_matches (self, q, rec.event_id))
+  if (!iov_event_store_get (self->store, index, &rec) ||
+      (q->event != NULL && strstr (name_lower (self, q, rec.event_id), q->event) == NULL))
     return FALSE;
 
   if (q->device != NULL || q->notifier != NULL || q->outcome != NULL)
@@ -514,7 +505,7 @@ row_matches (IovEventList *self,
     {
       const char *word = g_ptr_array_index (q->words, w);
 
-      if (contains_lower (event_name (self, rec.event_id), word))
+      if (strstr (name_lower (self, q, rec.event_id), word) != NULL)
         continue;
       if (args == NULL)
         args = args_lower (self, index);
@@ -1058,7 +1049,7 @@ iov_event_list_set_sources (IovEventList     *self,
   self->log = log;
   self->profile = profile;
   if (self->query != NULL)
-    g_byte_array_set_size (self->query->event_ok, 0);
+    g_ptr_array_set_size (self->query->names, 0);
   rebuild (self);
 }
 
