@@ -14,12 +14,13 @@
 
 #include <gio/gio.h>
 
-/* tests/data/trace/@rel (a .xz file) as text, or NULL without xz (the
- * caller skips: the traces are only stored compressed). */
+/* tests/data/@dir/@rel (a .xz file) as text, or NULL without xz (the
+ * caller skips: these captures are only stored compressed). */
 static inline char *
-test_read_xz_trace (const char *rel)
+test_read_xz (const char *dir,
+              const char *rel)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "trace", rel, NULL);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", dir, rel, NULL);
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *xz = g_find_program_in_path ("xz");
@@ -32,4 +33,10 @@ test_read_xz_trace (const char *rel)
   g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
   g_assert_no_error (error);
   return out;
+}
+
+static inline char *
+test_read_xz_trace (const char *rel)
+{
+  return test_read_xz ("trace", rel);
 }

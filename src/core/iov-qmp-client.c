@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "iov-qmp-client.h"
+#include "iov-qmp-policy.h"
 
 /* An asynchronous QMP client on GIO. One JSON object per line ("\r\n"),
  * commands tagged with an integer "id", replies matched by it, events
@@ -53,6 +54,7 @@ struct _IovQmpClient
   char               *version;
   char               *package;
   guint               major, minor, micro;
+  IovQmpPolicy       *policy;        /* from the greeting: what this release may be sent */
   guint               n_garbage;
 
   IovQmpState         state;
@@ -125,7 +127,7 @@ hmp_command_is_allowed (const char *line)
 
   if (n < 2 || !g_str_equal (words[0], "info"))
     return FALSE;
-  if (g_str_equal (words[1], "pci") || g_str_equal (words[1], "qtree"))
+  if (g_str_equal (words[1], "pci") || g_str_equal (words[1], "qtree") || g_str_equal (words[1], "network"))
     return n == 2;
   if (g_str_equal (words[1], "mtree"))
     {
@@ -150,7 +152,7 @@ iov_qmp_command_is_allowed (const char  *command,
                             GError     **error)
 {
   static const char *exact[] = {
-    "qmp_capabilities", "x-query-virtio", "x-query-virtio-status", "qom-list",
+    "qmp_capabilities", "x-query-virtio-status", "qom-list",
     "qom-get", "device-list-properties", "trace-event-get-state",
     "trace-event-set-state",
   };
@@ -294,6 +296,7 @@ iov_qmp_client_finalize (GObject *object)
   g_free (self->address);
   g_free (self->version);
   g_free (self->package);
+  g_clear_pointer (&self->policy, iov_qmp_policy_free);
 
   G_OBJECT_CLASS (iov_qmp_client_parent_class)->finalize (object);
 }
@@ -535,8 +538,8 @@ iov_qmp_client_send (IovQmpClient *self,
   gsize length;
 
   /* Second line of defence: nothing reaches the socket without passing
-   * the allow-list here. */
-  if (!iov_qmp_command_is_allowed (command, arguments, &error))
+   * the allow-list and this release's policy here. */
+  if (!iov_qmp_client_check (self, command, arguments, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -644,6 +647,8 @@ handle_greeting (IovQmpClient *self,
   self->version = g_strdup_printf ("%u.%u.%u", self->major, self->minor, self->micro);
   g_free (self->package);
   self->package = g_strdup (json_object_get_string_member_with_default (version, "package", ""));
+  g_clear_pointer (&self->policy, iov_qmp_policy_free);
+  self->policy = iov_qmp_policy_new (self->major, self->minor, self->micro, self->package);
   self->greeted = TRUE;
   g_clear_handle_id (&self->greeting_timeout_id, g_source_remove);
 
@@ -1056,6 +1061,65 @@ iov_qmp_client_version_at_least (IovQmpClient *self,
   if (self->minor != minor)
     return self->minor > minor;
   return self->micro >= micro;
+}
+
+/**
+ * iov_qmp_client_check:
+ *
+ * Whether @command may be sent to the QEMU on this connection: the
+ * read-only allow-list, then its release's policy (which needs the
+ * greeting). Callers ask first to degrade with a reason rather than fail.
+ */
+gboolean
+iov_qmp_client_check (IovQmpClient  *self,
+                      const char    *command,
+                      JsonNode      *arguments,
+                      GError       **error)
+{
+  g_return_val_if_fail (IOV_IS_QMP_CLIENT (self), FALSE);
+
+  if (self->policy == NULL)
+    {
+      if (!iov_qmp_command_is_allowed (command, arguments, error))
+        return FALSE;
+      if (g_strcmp0 (command, "qmp_capabilities") != 0)
+        {
+          g_set_error (error, IOV_QMP_ERROR, IOV_QMP_ERROR_NOT_CONNECTED,
+                       _("Not connected to QEMU at %s"), self->address);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  return iov_qmp_policy_check (self->policy, command, arguments, error);
+}
+
+/**
+ * iov_qmp_client_set_schema:
+ * @schema: the "return" of query-qmp-schema on this connection
+ *
+ * Tells the policy which commands this QEMU offers and which it marks
+ * unstable. Kept until the next greeting.
+ */
+gboolean
+iov_qmp_client_set_schema (IovQmpClient  *self,
+                           JsonNode      *schema,
+                           GError       **error)
+{
+  g_return_val_if_fail (IOV_IS_QMP_CLIENT (self), FALSE);
+
+  if (self->policy == NULL)
+    {
+      g_set_error (error, IOV_QMP_ERROR, IOV_QMP_ERROR_NOT_CONNECTED, _("Not connected to QEMU at %s"), self->address);
+      return FALSE;
+    }
+  return iov_qmp_policy_set_schema (self->policy, schema, error);
+}
+
+gboolean
+iov_qmp_client_has_schema (IovQmpClient *self)
+{
+  g_return_val_if_fail (IOV_IS_QMP_CLIENT (self), FALSE);
+  return self->policy != NULL && iov_qmp_policy_has_schema (self->policy);
 }
 
 guint

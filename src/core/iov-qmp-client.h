@@ -33,6 +33,7 @@ typedef enum
   IOV_QMP_ERROR_CLOSED,            /* the connection went away */
   IOV_QMP_ERROR_NOT_ALLOWED,       /* refused by the read-only allow-list */
   IOV_QMP_ERROR_NOT_CONNECTED,
+  IOV_QMP_ERROR_UNSAFE,            /* refused on this QEMU release (iov-qmp-policy.c) */
 } IovQmpError;
 
 typedef enum
@@ -92,6 +93,14 @@ void          iov_qmp_client_get_version_numbers (IovQmpClient      *self,
                                                guint                *major,
                                                guint                *minor,
                                                guint                *micro);
+gboolean      iov_qmp_client_check            (IovQmpClient         *self,
+                                               const char           *command,
+                                               JsonNode             *arguments,
+                                               GError              **error);
+gboolean      iov_qmp_client_set_schema       (IovQmpClient         *self,
+                                               JsonNode             *schema,
+                                               GError              **error);
+gboolean      iov_qmp_client_has_schema       (IovQmpClient         *self);
 guint         iov_qmp_client_get_n_garbage    (IovQmpClient         *self);
 void          iov_qmp_client_set_auto_reconnect (IovQmpClient       *self,
                                                gboolean              auto_reconnect);

@@ -61,6 +61,7 @@ struct _IovSnapshot
   IovMtree   *mtree;
   GHashTable *space_devices; /* "view:space" → GPtrArray of PciFunction candidates */
   GHashTable *ambiguous;     /* "view:space" keys whose only candidate also fits another space */
+  GPtrArray  *notes;         /* char *: what the collector could not ask this QEMU, and why */
 };
 
 G_DEFINE_FINAL_TYPE (IovSnapshot, iov_snapshot, G_TYPE_OBJECT)
@@ -87,6 +88,7 @@ iov_qom_device_free (IovQomDevice *device)
   g_free (device->qom_path);
   g_free (device->type);
   g_free (device->bus_path);
+  g_free (device->netdev);
   g_free (device);
 }
 
@@ -108,6 +110,7 @@ iov_snapshot_finalize (GObject *object)
   g_free (self->iommu_type);
   g_clear_pointer (&self->iommu_properties, json_object_unref);
   g_clear_pointer (&self->functions, g_ptr_array_unref);
+  g_clear_pointer (&self->notes, g_ptr_array_unref);
   g_clear_pointer (&self->qom_devices, g_ptr_array_unref);
   g_free (self->mtree_text);
   g_clear_pointer (&self->mtree, iov_mtree_free);
@@ -518,6 +521,29 @@ iov_snapshot_get_mtree (IovSnapshot *self)
   return self->mtree;
 }
 
+void
+iov_snapshot_add_note (IovSnapshot *self,
+                       const char  *note)
+{
+  g_return_if_fail (IOV_IS_SNAPSHOT (self));
+  g_return_if_fail (note != NULL);
+
+  if (self->notes == NULL)
+    self->notes = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < self->notes->len; i++)
+    if (g_str_equal (g_ptr_array_index (self->notes, i), note))
+      return;
+  g_ptr_array_add (self->notes, g_strdup (note));
+}
+
+/* Returns: (transfer none) (nullable): the notes, or NULL when none */
+GPtrArray *
+iov_snapshot_get_notes (IovSnapshot *self)
+{
+  g_return_val_if_fail (IOV_IS_SNAPSHOT (self), NULL);
+  return self->notes;
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 static void
@@ -795,9 +821,28 @@ iov_snapshot_to_json (IovSnapshot *self,
         json_builder_add_boolean_value (b, FALSE);
       else
         json_builder_add_null_value (b);
+      if (f->qom && f->qom->vhost_source)
+        {
+          json_builder_set_member_name (b, "vhost_source");
+          json_builder_add_string_value (b, f->qom->vhost_source);
+        }
+      if (f->qom && f->qom->netdev)
+        {
+          json_builder_set_member_name (b, "netdev");
+          json_builder_add_string_value (b, f->qom->netdev);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+
+  if (self->notes != NULL)
+    {
+      json_builder_set_member_name (b, "notes");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < self->notes->len; i++)
+        json_builder_add_string_value (b, g_ptr_array_index (self->notes, i));
+      json_builder_end_array (b);
+    }
 
   json_builder_set_member_name (b, "address_spaces");
   json_builder_begin_array (b);
@@ -998,6 +1043,44 @@ iov_snapshot_diff (IovSnapshot *old_snapshot,
   return out;
 }
 
+/**
+ * iov_snapshot_netdev_type:
+ * @network: HMP `info network` text
+ * @netdev: a netdev id
+ *
+ * Returns: (transfer full) (nullable): the "type=" of the net client named
+ * @netdev ("vhost-user", "tap", "user", …), or NULL when it is not listed.
+ * Lines read "NAME: index=N,type=TYPE,…", a NIC's peer indented with "\ ".
+ */
+char *
+iov_snapshot_netdev_type (const char *network,
+                          const char *netdev)
+{
+  g_auto(GStrv) lines = NULL;
+
+  g_return_val_if_fail (network != NULL && netdev != NULL, NULL);
+
+  lines = g_strsplit (network, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *p = lines[i];
+      gsize n = strlen (netdev);
+      const char *type, *end;
+
+      while (*p == ' ' || *p == '\\')
+        p++;
+      if (strncmp (p, netdev, n) != 0 || strncmp (p + n, ": index=", 8) != 0)
+        continue;
+      type = strstr (p + n, ",type=");
+      if (type == NULL)
+        continue;
+      type += 6;
+      end = type + strcspn (type, ",\r\n");
+      return g_strndup (type, end - type);
+    }
+  return NULL;
+}
+
 /* ---- collecting from a live QEMU ---------------------------------------- */
 
 typedef struct
@@ -1016,6 +1099,8 @@ typedef struct
   char         *iommu_type;
   char         *iommu_path;
   JsonObject   *iommu_props;
+  char         *network;      /* HMP info network, or NULL */
+  GPtrArray    *notes;        /* char *: commands this QEMU was not sent, and why */
   GError       *fatal;
 } Collect;
 
@@ -1047,6 +1132,8 @@ collect_free (Collect *c)
   g_free (c->iommu_type);
   g_free (c->iommu_path);
   g_clear_pointer (&c->iommu_props, json_object_unref);
+  g_free (c->network);
+  g_clear_pointer (&c->notes, g_ptr_array_unref);
   g_clear_error (&c->fatal);
   g_free (c);
 }
@@ -1191,18 +1278,14 @@ stage1_results (Collect *c)
         c->query_pci = json_node_ref (reply);
       else if (g_str_equal (label, "mtree") && JSON_NODE_HOLDS_VALUE (reply))
         c->mtree = g_strdup (json_node_get_string (reply));
-      else if (g_str_equal (label, "x-query-virtio") && JSON_NODE_HOLDS_ARRAY (reply))
+      else if (g_str_equal (label, "query-qmp-schema"))
         {
-          JsonArray *a = json_node_get_array (reply);
+          g_autoptr(GError) error = NULL;
 
-          for (guint j = 0; j < json_array_get_length (a); j++)
-            {
-              JsonObject *o = json_array_get_object_element (a, j);
-              const char *path = o ? json_object_get_string_member_with_default (o, "path", NULL) : NULL;
-
-              if (path)
-                g_ptr_array_add (c->virtio_paths, g_strdup (path));
-            }
+          /* Without a schema the policy still knows the release; the
+           * commands it does not offer then fail one by one instead. */
+          if (!iov_qmp_client_set_schema (c->client, reply, &error))
+            g_debug ("%s", error->message);
         }
       else if (g_str_has_prefix (label, "qom-list\t") && JSON_NODE_HOLDS_ARRAY (reply))
         {
@@ -1271,6 +1354,42 @@ stage2_results (Collect *c)
             }
           else if (g_str_equal (parts[2], "iommu_platform") && json_node_get_value_type (reply) == G_TYPE_BOOLEAN)
             d->iommu_platform = json_node_get_boolean (reply);
+          else if (g_str_equal (parts[2], "netdev") && json_node_get_value_type (reply) == G_TYPE_STRING &&
+                   *json_node_get_string (reply) != '\0')
+            {
+              g_free (d->netdev);
+              d->netdev = g_strdup (json_node_get_string (reply));
+            }
+        }
+      else if (g_str_equal (parts[0], "network") && json_node_get_value_type (reply) == G_TYPE_STRING)
+        {
+          g_free (c->network);
+          c->network = g_strdup (json_node_get_string (reply));
+        }
+    }
+
+  /* The netdev's type, from HMP info network, where x-query-virtio-status
+   * could not be asked: a vhost-user or vhost-vdpa netdev is vhost. */
+  for (guint i = 0; i < c->devices->len; i++)
+    {
+      IovQomDevice *d = g_ptr_array_index (c->devices, i);
+      g_autofree char *type = NULL;
+
+      if (d->netdev == NULL || c->network == NULL || d->vhost_source != NULL)
+        continue;
+      type = iov_snapshot_netdev_type (c->network, d->netdev);
+      if (type == NULL)
+        continue;
+      if (g_str_equal (type, "vhost-user") || g_str_equal (type, "vhost-vdpa"))
+        d->vhost = 1, d->vhost_source = "netdev";
+      else if (!g_str_equal (type, "tap"))
+        d->vhost = 0, d->vhost_source = "netdev";
+      else
+        {
+          g_autofree char *note = g_strdup_printf (_("Whether %s's tap netdev “%s” uses vhost cannot be read "
+                                                     "without x-query-virtio-status: the trace decides "
+                                                     "(vhost_dev_start)"), d->qom_path, d->netdev);
+          g_ptr_array_add (c->notes, g_steal_pointer (&note));
         }
     }
 
@@ -1293,6 +1412,7 @@ stage2_results (Collect *c)
         continue;
       d->vhost = json_object_get_boolean_member_with_default (o, "vhost-started", FALSE) ||
                  json_object_has_member (o, "vhost-dev");
+      d->vhost_source = "x-query-virtio-status";
     }
 
   for (guint i = 0; i < c->devices->len; i++)
@@ -1300,7 +1420,7 @@ stage2_results (Collect *c)
       IovQomDevice *d = g_ptr_array_index (c->devices, i);
 
       if (g_str_has_prefix (d->type, "vhost-"))
-        d->vhost = 1;
+        d->vhost = 1, d->vhost_source = "type";
     }
 }
 
@@ -1322,9 +1442,12 @@ stage_run (GTask *task)
         static const char *containers[] = { "/machine/peripheral", "/machine/peripheral-anon", "/machine/unattached", "/machine/q35", "/machine/i440fx" };
         g_autoptr(JsonNode) mtree_args = args_new ("command-line", "info mtree -f", NULL, NULL);
 
+        /* The schema first: it tells the policy what this QEMU offers
+         * and marks unstable, before anything else is decided. */
+        if (!iov_qmp_client_has_schema (c->client))
+          request (task, "query-qmp-schema", "query-qmp-schema", NULL);
         request (task, "query-pci", "query-pci", NULL);
         request (task, "mtree", "human-monitor-command", mtree_args);
-        request (task, "x-query-virtio", "x-query-virtio", NULL);
         for (guint i = 0; i < G_N_ELEMENTS (containers); i++)
           {
             g_autoptr(JsonNode) args = args_new ("path", containers[i], NULL, NULL);
@@ -1378,13 +1501,47 @@ stage_run (GTask *task)
             for (guint i = 0; i < n; i++)
               qom_get (task, c->iommu_path, props[i]);
           }
-        for (guint i = 0; i < c->virtio_paths->len; i++)
+        /* vhost: x-query-virtio-status where this release's policy
+         * allows it, else the netdev's type from info network. A virtio
+         * PCI device's backend is its child "virtio-backend" (the path
+         * x-query-virtio would list, without sending an x- command). */
+        for (guint i = 0; i < c->devices->len; i++)
           {
-            const char *path = g_ptr_array_index (c->virtio_paths, i);
-            g_autoptr(JsonNode) args = args_new ("path", path, NULL, NULL);
-            g_autofree char *label = g_strconcat ("virtio-status\t", path, NULL);
+            IovQomDevice *d = g_ptr_array_index (c->devices, i);
 
-            request (task, label, "x-query-virtio-status", args);
+            if (g_str_has_prefix (d->type, "virtio-") && strstr (d->type, "-pci") != NULL)
+              g_ptr_array_add (c->virtio_paths, g_strconcat (d->qom_path, "/virtio-backend", NULL));
+          }
+        if (c->virtio_paths->len > 0)
+          {
+            g_autoptr(JsonNode) probe = args_new ("path", g_ptr_array_index (c->virtio_paths, 0), NULL, NULL);
+            g_autoptr(GError) refused = NULL;
+
+            if (iov_qmp_client_check (c->client, "x-query-virtio-status", probe, &refused))
+              for (guint i = 0; i < c->virtio_paths->len; i++)
+                {
+                  const char *path = g_ptr_array_index (c->virtio_paths, i);
+                  g_autoptr(JsonNode) args = args_new ("path", path, NULL, NULL);
+                  g_autofree char *label = g_strconcat ("virtio-status\t", path, NULL);
+
+                  request (task, label, "x-query-virtio-status", args);
+                }
+            else
+              {
+                g_autoptr(JsonNode) net_args = args_new ("command-line", "info network", NULL, NULL);
+
+                g_ptr_array_add (c->notes, g_strdup_printf (_("%s; vhost is read from each virtio-net "
+                                                              "device's netdev type (info network)"),
+                                                            refused->message));
+                for (guint i = 0; i < c->devices->len; i++)
+                  {
+                    IovQomDevice *d = g_ptr_array_index (c->devices, i);
+
+                    if (g_str_has_prefix (d->type, "virtio-net-"))
+                      qom_get (task, d->qom_path, "netdev");
+                  }
+                request (task, "network", "human-monitor-command", net_args);
+              }
           }
         if (c->outstanding == before)
           stage_run (task);
@@ -1400,6 +1557,8 @@ stage_run (GTask *task)
                                                iov_qmp_client_get_package (c->client),
                                                c->iommu_type, c->iommu_type ? c->iommu_props : NULL,
                                                c->query_pci, c->devices, c->mtree);
+        for (guint i = 0; i < c->notes->len; i++)
+          iov_snapshot_add_note (snapshot, g_ptr_array_index (c->notes, i));
         g_task_return_pointer (task, snapshot, g_object_unref);
         return;
       }
@@ -1427,6 +1586,7 @@ iov_snapshot_collect_async (IovQmpClient        *client,
   c->devices = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_qom_device_free);
   c->virtio_paths = g_ptr_array_new_with_free_func (g_free);
   c->iommu_props = json_object_new ();
+  c->notes = g_ptr_array_new_with_free_func (g_free);
   g_task_set_task_data (task, c, (GDestroyNotify) collect_free);
 
   if (iov_qmp_client_get_state (client) != IOV_QMP_STATE_CONNECTED)

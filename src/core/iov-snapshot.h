@@ -29,6 +29,8 @@ typedef struct
   int   devfn;           /* -1 when not a PCI function */
   int   iommu_platform;  /* -1 unknown, 0, 1 */
   int   vhost;           /* -1 unknown, 0, 1 */
+  char *netdev;          /* virtio-net: its "netdev" property, or NULL */
+  const char *vhost_source; /* how vhost was decided: "x-query-virtio-status", "netdev", "type"; NULL */
 } IovQomDevice;
 
 IovQomDevice *iov_qom_device_new  (const char   *qom_path,
@@ -60,6 +62,11 @@ char         *iov_snapshot_to_string     (IovSnapshot  *self,
                                           gboolean      include_mtree,
                                           gboolean      pretty);
 const IovMtree *iov_snapshot_get_mtree   (IovSnapshot  *self);
+char         *iov_snapshot_netdev_type   (const char   *network,
+                                          const char   *netdev);
+void          iov_snapshot_add_note      (IovSnapshot  *self,
+                                          const char   *note);
+GPtrArray    *iov_snapshot_get_notes     (IovSnapshot  *self);
 GPtrArray    *iov_snapshot_diff          (IovSnapshot  *old_snapshot,
                                           IovSnapshot  *new_snapshot);
 

@@ -317,6 +317,28 @@ test_diff (void)
   g_assert_cmpuint (none->len, ==, 0);
 }
 
+/* HMP info network as QEMU 11.1.3 printed it (a NIC and its peer, CRLF),
+ * and a vhost-user peer as 7.2.22 printed it. */
+static void
+test_netdev_type (void)
+{
+  static const char *user = "virtio-net-pci.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:12:34:56\r\n"
+                            " \\ n0: index=0,type=user,net=10.0.2.0,restrict=off\r\n";
+  static const char *vhu = "net0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:12:34:56\r\n"
+                           " \\ n0: index=0,type=vhost-user,vhost-user to chr0\r\n";
+  g_autofree char *a = iov_snapshot_netdev_type (user, "n0");
+  g_autofree char *b = iov_snapshot_netdev_type (vhu, "n0");
+  g_autofree char *c = iov_snapshot_netdev_type (vhu, "net0");
+  g_autofree char *d = iov_snapshot_netdev_type (vhu, "n");
+  g_autofree char *e = iov_snapshot_netdev_type ("", "n0");
+
+  g_assert_cmpstr (a, ==, "user");
+  g_assert_cmpstr (b, ==, "vhost-user");
+  g_assert_cmpstr (c, ==, "nic");
+  g_assert_null (d);
+  g_assert_null (e);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -328,6 +350,7 @@ main (int    argc,
   g_test_add_func ("/snapshot/rootport-resolution", test_rootport_resolution);
   g_test_add_func ("/snapshot/rootport-ambiguous", test_rootport_ambiguous);
   g_test_add_func ("/snapshot/diff", test_diff);
+  g_test_add_func ("/snapshot/netdev-type", test_netdev_type);
 
   return g_test_run ();
 }
