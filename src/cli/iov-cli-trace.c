@@ -213,80 +213,131 @@ record_deliveries (TraceRun *run)
 }
 
 /* The "inference" member of --stats: per notifier, what the model
- * predicts and what the consumer showed. */
+ * predicts and what the consumer showed (issue H's contract). A delivery
+ * is a delivered outcome, cropped ones included. */
+typedef struct
+{
+  guint64 delivered, skipped, aborts, observed, cropped;
+  guint64 by_type[3];   /* map, unmap, deviotlb-unmap */
+} NotifierCounts;
+
+static void
+append_string_array (GString   *out,
+                     GPtrArray *strings)
+{
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < strings->len; i++)
+    {
+      const char *text = g_ptr_array_index (strings, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      iov_json_append_string (out, text, strlen (text));
+    }
+  g_string_append_c (out, ']');
+}
+
 static void
 append_inference (TraceRun *run,
                   GString  *out)
 {
-  g_autoptr(GHashTable) per = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_autoptr(GPtrArray) order = g_ptr_array_new ();
-  GPtrArray *findings = iov_inference_get_findings (run->inference);
-  GPtrArray *notes = iov_inference_get_notes (run->inference);
+  GPtrArray *notifiers = iov_inference_get_notifiers (run->inference);
+  const IovInferenceAbort *abort = iov_inference_get_abort (run->inference);
+  g_autoptr(GHashTable) per = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   guint64 delivered = 0, observed = 0;
 
+  for (guint i = 0; i < notifiers->len; i++)
+    g_hash_table_insert (per, (gpointer) ((IovInferenceNotifier *) g_ptr_array_index (notifiers, i))->notifier,
+                         g_new0 (NotifierCounts, 1));
   for (guint i = 0; i < run->deliveries->len; i++)
     {
       const IovDelivery *d = &g_array_index (run->deliveries, IovDelivery, i);
-      guint64 *c = g_hash_table_lookup (per, d->notifier->name);
+      NotifierCounts *c = g_hash_table_lookup (per, d->notifier);
 
       if (c == NULL)
-        {
-          c = g_new0 (guint64, 4);
-          g_hash_table_insert (per, d->notifier->name, c);
-          g_ptr_array_add (order, d->notifier->name);
-        }
+        continue;
       if (d->outcome.result == IOV_RESULT_DELIVERED)
         {
-          c[0]++;
+          c->delivered++;
           delivered++;
+          c->cropped += d->outcome.cropped != 0;
+          if (d->outcome.type & IOV_NOTIFIER_MAP)
+            c->by_type[0]++;
+          else if (d->outcome.type & IOV_NOTIFIER_DEVIOTLB_UNMAP)
+            c->by_type[2]++;
+          else
+            c->by_type[1]++;
         }
       else if (d->outcome.result == IOV_RESULT_ABORT)
-        c[2]++;
+        c->aborts++;
       else
-        c[1]++;
+        c->skipped++;
       if (d->kind == IOV_DELIVERY_OBSERVED)
         {
-          c[3]++;
+          c->observed++;
           observed++;
         }
     }
 
   g_string_append_printf (out, ", \"inference\": {\"profile\": \"%s\", \"events\": %" G_GUINT64_FORMAT
                           ", \"deliveries\": %" G_GUINT64_FORMAT ", \"observed\": %" G_GUINT64_FORMAT
-                          ", \"notifiers\": {",
+                          ", \"unexplained\": %" G_GUINT64_FORMAT ", \"abort\": ",
                           iov_inference_get_profile (run->inference)->id,
-                          iov_inference_get_n_events (run->inference), delivered, observed);
-  for (guint i = 0; i < order->len; i++)
+                          iov_inference_get_n_events (run->inference), delivered, observed,
+                          iov_inference_get_n_unexplained (run->inference));
+  if (abort != NULL)
     {
-      const char *name = g_ptr_array_index (order, i);
-      guint64 *c = g_hash_table_lookup (per, name);
+      /* As QEMU's stderr has it, from the file name on. */
+      const char *message = abort->message ? abort->message : "";
 
+      if (g_str_has_prefix (message, "qemu-system-x86_64: "))
+        message += strlen ("qemu-system-x86_64: ");
+      g_string_append_printf (out, "{\"line\": %" G_GUINT64_FORMAT ", \"notifier\": ", abort->line);
+      if (abort->notifier)
+        iov_json_append_string (out, abort->notifier, strlen (abort->notifier));
+      else
+        g_string_append (out, "null");
+      g_string_append (out, ", \"message\": ");
+      iov_json_append_string (out, message, strlen (message));
+      g_string_append (out, "}");
+    }
+  else
+    g_string_append (out, "null");
+  g_string_append (out, ", \"notifiers\": {");
+  for (guint i = 0; i < notifiers->len; i++)
+    {
+      const IovInferenceNotifier *n = g_ptr_array_index (notifiers, i);
+      NotifierCounts *c = g_hash_table_lookup (per, n->notifier);
+      g_autofree char *flags = iov_flags_to_string (n->notifier->flags);
+      char start[20], end[20];
+
+      iov_hex_buf (n->notifier->start, start);
+      iov_hex_buf (n->notifier->end, end);
       if (i > 0)
         g_string_append (out, ", ");
-      iov_json_append_string (out, name, strlen (name));
-      g_string_append_printf (out, ": {\"delivered\": %" G_GUINT64_FORMAT ", \"skipped\": %" G_GUINT64_FORMAT
-                              ", \"aborts\": %" G_GUINT64_FORMAT ", \"observed\": %" G_GUINT64_FORMAT "}",
-                              c[0], c[1], c[2], c[3]);
+      iov_json_append_string (out, n->notifier->name, strlen (n->notifier->name));
+      g_string_append (out, ": {\"device\": ");
+      iov_json_append_string (out, n->device, strlen (n->device));
+      g_string_append_printf (out, ", \"range\": [\"%s\", \"%s\"], \"from_line\": %" G_GUINT64_FORMAT
+                              ", \"to_line\": ", start, end, n->from_line);
+      if (n->to_line > 0)
+        g_string_append_printf (out, "%" G_GUINT64_FORMAT, n->to_line);
+      else
+        g_string_append (out, "null");
+      g_string_append_printf (out, ", \"flags\": \"%s\", \"flags_source\": \"%s\""
+                              ", \"delivered\": %" G_GUINT64_FORMAT ", \"skipped\": %" G_GUINT64_FORMAT
+                              ", \"aborts\": %" G_GUINT64_FORMAT ", \"observed\": %" G_GUINT64_FORMAT
+                              ", \"cropped\": %" G_GUINT64_FORMAT
+                              ", \"delivered_by_type\": {\"map\": %" G_GUINT64_FORMAT ", \"unmap\": %" G_GUINT64_FORMAT
+                              ", \"deviotlb-unmap\": %" G_GUINT64_FORMAT "}}",
+                              flags, n->flags_source, c->delivered, c->skipped, c->aborts, c->observed, c->cropped,
+                              c->by_type[0], c->by_type[1], c->by_type[2]);
     }
-  g_string_append (out, "}, \"findings\": [");
-  for (guint i = 0; i < findings->len; i++)
-    {
-      const char *f = g_ptr_array_index (findings, i);
-
-      if (i > 0)
-        g_string_append (out, ", ");
-      iov_json_append_string (out, f, strlen (f));
-    }
-  g_string_append (out, "], \"notes\": [");
-  for (guint i = 0; i < notes->len; i++)
-    {
-      const char *n = g_ptr_array_index (notes, i);
-
-      if (i > 0)
-        g_string_append (out, ", ");
-      iov_json_append_string (out, n, strlen (n));
-    }
-  g_string_append (out, "]}");
+  g_string_append (out, "}, \"findings\": ");
+  append_string_array (out, iov_inference_get_findings (run->inference));
+  g_string_append (out, ", \"notes\": ");
+  append_string_array (out, iov_inference_get_notes (run->inference));
+  g_string_append (out, "}");
 }
 
 static void

@@ -48,10 +48,43 @@ struct _IovInference
   GArray           *held;        /* IovDelivery: the pending ones index it */
   guint64           n_events;
   guint64           n_findings;
+  guint64           n_unexplained;
   gboolean          miss_pending;
   gboolean          seen_vhost_user;
   gboolean          noted_walk;
+  GPtrArray        *metas;       /* IovInferenceNotifier*, owned, as pool */
+  /* Undecided flags (issue H): events wait in @replay while the evidence
+   * scanner looks for what decides them, then are fed again in order. */
+  GPtrArray        *undecided;   /* IovInferenceNotifier*: flags assumed, not yet decided */
+  GArray           *replay;      /* Held */
+  gboolean          replaying;
+  int               scan_kind;   /* SCAN_* of the last invalidation */
+  guint16           scan_sid;
+  gboolean          scan_miss;
+  IovInferenceAbort abort;
+  gboolean          contradicted;
 };
+
+typedef struct
+{
+  guint64  ts_ns;
+  guint64  line;
+  char    *name;
+  char    *args;
+  gsize    len;
+} Held;
+
+enum { SCAN_NONE, SCAN_DEVICE, SCAN_PAGE };
+
+/* Past this many events without evidence, the assumption stands. */
+#define REPLAY_MAX 500000
+
+static void
+held_clear (Held *h)
+{
+  g_free (h->name);
+  g_free (h->args);
+}
 
 static void
 space_free (Space *space)
@@ -81,6 +114,10 @@ iov_inference_new (const IovProfile *profile,
   self->pending = g_array_new (FALSE, FALSE, sizeof (guint));
   self->pending_vfio = g_array_new (FALSE, FALSE, sizeof (guint));
   self->held = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  self->metas = g_ptr_array_new_with_free_func (g_free);
+  self->undecided = g_ptr_array_new ();
+  self->replay = g_array_new (FALSE, FALSE, sizeof (Held));
+  g_array_set_clear_func (self->replay, (GDestroyNotify) held_clear);
   return self;
 }
 
@@ -96,6 +133,10 @@ iov_inference_free (IovInference *self)
   g_array_unref (self->pending);
   g_array_unref (self->pending_vfio);
   g_array_unref (self->held);
+  g_ptr_array_unref (self->metas);
+  g_ptr_array_unref (self->undecided);
+  g_array_unref (self->replay);
+  g_free (self->abort.message);
   g_free (self);
 }
 
@@ -121,6 +162,24 @@ guint64
 iov_inference_get_n_events (IovInference *self)
 {
   return self->n_events;
+}
+
+GPtrArray *
+iov_inference_get_notifiers (IovInference *self)
+{
+  return self->metas;
+}
+
+guint64
+iov_inference_get_n_unexplained (IovInference *self)
+{
+  return self->n_unexplained;
+}
+
+const IovInferenceAbort *
+iov_inference_get_abort (IovInference *self)
+{
+  return self->abort.line > 0 ? &self->abort : NULL;
 }
 
 static void G_GNUC_PRINTF (2, 3)
@@ -185,6 +244,35 @@ space_for_sid (IovInference *self,
   return NULL;
 }
 
+static IovInferenceNotifier *
+add_notifier (IovInference *self,
+              const char   *device,
+              const char   *name,
+              const char   *owner,
+              guint64       start,
+              guint64       end,
+              guint         flags,
+              const char   *flags_source,
+              guint64       from_line)
+{
+  Space *space = space_for (self, device, TRUE);
+  IovNotifier *n = iov_notifier_new (name, owner, start, end, flags);
+  IovInferenceNotifier *meta = g_new0 (IovInferenceNotifier, 1);
+
+  g_ptr_array_add (self->pool, n);
+  g_ptr_array_add (space->all, n);
+  if (space->enabled)
+    space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, n);
+  meta->notifier = n;
+  meta->device = space->device;
+  meta->flags_source = flags_source;
+  meta->from_line = from_line;
+  g_ptr_array_add (self->metas, meta);
+  if (g_str_equal (flags_source, "assumed"))
+    g_ptr_array_add (self->undecided, meta);
+  return meta;
+}
+
 IovNotifier *
 iov_inference_add_notifier (IovInference *self,
                             const char   *device,
@@ -194,41 +282,132 @@ iov_inference_add_notifier (IovInference *self,
                             guint64       end,
                             guint         flags)
 {
-  Space *space = space_for (self, device, TRUE);
-  IovNotifier *n = iov_notifier_new (name, owner, start, end, flags);
-
-  g_ptr_array_add (self->pool, n);
-  g_ptr_array_add (space->all, n);
-  space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, n);
-  return n;
+  return (IovNotifier *) add_notifier (self, device, name, owner, start, end, flags, "snapshot", 1)->notifier;
 }
 
-static guint
-flags_from_snapshot (IovInference *self,
-                     JsonNode     *node,
-                     const char   *owner)
+static IovInferenceNotifier *
+meta_of (IovInference      *self,
+         const IovNotifier *n)
 {
-  const char *text;
-  guint flags = 0;
+  for (guint i = 0; i < self->pool->len; i++)
+    if (g_ptr_array_index (self->pool, i) == n)
+      return g_ptr_array_index (self->metas, i);
+  return NULL;
+}
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+/* A notifier's flags from the snapshot, or the release's rule, or, for
+ * vhost on releases where they follow the guest's ATS enable bit (which
+ * QMP cannot show), an assumption the trace's evidence will decide. */
+static gboolean
+notifier_flags (IovInference  *self,
+                JsonNode      *node,
+                const char    *owner,
+                guint         *flags,
+                const char   **source,
+                GError       **error)
+{
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
-      /* vhost's flag follows the guest's ATS enable bit (7.2.5+, 8.1+),
-       * which QMP cannot show: assume the flag it starts with. */
-      note (self, _("vhost's notifier flag depends on the guest's ATS enable bit, which QMP does not show: "
-                    "UNMAP is assumed"));
-      return g_strcmp0 (owner, "vfio") == 0 ? IOV_NOTIFIER_IOTLB_EVENTS : IOV_NOTIFIER_UNMAP;
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        {
+          g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("flags: not a string"));
+          return FALSE;
+        }
+      if (!iov_flags_from_string (json_node_get_string (node), flags, error))
+        return FALSE;
+      *source = "snapshot";
+      return TRUE;
     }
-  text = json_node_get_string (node);
-  if (text == NULL)
-    return IOV_NOTIFIER_UNMAP;
-  if (strstr (text, "deviotlb"))
-    flags |= IOV_NOTIFIER_DEVIOTLB_UNMAP;
-  if (strstr (text, "map|") || g_str_has_prefix (text, "map") || strstr (text, "|map"))
-    flags |= IOV_NOTIFIER_MAP;
-  if (strstr (text, "unmap") && !(g_str_equal (text, "deviotlb-unmap")))
-    flags |= IOV_NOTIFIER_UNMAP;
-  return flags ? flags : IOV_NOTIFIER_UNMAP;
+  if (g_strcmp0 (owner, "vfio") == 0)
+    {
+      *flags = IOV_NOTIFIER_IOTLB_EVENTS;
+      *source = "profile";
+    }
+  else if (self->profile->era == IOV_ERA_5_0)
+    {
+      /* ≤5.2: vhost registers UNMAP, whatever the guest does */
+      *flags = IOV_NOTIFIER_UNMAP;
+      *source = "profile";
+    }
+  else
+    {
+      *flags = IOV_NOTIFIER_UNMAP;
+      *source = "assumed";
+    }
+  return TRUE;
+}
+
+/* Registers the notifiers of @spaces the inference does not have yet. */
+static gboolean
+add_snapshot_notifiers (IovInference  *self,
+                        JsonArray     *spaces,
+                        guint64        line,
+                        GError       **error)
+{
+  for (guint i = 0; i < json_array_get_length (spaces); i++)
+    {
+      JsonObject *as = json_array_get_object_element (spaces, i);
+      JsonArray *notifiers = as && json_object_has_member (as, "notifiers") &&
+                             JSON_NODE_HOLDS_ARRAY (json_object_get_member (as, "notifiers"))
+                             ? json_object_get_array_member (as, "notifiers") : NULL;
+
+      for (guint j = 0; notifiers != NULL && j < json_array_get_length (notifiers); j++)
+        {
+          JsonObject *n = json_array_get_object_element (notifiers, j);
+          const char *device = n ? json_object_get_string_member_with_default (n, "device", NULL) : NULL;
+          const char *owner = n ? json_object_get_string_member_with_default (n, "consumer", "notifier") : NULL;
+          const char *start = n ? json_object_get_string_member_with_default (n, "start", NULL) : NULL;
+          const char *end = n ? json_object_get_string_member_with_default (n, "end", NULL) : NULL;
+          g_autoptr(GError) local = NULL;
+          g_autofree char *name = NULL;
+          const char *source = NULL;
+          guint flags = 0, k = 0;
+          guint8 bus, devfn;
+          guint64 s, e;
+          gboolean known = FALSE;
+
+          if (device == NULL || !iov_parse_bdf (device, &bus, &devfn) ||
+              !iov_parse_hex (start, &s) || !iov_parse_hex (end, &e) || e < s)
+            {
+              g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID,
+                           _("snapshot: address_spaces[%u].notifiers[%u]: needs device (a BDF), start and end"), i, j);
+              return FALSE;
+            }
+          for (guint m = 0; m < self->metas->len; m++)
+            {
+              IovInferenceNotifier *meta = g_ptr_array_index (self->metas, m);
+
+              if (g_str_equal (meta->device, device) && g_strcmp0 (meta->notifier->owner, owner) == 0)
+                {
+                  k++;
+                  known |= meta->notifier->start == s && meta->notifier->end == e;
+                }
+            }
+          if (known)
+            continue;
+          if (!notifier_flags (self, json_object_get_member (n, "flags"), owner, &flags, &source, &local))
+            {
+              g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: address_spaces[%u].notifiers[%u].%s"),
+                           i, j, local->message);
+              return FALSE;
+            }
+          /* A sibling whose flags the trace already decided: same device,
+           * same consumer, same registration rule. */
+          if (g_str_equal (source, "assumed"))
+            for (guint m = 0; m < self->metas->len; m++)
+              {
+                IovInferenceNotifier *meta = g_ptr_array_index (self->metas, m);
+
+                if (g_str_equal (meta->device, device) && g_strcmp0 (meta->notifier->owner, owner) == 0 &&
+                    g_str_equal (meta->flags_source, "trace"))
+                  flags = meta->notifier->flags, source = "trace";
+              }
+          name = g_strdup_printf ("%s.%s.%u", device, owner, k + 1);
+          /* Sections come in ascending order: register them so. */
+          add_notifier (self, device, name, owner, s, e, flags, source, line);
+        }
+    }
+  return TRUE;
 }
 
 IovInference *
@@ -285,38 +464,28 @@ iov_inference_new_from_snapshot (JsonNode          *snapshot,
     }
 
   self = iov_inference_new (profile, model, aw);
-
-  for (guint i = 0; i < json_array_get_length (spaces); i++)
-    {
-      JsonObject *as = json_array_get_object_element (spaces, i);
-      JsonArray *notifiers = as ? json_object_get_array_member (as, "notifiers") : NULL;
-
-      for (guint j = 0; notifiers != NULL && j < json_array_get_length (notifiers); j++)
-        {
-          JsonObject *n = json_array_get_object_element (notifiers, j);
-          const char *device = json_object_get_string_member_with_default (n, "device", NULL);
-          const char *owner = json_object_get_string_member_with_default (n, "consumer", "notifier");
-          const char *start = json_object_get_string_member_with_default (n, "start", NULL);
-          const char *end = json_object_get_string_member_with_default (n, "end", NULL);
-          g_autofree char *name = NULL;
-          guint64 s, e;
-
-          if (device == NULL || !iov_parse_hex (start, &s) || !iov_parse_hex (end, &e))
-            {
-              g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID,
-                           _("snapshot: address_spaces[%u].notifiers[%u]: needs device, start and end"), i, j);
-              return NULL;
-            }
-          name = g_strdup_printf ("%s.%s.%u", device, owner, j + 1);
-          /* Sections come in ascending order: register them so. */
-          iov_inference_add_notifier (self, device, name, owner, s, e,
-                                      flags_from_snapshot (self, json_object_get_member (n, "flags"), owner));
-        }
-    }
-
-  if (self->pool->len == 0)
-    note (self, _("the snapshot lists no notifier (no vhost or vfio device behind the IOMMU): nothing to infer"));
+  if (!add_snapshot_notifiers (self, spaces, 1, error))
+    return NULL;
   return g_steal_pointer (&self);
+}
+
+gboolean
+iov_inference_update_topology (IovInference  *self,
+                               JsonNode      *snapshot,
+                               guint64        line,
+                               GError       **error)
+{
+  JsonObject *root = snapshot && JSON_NODE_HOLDS_OBJECT (snapshot) ? json_node_get_object (snapshot) : NULL;
+  JsonNode *spaces = root ? json_object_get_member (root, "address_spaces") : NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (spaces == NULL || !JSON_NODE_HOLDS_ARRAY (spaces))
+    {
+      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("not an Iovista snapshot: no \"address_spaces\""));
+      return FALSE;
+    }
+  return add_snapshot_notifiers (self, json_node_get_array (spaces), MAX (line, 1), error);
 }
 
 /* ------------------------------------------------------------------------
@@ -413,10 +582,14 @@ record (IovInference      *self,
 
       if (d.outcome.result == IOV_RESULT_ABORT)
         {
-          g_autofree char *msg = iov_abort_message (self->profile, d.outcome.abort);
-
-          finding (self, _("line %llu: the model predicts that QEMU aborts here (%s), yet the trace goes on"),
-                   (unsigned long long) line, msg ? msg : "");
+          /* QEMU stops at its first abort: the rest of the trace, if any,
+           * contradicts it (iov_inference_feed() says so). */
+          if (self->abort.line == 0)
+            {
+              self->abort.line = line;
+              self->abort.notifier = d.notifier ? d.notifier->name : NULL;
+              self->abort.message = iov_abort_message (self->profile, d.outcome.abort);
+            }
         }
       else if (d.outcome.result == IOV_RESULT_DELIVERED && d.notifier->owner != NULL)
         {
@@ -616,9 +789,11 @@ feed (IovInference *self,
 
       if (g_str_equal (name, "vhost_iotlb_miss"))
         {
-          /* An IOTLB miss: the next IOTLB message answers it (an update). */
-          if (dec_after (args, len, "step ", &step) && step == 1)
-            self->miss_pending = TRUE;
+          /* An IOTLB miss: the next IOTLB message answers it (an update);
+           * step 2 ends the miss, answered or not (a failed translation
+           * sends nothing). */
+          if (dec_after (args, len, "step ", &step))
+            self->miss_pending = step == 1;
         }
       else if (g_str_equal (name, "vhost_user_write") && dec_after (args, len, "req:", &req))
         {
@@ -633,6 +808,13 @@ feed (IovInference *self,
 
               d->kind = IOV_DELIVERY_OBSERVED;
               g_array_remove_index (self->pending, 0);
+            }
+          else
+            {
+              /* A delivery QEMU made that the model did not predict. */
+              self->n_unexplained++;
+              finding (self, _("line %llu: a vhost-user IOTLB message (req:22) that answers no IOTLB miss "
+                               "and that the model did not predict"), (unsigned long long) line);
             }
         }
       return;
@@ -778,10 +960,15 @@ feed (IovInference *self,
           while (space->mr.list->len > 0)
             iov_iommu_mr_remove (&space->mr, g_ptr_array_index (space->mr.list, 0));
           space->mr.agg_flags = 0;
+          for (guint i = 0; i < space->all->len; i++)
+            meta_of (self, g_ptr_array_index (space->all, i))->to_line = line;
         }
       else if (on && !space->enabled)
         for (guint i = 0; i < space->all->len; i++)
-          space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, g_ptr_array_index (space->all, i));
+          {
+            space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, g_ptr_array_index (space->all, i));
+            meta_of (self, g_ptr_array_index (space->all, i))->to_line = 0;
+          }
       space->enabled = on != 0;
     }
 }
@@ -818,6 +1005,115 @@ flush_held (IovInference *self,
     g_array_index (self->pending_vfio, guint, i) -= oldest;
 }
 
+/* Sets the flags of the undecided vhost notifiers (of @space, or all of
+ * them) and says so; the events held meanwhile are then fed again. */
+static void
+decide (IovInference *self,
+        Space        *space,
+        guint         flags,
+        const char   *source,
+        guint64       line,
+        const char   *why)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *flag_text = iov_flags_to_string (flags);
+  guint n = 0;
+
+  for (guint i = self->undecided->len; i-- > 0;)
+    {
+      IovInferenceNotifier *meta = g_ptr_array_index (self->undecided, i);
+      IovNotifier *notifier = (IovNotifier *) meta->notifier;
+      Space *owner = space_for (self, meta->device, FALSE);
+
+      if (space != NULL && owner != space)
+        continue;
+      /* In place: the list keeps QEMU's order. */
+      notifier->flags = flags;
+      owner->mr.agg_flags = iov_iommu_mr_compute_flags (&owner->mr);
+      meta->flags_source = source;
+      g_ptr_array_remove_index (self->undecided, i);
+      n++;
+    }
+  if (n == 0)
+    return;
+  if (line > 0)
+    text = g_strdup_printf (_("vhost's notifier flags decided at line %llu from evidence (%s): %s; "
+                              "earlier events re-judged"), (unsigned long long) line, why, flag_text);
+  else
+    text = g_strdup_printf (_("vhost's notifier flags depend on the guest's ATS enable bit, which QMP does not "
+                              "show, and the trace decided nothing: %s is assumed"), flag_text);
+  note (self, text);
+}
+
+/* What decides vhost's flags: an IOTLB message right after a device-IOTLB
+ * invalidation means DEVIOTLB_UNMAP, right after a page-selective one
+ * UNMAP (only a notifier of that type is notified by it). */
+static gboolean
+scan_evidence (IovInference *self,
+               guint64       line,
+               const char   *name,
+               const char   *args,
+               gsize         len)
+{
+  if (g_str_equal (name, "vtd_inv_desc"))
+    {
+      IovVtdDesc desc;
+
+      if (iov_vtd_desc_parse (args, len, &desc) && desc.type == IOV_VTD_DESC_DEVICE)
+        self->scan_kind = SCAN_DEVICE, self->scan_sid = desc.sid;
+    }
+  else if (g_str_equal (name, "vtd_inv_desc_iotlb_pages"))
+    self->scan_kind = SCAN_PAGE;
+  else if (g_str_equal (name, "vhost_iotlb_miss"))
+    {
+      gint64 step = 0;
+
+      if (dec_after (args, len, "step ", &step))
+        self->scan_miss = step == 1;
+    }
+  else if (g_str_equal (name, "vhost_user_write"))
+    {
+      gint64 req = -1;
+
+      if (!dec_after (args, len, "req:", &req) || req != 22)
+        return FALSE;
+      if (self->scan_miss)
+        {
+          self->scan_miss = FALSE;
+          return FALSE;
+        }
+      if (self->scan_kind == SCAN_DEVICE)
+        {
+          Space *space = space_for_sid (self, self->scan_sid);
+
+          decide (self, space, IOV_NOTIFIER_DEVIOTLB_UNMAP, "trace", line,
+                  _("an IOTLB message followed a device-IOTLB invalidation"));
+          return TRUE;
+        }
+      if (self->scan_kind == SCAN_PAGE)
+        {
+          decide (self, NULL, IOV_NOTIFIER_UNMAP, "trace", line,
+                  _("an IOTLB message followed a page-selective invalidation"));
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+replay_held (IovInference *self)
+{
+  self->replaying = TRUE;
+  for (guint i = 0; i < self->replay->len; i++)
+    {
+      Held *h = &g_array_index (self->replay, Held, i);
+
+      feed (self, h->ts_ns, h->line, h->name, h->args, h->len, self->held);
+    }
+  g_array_set_size (self->replay, 0);
+  self->replaying = FALSE;
+}
+
 void
 iov_inference_feed (IovInference *self,
                     guint64       ts_ns,
@@ -830,7 +1126,32 @@ iov_inference_feed (IovInference *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (deliveries != NULL);
 
-  feed (self, ts_ns, line, name, args, len, self->held);
+  /* QEMU stops at its first abort: an event after it contradicts it. */
+  if (self->abort.line > 0)
+    {
+      if (line > self->abort.line && !self->contradicted)
+        {
+          self->contradicted = TRUE;
+          finding (self, _("line %llu: the model predicts that QEMU aborts here (%s), yet the trace goes on "
+                           "(line %llu)"), (unsigned long long) self->abort.line,
+                   self->abort.message ? self->abort.message : "", (unsigned long long) line);
+        }
+      return;
+    }
+
+  if (self->undecided->len > 0)
+    {
+      Held h = { ts_ns, line, g_strdup (name), g_strndup (args, len), len };
+
+      g_array_append_val (self->replay, h);
+      if (!scan_evidence (self, line, name, args, len) && self->replay->len < REPLAY_MAX)
+        return;
+      if (self->undecided->len > 0)
+        decide (self, NULL, IOV_NOTIFIER_UNMAP, "assumed", 0, NULL);
+      replay_held (self);
+    }
+  else
+    feed (self, ts_ns, line, name, args, len, self->held);
   flush_held (self, deliveries, FALSE);
 }
 
@@ -838,7 +1159,17 @@ void
 iov_inference_finish (IovInference *self,
                       GArray       *deliveries)
 {
+  if (self->replay->len > 0 || self->undecided->len > 0)
+    {
+      /* No evidence came: the assumption stands, and decides the events
+       * that waited for it. */
+      while (self->undecided->len > 0)
+        decide (self, NULL, IOV_NOTIFIER_UNMAP, "assumed", 0, NULL);
+      replay_held (self);
+    }
   flush_held (self, deliveries, TRUE);
+  if (self->pool->len == 0)
+    note (self, _("the snapshot lists no notifier (no vhost or vfio device behind the IOMMU): nothing to infer"));
   if (!self->seen_vhost_user)
     for (guint i = 0; i < self->pool->len; i++)
       if (g_strcmp0 (((IovNotifier *) g_ptr_array_index (self->pool, i))->owner, "vhost") == 0)

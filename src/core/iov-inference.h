@@ -43,6 +43,25 @@ typedef struct
   IovTlbEvent        event;      /* what the IOMMU sent */
 } IovDelivery;
 
+/* A notifier as the inference knows it: where its flags came from and
+ * when, in trace lines, it was registered. */
+typedef struct
+{
+  const IovNotifier *notifier;
+  const char        *device;        /* "01:00.0" */
+  const char        *flags_source;  /* "profile", "trace", "snapshot" or "assumed" */
+  guint64            from_line;     /* registered from this line on (1: before the trace) */
+  guint64            to_line;       /* unregistered at this line; 0 while it exists */
+} IovInferenceNotifier;
+
+/* The first abort the model predicts: QEMU stops there. */
+typedef struct
+{
+  guint64     line;
+  const char *notifier;
+  char       *message;                /* "FILE:LINE: FUNCTION: Assertion `…' failed." */
+} IovInferenceAbort;
+
 typedef struct _IovInference IovInference;
 
 IovInference *iov_inference_new           (const IovProfile  *profile,
@@ -82,7 +101,18 @@ void          iov_inference_feed          (IovInference      *self,
 void          iov_inference_finish        (IovInference      *self,
                                            GArray            *deliveries);
 
+/* Adds the notifiers a newer snapshot of the same VM lists and the
+ * inference does not know yet, registered from @line on. */
+gboolean      iov_inference_update_topology (IovInference    *self,
+                                             JsonNode        *snapshot,
+                                             guint64          line,
+                                             GError         **error);
+
 const IovProfile *iov_inference_get_profile    (IovInference *self);
+/* IovInferenceNotifier*, in registration order */
+GPtrArray    *iov_inference_get_notifiers (IovInference      *self);
+guint64       iov_inference_get_n_unexplained (IovInference  *self);
+const IovInferenceAbort *iov_inference_get_abort (IovInference *self);
 /* Disagreements and caveats, as sentences. */
 GPtrArray    *iov_inference_get_findings  (IovInference      *self);
 GPtrArray    *iov_inference_get_notes     (IovInference      *self);

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "iov-types.h"
 
 G_DEFINE_QUARK (iov-error-quark, iov_error)
@@ -147,6 +149,47 @@ iov_flags_to_string (guint flags)
   if (s->len == 0)
     g_string_append (s, "none");
   return g_string_free (s, FALSE);
+}
+
+/**
+ * iov_flags_from_string:
+ * @text: what iov_flags_to_string() writes: "map", "unmap",
+ *   "deviotlb-unmap" joined by "|", or "none"
+ *
+ * Returns: %TRUE and the flags in @flags, %FALSE (with @error naming the
+ * word) when a word is not one of those.
+ */
+gboolean
+iov_flags_from_string (const char  *text,
+                       guint       *flags,
+                       GError     **error)
+{
+  g_auto(GStrv) words = NULL;
+  guint out = 0;
+
+  if (text == NULL || *text == '\0')
+    {
+      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("empty notifier flags"));
+      return FALSE;
+    }
+  words = g_strsplit (text, "|", -1);
+  for (guint i = 0; words[i]; i++)
+    {
+      if (g_str_equal (words[i], "map"))
+        out |= IOV_NOTIFIER_MAP;
+      else if (g_str_equal (words[i], "unmap"))
+        out |= IOV_NOTIFIER_UNMAP;
+      else if (g_str_equal (words[i], "deviotlb-unmap"))
+        out |= IOV_NOTIFIER_DEVIOTLB_UNMAP;
+      else if (!g_str_equal (words[i], "none") || words[1] != NULL)
+        {
+          g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID,
+                       _("“%s” in notifier flags “%s” is not map, unmap, deviotlb-unmap or none"), words[i], text);
+          return FALSE;
+        }
+    }
+  *flags = out;
+  return TRUE;
 }
 
 gboolean

@@ -63,6 +63,9 @@ const char  *iov_event_type_to_string (IovNotifierFlags type);
 gboolean     iov_event_type_from_string (const char *text,
                                        IovNotifierFlags *type);
 char        *iov_flags_to_string      (guint        flags);
+gboolean     iov_flags_from_string    (const char  *text,
+                                       guint       *flags,
+                                       GError     **error);
 guint64      iov_pow2_floor           (guint64      value);
 /* Appends @text (@len bytes) as a quoted JSON string; invalid UTF-8
  * becomes U+FFFD, so any trace line can go out. */
