@@ -42,7 +42,27 @@ typedef struct
   guint64          lineno;
   IovRecordingWriter *record;   /* --record */
   GError          *record_error;
+  /* --qmp on a local QEMU (issue H): the topology follows the VM. Lines
+   * wait here for the inference while a snapshot is on its way, so each
+   * is judged against the topology of its time; counting never waits. */
+  IovQmpClient    *client;
+  gboolean         collecting;
+  gboolean         qmp_gone;
+  gboolean         holding;
+  guint64          trigger_line;
+  GString         *held_text;
+  GArray          *held_lines;  /* HeldLine */
 } TraceRun;
+
+typedef struct
+{
+  gsize   offset;
+  gsize   len;
+  guint64 lineno;
+} HeldLine;
+
+/* A held backlog larger than this is judged with the topology at hand. */
+#define HELD_MAX (1024 * 1024)
 
 static volatile sig_atomic_t interrupted;
 
@@ -103,6 +123,58 @@ print_event (TraceRun           *run,
 }
 
 static void
+infer_line (TraceRun   *run,
+            const char *text,
+            gsize       len,
+            guint64     lineno)
+{
+  IovTraceLine line;
+  char name[128];
+
+  if (iov_trace_parse_line (run->catalog, text, len, &line) != IOV_TRACE_LINE_EVENT || line.name_len >= sizeof name)
+    return;
+  memcpy (name, line.name, line.name_len);
+  name[line.name_len] = '\0';
+  iov_inference_feed (run->inference, line.has_ts ? line.ts_ns : 0, lineno, name,
+                      line.args, line.args_len, run->deliveries);
+}
+
+static void
+release_held (TraceRun *run)
+{
+  run->holding = FALSE;
+  if (run->inference != NULL)
+    for (guint i = 0; i < run->held_lines->len; i++)
+      {
+        const HeldLine *h = &g_array_index (run->held_lines, HeldLine, i);
+
+        infer_line (run, run->held_text->str + h->offset, h->len, h->lineno);
+      }
+  g_array_set_size (run->held_lines, 0);
+  g_string_truncate (run->held_text, 0);
+}
+
+static void start_collect (TraceRun *run);
+
+/* Events after which QEMU's notifiers may have changed: the topology is
+ * read again, and the lines wait for it. */
+static gboolean
+is_topology_event (const char *name,
+                   gsize       len)
+{
+  static const char *names[] = {
+    "vtd_switch_address_space", "vhost_dev_start", "vhost_dev_stop", "vhost_dev_start_in",
+    "vhost_dev_start_out", "vhost_dev_stop_in", "vhost_dev_stop_out", "virtio_iommu_notify_flag_add",
+    "virtio_iommu_notify_flag_del", "amdvi_mode_invalid",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strlen (names[i]) == len && memcmp (names[i], name, len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
 handle_line (const char *text,
              gsize       len,
              gboolean    cut,
@@ -120,15 +192,28 @@ handle_line (const char *text,
   iov_trace_stats_add (&run->stats, run->catalog, &line);
   if (run->events && line.kind == IOV_TRACE_LINE_EVENT)
     print_event (run, &line);
-  if (run->inference != NULL && line.kind == IOV_TRACE_LINE_EVENT && line.name_len < 128)
-    {
-      char name[128];
+  if (line.kind != IOV_TRACE_LINE_EVENT)
+    return;
 
-      memcpy (name, line.name, line.name_len);
-      name[line.name_len] = '\0';
-      iov_inference_feed (run->inference, line.has_ts ? line.ts_ns : 0, run->lineno, name,
-                          line.args, line.args_len, run->deliveries);
+  if (run->client != NULL && !run->qmp_gone && is_topology_event (line.name, line.name_len))
+    {
+      if (!run->holding)
+        run->trigger_line = run->lineno;
+      run->holding = TRUE;
+      start_collect (run);
     }
+  if (run->held_lines != NULL && (run->holding || run->inference == NULL) && !run->qmp_gone)
+    {
+      HeldLine h = { run->held_text->len, len, run->lineno };
+
+      g_string_append_len (run->held_text, text, len);
+      g_array_append_val (run->held_lines, h);
+      if (run->held_lines->len >= HELD_MAX)
+        release_held (run);
+      return;
+    }
+  if (run->inference != NULL)
+    infer_line (run, text, len, run->lineno);
 }
 
 static const char *result_names[] = { "delivered", "skipped-range", "skipped-flags", "abort" };
@@ -386,38 +471,6 @@ print_stats (TraceRun *run)
 
 typedef struct
 {
-  GMainLoop    *loop;
-  IovQmpClient *client;
-  IovSnapshot  *snapshot;
-  GError       *error;
-} Fetch;
-
-static void
-fetch_collected (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Fetch *f = user_data;
-
-  f->snapshot = iov_snapshot_collect_finish (result, &f->error);
-  g_main_loop_quit (f->loop);
-}
-
-static void
-fetch_connected (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Fetch *f = user_data;
-
-  if (!iov_qmp_client_connect_finish (f->client, result, &f->error))
-    g_main_loop_quit (f->loop);
-  else
-    iov_snapshot_collect_async (f->client, NULL, fetch_collected, f);
-}
-
-typedef struct
-{
   GMainLoop            *loop;
   IovQmpClient         *client;
   const IovTracePreset *preset;
@@ -488,8 +541,6 @@ trace_control (const char *address,
       if (c.preset == NULL)
         return iov_cli_usage_error ("trace", _("unknown preset “%s” (vtd-invalidations, notifier-traffic or "
                                                "everything-iommu)"), preset_name);
-      if (pattern == NULL)
-        c.pattern = c.preset->patterns[0];
     }
   if (c.pattern == NULL)
     c.pattern = "*";
@@ -508,6 +559,23 @@ trace_control (const char *address,
       g_error_free (c.error);
       return IOV_CLI_EXIT_UNREACHABLE;
     }
+  /* A preset prints every event it switched (its patterns, and the noisy
+   * ones it turns off), not only its first pattern's. */
+  if (c.preset != NULL && pattern == NULL && JSON_NODE_HOLDS_ARRAY (c.states))
+    {
+      JsonArray *all = json_node_get_array (c.states);
+      g_autoptr(JsonArray) switched = json_array_new ();
+
+      for (guint i = 0; i < json_array_get_length (all); i++)
+        {
+          JsonObject *o = json_array_get_object_element (all, i);
+          const char *name = o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
+
+          if (name != NULL && iov_trace_preset_switches (c.preset, enable, name))
+            json_array_add_element (switched, json_node_copy (json_array_get_element (all, i)));
+        }
+      json_node_take_array (c.states, g_steal_pointer (&switched));
+    }
   json_generator_set_root (gen, c.states);
   text = json_generator_to_data (gen, NULL);
   g_print ("%s\n", text);
@@ -515,29 +583,76 @@ trace_control (const char *address,
   return IOV_CLI_EXIT_OK;
 }
 
-/* A snapshot of a live QEMU (read-only QMP), as the inference's topology. */
-static JsonNode *
-fetch_snapshot (const char  *address,
-                GError     **error)
+static void
+collected (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
 {
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(IovQmpClient) client = iov_qmp_client_new (address, error);
-  Fetch f = { loop, client, NULL, NULL };
-  JsonNode *node;
+  TraceRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IovSnapshot) snapshot = iov_snapshot_collect_finish (result, &error);
+  g_autoptr(JsonNode) node = NULL;
 
-  if (client == NULL)
-    return NULL;
-  iov_qmp_client_connect_async (client, NULL, fetch_connected, &f);
-  g_main_loop_run (loop);
-  iov_qmp_client_close (client);
-  if (f.snapshot == NULL)
+  run->collecting = FALSE;
+  if (snapshot == NULL)
     {
-      g_propagate_error (error, f.error);
-      return NULL;
+      g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client), error->message);
+      release_held (run);
+      return;
     }
-  node = iov_snapshot_to_json (f.snapshot, FALSE);
-  g_object_unref (f.snapshot);
-  return node;
+  node = iov_snapshot_to_json (snapshot, FALSE);
+  if (run->record != NULL && run->record_error == NULL)
+    iov_recording_writer_snapshot (run->record, node, g_get_real_time () * 1000, &run->record_error);
+  if (run->inference == NULL)
+    {
+      run->inference = iov_inference_new_from_snapshot (node, NULL, &error);
+      if (run->inference == NULL)
+        g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client), error->message);
+    }
+  else if (!iov_inference_update_topology (run->inference, node,
+                                           run->held_lines->len > 0 ? run->trigger_line : run->lineno, &error))
+    g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client), error->message);
+  release_held (run);
+}
+
+static void
+start_collect (TraceRun *run)
+{
+  if (run->collecting || run->qmp_gone || iov_qmp_client_get_state (run->client) != IOV_QMP_STATE_CONNECTED)
+    return;
+  run->collecting = TRUE;
+  iov_snapshot_collect_async (run->client, NULL, collected, run);
+}
+
+static void
+qmp_connected (IovQmpClient *client,
+               TraceRun     *run)
+{
+  /* The first topology; the lines read meanwhile wait for it. */
+  if (run->inference == NULL)
+    start_collect (run);
+}
+
+static void
+qmp_disconnected (IovQmpClient *client,
+                  const GError *error,
+                  TraceRun     *run)
+{
+  g_printerr (_("iovista-cli trace: QEMU at %s went away (%s): reading the trace to its end\n"),
+              iov_qmp_client_get_address (client), error ? error->message : "");
+  run->qmp_gone = TRUE;
+  run->collecting = FALSE;
+  iov_qmp_client_set_auto_reconnect (client, FALSE);
+  release_held (run);
+}
+
+static void
+qmp_first_connect (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  /* Failures are retried by the client until QEMU is up. */
+  iov_qmp_client_connect_finish (IOV_QMP_CLIENT (source), result, NULL);
 }
 
 /* Prints what the run gathered, saves the recording, frees the run. */
@@ -675,11 +790,9 @@ iov_cli_trace (int    argc,
         return iov_cli_usage_error ("trace", "%s: %s", infer, error->message);
       snapshot = json_node_copy (json_parser_get_root (parser));
     }
-  else if (qmp != NULL)
+  else if (qmp != NULL && (g_str_has_prefix (qmp, "http://") || g_str_has_prefix (qmp, "https://")))
     {
-      snapshot = g_str_has_prefix (qmp, "http://") || g_str_has_prefix (qmp, "https://")
-                 ? iov_cli_relay_fetch_snapshot (qmp, token_file, &error)
-                 : fetch_snapshot (qmp, &error);
+      snapshot = iov_cli_relay_fetch_snapshot (qmp, token_file, &error);
       if (snapshot == NULL)
         {
           g_printerr ("iovista-cli trace: %s\n", error->message);
@@ -717,9 +830,32 @@ iov_cli_trace (int    argc,
       return finish_run (&run, events, status);
     }
 
+  /* A local QMP socket: the trace source is opened first (QEMU opens a
+   * FIFO before it creates its QMP sockets), then QMP is tried until QEMU
+   * answers; snapshots follow the VM (see handle_line). */
+  if (qmp != NULL && snapshot == NULL && recording == NULL)
+    {
+      run.client = iov_qmp_client_new (qmp, &error);
+      if (run.client == NULL)
+        return iov_cli_usage_error ("trace", "%s", error->message);
+      run.deliveries = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+      run.held_text = g_string_new (NULL);
+      run.held_lines = g_array_new (FALSE, FALSE, sizeof (HeldLine));
+    }
+
   reader = iov_trace_reader_new (argv[1], follow ? IOV_TRACE_READER_FOLLOW : 0, &error);
   if (reader == NULL || !iov_trace_reader_start (reader, &error))
-    return iov_cli_usage_error ("trace", "%s", error->message);
+    {
+      g_clear_object (&run.client);
+      return iov_cli_usage_error ("trace", "%s", error->message);
+    }
+  if (run.client != NULL)
+    {
+      g_signal_connect (run.client, "connected", G_CALLBACK (qmp_connected), &run);
+      g_signal_connect (run.client, "disconnected", G_CALLBACK (qmp_disconnected), &run);
+      iov_qmp_client_set_auto_reconnect (run.client, TRUE);
+      iov_qmp_client_connect_async (run.client, NULL, qmp_first_connect, NULL);
+    }
   if (iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_FIFO ||
       iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_UNIX)
     g_printerr (_("iovista-cli trace: %s is open for reading; start QEMU with: %s\n"),
@@ -740,7 +876,10 @@ iov_cli_trace (int    argc,
     {
       g_autoptr(GBytes) batch = NULL;
 
-      batch = iov_trace_reader_pop (reader, 200 * G_TIME_SPAN_MILLISECOND);
+      /* QMP's replies are handled between batches. */
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      batch = iov_trace_reader_pop (reader, (run.client ? 20 : 200) * G_TIME_SPAN_MILLISECOND);
       if (batch != NULL)
         {
           gsize len;
@@ -753,6 +892,18 @@ iov_cli_trace (int    argc,
     }
   iov_trace_reader_stop (reader);
   run.stats.dropped = iov_trace_reader_get_dropped_lines (reader);
+  if (run.client != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (run.client, &run);
+      iov_qmp_client_close (run.client);
+      g_clear_object (&run.client);
+      release_held (&run);
+      if (run.inference == NULL)
+        g_printerr (_("iovista-cli trace: no snapshot of %s arrived: counts only, no inference\n"), qmp);
+      g_string_free (run.held_text, TRUE);
+      g_array_unref (run.held_lines);
+      run.held_lines = NULL;
+    }
 
   if (!iov_trace_reader_get_error (reader, &error))
     {

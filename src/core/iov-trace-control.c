@@ -32,6 +32,22 @@ static const char * const noisy_events[] = {
   "vtd_ir_remap*", "vtd_warn_ir_vector", "vtd_dmar_translate", "vtd_iotlb_page_hit",
 };
 
+/* Whether applying @preset (on or off) switches the event @name. */
+gboolean
+iov_trace_preset_switches (const IovTracePreset *preset,
+                           gboolean              enable,
+                           const char           *name)
+{
+  for (guint p = 0; preset->patterns[p]; p++)
+    if (g_pattern_match_simple (preset->patterns[p], name))
+      return TRUE;
+  if (enable)
+    for (guint i = 0; i < G_N_ELEMENTS (noisy_events); i++)
+      if (g_pattern_match_simple (noisy_events[i], name))
+        return TRUE;
+  return FALSE;
+}
+
 const IovTracePreset *
 iov_trace_presets (guint *n_presets)
 {

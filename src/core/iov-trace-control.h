@@ -30,6 +30,9 @@ typedef struct
 
 const IovTracePreset *iov_trace_presets           (guint                 *n_presets);
 const IovTracePreset *iov_trace_preset_find       (const char            *name);
+gboolean              iov_trace_preset_switches   (const IovTracePreset  *preset,
+                                                   gboolean               enable,
+                                                   const char            *name);
 gboolean              iov_trace_preset_matches    (const IovTracePreset  *preset,
                                                    const char            *event);
 gboolean              iov_trace_event_is_noisy    (const char            *event);

@@ -10,7 +10,9 @@
 # needed) around tests/guest/init.sh. Both are cached under
 #   $IOVISTA_TEST_CACHE, else $XDG_CACHE_HOME/iovista-tests, else ~/.cache/iovista-tests
 # keyed by the kernel package's name and version (and, for the initramfs,
-# a hash of its inputs), so only the first run needs the network.
+# a hash of its inputs), so only the first run needs the network (and the
+# first run after a module was added to WANTED: a cached kernel without it
+# is fetched again).
 #
 # Prints one JSON object on stdout: kernel, initrd, package, version,
 # kernel_release, modules, cached, seconds. Exit 77 (with the reason on
@@ -37,7 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 INIT = os.path.join(HERE, "init.sh")
 PACKAGE_RE = re.compile(r"^linux-image-6\.1\.0-(\d+)-amd64$")
 # what the guest loads; their dependencies are added from .modinfo
-WANTED = ["virtio_pci", "virtio_rng"]
+# (virtio_net: for the VMs with a vhost-user virtio-net-pci, whose traffic
+# init.sh starts when the guest has an eth0)
+WANTED = ["virtio_pci", "virtio_rng", "virtio_net"]
 
 
 class Unavailable(Exception):
@@ -164,10 +168,20 @@ def resolve_modules(moddir):
     return order
 
 
+def has_wanted(kdir):
+    """A cached kernel holds every module of WANTED (an older cache may not)."""
+    try:
+        with open(os.path.join(kdir, "kernel.json")) as f:
+            have = json.load(f)["modules"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return all(w in have for w in WANTED)
+
+
 def fetch_kernel(root, package, version):
     """Downloads and unpacks one kernel package into the cache; returns its dir."""
     final = os.path.join(root, "kernel", kernel_key(package, version))
-    if os.path.exists(os.path.join(final, "kernel.json")):
+    if has_wanted(final):
         return final
     os.makedirs(os.path.join(root, "kernel"), exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fetch-", dir=root) as tmp:
@@ -193,7 +207,11 @@ def fetch_kernel(root, package, version):
         with open(os.path.join(out, "kernel.json"), "w") as f:
             json.dump({"package": package, "version": version, "kernel_release": release,
                        "modules": [n for n, _ in modules], "deb": debs[0]}, f, indent=1)
-        shutil.rmtree(final, ignore_errors=True)
+        # an older copy (without a module WANTED now) goes only once the new
+        # one is in place, so its vmlinuz stays readable all along
+        old = os.path.join(tmp, "old")
+        if os.path.exists(final):
+            os.rename(final, old)
         os.rename(out, final)
     return final
 
@@ -280,7 +298,7 @@ def build_initramfs(root, kdir, busybox):
     a.chardev("dev/null", 0o666, 1, 3)
     a.file("bin/busybox", bb, 0o755)
     applets = ["sh", "mount", "insmod", "dmesg", "grep", "head", "cat", "cut", "ls", "tr", "dd", "wc",
-               "sleep", "poweroff", "echo"]
+               "sleep", "poweroff", "echo", "ifconfig", "ping"]
     for applet in applets:
         a.symlink("bin/" + applet, "busybox")
     for name, data in mods:
@@ -322,7 +340,7 @@ def main():
         if candidates:
             _, package, version = candidates[0]
             kdir = os.path.join(root, "kernel", kernel_key(package, version))
-            fresh = not os.path.exists(os.path.join(kdir, "kernel.json"))
+            fresh = not has_wanted(kdir)
             try:
                 kdir = fetch_kernel(root, package, version)
             except Unavailable as e:

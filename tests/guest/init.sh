@@ -6,8 +6,9 @@
 # Runs on the Debian kernel booted with intel_iommu=on iommu.strict=1: loads
 # the virtio drivers listed in /lib/modules/order (dependency order, written
 # by build-guest.py), reads /dev/hwrng so the virtio-rng device does DMA
-# through the IOMMU, reports on the serial console and idles. Every line the
-# test looks for starts with "IOVISTA-GUEST: ".
+# through the IOMMU, brings a virtio-net eth0 up (when the VM has one) and
+# pings through it in the background, reports on the serial console and
+# idles. Every line the test looks for starts with "IOVISTA-GUEST: ".
 
 export PATH=/bin
 mount -t proc proc /proc
@@ -41,6 +42,16 @@ done
 # a little DMA: every read maps and (iommu.strict=1) unmaps a buffer
 bytes=$(dd if=/dev/hwrng bs=64 count=64 2>/dev/null | wc -c)
 say "hwrng read bytes=$bytes"
+
+# a virtio-net NIC (the vhost-user tests: dpdk-testpmd behind it answers
+# ARP and ping in its icmpecho mode): up, and pinged five times a second in
+# the background, so the device keeps mapping and unmapping buffers until
+# the test stops QEMU. No replies needed: every sent packet is DMA.
+if [ -e /sys/class/net/eth0 ]; then
+  if ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up; then say "eth0 up"; else say "eth0 up failed"; fi
+  ping -i 0.2 10.0.2.2 >/dev/null 2>&1 &
+  say "eth0 pinging 10.0.2.2"
+fi
 
 say "idle uptime=$(cut -d' ' -f1 /proc/uptime)"
 # the test stops QEMU; power off by ourselves if it never does
