@@ -32,6 +32,7 @@ typedef struct
   IovIommuMr  mr;
   GPtrArray  *all;        /* every notifier of the space, registration order */
   gboolean    enabled;
+  int         domain;     /* VT-d domain id, from the trace; -1 until seen */
 } Space;
 
 struct _IovInference
@@ -56,6 +57,9 @@ struct _IovInference
   /* Undecided flags (issue H): events wait in @replay while the evidence
    * scanner looks for what decides them, then are fed again in order. */
   GPtrArray        *undecided;   /* IovInferenceNotifier*: flags assumed, not yet decided */
+  GPtrArray        *awaiting;    /* Meta*: vhost's, registration not yet seen */
+  guint             n_waited;    /* invalidations held while awaiting */
+  gboolean          seen_vhost_event;
   GArray           *replay;      /* Held */
   gboolean          replaying;
   int               scan_kind;   /* SCAN_* of the last invalidation */
@@ -64,6 +68,16 @@ struct _IovInference
   IovInferenceAbort abort;
   gboolean          contradicted;
 };
+
+/* A notifier's public facts and what QEMU's registration needs: vhost
+ * registers when vhost starts (vhost_dev_start, 11.1's _in), not when its
+ * address space appears, and unregisters when it stops. */
+typedef struct
+{
+  IovInferenceNotifier pub;
+  gboolean             active;      /* its consumer registered it */
+  gboolean             awaiting;    /* until when is for the trace to say */
+} Meta;
 
 typedef struct
 {
@@ -116,6 +130,7 @@ iov_inference_new (const IovProfile *profile,
   self->held = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   self->metas = g_ptr_array_new_with_free_func (g_free);
   self->undecided = g_ptr_array_new ();
+  self->awaiting = g_ptr_array_new ();
   self->replay = g_array_new (FALSE, FALSE, sizeof (Held));
   g_array_set_clear_func (self->replay, (GDestroyNotify) held_clear);
   return self;
@@ -135,6 +150,7 @@ iov_inference_free (IovInference *self)
   g_array_unref (self->held);
   g_ptr_array_unref (self->metas);
   g_ptr_array_unref (self->undecided);
+  g_ptr_array_unref (self->awaiting);
   g_array_unref (self->replay);
   g_free (self->abort.message);
   g_free (self);
@@ -226,6 +242,7 @@ space_for (IovInference *self,
   iov_iommu_mr_init (&space->mr);
   space->all = g_ptr_array_new ();
   space->enabled = TRUE;
+  space->domain = -1;
   g_ptr_array_add (self->spaces, space);
   return space;
 }
@@ -253,24 +270,29 @@ add_notifier (IovInference *self,
               guint64       end,
               guint         flags,
               const char   *flags_source,
-              guint64       from_line)
+              guint64       from_line,
+              gboolean      await)
 {
   Space *space = space_for (self, device, TRUE);
   IovNotifier *n = iov_notifier_new (name, owner, start, end, flags);
-  IovInferenceNotifier *meta = g_new0 (IovInferenceNotifier, 1);
+  Meta *meta = g_new0 (Meta, 1);
 
   g_ptr_array_add (self->pool, n);
   g_ptr_array_add (space->all, n);
-  if (space->enabled)
+  meta->active = !await;
+  meta->awaiting = await;
+  if (space->enabled && meta->active)
     space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, n);
-  meta->notifier = n;
-  meta->device = space->device;
-  meta->flags_source = flags_source;
-  meta->from_line = from_line;
+  meta->pub.notifier = n;
+  meta->pub.device = space->device;
+  meta->pub.flags_source = flags_source;
+  meta->pub.from_line = from_line;
   g_ptr_array_add (self->metas, meta);
   if (g_str_equal (flags_source, "assumed"))
     g_ptr_array_add (self->undecided, meta);
-  return meta;
+  if (await)
+    g_ptr_array_add (self->awaiting, meta);
+  return &meta->pub;
 }
 
 IovNotifier *
@@ -282,10 +304,10 @@ iov_inference_add_notifier (IovInference *self,
                             guint64       end,
                             guint         flags)
 {
-  return (IovNotifier *) add_notifier (self, device, name, owner, start, end, flags, "snapshot", 1)->notifier;
+  return (IovNotifier *) add_notifier (self, device, name, owner, start, end, flags, "snapshot", 1, FALSE)->notifier;
 }
 
-static IovInferenceNotifier *
+static Meta *
 meta_of (IovInference      *self,
          const IovNotifier *n)
 {
@@ -403,8 +425,11 @@ add_snapshot_notifiers (IovInference  *self,
                   flags = meta->notifier->flags, source = "trace";
               }
           name = g_strdup_printf ("%s.%s.%u", device, owner, k + 1);
-          /* Sections come in ascending order: register them so. */
-          add_notifier (self, device, name, owner, s, e, flags, source, line);
+          /* Sections come in ascending order: register them so. vhost's
+           * wait for vhost to start, except on ≤5.2, which traces no
+           * vhost_dev_start (there, the switch to DMA remapping). */
+          add_notifier (self, device, name, owner, s, e, flags, source, line,
+                        g_str_equal (owner, "vhost") && self->profile->era != IOV_ERA_5_0);
         }
     }
   return TRUE;
@@ -772,6 +797,62 @@ vfio_evidence (IovInference *self,
            (unsigned long long) line, op, (unsigned long long) first, (unsigned long long) last);
 }
 
+/* vhost registered its notifiers (@on) or unregistered them, at @line. */
+static void
+vhost_registration (IovInference *self,
+                    gboolean      on,
+                    guint64       line)
+{
+  for (guint i = 0; i < self->metas->len; i++)
+    {
+      Meta *meta = g_ptr_array_index (self->metas, i);
+      Space *space;
+
+      if (meta->awaiting || meta->active == on || g_strcmp0 (meta->pub.notifier->owner, "vhost") != 0)
+        continue;
+      space = space_for (self, meta->pub.device, FALSE);
+      if (space == NULL)
+        continue;
+      meta->active = on;
+      if (on)
+        {
+          if (meta->pub.to_line == 0 && line > meta->pub.from_line)
+            meta->pub.from_line = line;   /* its first registration */
+          meta->pub.to_line = 0;
+          if (space->enabled)
+            space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, (IovNotifier *) meta->pub.notifier);
+        }
+      else
+        {
+          meta->pub.to_line = line;
+          if (iov_iommu_mr_remove (&space->mr, (IovNotifier *) meta->pub.notifier))
+            space->mr.agg_flags = iov_iommu_mr_compute_flags (&space->mr);
+        }
+    }
+}
+
+/* The awaited vhost notifiers were registered before the trace says:
+ * from the line they were learnt at. */
+static void
+registered_already (IovInference *self,
+                    const char   *why)
+{
+  if (self->awaiting->len == 0)
+    return;
+  for (guint i = 0; i < self->awaiting->len; i++)
+    {
+      Meta *meta = g_ptr_array_index (self->awaiting, i);
+      Space *space = space_for (self, meta->pub.device, FALSE);
+
+      meta->awaiting = FALSE;
+      meta->active = TRUE;
+      if (space != NULL && space->enabled)
+        space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, (IovNotifier *) meta->pub.notifier);
+    }
+  g_ptr_array_set_size (self->awaiting, 0);
+  note (self, why);
+}
+
 static void
 feed (IovInference *self,
       guint64       ts_ns,
@@ -787,7 +868,11 @@ feed (IovInference *self,
     {
       gint64 req = -1, step = 0;
 
-      if (g_str_equal (name, "vhost_iotlb_miss"))
+      if (g_str_equal (name, "vhost_dev_start") || g_str_equal (name, "vhost_dev_start_in"))
+        vhost_registration (self, TRUE, line);
+      else if (g_str_equal (name, "vhost_dev_stop") || g_str_equal (name, "vhost_dev_stop_in"))
+        vhost_registration (self, FALSE, line);
+      else if (g_str_equal (name, "vhost_iotlb_miss"))
         {
           /* An IOTLB miss: the next IOTLB message answers it (an update);
            * step 2 ends the miss, answered or not (a failed translation
@@ -854,18 +939,41 @@ feed (IovInference *self,
       ev.perm = IOV_PERM_NONE;
       dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
     }
+  else if (g_str_equal (name, "vtd_iotlb_page_update") || g_str_equal (name, "vtd_iotlb_cc_update"))
+    {
+      /* Which domain a device is in: the trace says it when the IOMMU
+       * caches a translation (sid … domain) or a context entry (whose
+       * high word carries the domain id in bits 8–23). */
+      guint64 sid = 0, domain = 0, bus, devfn, high;
+      Space *space;
+
+      if (g_str_equal (name, "vtd_iotlb_page_update"))
+        {
+          if (!hex_after (args, len, "sid ", &sid) || !hex_after (args, len, "domain ", &domain))
+            return;
+        }
+      else
+        {
+          if (!hex_after (args, len, "bus ", &bus) || !hex_after (args, len, "devfn ", &devfn) ||
+              !hex_after (args, len, "high ", &high))
+            return;
+          sid = (bus & 0xff) << 8 | (devfn & 0xff);
+          domain = (high >> 8) & 0xffff;
+        }
+      space = space_for_sid (self, (guint16) sid);
+      if (space != NULL)
+        space->domain = (int) (domain & 0xffff);
+    }
   else if (g_str_equal (name, "vtd_inv_desc_iotlb_pages"))
     {
-      guint64 addr, am;
+      guint64 addr, am, domain = 0;
+      gboolean has_domain;
 
       if (!hex_after (args, len, "addr ", &addr) || !hex_after (args, len, "mask ", &am) || am > 63)
         return;
+      has_domain = hex_after (args, len, "domain ", &domain);
       self->n_events++;
       settle_pending (self, deliveries);
-      /* The trace has the domain, the snapshot does not: every space with
-       * notifiers is assumed to be in it. */
-      note (self, _("domains are not in the snapshot: page-selective invalidations are applied to every "
-                    "address space with notifiers"));
       for (guint i = 0; i < self->spaces->len; i++)
         {
           Space *space = g_ptr_array_index (self->spaces, i);
@@ -876,11 +984,21 @@ feed (IovInference *self,
            * traced one by one as vtd_page_walk_one. */
           if (space->mr.list->len == 0 || (space->mr.agg_flags & IOV_NOTIFIER_MAP))
             continue;
+          /* Only the domain's devices are invalidated. */
+          if (has_domain && space->domain >= 0 && (guint64) space->domain != domain)
+            continue;
+          if (has_domain && space->domain < 0)
+            note (self, _("a page-selective invalidation reached a device whose domain the trace had not shown "
+                          "yet (vtd_iotlb_page_update, vtd_iotlb_cc_update): it was applied to it"));
           dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
         }
     }
   else if (g_str_equal (name, "vtd_inv_desc_iotlb_domain") || g_str_equal (name, "vtd_inv_desc_iotlb_global"))
     {
+      guint64 domain = 0;
+      gboolean has_domain = g_str_equal (name, "vtd_inv_desc_iotlb_domain") &&
+                            hex_after (args, len, "domain ", &domain);
+
       self->n_events++;
       settle_pending (self, deliveries);
       if (!self->profile->vtd_sync_unmap_range)
@@ -891,6 +1009,8 @@ feed (IovInference *self,
           g_autoptr(GPtrArray) ns = NULL;
 
           if (space->mr.agg_flags & IOV_NOTIFIER_MAP)
+            continue;
+          if (has_domain && space->domain >= 0 && (guint64) space->domain != domain)
             continue;
           ns = g_ptr_array_copy (space->mr.list, NULL, NULL);
           for (guint j = 0; j < ns->len; j++)
@@ -961,13 +1081,22 @@ feed (IovInference *self,
             iov_iommu_mr_remove (&space->mr, g_ptr_array_index (space->mr.list, 0));
           space->mr.agg_flags = 0;
           for (guint i = 0; i < space->all->len; i++)
-            meta_of (self, g_ptr_array_index (space->all, i))->to_line = line;
+            {
+              Meta *meta = meta_of (self, g_ptr_array_index (space->all, i));
+
+              if (meta->active)
+                meta->pub.to_line = line;
+            }
         }
       else if (on && !space->enabled)
         for (guint i = 0; i < space->all->len; i++)
           {
+            Meta *meta = meta_of (self, g_ptr_array_index (space->all, i));
+
+            if (!meta->active)
+              continue;
             space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, g_ptr_array_index (space->all, i));
-            meta_of (self, g_ptr_array_index (space->all, i))->to_line = 0;
+            meta->pub.to_line = 0;
           }
       space->enabled = on != 0;
     }
@@ -1055,6 +1184,41 @@ scan_evidence (IovInference *self,
                const char   *args,
                gsize         len)
 {
+  if (self->awaiting->len > 0)
+    {
+      if (g_str_equal (name, "vhost_dev_start") || g_str_equal (name, "vhost_dev_start_in"))
+        {
+          /* Registered at this line: feed() activates them there. */
+          for (guint i = 0; i < self->awaiting->len; i++)
+            ((Meta *) g_ptr_array_index (self->awaiting, i))->awaiting = FALSE;
+          g_ptr_array_set_size (self->awaiting, 0);
+          self->seen_vhost_event = TRUE;
+          return self->undecided->len == 0;
+        }
+      /* Only a running vhost with an IOMMU sends IOTLB messages (other
+       * requests come from vhost's set-up, before it starts). */
+      gint64 req = -1;
+
+      if (g_str_equal (name, "vhost_iotlb_miss") ||
+          (g_str_equal (name, "vhost_user_write") && dec_after (args, len, "req:", &req) && req == 22))
+        {
+          registered_already (self, _("vhost was running before the trace's first vhost_dev_start: its notifiers "
+                                      "are taken as registered from the snapshot on"));
+          self->seen_vhost_event = TRUE;
+        }
+      else if (g_str_has_prefix (name, "vtd_inv_desc") || g_str_equal (name, "vtd_page_walk_one") ||
+               g_str_has_prefix (name, "virtio_iommu_notify_"))
+        {
+          if (++self->n_waited >= 4096 && !self->seen_vhost_event)
+            {
+              registered_already (self, _("the trace has no vhost events (vhost_dev_start): vhost's notifiers are "
+                                          "taken as registered from the snapshot on"));
+              if (self->undecided->len == 0)
+                return TRUE;
+            }
+        }
+    }
+
   if (g_str_equal (name, "vtd_inv_desc"))
     {
       IovVtdDesc desc;
@@ -1088,13 +1252,13 @@ scan_evidence (IovInference *self,
 
           decide (self, space, IOV_NOTIFIER_DEVIOTLB_UNMAP, "trace", line,
                   _("an IOTLB message followed a device-IOTLB invalidation"));
-          return TRUE;
+          return self->awaiting->len == 0;
         }
       if (self->scan_kind == SCAN_PAGE)
         {
           decide (self, NULL, IOV_NOTIFIER_UNMAP, "trace", line,
                   _("an IOTLB message followed a page-selective invalidation"));
-          return TRUE;
+          return self->awaiting->len == 0;
         }
     }
   return FALSE;
@@ -1139,15 +1303,22 @@ iov_inference_feed (IovInference *self,
       return;
     }
 
-  if (self->undecided->len > 0)
+  if (self->undecided->len > 0 || self->awaiting->len > 0)
     {
       Held h = { ts_ns, line, g_strdup (name), g_strndup (args, len), len };
 
       g_array_append_val (self->replay, h);
-      if (!scan_evidence (self, line, name, args, len) && self->replay->len < REPLAY_MAX)
+      scan_evidence (self, line, name, args, len);
+      if (self->replay->len >= REPLAY_MAX)
+        {
+          if (self->undecided->len > 0)
+            decide (self, NULL, IOV_NOTIFIER_UNMAP, "assumed", 0, NULL);
+          registered_already (self, _("no vhost_dev_start in the trace's first events: vhost's notifiers are taken "
+                                      "as registered from the snapshot on"));
+        }
+      if (self->undecided->len > 0 || self->awaiting->len > 0)
         return;
-      if (self->undecided->len > 0)
-        decide (self, NULL, IOV_NOTIFIER_UNMAP, "assumed", 0, NULL);
+      /* Decided: the events held meanwhile are judged now, in order. */
       replay_held (self);
     }
   else
@@ -1159,12 +1330,14 @@ void
 iov_inference_finish (IovInference *self,
                       GArray       *deliveries)
 {
-  if (self->replay->len > 0 || self->undecided->len > 0)
+  if (self->replay->len > 0 || self->undecided->len > 0 || self->awaiting->len > 0)
     {
       /* No evidence came: the assumption stands, and decides the events
        * that waited for it. */
       while (self->undecided->len > 0)
         decide (self, NULL, IOV_NOTIFIER_UNMAP, "assumed", 0, NULL);
+      registered_already (self, _("no vhost_dev_start in the trace: vhost's notifiers are taken as registered "
+                                  "from the snapshot on"));
       replay_held (self);
     }
   flush_held (self, deliveries, TRUE);

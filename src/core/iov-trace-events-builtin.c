@@ -416,5 +416,17 @@ const char * const iov_trace_events_builtin[] = {
   "flatview_destroy(void *view, void *root) \"%p (root %p)\"",
   "flatview_destroy_rcu(void *view, void *root) \"%p (root %p)\"",
   "global_dirty_changed(unsigned int bitmask) \"bitmask 0x%\"PRIx32",
+  /* Not in 7.2's file, added from later releases (issue H): 11.1 replaced
+   * vhost_dev_start/stop by _in/_out pairs; pci_cfg_write shows the guest
+   * enabling ATS. A catalogue read from an installed trace-events-all gets
+   * these too where it lacks them (iov_trace_catalog_new_default()). */
+  "vhost_dev_start_in(void *dev, const char *name, bool vrings) \"%p:%s vrings:%d\"",
+  "vhost_dev_start_out(void *dev, const char *name) \"%p:%s\"",
+  "vhost_dev_stop_in(void *dev, const char *name, bool vrings) \"%p:%s vrings:%d\"",
+  "vhost_dev_stop_out(void *dev, const char *name) \"%p:%s\"",
+  "vhost_dev_init_in(void *dev) \"%p\"",
+  "vhost_dev_init_out(void *dev) \"%p\"",
+  "pci_cfg_read(const char *dev, uint32_t bus, uint32_t slot, uint32_t func, unsigned offs, unsigned val) \"%s %02x:%02x.%x @0x%x -> 0x%x\"",
+  "pci_cfg_write(const char *dev, uint32_t bus, uint32_t slot, uint32_t func, unsigned offs, unsigned val) \"%s %02x:%02x.%x @0x%x <- 0x%x\"",
   NULL,
 };

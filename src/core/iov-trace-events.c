@@ -552,8 +552,14 @@ iov_trace_catalog_new_default (const char  *path,
     {
       IovTraceCatalog *self = iov_trace_catalog_new_from_file (IOV_TRACE_EVENTS_ALL_PATH, NULL);
 
+      /* The installed QEMU may be older than the one traced: the built-in
+       * events it lacks are added (its own definitions win). */
       if (self != NULL)
-        return self;
+        {
+          for (guint i = 0; iov_trace_events_builtin[i] != NULL; i++)
+            parse_trace_events_line (self, iov_trace_events_builtin[i], strlen (iov_trace_events_builtin[i]));
+          return self;
+        }
     }
   return iov_trace_catalog_new_builtin ();
 }
