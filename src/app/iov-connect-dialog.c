@@ -370,13 +370,24 @@ update_hint (IovConnectDialog *self)
   const char *path = gtk_editable_get_text (GTK_EDITABLE (self->trace_path_row));
   g_autofree char *hint = NULL;
 
+  /* The events that make deliveries observable (vhost's IOTLB messages,
+   * vhost's start, domains, ATS), not only VT-d's. */
+  const IovTracePreset *preset = iov_trace_preset_find ("notifier-traffic");
+
   if ((kind == TRACE_FIFO || kind == TRACE_FILE) && path != NULL && path[0] != '\0')
-    /* Translators: %s is the trace's path; the rest is QEMU's command line */
-    hint = g_strdup_printf (_("Add to QEMU's command line: -msg timestamp=on -trace 'vtd_*',file=%s"), path);
+    {
+      g_autofree char *args = iov_trace_preset_qemu_args (preset, path);
+
+      /* Translators: %s is QEMU's command line */
+      hint = g_strdup_printf (_("Add to QEMU's command line: %s"), args);
+    }
   else if (kind == TRACE_UNIX && path != NULL && path[0] != '\0')
-    hint = g_strdup_printf (_("Iovista listens at %s; send QEMU's trace (stderr) there, e.g. with "
-                              "-msg timestamp=on -trace 'vtd_*' 2>&1 >/dev/null | socat - UNIX-CONNECT:%s"),
-                            path, path);
+    {
+      g_autofree char *args = iov_trace_preset_qemu_args (preset, NULL);
+
+      hint = g_strdup_printf (_("Iovista listens at %s; send QEMU's trace (stderr) there, e.g. with "
+                                "%s 2>&1 >/dev/null | socat - UNIX-CONNECT:%s"), path, args, path);
+    }
   gtk_label_set_text (self->hint_label, hint ? hint : "");
   gtk_widget_set_visible (GTK_WIDGET (self->hint_label), hint != NULL);
 }

@@ -1219,6 +1219,35 @@ scan_evidence (IovInference *self,
         }
     }
 
+  if (g_str_equal (name, "pci_cfg_write") && self->undecided->len > 0)
+    {
+      /* "DEV BB:SS.F @0xOFF <- 0xVAL": the guest writing the ATS control
+       * word. virtio-pci puts the ATS capability at 0x100 (unless aer=on),
+       * its control at +6, Enable = bit 15; vhost's flag follows it. */
+      g_autofree char *copy = g_strndup (args, len);
+      unsigned b, d, f, off, val;
+      const char *sp = strchr (copy, ' ');
+      gboolean on;
+
+      if (sp == NULL || sscanf (sp + 1, "%x:%x.%x @0x%x <- 0x%x", &b, &d, &f, &off, &val) != 5)
+        return FALSE;
+      if (off == 0x106)
+        on = (val & 0x8000) != 0;
+      else if (off == 0x104)
+        on = (val & 0x80000000u) != 0;
+      else
+        return FALSE;
+      {
+        Space *space = space_for_sid (self, (guint16) ((b & 0xff) << 8 | (d & 0x1f) << 3 | (f & 7)));
+        g_autofree char *why = g_strdup_printf (_("the guest %s ATS (pci_cfg_write @0x%x <- 0x%x)"),
+                                                on ? _("enabled") : _("disabled"), off, val);
+
+        if (space == NULL)
+          return FALSE;
+        decide (self, space, on ? IOV_NOTIFIER_DEVIOTLB_UNMAP : IOV_NOTIFIER_UNMAP, "trace", line, why);
+        return TRUE;
+      }
+    }
   if (g_str_equal (name, "vtd_inv_desc"))
     {
       IovVtdDesc desc;

@@ -22,8 +22,13 @@ static const IovTracePreset presets[] = {
   { "vtd-invalidations", N_("VT-d invalidations"),
     { "vtd_inv_desc*", "vtd_inv_qi_*", "vtd_iotlb_reset", "vtd_context_cache_reset", NULL } },
   { "notifier-traffic", N_("Notifier traffic"),
-    { "vtd_page_walk_one", "vtd_switch_address_space", "vtd_as_unmap_whole", "virtio_iommu_notify_*",
-      "vfio_iommu_map_notify", "vhost_user_write", "amdvi_*_inval", NULL } },
+    /* What makes deliveries observable (issue H): the invalidations, the
+     * topology (switches, vhost's start and stop, 11.1's _in/_out), the
+     * domains, the guest's ATS enable, and the consumers' evidence. */
+    { "vtd_inv_desc", "vtd_inv_desc_iotlb_*", "vtd_page_walk_one", "vtd_switch_address_space",
+      "vtd_as_unmap_whole", "vtd_iotlb_page_update", "vtd_iotlb_cc_update", "virtio_iommu_notify_*",
+      "vfio_iommu_map_notify", "vhost_user_write", "vhost_iotlb_miss", "vhost_dev_start*", "vhost_dev_stop*",
+      "pci_cfg_write", "amdvi_*_inval", NULL } },
   { "everything-iommu", N_("Everything IOMMU"),
     { "vtd_*", "virtio_iommu_*", "amdvi_*", NULL } },
 };
@@ -31,6 +36,29 @@ static const IovTracePreset presets[] = {
 static const char * const noisy_events[] = {
   "vtd_ir_remap*", "vtd_warn_ir_vector", "vtd_dmar_translate", "vtd_iotlb_page_hit",
 };
+
+/**
+ * iov_trace_preset_qemu_args:
+ * @file: (nullable): the trace's path, or %NULL for QEMU's stderr
+ *
+ * Returns: QEMU options that turn @preset's events on from the start, for
+ * the "start QEMU with" hints: one -trace per pattern (QEMU takes several),
+ * the file on the last. 5.2 ignores -trace …,file= and needs -D FILE.
+ */
+char *
+iov_trace_preset_qemu_args (const IovTracePreset *preset,
+                            const char           *file)
+{
+  GString *s = g_string_new ("-msg timestamp=on");
+
+  for (guint p = 0; preset->patterns[p]; p++)
+    {
+      g_string_append_printf (s, " -trace '%s'", preset->patterns[p]);
+      if (preset->patterns[p + 1] == NULL && file != NULL)
+        g_string_append_printf (s, ",file=%s", file);
+    }
+  return g_string_free (s, FALSE);
+}
 
 /* Whether applying @preset (on or off) switches the event @name. */
 gboolean

@@ -25,11 +25,13 @@ typedef struct
 {
   const char *name;
   const char *title;            /* translatable */
-  const char *patterns[8];      /* NULL-terminated */
+  const char *patterns[24];     /* NULL-terminated */
 } IovTracePreset;
 
 const IovTracePreset *iov_trace_presets           (guint                 *n_presets);
 const IovTracePreset *iov_trace_preset_find       (const char            *name);
+char                 *iov_trace_preset_qemu_args  (const IovTracePreset  *preset,
+                                                   const char            *file);
 gboolean              iov_trace_preset_switches   (const IovTracePreset  *preset,
                                                    gboolean               enable,
                                                    const char            *name);

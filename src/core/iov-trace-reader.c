@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "iov-trace-parser.h"
+#include "iov-trace-control.h"
 #include "iov-trace-reader.h"
 
 #define READ_SIZE   (256 * 1024)
@@ -551,8 +552,12 @@ start_unix (IovTraceReader  *self,
     }
   self->listen_fd = fd;
   self->listening = TRUE;
-  self->hint = g_strdup_printf ("qemu-system-x86_64 … -msg timestamp=on -trace 'vtd_*' 2>&1 >/dev/null | "
-                                "socat -u - UNIX-CONNECT:%s", self->path);
+  {
+    g_autofree char *args = iov_trace_preset_qemu_args (iov_trace_preset_find ("notifier-traffic"), NULL);
+
+    self->hint = g_strdup_printf ("qemu-system-x86_64 … %s 2>&1 >/dev/null | socat -u - UNIX-CONNECT:%s",
+                                  args, self->path);
+  }
   return TRUE;
 }
 
@@ -589,7 +594,12 @@ start_fifo (IovTraceReader  *self,
   self->fd = open_fifo (self, error);
   if (self->fd < 0)
     return FALSE;
-  self->hint = g_strdup_printf ("qemu-system-x86_64 … -msg timestamp=on -trace 'vtd_*',file=%s", self->path);
+  {
+    /* The events that make deliveries observable, not only VT-d's. */
+    g_autofree char *args = iov_trace_preset_qemu_args (iov_trace_preset_find ("notifier-traffic"), self->path);
+
+    self->hint = g_strdup_printf ("qemu-system-x86_64 … %s", args);
+  }
   return TRUE;
 }
 

@@ -280,6 +280,54 @@ test_prompt_release (void)
     g_assert_cmpuint (g_array_index (d, IovDelivery, i).line, ==, i + 1);
 }
 
+/* The guest's ATS enable decides vhost's flag (7.2.5+, 8.1+ follow it):
+ * pci_cfg_write to the ATS control word at 0x106, Enable = bit 15, as
+ * QEMU 7.2 prints it; a disable decides UNMAP. */
+static void
+test_ats_decides (void)
+{
+  g_autofree char *snap_path = g_test_build_filename (G_TEST_DIST, "data", "snapshots", "vhost-user-intel-ats.json", NULL);
+  static const char *const traces[] = {
+    "1@1.000001:pci_cfg_write virtio-net-pci 01:00.0 @0x106 <- 0x8000\n"
+    "1@1.000002:vhost_dev_start 0x1:virtio-net vrings:0\n"
+    "1@1.000003:vtd_inv_desc invalidate desc type device high 0x7ffffffffffff001 low 0x10000000003\n",
+    "1@1.000001:pci_cfg_write virtio-net-pci 01:00.0 @0x106 <- 0x0\n"
+    "1@1.000002:vhost_dev_start 0x1:virtio-net vrings:0\n"
+    "1@1.000003:vtd_inv_desc invalidate desc type device high 0x7ffffffffffff001 low 0x10000000003\n",
+  };
+  g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_builtin ();
+
+  for (guint t = 0; t < G_N_ELEMENTS (traces); t++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(IovInference) inf = NULL;
+      g_autoptr(GArray) d = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+      GPtrArray *notifiers;
+      guint delivered = 0;
+
+      json_parser_load_from_file (parser, snap_path, &error);
+      g_assert_no_error (error);
+      inf = iov_inference_new_from_snapshot (json_parser_get_root (parser), NULL, &error);
+      g_assert_no_error (error);
+      feed_text (inf, catalog, traces[t], strlen (traces[t]), d);
+      notifiers = iov_inference_get_notifiers (inf);
+      for (guint i = 0; i < notifiers->len; i++)
+        {
+          const IovInferenceNotifier *n = g_ptr_array_index (notifiers, i);
+
+          g_assert_cmpstr (n->flags_source, ==, "trace");
+          g_assert_cmpuint (n->notifier->flags, ==, t == 0 ? IOV_NOTIFIER_DEVIOTLB_UNMAP : IOV_NOTIFIER_UNMAP);
+          g_assert_cmpuint (n->from_line, ==, 2);
+        }
+      for (guint i = 0; i < d->len; i++)
+        delivered += g_array_index (d, IovDelivery, i).outcome.result == IOV_RESULT_DELIVERED;
+      /* enabled: cropped to both sections; disabled: the device-IOTLB
+       * invalidation reaches no UNMAP notifier */
+      g_assert_cmpuint (delivered, ==, t == 0 ? 2 : 0);
+    }
+}
+
 /* Real vhost-user runs of QEMU 7.2.22, 10.0.2 and 11.1.3 (issue H), read
  * with a snapshot whose vhost flags are unknown, as a live one has them:
  * the trace decides DEVIOTLB_UNMAP, the notifiers live from vhost's start,
@@ -393,6 +441,7 @@ main (int    argc,
   g_test_add_func ("/inference/psi-and-switch", test_psi_and_switch);
   g_test_add_func ("/inference/prompt-release", test_prompt_release);
   g_test_add_func ("/inference/virtio-iommu-vhost-user", test_virtio_iommu_vhost_user);
+  g_test_add_func ("/inference/ats-decides", test_ats_decides);
   {
     static const RealRun runs[] = {
       { "7.2", "vhu-cm-on-strict", FALSE }, { "7.2", "vhu-cm-off-strict", FALSE }, { "7.2", "vhu-cm-off-lazy", TRUE },

@@ -102,8 +102,10 @@ ISO_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z vtd_[A-Za-z0-9
 # what the virtio-net device's snapshot entry must say about vhost, per release
 VHOST_SOURCE = {"5.2": "netdev", "7.2": "x-query-virtio-status", "10.0": "x-query-virtio-status",
                 "11.1": "netdev"}
-# the presets as docs/relay.md documents them, and the noisy events that
-# turning a preset on switches off again unless the preset names them
+# the presets as docs/relay.md documents them (used only when the relay
+# cannot say: the test takes each preset's patterns from the relay's
+# GET /api/v1/vms/VM/trace), and the noisy events that turning a preset on
+# switches off again unless the preset names them
 PRESETS = {
     "vtd-invalidations": ["vtd_inv_desc*", "vtd_inv_qi_*", "vtd_iotlb_reset", "vtd_context_cache_reset"],
     "notifier-traffic": ["vtd_page_walk_one", "vtd_switch_address_space", "vtd_as_unmap_whole",
@@ -113,10 +115,9 @@ PRESETS = {
 NOISY = ["vtd_ir_remap*", "vtd_warn_ir_vector", "vtd_dmar_translate", "vtd_iotlb_page_hit"]
 
 
-def preset_effect(preset, enable, events):
+def preset_effect(pats, enable, events):
     """{event: state it must have} for every event of this QEMU that turning
-    the preset on (enable) or off switches."""
-    pats = PRESETS[preset]
+    a preset of these patterns on (enable) or off switches."""
     out = {}
     for name in events:
         named = any(fnmatch.fnmatchcase(name, p) for p in pats)
@@ -186,6 +187,7 @@ class Run:
         self.check = None
         self.prefix = "iovista-eras-%d-%s" % (os.getpid(), ver.replace(".", "_"))
         self.extra = []         # other processes of ours (watch, relay)
+        self.published = None   # {preset: patterns} from the relay's GET …/trace
 
     def name(self, text):
         return "%s: %s" % (self.ver, text)
@@ -460,7 +462,14 @@ class Run:
                 tail(self.p("watch.stderr")) + "\n" + "".join(got)[:1000])
         self.alive("snapshot --watch 0.5")
 
+        # the relay on loopback, and GET …/snapshot with the token
+        self.relay_check()
+        self.alive("relay and GET …/snapshot and …/trace")
+
         # trace control: each preset on, then off
+        patterns = self.published or PRESETS
+        tap.note("%s: preset patterns %s: %s" % (self.ver, "as the relay publishes them" if self.published
+                                                 else "as docs/relay.md documents them", patterns))
         for preset in PRESETS:
             for off in (False, True):
                 what = "trace --preset %s%s" % (preset, " --off" if off else "")
@@ -473,7 +482,7 @@ class Run:
                         pass
                 self.alive(what)
                 states = self.trace_states("*")
-                want = preset_effect(preset, not off, states)
+                want = preset_effect(patterns.get(preset, PRESETS[preset]), not off, states)
                 self.ok(res.returncode == 0 and printed == {n: states[n] for n in want},
                         "%s exits 0 and prints every event it switched (%d), as QEMU reports them on B"
                         % (what, len(want)),
@@ -498,10 +507,6 @@ class Run:
         self.ok(res.returncode == 0 and listed and listed == mine,
                 "trace --list-events 'vtd_*' lists what trace-event-get-state says on B (%d events)" % len(listed),
                 res.stderr + "\n" + json.dumps(sorted(set(listed.items()) ^ set(mine.items())))[:2000])
-
-        # the relay on loopback, and GET …/snapshot with the token
-        self.relay_check()
-        self.alive("relay and GET /api/v1/vms/vm1/snapshot")
 
         # the test's own quit; QEMU closes the trace
         try:
@@ -576,6 +581,14 @@ class Run:
                     "GET /api/v1/vms/vm1/snapshot with the token: %s, virtio-net %s"
                     % (status, nets[0].get("vhost_source") if nets else None),
                     "vm state %s\n%s\n%s" % (state, body[:1500], tail(self.p("relay.stderr"))))
+            status, body = get("/api/v1/vms/vm1/trace")
+            try:
+                self.published = {p["name"]: p["patterns"] for p in json.loads(body)["presets"]}
+            except (ValueError, KeyError, TypeError):
+                self.published = None
+            self.ok(status == 200 and self.published is not None and sorted(self.published) == sorted(PRESETS),
+                    "GET /api/v1/vms/vm1/trace with the token: %s, presets %s"
+                    % (status, sorted(self.published or {})), body[:1500])
         finally:
             if relay.poll() is None:
                 relay.terminate()
