@@ -27,42 +27,24 @@
 #include "iov-snapshot.h"
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
+#include "iov-trace-document.h"
 #include "iov-trace-reader.h"
 
 typedef struct
 {
-  IovTraceCatalog *catalog;
-  IovTraceStats    stats;
-  gboolean         events;
-  gboolean         live;     /* unprefixed lines get their arrival time */
-  GString         *out;
-  IovTraceArg      args[IOV_TRACE_MAX_ARGS];
-  IovInference    *inference;   /* --infer / --qmp */
-  GArray          *deliveries;  /* IovDelivery */
-  guint64          lineno;
+  IovTraceDocument *doc;        /* counts, inference, deliveries (issue J) */
+  IovTraceCatalog  *catalog;    /* the document's */
+  gboolean          events;
+  gboolean          live;       /* unprefixed lines get their arrival time */
+  GString          *out;
+  IovTraceArg       args[IOV_TRACE_MAX_ARGS];
   IovRecordingWriter *record;   /* --record */
-  GError          *record_error;
-  /* --qmp on a local QEMU (issue H): the topology follows the VM. Lines
-   * wait here for the inference while a snapshot is on its way, so each
-   * is judged against the topology of its time; counting never waits. */
-  IovQmpClient    *client;
-  gboolean         collecting;
-  gboolean         qmp_gone;
-  gboolean         holding;
-  guint64          trigger_line;
-  GString         *held_text;
-  GArray          *held_lines;  /* HeldLine */
+  GError           *record_error;
+  /* --qmp on a local QEMU (issue H): snapshots follow the VM's topology */
+  IovQmpClient     *client;
+  gboolean          collecting;
+  gboolean          qmp_gone;
 } TraceRun;
-
-typedef struct
-{
-  gsize   offset;
-  gsize   len;
-  guint64 lineno;
-} HeldLine;
-
-/* A held backlog larger than this is judged with the topology at hand. */
-#define HELD_MAX (1024 * 1024)
 
 static volatile sig_atomic_t interrupted;
 
@@ -123,97 +105,23 @@ print_event (TraceRun           *run,
 }
 
 static void
-infer_line (TraceRun   *run,
-            const char *text,
-            gsize       len,
-            guint64     lineno)
-{
-  IovTraceLine line;
-  char name[128];
-
-  if (iov_trace_parse_line (run->catalog, text, len, &line) != IOV_TRACE_LINE_EVENT || line.name_len >= sizeof name)
-    return;
-  memcpy (name, line.name, line.name_len);
-  name[line.name_len] = '\0';
-  iov_inference_feed (run->inference, line.has_ts ? line.ts_ns : 0, lineno, name,
-                      line.args, line.args_len, run->deliveries);
-}
-
-static void
-release_held (TraceRun *run)
-{
-  run->holding = FALSE;
-  if (run->inference != NULL)
-    for (guint i = 0; i < run->held_lines->len; i++)
-      {
-        const HeldLine *h = &g_array_index (run->held_lines, HeldLine, i);
-
-        infer_line (run, run->held_text->str + h->offset, h->len, h->lineno);
-      }
-  g_array_set_size (run->held_lines, 0);
-  g_string_truncate (run->held_text, 0);
-}
-
-static void start_collect (TraceRun *run);
-
-/* Events after which QEMU's notifiers may have changed: the topology is
- * read again, and the lines wait for it. */
-static gboolean
-is_topology_event (const char *name,
-                   gsize       len)
-{
-  static const char *names[] = {
-    "vtd_switch_address_space", "vhost_dev_start", "vhost_dev_stop", "vhost_dev_start_in",
-    "vhost_dev_start_out", "vhost_dev_stop_in", "vhost_dev_stop_out", "virtio_iommu_notify_flag_add",
-    "virtio_iommu_notify_flag_del", "amdvi_mode_invalid",
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (strlen (names[i]) == len && memcmp (names[i], name, len) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static void
 handle_line (const char *text,
              gsize       len,
              gboolean    cut,
              gpointer    user_data)
 {
   TraceRun *run = user_data;
-  IovTraceLine line;
 
-  if (cut)
-    run->stats.cut++;
-  run->lineno++;
   if (run->record != NULL && run->record_error == NULL)
     iov_recording_writer_trace (run->record, text, len, &run->record_error);
-  iov_trace_parse_line (run->catalog, text, len, &line);
-  iov_trace_stats_add (&run->stats, run->catalog, &line);
-  if (run->events && line.kind == IOV_TRACE_LINE_EVENT)
-    print_event (run, &line);
-  if (line.kind != IOV_TRACE_LINE_EVENT)
-    return;
-
-  if (run->client != NULL && !run->qmp_gone && is_topology_event (line.name, line.name_len))
+  if (run->events)
     {
-      if (!run->holding)
-        run->trigger_line = run->lineno;
-      run->holding = TRUE;
-      start_collect (run);
-    }
-  if (run->held_lines != NULL && (run->holding || run->inference == NULL) && !run->qmp_gone)
-    {
-      HeldLine h = { run->held_text->len, len, run->lineno };
+      IovTraceLine line;
 
-      g_string_append_len (run->held_text, text, len);
-      g_array_append_val (run->held_lines, h);
-      if (run->held_lines->len >= HELD_MAX)
-        release_held (run);
-      return;
+      if (iov_trace_parse_line (run->catalog, text, len, &line) == IOV_TRACE_LINE_EVENT)
+        print_event (run, &line);
     }
-  if (run->inference != NULL)
-    infer_line (run, text, len, run->lineno);
+  iov_trace_document_feed_line (run->doc, text, len, cut, 0);
 }
 
 static const char *result_names[] = { "delivered", "skipped-range", "skipped-flags", "abort" };
@@ -223,7 +131,7 @@ append_delivery (TraceRun          *run,
                  const IovDelivery *d,
                  GString           *out)
 {
-  const IovProfile *profile = iov_inference_get_profile (run->inference);
+  const IovProfile *profile = iov_inference_get_profile (iov_trace_document_get_inference (run->doc));
   char hex[20];
 
       g_string_append_printf (out, "{\"line\": %" G_GUINT64_FORMAT ", \"ts_ns\": ", d->line);
@@ -266,9 +174,11 @@ print_deliveries (TraceRun *run)
 {
   g_autoptr(GString) out = g_string_new (NULL);
 
-  for (guint i = 0; i < run->deliveries->len; i++)
+  GArray *deliveries = iov_trace_document_get_deliveries (run->doc);
+
+  for (guint i = 0; i < deliveries->len; i++)
     {
-      append_delivery (run, &g_array_index (run->deliveries, IovDelivery, i), out);
+      append_delivery (run, &g_array_index (deliveries, IovDelivery, i), out);
       g_string_append_c (out, '\n');
       if (out->len > 64 * 1024)
         {
@@ -284,12 +194,14 @@ record_deliveries (TraceRun *run)
 {
   g_autoptr(GString) text = g_string_new (NULL);
 
-  for (guint i = 0; i < run->deliveries->len && run->record_error == NULL; i++)
+  GArray *deliveries = iov_trace_document_get_deliveries (run->doc);
+
+  for (guint i = 0; i < deliveries->len && run->record_error == NULL; i++)
     {
       g_autoptr(JsonNode) node = NULL;
 
       g_string_truncate (text, 0);
-      append_delivery (run, &g_array_index (run->deliveries, IovDelivery, i), text);
+      append_delivery (run, &g_array_index (deliveries, IovDelivery, i), text);
       node = json_from_string (text->str, NULL);
       if (node != NULL)
         iov_recording_writer_delivery (run->record, json_object_get_member (json_node_get_object (node), "delivery"),
@@ -326,17 +238,19 @@ static void
 append_inference (TraceRun *run,
                   GString  *out)
 {
-  GPtrArray *notifiers = iov_inference_get_notifiers (run->inference);
-  const IovInferenceAbort *abort = iov_inference_get_abort (run->inference);
+  IovInference *inference = iov_trace_document_get_inference (run->doc);
+  GArray *deliveries = iov_trace_document_get_deliveries (run->doc);
+  GPtrArray *notifiers = iov_inference_get_notifiers (inference);
+  const IovInferenceAbort *abort = iov_inference_get_abort (inference);
   g_autoptr(GHashTable) per = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   guint64 delivered = 0, observed = 0;
 
   for (guint i = 0; i < notifiers->len; i++)
     g_hash_table_insert (per, (gpointer) ((IovInferenceNotifier *) g_ptr_array_index (notifiers, i))->notifier,
                          g_new0 (NotifierCounts, 1));
-  for (guint i = 0; i < run->deliveries->len; i++)
+  for (guint i = 0; i < deliveries->len; i++)
     {
-      const IovDelivery *d = &g_array_index (run->deliveries, IovDelivery, i);
+      const IovDelivery *d = &g_array_index (deliveries, IovDelivery, i);
       NotifierCounts *c = g_hash_table_lookup (per, d->notifier);
 
       if (c == NULL)
@@ -367,9 +281,9 @@ append_inference (TraceRun *run,
   g_string_append_printf (out, ", \"inference\": {\"profile\": \"%s\", \"events\": %" G_GUINT64_FORMAT
                           ", \"deliveries\": %" G_GUINT64_FORMAT ", \"observed\": %" G_GUINT64_FORMAT
                           ", \"unexplained\": %" G_GUINT64_FORMAT ", \"abort\": ",
-                          iov_inference_get_profile (run->inference)->id,
-                          iov_inference_get_n_events (run->inference), delivered, observed,
-                          iov_inference_get_n_unexplained (run->inference));
+                          iov_inference_get_profile (inference)->id,
+                          iov_inference_get_n_events (inference), delivered, observed,
+                          iov_inference_get_n_unexplained (inference));
   if (abort != NULL)
     {
       /* As QEMU's stderr has it, from the file name on. */
@@ -419,9 +333,9 @@ append_inference (TraceRun *run,
                               c->by_type[0], c->by_type[1], c->by_type[2]);
     }
   g_string_append (out, "}, \"findings\": ");
-  append_string_array (out, iov_inference_get_findings (run->inference));
+  append_string_array (out, iov_inference_get_findings (inference));
   g_string_append (out, ", \"notes\": ");
-  append_string_array (out, iov_inference_get_notes (run->inference));
+  append_string_array (out, iov_inference_get_notes (inference));
   g_string_append (out, "}");
 }
 
@@ -429,7 +343,7 @@ static void
 print_stats (TraceRun *run)
 {
   g_autoptr(GString) out = g_string_new (NULL);
-  IovTraceStats *st = &run->stats;
+  const IovTraceStats *st = iov_trace_document_get_stats (run->doc);
   gboolean first = TRUE;
   char ts[32];
 
@@ -463,7 +377,7 @@ print_stats (TraceRun *run)
       g_string_append_printf (out, ": %" G_GUINT64_FORMAT, n);
     }
   g_string_append (out, "}");
-  if (run->inference != NULL)
+  if (iov_trace_document_get_inference (run->doc) != NULL)
     append_inference (run, out);
   g_string_append (out, "}\n");
   fwrite (out->str, 1, out->len, stdout);
@@ -597,22 +511,14 @@ collected (GObject      *source,
   if (snapshot == NULL)
     {
       g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client), error->message);
-      release_held (run);
+      iov_trace_document_release (run->doc);
       return;
     }
   node = iov_snapshot_to_json (snapshot, FALSE);
   if (run->record != NULL && run->record_error == NULL)
     iov_recording_writer_snapshot (run->record, node, g_get_real_time () * 1000, &run->record_error);
-  if (run->inference == NULL)
-    {
-      run->inference = iov_inference_new_from_snapshot (node, NULL, &error);
-      if (run->inference == NULL)
-        g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client), error->message);
-    }
-  else if (!iov_inference_update_topology (run->inference, node,
-                                           run->held_lines->len > 0 ? run->trigger_line : run->lineno, &error))
+  if (!iov_trace_document_set_snapshot (run->doc, node, &error))
     g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client), error->message);
-  release_held (run);
 }
 
 static void
@@ -625,11 +531,19 @@ start_collect (TraceRun *run)
 }
 
 static void
+topology_changed (IovTraceDocument *doc,
+                  guint64           line,
+                  TraceRun         *run)
+{
+  start_collect (run);
+}
+
+static void
 qmp_connected (IovQmpClient *client,
                TraceRun     *run)
 {
   /* The first topology; the lines read meanwhile wait for it. */
-  if (run->inference == NULL)
+  if (iov_trace_document_get_inference (run->doc) == NULL)
     start_collect (run);
 }
 
@@ -643,7 +557,7 @@ qmp_disconnected (IovQmpClient *client,
   run->qmp_gone = TRUE;
   run->collecting = FALSE;
   iov_qmp_client_set_auto_reconnect (client, FALSE);
-  release_held (run);
+  iov_trace_document_set_follow_topology (run->doc, FALSE);
 }
 
 static void
@@ -661,25 +575,26 @@ finish_run (TraceRun *run,
             gboolean  events,
             int       status)
 {
+  const IovTraceStats *stats = iov_trace_document_get_stats (run->doc);
+  gboolean inferred;
+
   fwrite (run->out->str, 1, run->out->len, stdout);
   g_string_free (run->out, TRUE);
-  if (run->stats.cut > 0)
-    g_printerr (_("iovista-cli trace: %llu lines longer than 1 MiB were cut\n"), (unsigned long long) run->stats.cut);
-  if (run->inference != NULL)
-    {
-      /* Deliveries are settled only once the evidence that follows them
-       * has been read: they come after the events. */
-      iov_inference_finish (run->inference, run->deliveries);
-      if (events)
-        print_deliveries (run);
-    }
+  if (stats->cut > 0)
+    g_printerr (_("iovista-cli trace: %llu lines longer than 1 MiB were cut\n"), (unsigned long long) stats->cut);
+  /* Deliveries are settled only once the evidence that follows them has
+   * been read: they come after the events. */
+  iov_trace_document_finish (run->doc);
+  inferred = iov_trace_document_get_inference (run->doc) != NULL;
+  if (inferred && events)
+    print_deliveries (run);
   if (!events)
     print_stats (run);
   fflush (stdout);
 
   if (run->record != NULL)
     {
-      if (run->inference != NULL)
+      if (inferred)
         record_deliveries (run);
       if (run->record_error == NULL)
         iov_recording_writer_close (run->record, &run->record_error);
@@ -692,9 +607,7 @@ finish_run (TraceRun *run,
       g_clear_error (&run->record_error);
     }
 
-  iov_trace_stats_clear (&run->stats);
-  g_clear_pointer (&run->inference, iov_inference_free);
-  g_clear_pointer (&run->deliveries, g_array_unref);
+  g_clear_object (&run->doc);
   return status;
 }
 
@@ -799,33 +712,33 @@ iov_cli_trace (int    argc,
           return IOV_CLI_EXIT_UNREACHABLE;
         }
     }
-  if (snapshot != NULL)
-    {
-      run.inference = iov_inference_new_from_snapshot (snapshot, NULL, &error);
-      if (run.inference == NULL)
-        return iov_cli_usage_error ("trace", "%s: %s", infer ? infer : qmp, error->message);
-      run.deliveries = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
-    }
-
   catalog = iov_trace_catalog_new_default (trace_events, &error);
   if (catalog == NULL)
     return iov_cli_usage_error ("trace", "%s", error->message);
+  run.catalog = catalog;
+  run.doc = iov_trace_document_new (g_steal_pointer (&catalog), IOV_TRACE_DOCUMENT_KEEP_DELIVERIES);
+  if (snapshot != NULL && !iov_trace_document_set_snapshot (run.doc, snapshot, &error))
+    {
+      g_clear_object (&run.doc);
+      return iov_cli_usage_error ("trace", "%s: %s", infer ? infer : qmp ? qmp : argv[1], error->message);
+    }
 
   if (record != NULL)
     {
       run.record = iov_recording_writer_new (record, argv[1], &error);
       if (run.record == NULL)
-        return iov_cli_usage_error ("trace", "%s", error->message);
+        {
+          g_clear_object (&run.doc);
+          return iov_cli_usage_error ("trace", "%s", error->message);
+        }
       if (snapshot != NULL)
         iov_recording_writer_snapshot (run.record, snapshot, g_get_real_time () * 1000, &run.record_error);
     }
 
   if (recording != NULL)
     {
-      run.catalog = catalog;
       run.events = events;
       run.out = g_string_sized_new (128 * 1024);
-      iov_trace_stats_init (&run.stats);
       iov_trace_split_lines (recording->trace->str, recording->trace->len, handle_line, &run);
       return finish_run (&run, events, status);
     }
@@ -837,16 +750,19 @@ iov_cli_trace (int    argc,
     {
       run.client = iov_qmp_client_new (qmp, &error);
       if (run.client == NULL)
-        return iov_cli_usage_error ("trace", "%s", error->message);
-      run.deliveries = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
-      run.held_text = g_string_new (NULL);
-      run.held_lines = g_array_new (FALSE, FALSE, sizeof (HeldLine));
+        {
+          g_clear_object (&run.doc);
+          return iov_cli_usage_error ("trace", "%s", error->message);
+        }
+      iov_trace_document_set_follow_topology (run.doc, TRUE);
+      g_signal_connect (run.doc, "topology-changed", G_CALLBACK (topology_changed), &run);
     }
 
   reader = iov_trace_reader_new (argv[1], follow ? IOV_TRACE_READER_FOLLOW : 0, &error);
   if (reader == NULL || !iov_trace_reader_start (reader, &error))
     {
       g_clear_object (&run.client);
+      g_clear_object (&run.doc);
       return iov_cli_usage_error ("trace", "%s", error->message);
     }
   if (run.client != NULL)
@@ -866,11 +782,9 @@ iov_cli_trace (int    argc,
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
 
-  run.catalog = catalog;
   run.events = events;
   run.live = iov_trace_reader_is_live (reader);
   run.out = g_string_sized_new (128 * 1024);
-  iov_trace_stats_init (&run.stats);
 
   while (!interrupted)
     {
@@ -891,18 +805,16 @@ iov_cli_trace (int    argc,
         break;
     }
   iov_trace_reader_stop (reader);
-  run.stats.dropped = iov_trace_reader_get_dropped_lines (reader);
+  iov_trace_document_set_dropped (run.doc, iov_trace_reader_get_dropped_lines (reader));
   if (run.client != NULL)
     {
       g_signal_handlers_disconnect_by_data (run.client, &run);
+      g_signal_handlers_disconnect_by_data (run.doc, &run);
       iov_qmp_client_close (run.client);
       g_clear_object (&run.client);
-      release_held (&run);
-      if (run.inference == NULL)
+      iov_trace_document_set_follow_topology (run.doc, FALSE);
+      if (iov_trace_document_get_inference (run.doc) == NULL)
         g_printerr (_("iovista-cli trace: no snapshot of %s arrived: counts only, no inference\n"), qmp);
-      g_string_free (run.held_text, TRUE);
-      g_array_unref (run.held_lines);
-      run.held_lines = NULL;
     }
 
   if (!iov_trace_reader_get_error (reader, &error))

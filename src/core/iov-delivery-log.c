@@ -15,8 +15,10 @@
 #include "iov-delivery-log.h"
 
 /* The inference lets a delivery go once no evidence can change it: at the
- * latest at the next invalidation, a few lines on.  16384 lines of slack is
- * far more than QEMU puts between them. */
+ * latest at the next invalidation, a few lines on; 16384 lines of slack is
+ * far more than QEMU puts between them. While it holds events back (vhost's
+ * flags or registration not yet decided, issue H) the owner says from which
+ * line on to keep more (iov_delivery_log_keep_from()). */
 #define RING_SIZE 16384
 
 typedef struct
@@ -29,9 +31,9 @@ struct _IovDeliveryLog
 {
   GArray   *deliveries;   /* IovDelivery, sorted by event index */
   GArray   *events;       /* guint64 event index per delivery */
-  LineIndex ring[RING_SIZE];
-  guint     ring_head;    /* next slot */
-  guint     ring_len;
+  GArray   *map;          /* LineIndex, lines growing; [start, len) live */
+  guint     start;
+  guint64   keep_from;    /* lines from here on stay, whatever their age */
 };
 
 IovDeliveryLog *
@@ -41,6 +43,8 @@ iov_delivery_log_new (void)
 
   self->deliveries = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   self->events = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->map = g_array_new (FALSE, FALSE, sizeof (LineIndex));
+  self->keep_from = G_MAXUINT64;
   return self;
 }
 
@@ -51,6 +55,7 @@ iov_delivery_log_free (IovDeliveryLog *self)
     return;
   g_array_unref (self->deliveries);
   g_array_unref (self->events);
+  g_array_unref (self->map);
   g_free (self);
 }
 
@@ -59,7 +64,17 @@ iov_delivery_log_clear (IovDeliveryLog *self)
 {
   g_array_set_size (self->deliveries, 0);
   g_array_set_size (self->events, 0);
-  self->ring_head = self->ring_len = 0;
+  g_array_set_size (self->map, 0);
+  self->start = 0;
+  self->keep_from = G_MAXUINT64;
+}
+
+void
+iov_delivery_log_keep_from (IovDeliveryLog *self,
+                            guint64         line)
+{
+  g_return_if_fail (self != NULL);
+  self->keep_from = line;
 }
 
 void
@@ -67,24 +82,31 @@ iov_delivery_log_note_event (IovDeliveryLog *self,
                              guint64         line,
                              guint64         index)
 {
-  self->ring[self->ring_head] = (LineIndex) { line, index };
-  self->ring_head = (self->ring_head + 1) % RING_SIZE;
-  if (self->ring_len < RING_SIZE)
-    self->ring_len++;
+  LineIndex e = { line, index };
+
+  g_array_append_val (self->map, e);
+  while (self->map->len - self->start > RING_SIZE &&
+         g_array_index (self->map, LineIndex, self->start).line < self->keep_from)
+    self->start++;
+  /* Compact now and then: the map stays about RING_SIZE long. */
+  if (self->start >= 4 * RING_SIZE && self->start > self->map->len / 2)
+    {
+      g_array_remove_range (self->map, 0, self->start);
+      self->start = 0;
+    }
 }
 
-/* Lines only grow, so the ring read oldest-first is sorted: bisect it. */
+/* Lines only grow, so the map is sorted: bisect it. */
 static guint64
 lookup_line (IovDeliveryLog *self,
              guint64         line)
 {
-  guint lo = 0, hi = self->ring_len;
-  guint oldest = (self->ring_head + RING_SIZE - self->ring_len) % RING_SIZE;
+  guint lo = self->start, hi = self->map->len;
 
   while (lo < hi)
     {
       guint mid = lo + (hi - lo) / 2;
-      const LineIndex *e = &self->ring[(oldest + mid) % RING_SIZE];
+      const LineIndex *e = &g_array_index (self->map, LineIndex, mid);
 
       if (e->line == line)
         return e->index;

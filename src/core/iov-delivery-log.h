@@ -35,6 +35,10 @@ IovDeliveryLog    *iov_delivery_log_new         (void);
 void               iov_delivery_log_free        (IovDeliveryLog    *self);
 void               iov_delivery_log_clear       (IovDeliveryLog    *self);
 
+/* Keep the line → event map from @line on (G_MAXUINT64: the last 16384
+ * lines only), for deliveries the inference still holds. */
+void               iov_delivery_log_keep_from   (IovDeliveryLog    *self,
+                                                 guint64            line);
 /* Every stored event, in order: trace line @line is store event @index. */
 void               iov_delivery_log_note_event  (IovDeliveryLog    *self,
                                                  guint64            line,

@@ -180,6 +180,20 @@ iov_inference_get_n_events (IovInference *self)
   return self->n_events;
 }
 
+/* The line of the oldest event whose deliveries have not come out yet
+ * (held for evidence or for vhost's flags or registration), or G_MAXUINT64. */
+guint64
+iov_inference_get_oldest_held_line (IovInference *self)
+{
+  guint64 oldest = G_MAXUINT64;
+
+  if (self->replay->len > 0)
+    oldest = g_array_index (self->replay, Held, 0).line;
+  if (self->held->len > 0)
+    oldest = MIN (oldest, g_array_index (self->held, IovDelivery, 0).line);
+  return oldest;
+}
+
 GPtrArray *
 iov_inference_get_notifiers (IovInference *self)
 {

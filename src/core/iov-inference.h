@@ -112,6 +112,7 @@ const IovProfile *iov_inference_get_profile    (IovInference *self);
 /* IovInferenceNotifier*, in registration order */
 GPtrArray    *iov_inference_get_notifiers (IovInference      *self);
 guint64       iov_inference_get_n_unexplained (IovInference  *self);
+guint64       iov_inference_get_oldest_held_line (IovInference *self);
 const IovInferenceAbort *iov_inference_get_abort (IovInference *self);
 /* Disagreements and caveats, as sentences. */
 GPtrArray    *iov_inference_get_findings  (IovInference      *self);
