@@ -1282,6 +1282,9 @@ scan_evidence (IovInference *self,
     {
       gint64 req = -1;
 
+      /* vhost-user, not kernel vhost: its IOTLB messages will confirm the
+       * deliveries when the held events are judged again */
+      self->seen_vhost_user = TRUE;
       if (!dec_after (args, len, "req:", &req) || req != 22)
         return FALSE;
       if (self->scan_miss)
