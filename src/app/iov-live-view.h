@@ -17,6 +17,7 @@
 
 #include "iov-event-list.h"
 #include "iov-timeline.h"
+#include "iov-trace-document.h"
 
 G_BEGIN_DECLS
 
@@ -64,6 +65,7 @@ void        iov_live_view_get_trace_counts (IovLiveView *self,
                                             guint64     *events,
                                             guint64     *dropped);
 IovEventList *iov_live_view_get_event_list (IovLiveView *self);
+IovTraceDocument *iov_live_view_get_document (IovLiveView *self);
 IovTimeline *iov_live_view_get_timeline  (IovLiveView  *self);
 GtkWidget  *iov_live_view_get_lanes      (IovLiveView  *self);
 

@@ -41,16 +41,29 @@ typedef enum
   KIND_TRANSLATION,
   KIND_INVALIDATION,
   KIND_MAP,
+  KIND_EVIDENCE,
   KIND_FAULT,
   KIND_OTHER,
   N_KINDS
 } Kind;
+
+/* Checked before kind_patterns: what consumers show of the deliveries they
+ * got (issue H) has its own row, and interrupt remapping, which matches
+ * "*map*" but never reaches a notifier, goes with the others. */
+static const char * const evidence_patterns[] = {
+  "vhost_user_write", "vhost_user_read", "vhost_iotlb_miss", "vfio_iommu_map_notify",
+  "vhost_dev_start*", "vhost_dev_stop*", NULL
+};
+static const char * const interrupt_patterns[] = {
+  "vtd_ir_*", "vtd_warn_ir_*", "*_irte_*", "x86_iommu_iec_*", "amdvi_ir_*", "*_interrupt_*", NULL
+};
 
 /* Event names are matched in this order; the first match wins. */
 static const char * const kind_patterns[N_KINDS][6] = {
   [KIND_TRANSLATION]  = { "*translat*", "*iotlb_hit*", "*iotlb_miss*", "*page_walk*", "*cache_hit*", NULL },
   [KIND_INVALIDATION] = { "*inv*", "*flush*", "*sync*", NULL },
   [KIND_MAP]          = { "*map*", "*notif*", "*replay*", NULL },
+  [KIND_EVIDENCE]     = { NULL },   /* evidence_patterns */
   [KIND_FAULT]        = { "*fault*", "*err*", "*fail*", "*abort*", NULL },
   [KIND_OTHER]        = { NULL },
 };
@@ -126,6 +139,8 @@ kind_label (Kind kind)
       return _("Invalidations");
     case KIND_MAP:
       return _("Map notifiers");
+    case KIND_EVIDENCE:
+      return _("Notifier evidence");
     case KIND_FAULT:
       return _("Faults and errors");
     case KIND_OTHER:
@@ -147,6 +162,8 @@ kind_color (IovTimeline *self,
       return &self->palette.deviotlb;
     case KIND_MAP:
       return &self->palette.map;
+    case KIND_EVIDENCE:
+      return &self->palette.warning_bg;
     case KIND_FAULT:
       return &self->palette.error_bg;
     case KIND_OTHER:
@@ -297,8 +314,15 @@ update_kinds (IovTimeline *self)
     {
       const char *name = iov_trace_catalog_get_name (self->catalog, id);
       guint kind = KIND_OTHER;   /* the row */
+      gboolean decided = FALSE;
 
-      for (guint k = 0; k < KIND_OTHER && kind == KIND_OTHER && name != NULL; k++)
+      for (guint p = 0; name != NULL && !decided && evidence_patterns[p] != NULL; p++)
+        if (g_pattern_match_simple (evidence_patterns[p], name))
+          kind = KIND_EVIDENCE, decided = TRUE;
+      for (guint p = 0; name != NULL && !decided && interrupt_patterns[p] != NULL; p++)
+        if (g_pattern_match_simple (interrupt_patterns[p], name))
+          decided = TRUE;
+      for (guint k = 0; k < KIND_OTHER && !decided && kind == KIND_OTHER && name != NULL; k++)
         for (guint p = 0; kind_patterns[k][p] != NULL; p++)
           if (g_pattern_match_simple (kind_patterns[k][p], name))
             {

@@ -106,7 +106,8 @@ test_renders (Fixture       *f,
   redraw (f);
   full = app_test_render (GTK_WIDGET (f->timeline));
   g_assert_cmpuint (app_test_count_colours (full, 8), >=, 4);
-  g_assert_cmpuint (iov_timeline_get_n_kinds (f->timeline), ==, 5);
+  /* translations, invalidations, map notifiers, notifier evidence, faults, other */
+  g_assert_cmpuint (iov_timeline_get_n_kinds (f->timeline), ==, 6);
 }
 
 /* Events only in [0.2 s, 0.4 s) of a 0–2 s range: the columns that differ
