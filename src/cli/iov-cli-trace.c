@@ -485,7 +485,8 @@ trace_control (const char *address,
           JsonObject *o = json_array_get_object_element (all, i);
           const char *name = o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
 
-          if (name != NULL && iov_trace_preset_switches (c.preset, enable, name))
+          if (name != NULL && (iov_trace_preset_matches (c.preset, name) ||
+                               (enable && iov_trace_event_is_noisy (name))))
             json_array_add_element (switched, json_node_copy (json_array_get_element (all, i)));
         }
       json_node_take_array (c.states, g_steal_pointer (&switched));
@@ -510,7 +511,10 @@ collected (GObject      *source,
   run->collecting = FALSE;
   if (snapshot == NULL)
     {
-      g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client), error->message);
+      /* QEMU going away is said once, by qmp_disconnected() */
+      if (!g_error_matches (error, IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED))
+        g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client),
+                    error->message);
       iov_trace_document_release (run->doc);
       return;
     }
@@ -558,6 +562,64 @@ qmp_disconnected (IovQmpClient *client,
   run->collecting = FALSE;
   iov_qmp_client_set_auto_reconnect (client, FALSE);
   iov_trace_document_set_follow_topology (run->doc, FALSE);
+}
+
+/* A file read to its end (not followed): one snapshot of the VM first,
+ * as its topology, and no following. */
+typedef struct
+{
+  GMainLoop    *loop;
+  IovQmpClient *client;
+  IovSnapshot  *snapshot;
+  GError       *error;
+} Fetch;
+
+static void
+fetch_collected (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Fetch *f = user_data;
+
+  f->snapshot = iov_snapshot_collect_finish (result, &f->error);
+  g_main_loop_quit (f->loop);
+}
+
+static void
+fetch_connected (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Fetch *f = user_data;
+
+  if (!iov_qmp_client_connect_finish (f->client, result, &f->error))
+    g_main_loop_quit (f->loop);
+  else
+    iov_snapshot_collect_async (f->client, NULL, fetch_collected, f);
+}
+
+static JsonNode *
+fetch_snapshot (const char  *address,
+                GError     **error)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(IovQmpClient) client = iov_qmp_client_new (address, error);
+  Fetch f = { loop, client, NULL, NULL };
+  JsonNode *node;
+
+  if (client == NULL)
+    return NULL;
+  iov_qmp_client_connect_async (client, NULL, fetch_connected, &f);
+  g_main_loop_run (loop);
+  iov_qmp_client_close (client);
+  if (f.snapshot == NULL)
+    {
+      g_propagate_error (error, f.error);
+      return NULL;
+    }
+  node = iov_snapshot_to_json (f.snapshot, FALSE);
+  g_object_unref (f.snapshot);
+  return node;
 }
 
 static void
@@ -703,9 +765,12 @@ iov_cli_trace (int    argc,
         return iov_cli_usage_error ("trace", "%s: %s", infer, error->message);
       snapshot = json_node_copy (json_parser_get_root (parser));
     }
-  else if (qmp != NULL && (g_str_has_prefix (qmp, "http://") || g_str_has_prefix (qmp, "https://")))
+  else if (qmp != NULL && (g_str_has_prefix (qmp, "http://") || g_str_has_prefix (qmp, "https://") ||
+                          (recording == NULL && !follow && g_file_test (argv[1], G_FILE_TEST_IS_REGULAR))))
     {
-      snapshot = iov_cli_relay_fetch_snapshot (qmp, token_file, &error);
+      snapshot = g_str_has_prefix (qmp, "http://") || g_str_has_prefix (qmp, "https://")
+                 ? iov_cli_relay_fetch_snapshot (qmp, token_file, &error)
+                 : fetch_snapshot (qmp, &error);
       if (snapshot == NULL)
         {
           g_printerr ("iovista-cli trace: %s\n", error->message);
@@ -745,7 +810,7 @@ iov_cli_trace (int    argc,
 
   /* A local QMP socket: the trace source is opened first (QEMU opens a
    * FIFO before it creates its QMP sockets), then QMP is tried until QEMU
-   * answers; snapshots follow the VM (see handle_line). */
+   * answers; snapshots follow the VM (the document asks, topology_changed()). */
   if (qmp != NULL && snapshot == NULL && recording == NULL)
     {
       run.client = iov_qmp_client_new (qmp, &error);

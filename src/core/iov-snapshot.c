@@ -1100,6 +1100,7 @@ typedef struct
   char         *iommu_path;
   JsonObject   *iommu_props;
   char         *network;      /* HMP info network, or NULL */
+  gboolean      virtio_status; /* x-query-virtio-status was sent */
   GPtrArray    *notes;        /* char *: commands this QEMU was not sent, and why */
   GError       *fatal;
 } Collect;
@@ -1368,8 +1369,8 @@ stage2_results (Collect *c)
         }
     }
 
-  /* The netdev's type, from HMP info network, where x-query-virtio-status
-   * could not be asked: a vhost-user or vhost-vdpa netdev is vhost. */
+  /* The netdev's type, from HMP info network: a vhost-user or vhost-vdpa
+   * netdev is vhost; a tap may be, which x-query-virtio-status tells. */
   for (guint i = 0; i < c->devices->len; i++)
     {
       IovQomDevice *d = g_ptr_array_index (c->devices, i);
@@ -1384,7 +1385,7 @@ stage2_results (Collect *c)
         d->vhost = 1, d->vhost_source = "netdev";
       else if (!g_str_equal (type, "tap"))
         d->vhost = 0, d->vhost_source = "netdev";
-      else
+      else if (!c->virtio_status)
         {
           g_autofree char *note = g_strdup_printf (_("Whether %s's tap netdev “%s” uses vhost cannot be read "
                                                      "without x-query-virtio-status: the trace decides "
@@ -1410,9 +1411,11 @@ stage2_results (Collect *c)
       d = device_by_path (c, dev_path);
       if (d == NULL)
         continue;
-      d->vhost = json_object_get_boolean_member_with_default (o, "vhost-started", FALSE) ||
-                 json_object_has_member (o, "vhost-dev");
-      d->vhost_source = "x-query-virtio-status";
+      if (json_object_get_boolean_member_with_default (o, "vhost-started", FALSE) ||
+          json_object_has_member (o, "vhost-dev"))
+        d->vhost = 1, d->vhost_source = "x-query-virtio-status";
+      else if (d->vhost_source == NULL)
+        d->vhost = 0;
     }
 
   for (guint i = 0; i < c->devices->len; i++)
@@ -1515,9 +1518,27 @@ stage_run (GTask *task)
         if (c->virtio_paths->len > 0)
           {
             g_autoptr(JsonNode) probe = args_new ("path", g_ptr_array_index (c->virtio_paths, 0), NULL, NULL);
+            g_autoptr(JsonNode) net_args = args_new ("command-line", "info network", NULL, NULL);
             g_autoptr(GError) refused = NULL;
+            gboolean any_net = FALSE;
 
-            if (iov_qmp_client_check (c->client, "x-query-virtio-status", probe, &refused))
+            /* The netdev's type says vhost before the guest starts it (then
+             * x-query-virtio-status still says neither vhost-started nor
+             * vhost-dev), with stable commands, on every release. */
+            for (guint i = 0; i < c->devices->len; i++)
+              {
+                IovQomDevice *d = g_ptr_array_index (c->devices, i);
+
+                if (g_str_has_prefix (d->type, "virtio-net-"))
+                  {
+                    qom_get (task, d->qom_path, "netdev");
+                    any_net = TRUE;
+                  }
+              }
+            if (any_net)
+              request (task, "network", "human-monitor-command", net_args);
+            c->virtio_status = iov_qmp_client_check (c->client, "x-query-virtio-status", probe, &refused);
+            if (c->virtio_status)
               for (guint i = 0; i < c->virtio_paths->len; i++)
                 {
                   const char *path = g_ptr_array_index (c->virtio_paths, i);
@@ -1527,21 +1548,8 @@ stage_run (GTask *task)
                   request (task, label, "x-query-virtio-status", args);
                 }
             else
-              {
-                g_autoptr(JsonNode) net_args = args_new ("command-line", "info network", NULL, NULL);
-
-                g_ptr_array_add (c->notes, g_strdup_printf (_("%s; vhost is read from each virtio-net "
-                                                              "device's netdev type (info network)"),
-                                                            refused->message));
-                for (guint i = 0; i < c->devices->len; i++)
-                  {
-                    IovQomDevice *d = g_ptr_array_index (c->devices, i);
-
-                    if (g_str_has_prefix (d->type, "virtio-net-"))
-                      qom_get (task, d->qom_path, "netdev");
-                  }
-                request (task, "network", "human-monitor-command", net_args);
-              }
+              g_ptr_array_add (c->notes, g_strdup_printf (_("%s; vhost is read from each virtio-net device's "
+                                                            "netdev type (info network)"), refused->message));
           }
         if (c->outstanding == before)
           stage_run (task);

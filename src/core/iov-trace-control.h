@@ -32,9 +32,6 @@ const IovTracePreset *iov_trace_presets           (guint                 *n_pres
 const IovTracePreset *iov_trace_preset_find       (const char            *name);
 char                 *iov_trace_preset_qemu_args  (const IovTracePreset  *preset,
                                                    const char            *file);
-gboolean              iov_trace_preset_switches   (const IovTracePreset  *preset,
-                                                   gboolean               enable,
-                                                   const char            *name);
 gboolean              iov_trace_preset_matches    (const IovTracePreset  *preset,
                                                    const char            *event);
 gboolean              iov_trace_event_is_noisy    (const char            *event);

@@ -213,10 +213,32 @@ keep_lines_for_joins (IovTraceDocument *self)
   iov_delivery_log_keep_from (self->log, from);
 }
 
-/* Events after which the notifiers may have changed. */
 static gboolean
-is_topology_event (const char *name,
-                   gsize       len)
+name_is (const IovTraceLine *line,
+         const char         *name)
+{
+  return strlen (name) == line->name_len && memcmp (name, line->name, line->name_len) == 0;
+}
+
+static gboolean
+has_vhost_notifier (IovTraceDocument *self)
+{
+  GPtrArray *notifiers = self->inference ? iov_inference_get_notifiers (self->inference) : NULL;
+
+  for (guint i = 0; notifiers != NULL && i < notifiers->len; i++)
+    if (g_strcmp0 (((IovInferenceNotifier *) g_ptr_array_index (notifiers, i))->notifier->owner, "vhost") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Events after which the notifiers may have changed: an address space
+ * switched, vhost started or stopped (11.1: _in), virtio-iommu's notifier
+ * flags, a device writing its PCI command register (bus mastering brings
+ * its DMA address space: 5.2 traces no switch after it), and a first
+ * IOTLB miss where no vhost notifier is known (5.2 has no vhost_dev_start). */
+static gboolean
+is_topology_event (IovTraceDocument   *self,
+                   const IovTraceLine *line)
 {
   static const char *names[] = {
     "vtd_switch_address_space", "vhost_dev_start", "vhost_dev_stop", "vhost_dev_start_in",
@@ -224,8 +246,16 @@ is_topology_event (const char *name,
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (strlen (names[i]) == len && memcmp (names[i], name, len) == 0)
+    if (name_is (line, names[i]))
       return TRUE;
+  if (name_is (line, "pci_cfg_write"))
+    {
+      g_autofree char *args = g_strndup (line->args, line->args_len);
+
+      return strstr (args, " @0x4 <- ") != NULL;
+    }
+  if (name_is (line, "vhost_iotlb_miss"))
+    return !has_vhost_notifier (self);
   return FALSE;
 }
 
@@ -250,7 +280,7 @@ iov_trace_document_feed_parsed (IovTraceDocument   *self,
       self->news_events++;
     }
 
-  if (self->follow_topology && is_topology_event (line->name, line->name_len))
+  if (self->follow_topology && is_topology_event (self, line))
     {
       if (!self->holding)
         self->trigger_line = lineno;
