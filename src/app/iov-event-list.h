@@ -48,7 +48,9 @@ void       iov_event_list_set_time_range  (IovEventList     *self,
                                            gboolean          limited,
                                            guint64           start_ns,
                                            guint64           end_ns);
-/* "event:NAME device:BDF notifier:NAME outcome:WORD" and free words. */
+/* "event:NAME device:BDF notifier:NAME outcome:WORD" and free words, as
+ * IovEventQuery reads them; text that is no query (IovEventQuery says why)
+ * shows no rows, and the count shows why. */
 void       iov_event_list_set_query       (IovEventList     *self,
                                            const char       *query);
 guint      iov_event_list_get_n_rows      (IovEventList     *self);

@@ -19,9 +19,9 @@
 
 #include "iov-lesson.h"
 #include "iov-notifier-lanes.h"
-#include "iov-player.h"
 #include "iov-range-map.h"
 #include "iov-scenario.h"
+#include "iov-step-view.h"
 #include "iov-system.h"
 
 typedef struct
@@ -67,7 +67,7 @@ struct _IovLesson
   guint             lesson;
   IovScenario      *scenario;
   IovRun           *run;
-  int               position;
+  IovStepper       *stepper;       /* the position: a lesson is not played */
   GArray           *predictions;   /* Prediction */
   gboolean          revealed;
 };
@@ -99,12 +99,16 @@ n_steps (IovLesson *self)
   return self->scenario != NULL ? (int) self->scenario->steps->len : 0;
 }
 
+static int
+lesson_position (IovLesson *self)
+{
+  return iov_stepper_get_position (self->stepper);
+}
+
 static const IovStepResult *
 step_result (IovLesson *self)
 {
-  if (self->run == NULL || self->position < 0 || self->position >= (int) self->run->steps->len)
-    return NULL;
-  return &g_array_index (self->run->steps, IovStepResult, self->position);
+  return iov_run_get_step (self->run, lesson_position (self));
 }
 
 /* What happened to @notifier over the step's events: an abort outweighs
@@ -138,7 +142,7 @@ answer_for (IovLesson         *self,
         answer = g;
     }
   if (answer == IOV_LESSON_GUESS_NONE)
-    answer = self->run->aborted_at == self->position ? IOV_LESSON_GUESS_ABORT : IOV_LESSON_GUESS_SKIPPED;
+    answer = self->run->aborted_at == lesson_position (self) ? IOV_LESSON_GUESS_ABORT : IOV_LESSON_GUESS_SKIPPED;
   return answer;
 }
 
@@ -203,8 +207,8 @@ build_predictions (IovLesson *self)
     {
       /* Whoever listened while the step ran: registered before it, or
        * by it (a step that unregisters still notifies first). */
-      g_autoptr(GPtrArray) before = iov_run_spaces_at (self->run, self->position - 1);
-      g_autoptr(GPtrArray) after = iov_run_spaces_at (self->run, self->position);
+      g_autoptr(GPtrArray) before = iov_run_spaces_at (self->run, lesson_position (self) - 1);
+      g_autoptr(GPtrArray) after = iov_run_spaces_at (self->run, lesson_position (self));
       g_autoptr(GPtrArray) notifiers = g_ptr_array_new ();
 
       for (guint k = 0; k < 2; k++)
@@ -262,10 +266,8 @@ update (IovLesson *self)
 {
   const IovStepResult *r = step_result (self);
   GString *explain = g_string_new (NULL);
-  int n = n_steps (self);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "lesson.step-back", self->position > -1);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "lesson.step-forward", self->position < n - 1);
+  iov_step_view_sync_actions (GTK_WIDGET (self), "lesson", self->stepper, FALSE);
 
   if (self->scenario == NULL)
     {
@@ -275,7 +277,7 @@ update (IovLesson *self)
       return;
     }
 
-  if (self->position < 0)
+  if (lesson_position (self) < 0)
     {
       g_autofree char *text = g_strdup_printf (_("%s · under %s"), _(lessons[self->lesson].title),
                                                self->run->profile->label);
@@ -287,10 +289,8 @@ update (IovLesson *self)
     }
   else
     {
-      const IovStep *step = &g_array_index (self->scenario->steps, IovStep, self->position);
-      /* Translators: "Step 3 of 4 · device-iotlb-invalidate"; the operation is the scenario's op name */
-      g_autofree char *text = g_strdup_printf (_("Step %d of %d · %s"), self->position + 1, n,
-                                               iov_step_op_to_string (step->op));
+      const IovStep *step = &g_array_index (self->scenario->steps, IovStep, lesson_position (self));
+      g_autofree char *text = iov_explain_step_title (self->scenario, lesson_position (self));
 
       gtk_label_set_text (self->step_label, text);
       if (r != NULL && r->not_run)
@@ -308,9 +308,17 @@ update (IovLesson *self)
   build_predictions (self);
   /* Nothing to predict: show the lanes at once. */
   self->revealed = self->predictions->len == 0;
-  iov_player_show_step (self->range_map, self->lanes, self->scenario, self->run, self->run->profile,
-                        self->position);
+  iov_step_view_show (self->range_map, self->lanes, self->scenario, self->run, self->run->profile,
+                      lesson_position (self));
   show_marks (self);
+}
+
+static void
+position_changed_cb (IovLesson  *self,
+                     GParamSpec *pspec,
+                     IovStepper *stepper)
+{
+  update (self);
 }
 
 static void
@@ -347,8 +355,7 @@ step_action (GtkWidget  *widget,
 {
   IovLesson *self = IOV_LESSON (widget);
 
-  iov_lesson_set_position (self, self->position +
-                           (g_str_equal (action_name, "lesson.step-back") ? -1 : 1));
+  iov_stepper_step (self->stepper, g_str_equal (action_name, "lesson.step-back") ? -1 : 1);
 }
 
 static void
@@ -380,6 +387,8 @@ iov_lesson_dispose (GObject *object)
 {
   IovLesson *self = IOV_LESSON (object);
 
+  /* redraw nothing once the template is gone */
+  g_signal_handlers_disconnect_by_data (self->stepper, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_LESSON);
 
   G_OBJECT_CLASS (iov_lesson_parent_class)->dispose (object);
@@ -393,6 +402,7 @@ iov_lesson_finalize (GObject *object)
   g_clear_pointer (&self->predictions, g_array_unref);
   g_clear_pointer (&self->run, iov_run_free);
   g_clear_pointer (&self->scenario, iov_scenario_free);
+  g_clear_object (&self->stepper);
 
   G_OBJECT_CLASS (iov_lesson_parent_class)->finalize (object);
 }
@@ -440,7 +450,9 @@ iov_lesson_init (IovLesson *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->predictions = g_array_new (FALSE, TRUE, sizeof (Prediction));
-  self->position = -1;
+  self->stepper = iov_stepper_new ("[iovista] lesson step");
+  iov_stepper_set_can_play (self->stepper, FALSE);
+  g_signal_connect_object (self->stepper, "notify::position", G_CALLBACK (position_changed_cb), self, G_CONNECT_SWAPPED);
   self->lesson = G_MAXUINT;
 
   for (guint i = 0; i < G_N_ELEMENTS (lessons); i++)
@@ -491,7 +503,11 @@ iov_lesson_open (IovLesson  *self,
   self->scenario = g_steal_pointer (&scenario);
   self->run = run;
   self->lesson = index;
-  self->position = -1;
+  /* Before the first step of the new lesson, drawn once, below. */
+  g_signal_handlers_block_by_func (self->stepper, position_changed_cb, self);
+  iov_stepper_set_n_steps (self->stepper, n_steps (self));
+  iov_stepper_set_position (self->stepper, -1);
+  g_signal_handlers_unblock_by_func (self->stepper, position_changed_cb, self);
   if (gtk_drop_down_get_selected (self->lesson_dropdown) != index)
     gtk_drop_down_set_selected (self->lesson_dropdown, index);
   update (self);
@@ -509,7 +525,7 @@ int
 iov_lesson_get_position (IovLesson *self)
 {
   g_return_val_if_fail (IOV_IS_LESSON (self), -1);
-  return self->position;
+  return lesson_position (self);
 }
 
 void
@@ -517,12 +533,7 @@ iov_lesson_set_position (IovLesson *self,
                          int        position)
 {
   g_return_if_fail (IOV_IS_LESSON (self));
-
-  position = CLAMP (position, -1, n_steps (self) - 1);
-  if (position == self->position)
-    return;
-  self->position = position;
-  update (self);
+  iov_stepper_set_position (self->stepper, position);
 }
 
 guint
@@ -562,8 +573,8 @@ iov_lesson_reveal (IovLesson *self)
     return FALSE;
   self->revealed = TRUE;
   /* Replay the step so the events visit the lanes as they appear. */
-  iov_player_show_step (self->range_map, self->lanes, self->scenario, self->run, self->run->profile,
-                        self->position);
+  iov_step_view_show (self->range_map, self->lanes, self->scenario, self->run, self->run->profile,
+                      lesson_position (self));
   show_marks (self);
   return TRUE;
 }

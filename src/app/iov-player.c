@@ -21,10 +21,8 @@
 #include "iov-player.h"
 #include "iov-scenario-editor.h"
 #include "iov-range-map.h"
+#include "iov-step-view.h"
 #include "iov-what-if.h"
-
-/* At 1×: slow enough to read the explanation of each step. */
-#define PLAY_INTERVAL_MS 1500
 
 static const double speeds[] = { 0.25, 0.5, 1, 2, 4, 8 };
 #define DEFAULT_SPEED_INDEX 2
@@ -63,10 +61,7 @@ struct _IovPlayer
   IovWhatIf         *what_if;     /* the scenario under every profile */
   const IovRun      *run;         /* the chosen profile's, in what_if */
   const GError      *run_error;
-  int                position;
-
-  guint              play_source;
-  double             speed;
+  IovStepper        *stepper;     /* the position, and playing */
 };
 
 G_DEFINE_FINAL_TYPE (IovPlayer, iov_player, GTK_TYPE_WIDGET)
@@ -88,292 +83,16 @@ n_steps (IovPlayer *self)
   return self->scenario != NULL ? (int) self->scenario->steps->len : 0;
 }
 
-static const IovStepResult *
-step_result (IovPlayer *self,
-             int        position)
-{
-  if (self->run == NULL || position < 0 || position >= (int) self->run->steps->len)
-    return NULL;
-  return &g_array_index (self->run->steps, IovStepResult, position);
-}
-
-/* The notifiers registered once step @position has run, list head first:
- * QEMU inserts at the head, so this is its dispatch order. @devices gets
- * the device each belongs to (NULL for the low-level region). */
-/* What the map and the lanes show: one run of a scenario at one step.
- * The player and the what-if view's columns share it. */
-typedef struct
-{
-  const IovScenario *scenario;
-  const IovRun      *run;
-  const IovProfile  *profile;
-  int                position;
-  IovRangeMap       *range_map;
-} StepView;
-
-static int
-view_n_steps (const StepView *self)
-{
-  return self->scenario != NULL ? (int) self->scenario->steps->len : 0;
-}
-
-static const IovStepResult *
-view_step_result (const StepView *self,
-                  int             position)
-{
-  if (self->run == NULL || position < 0 || position >= (int) self->run->steps->len)
-    return NULL;
-  return &g_array_index (self->run->steps, IovStepResult, position);
-}
-
-
-static GPtrArray *
-registered_at (const StepView *self,
-               int         position,
-               GPtrArray **devices)
-{
-  GPtrArray *list = g_ptr_array_new ();
-  GPtrArray *owners = g_ptr_array_new ();
-
-  if (self->run != NULL && self->scenario->low_level)
-    for (guint i = 0; i < self->scenario->notifiers->len && i < self->run->notifiers->len; i++)
-      {
-        g_ptr_array_insert (list, 0, g_ptr_array_index (self->run->notifiers, i));
-        g_ptr_array_insert (owners, 0, NULL);
-      }
-
-  for (int s = 0; self->run != NULL && s <= position; s++)
-    {
-      const IovStepResult *r = view_step_result (self, s);
-
-      if (r == NULL || r->not_run || r->registrations == NULL)
-        continue;
-      for (guint i = 0; i < r->registrations->len; i++)
-        {
-          const IovRegistration *reg = &g_array_index (r->registrations, IovRegistration, i);
-          guint index;
-
-          if (reg->action == IOV_REGISTRATION_ADDED)
-            {
-              g_ptr_array_insert (list, 0, (gpointer) reg->notifier);
-              g_ptr_array_insert (owners, 0, reg->device);
-            }
-          else if (reg->action == IOV_REGISTRATION_REMOVED &&
-                   g_ptr_array_find (list, reg->notifier, &index))
-            {
-              g_ptr_array_remove_index (list, index);
-              g_ptr_array_remove_index (owners, index);
-            }
-        }
-    }
-
-  if (devices != NULL)
-    *devices = owners;
-  else
-    g_ptr_array_unref (owners);
-  return list;
-}
-
-/* The device whose address space the map shows: the one the latest step
- * concerns, else the first. */
-static const IovScenarioDevice *
-focus_device (const StepView *self)
-{
-  const IovScenario *sc = self->scenario;
-
-  if (sc->low_level || sc->devices->len == 0)
-    return NULL;
-  for (int s = MIN (self->position, view_n_steps (self) - 1); s >= 0; s--)
-    {
-      const IovStep *step = &g_array_index (sc->steps, IovStep, s);
-
-      if (step->device >= 0 && (guint) step->device < sc->devices->len)
-        return g_ptr_array_index (sc->devices, step->device);
-    }
-  return g_ptr_array_index (sc->devices, 0);
-}
-
-static gboolean
-remapping_on_at (const StepView *self,
-                 int        position)
-{
-  gboolean on = self->scenario->low_level;
-
-  for (int s = 0; s <= position && s < view_n_steps (self); s++)
-    {
-      const IovStep *step = &g_array_index (self->scenario->steps, IovStep, s);
-      const IovStepResult *r = view_step_result (self, s);
-
-      if (r == NULL || r->not_run)
-        break;
-      if (step->op == IOV_STEP_ENABLE_DMAR)
-        on = TRUE;
-      else if (step->op == IOV_STEP_DISABLE_DMAR)
-        on = FALSE;
-    }
-  return on;
-}
-
-static void
-update_map (const StepView  *self,
-            GPtrArray       *notifiers,
-            GPtrArray       *devices,
-            const GArray    *events)
-{
-  const IovScenario *sc = self->scenario;
-  const IovScenarioDevice *focus = focus_device (self);
-  gboolean on = remapping_on_at (self, self->position);
-  g_autoptr(GPtrArray) shown = g_ptr_array_new ();
-  const char *iommu_name;
-  const char *off_name;
-  IovMapRange ranges[3];
-  guint n = 0;
-  g_autofree char *title = NULL;
-  g_autofree char *subtitle = NULL;
-
-  switch (sc->model)
-    {
-    case IOV_IOMMU_AMD:
-      iommu_name = "AMD-Vi";
-      off_name = _("no remapping");
-      break;
-    case IOV_IOMMU_VIRTIO:
-      iommu_name = "virtio-iommu";
-      off_name = _("not attached");
-      break;
-    case IOV_IOMMU_INTEL:
-    default:
-      iommu_name = "DMAR";
-      off_name = _("no DMAR");
-      break;
-    }
-
-  if (sc->model == IOV_IOMMU_VIRTIO)
-    {
-      ranges[n++] = (IovMapRange) { 0, G_MAXUINT64, on ? IOV_RANGE_ROLE_IOMMU : IOV_RANGE_ROLE_PASSTHROUGH,
-                                    on ? iommu_name : off_name };
-    }
-  else
-    {
-      IovRangeRole role = on ? IOV_RANGE_ROLE_IOMMU : IOV_RANGE_ROLE_PASSTHROUGH;
-      const char *name = on ? iommu_name : off_name;
-
-      ranges[n++] = (IovMapRange) { 0, IOV_INTERRUPT_ADDR_FIRST - 1, role, name };
-      ranges[n++] = (IovMapRange) { IOV_INTERRUPT_ADDR_FIRST, IOV_INTERRUPT_ADDR_LAST,
-                                    IOV_RANGE_ROLE_INTERRUPT, _("IR") };
-      ranges[n++] = (IovMapRange) { IOV_INTERRUPT_ADDR_LAST + 1, G_MAXUINT64, role, name };
-    }
-
-  for (guint i = 0; i < notifiers->len; i++)
-    {
-      const char *device = g_ptr_array_index (devices, i);
-
-      if (focus == NULL || device == NULL || g_strcmp0 (device, focus->id) == 0)
-        g_ptr_array_add (shown, g_ptr_array_index (notifiers, i));
-    }
-
-  if (focus != NULL)
-    {
-      const IovScenarioDevice *d = focus;
-      static const char *const backends[] = { "", "vhost", "vfio", "virtio" };
-
-      title = g_strdup (d->id);
-      subtitle = g_strdup_printf ("%02x:%02x.%x · %s", d->bus, d->devfn >> 3, d->devfn & 7,
-                                  d->backend < G_N_ELEMENTS (backends) ? backends[d->backend] : "");
-    }
-  else
-    {
-      title = g_strdup (_("IOMMU region"));
-      subtitle = g_strdup (_("low-level scenario"));
-    }
-
-  iov_range_map_set_title (self->range_map, title, subtitle);
-  iov_range_map_set_ranges (self->range_map, ranges, n);
-  iov_range_map_set_aw_bits (self->range_map,
-                             sc->model == IOV_IOMMU_VIRTIO ? 0 : iov_scenario_aw_bits (sc, self->profile));
-  iov_range_map_set_notifiers (self->range_map, (const IovNotifier * const *) shown->pdata, shown->len);
-  iov_range_map_set_invalidations (self->range_map, (const IovTlbEvent *) (gpointer) events->data, events->len);
-}
-
-
-char *
-iov_player_abort_text (const IovRun     *run,
-                       const IovProfile *profile,
-                       int               position)
-{
-  const IovStepResult *r;
-  char *text;
-
-  if (run == NULL || position < 0 || position >= (int) run->steps->len || run->aborted_at != position)
-    return NULL;
-  r = &g_array_index (run->steps, IovStepResult, position);
-  if (r->not_run)
-    return NULL;
-  text = g_strdup (r->abort_message);
-  for (guint i = 0; text == NULL && r->outcomes != NULL && i < r->outcomes->len; i++)
-    {
-      const IovOutcome *o = &g_array_index (r->outcomes, IovOutcome, i);
-
-      if (o->result == IOV_RESULT_ABORT)
-        text = iov_outcome_message (r, profile, o);
-    }
-  if (text == NULL)
-    text = g_strdup (_("QEMU aborts."));
-  return text;
-}
-
-void
-iov_player_show_step (IovRangeMap       *range_map,
-                      IovNotifierLanes  *lanes,
-                      const IovScenario *scenario,
-                      const IovRun      *run,
-                      const IovProfile  *profile,
-                      int                position)
-{
-  StepView view = { scenario, run, profile, position, range_map };
-  const IovStepResult *r = view_step_result (&view, position);
-  g_autoptr(GPtrArray) notifiers = NULL;
-  g_autoptr(GPtrArray) devices = NULL;
-  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
-  g_autofree char *abort_text = iov_player_abort_text (run, profile, position);
-
-  g_return_if_fail (IOV_IS_RANGE_MAP (range_map));
-  g_return_if_fail (IOV_IS_NOTIFIER_LANES (lanes));
-  g_return_if_fail (scenario != NULL);
-
-  notifiers = registered_at (&view, position, &devices);
-  if (r != NULL && !r->not_run && r->events != NULL)
-    for (guint i = 0; i < r->events->len; i++)
-      {
-        IovTlbEvent e = g_array_index (r->events, IovTlbEvent, i);
-
-        e.type = iov_event_effective_type (profile, &e);
-        g_array_append_val (events, e);
-      }
-
-  update_map (&view, notifiers, devices, events);
-  iov_notifier_lanes_set_bounds (lanes, iov_range_map_get_bounds (range_map));
-  iov_notifier_lanes_set_step (lanes,
-                               (const IovNotifier * const *) notifiers->pdata, notifiers->len,
-                               (const IovTlbEvent *) (gpointer) events->data, events->len,
-                               r != NULL && !r->not_run && r->outcomes != NULL
-                                 ? (const IovOutcome *) (gpointer) r->outcomes->data : NULL,
-                               r != NULL && !r->not_run && r->outcomes != NULL ? r->outcomes->len : 0,
-                               abort_text);
-}
-
 static void
 update (IovPlayer *self)
 {
-  const IovStepResult *r = step_result (self, self->position);
+  int position = iov_stepper_get_position (self->stepper);
+  const IovStepResult *r = iov_run_get_step (self->run, position);
   g_autofree char *step_text = NULL;
   g_autofree char *abort_text = NULL;
   GString *explain = g_string_new (NULL);
-  int n = n_steps (self);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.step-back", self->position > -1);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.step-forward", self->position < n - 1);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "player.play", self->run != NULL && n > 0);
+  iov_step_view_sync_actions (GTK_WIDGET (self), "player", self->stepper, TRUE);
   highlight_compare (self);
 
   if (self->scenario == NULL)
@@ -385,13 +104,7 @@ update (IovPlayer *self)
       return;
     }
 
-  if (self->position < 0)
-    step_text = g_strdup (_("Before the first step"));
-  else
-    /* Translators: "Step 3 of 4 · device-iotlb-invalidate"; the operation is the scenario's op name */
-    step_text = g_strdup_printf (_("Step %d of %d · %s"), self->position + 1, n,
-                                 iov_step_op_to_string (g_array_index (self->scenario->steps, IovStep,
-                                                                       self->position).op));
+  step_text = iov_explain_step_title (self->scenario, position);
   gtk_label_set_text (self->step_label, step_text);
 
   if (self->run == NULL)
@@ -400,7 +113,7 @@ update (IovPlayer *self)
                               self->profile ? self->profile->label : "?",
                               self->run_error ? self->run_error->message : "");
     }
-  else if (self->position < 0)
+  else if (position < 0)
     {
       if (self->scenario->summary != NULL)
         g_string_append_printf (explain, "%s. ", self->scenario->summary);
@@ -430,12 +143,11 @@ update (IovPlayer *self)
   gtk_label_set_text (self->explain_label, explain->str);
   g_string_free (explain, TRUE);
 
-  abort_text = iov_player_abort_text (self->run, self->profile, self->position);
+  abort_text = iov_explain_abort (self->run, self->profile, position);
   gtk_label_set_text (self->abort_label, abort_text ? abort_text : "");
   gtk_revealer_set_reveal_child (self->abort_revealer, abort_text != NULL);
 
-  iov_player_show_step (self->range_map, self->lanes, self->scenario, self->run, self->profile,
-                        self->position);
+  iov_step_view_show (self->range_map, self->lanes, self->scenario, self->run, self->profile, position);
 
   iov_outcome_list_set_step (self->outcomes, r, self->profile);
   {
@@ -465,74 +177,8 @@ pick_run (IovPlayer *self)
           self->run_error = r->error;
         }
     }
-}
-
-/* A word for what a step did under one profile, and a style class. */
-const char *
-iov_player_summarize_step (const IovStepResult  *r,
-                           const char          **css_class)
-{
-  guint delivered = 0, cropped = 0, skipped = 0, added = 0, removed = 0, refused = 0;
-
-  *css_class = "dim-label";
-  if (r == NULL || r->not_run)
-    return _("not run");
-
-  for (guint i = 0; r->outcomes != NULL && i < r->outcomes->len; i++)
-    {
-      const IovOutcome *o = &g_array_index (r->outcomes, IovOutcome, i);
-
-      switch (o->result)
-        {
-        case IOV_RESULT_ABORT:
-          *css_class = "error";
-          return _("✖ abort");
-        case IOV_RESULT_DELIVERED:
-          delivered++;
-          cropped += o->cropped;
-          break;
-        default:
-          skipped++;
-        }
-    }
-  if (r->abort_message != NULL)
-    {
-      *css_class = "error";
-      return _("✖ abort");
-    }
-  for (guint i = 0; r->registrations != NULL && i < r->registrations->len; i++)
-    {
-      const IovRegistration *reg = &g_array_index (r->registrations, IovRegistration, i);
-
-      added += reg->action == IOV_REGISTRATION_ADDED;
-      removed += reg->action == IOV_REGISTRATION_REMOVED;
-      refused += reg->action == IOV_REGISTRATION_REFUSED;
-    }
-
-  if (refused > 0)
-    {
-      *css_class = "warning";
-      return _("refused");
-    }
-  if (cropped > 0)
-    {
-      *css_class = "accent";
-      return _("cropped");
-    }
-  if (delivered > 0)
-    {
-      *css_class = "success";
-      return _("delivered");
-    }
-  if (skipped > 0)
-    return _("skipped");
-  if (added > 0 && removed > 0)
-    return _("re-registers");
-  if (added > 0)
-    return _("registers");
-  if (removed > 0)
-    return _("unregisters");
-  return _("nothing");
+  /* a profile the scenario is invalid for has nothing to play */
+  iov_stepper_set_can_play (self->stepper, self->run != NULL);
 }
 
 static void
@@ -606,10 +252,8 @@ build_compare (IovPlayer *self)
 
       for (int s = 0; s < n; s++)
         {
-          const IovStepResult *result = s < (int) r->run->steps->len
-                                        ? &g_array_index (r->run->steps, IovStepResult, s) : NULL;
-          const char *css_class;
-          const char *word = iov_player_summarize_step (result, &css_class);
+          IovTone tone;
+          const char *word = iov_explain_step_word (iov_run_get_step (r->run, s), &tone);
           GtkWidget *button = gtk_button_new_with_label (word);
           g_autofree char *tooltip = NULL;
 
@@ -618,7 +262,7 @@ build_compare (IovPlayer *self)
           gtk_widget_set_tooltip_text (button, tooltip);
           gtk_widget_add_css_class (button, "flat");
           gtk_widget_add_css_class (button, "iov-cell");
-          gtk_widget_add_css_class (gtk_button_get_child (GTK_BUTTON (button)), css_class);
+          iov_step_view_set_tone (gtk_button_get_child (GTK_BUTTON (button)), tone);
           gtk_widget_set_hexpand (button, TRUE);
           g_object_set_data (G_OBJECT (button), "step", GINT_TO_POINTER (s));
           g_object_set_data (G_OBJECT (button), "profile", (gpointer) r->profile);
@@ -632,13 +276,15 @@ build_compare (IovPlayer *self)
 static void
 highlight_compare (IovPlayer *self)
 {
+  int position = iov_stepper_get_position (self->stepper);
+
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_grid));
        child != NULL;
        child = gtk_widget_get_next_sibling (child))
     {
       gboolean current = GTK_IS_BUTTON (child) &&
                          g_object_get_data (G_OBJECT (child), "profile") == self->profile &&
-                         GPOINTER_TO_INT (g_object_get_data (G_OBJECT (child), "step")) == self->position;
+                         GPOINTER_TO_INT (g_object_get_data (G_OBJECT (child), "step")) == position;
 
       if (current)
         gtk_widget_add_css_class (child, "iov-current");
@@ -658,31 +304,20 @@ rerun (IovPlayer *self)
 }
 
 static void
-sync_playing (IovPlayer *self)
+position_changed_cb (IovPlayer  *self,
+                     GParamSpec *pspec,
+                     IovStepper *stepper)
 {
-  gboolean playing = self->play_source != 0;
-
-  gtk_button_set_icon_name (self->play_button,
-                            playing ? "media-playback-pause-symbolic" : "media-playback-start-symbolic");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->play_button),
-                               playing ? _("Pause (Space)") : _("Play (Space)"));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAYING]);
+  update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POSITION]);
 }
 
-static gboolean
-play_timeout_cb (gpointer user_data)
+static void
+playing_changed_cb (IovPlayer  *self,
+                    GParamSpec *pspec,
+                    IovStepper *stepper)
 {
-  IovPlayer *self = user_data;
-
-  if (self->position < n_steps (self) - 1)
-    iov_player_set_position (self, self->position + 1);
-  if (self->position >= n_steps (self) - 1)
-    {
-      self->play_source = 0;
-      sync_playing (self);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAYING]);
 }
 
 static void
@@ -722,25 +357,12 @@ cell_bind_cb (GtkSignalListItemFactory *factory,
   GtkWidget *label = gtk_list_item_get_child (list_item);
   IovOutcomeColumn column = GPOINTER_TO_UINT (user_data);
   const char *text = iov_outcome_item_get_text (item, column);
-  static const char *const classes[] = { "error", "accent", "success", "dim-label" };
 
   gtk_label_set_text (GTK_LABEL (label), text);
   gtk_widget_set_tooltip_text (label, text[0] ? text : NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
-    gtk_widget_remove_css_class (label, classes[i]);
   if (column == IOV_OUTCOME_COLUMN_OUTCOME)
-    {
-      IovResult result = iov_outcome_item_get_result (item);
-
-      if (result == IOV_RESULT_ABORT)
-        gtk_widget_add_css_class (label, "error");
-      else if (result == IOV_RESULT_DELIVERED && iov_outcome_item_get_cropped (item))
-        gtk_widget_add_css_class (label, "accent");
-      else if (result == IOV_RESULT_DELIVERED)
-        gtk_widget_add_css_class (label, "success");
-      else
-        gtk_widget_add_css_class (label, "dim-label");
-    }
+    iov_step_view_set_tone (label, iov_explain_outcome_tone (iov_outcome_item_get_result (item),
+                                                             iov_outcome_item_get_cropped (item)));
 }
 
 static void
@@ -783,15 +405,8 @@ speed_selected_cb (IovPlayer   *self,
 
   if (selected >= G_N_ELEMENTS (speeds))
     return;
-  self->speed = speeds[selected];
-  iov_notifier_lanes_set_speed (self->lanes, self->speed);
-  /* Restart the clock at the new pace. */
-  if (iov_player_get_playing (self))
-    {
-      g_source_remove (self->play_source);
-      self->play_source = g_timeout_add ((guint) (PLAY_INTERVAL_MS / self->speed), play_timeout_cb, self);
-      g_source_set_name_by_id (self->play_source, "[iovista] player step");
-    }
+  iov_stepper_set_speed (self->stepper, speeds[selected]);
+  iov_notifier_lanes_set_speed (self->lanes, speeds[selected]);
 }
 
 static void
@@ -840,7 +455,7 @@ scenario_edited_cb (IovPlayer         *self,
                     IovScenarioEditor *editor)
 {
   IovScenario *edited = iov_scenario_editor_steal_scenario (editor);
-  int position = self->position;
+  int position = iov_stepper_get_position (self->stepper);
 
   g_assert (edited == scenario);
   self->applying_edit = TRUE;
@@ -863,7 +478,7 @@ iov_player_get_property (GObject    *object,
       g_value_set_boolean (value, iov_player_get_playing (self));
       break;
     case PROP_POSITION:
-      g_value_set_int (value, self->position);
+      g_value_set_int (value, iov_stepper_get_position (self->stepper));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -896,7 +511,10 @@ iov_player_dispose (GObject *object)
 {
   IovPlayer *self = IOV_PLAYER (object);
 
-  g_clear_handle_id (&self->play_source, g_source_remove);
+  /* Stop the clock, and redraw nothing once the template is gone; the
+   * stepper itself stays for calls that come during the window's teardown. */
+  iov_stepper_set_playing (self->stepper, FALSE);
+  g_signal_handlers_disconnect_by_data (self->stepper, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_PLAYER);
 
   G_OBJECT_CLASS (iov_player_parent_class)->dispose (object);
@@ -912,6 +530,7 @@ iov_player_finalize (GObject *object)
   g_clear_pointer (&self->what_if, iov_what_if_free);
   g_clear_pointer (&self->scenario, iov_scenario_free);
   g_clear_object (&self->outcomes);
+  g_clear_object (&self->stepper);
   g_free (self->profiles);
 
   G_OBJECT_CLASS (iov_player_parent_class)->finalize (object);
@@ -973,9 +592,14 @@ iov_player_init (IovPlayer *self)
   g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
 
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->position = -1;
+  self->stepper = iov_stepper_new ("[iovista] player step");
+  iov_stepper_set_speed (self->stepper, speeds[DEFAULT_SPEED_INDEX]);
+  g_signal_connect_object (self->stepper, "notify::position", G_CALLBACK (position_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->stepper, "notify::playing", G_CALLBACK (playing_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  iov_step_view_bind_play_button (self->play_button, self->stepper);
   setup_event_view (self);
-  self->speed = speeds[DEFAULT_SPEED_INDEX];
 
   {
     g_autoptr(GtkStringList) speed_labels = gtk_string_list_new (NULL);
@@ -1029,10 +653,9 @@ iov_player_set_scenario (IovPlayer   *self,
 
   g_return_if_fail (IOV_IS_PLAYER (self));
 
-  iov_player_set_playing (self, FALSE);
+  iov_stepper_set_playing (self->stepper, FALSE);
   g_clear_pointer (&self->scenario, iov_scenario_free);
   self->scenario = scenario;
-  self->position = -1;
 
   if (profile_id == NULL && scenario != NULL)
     profile_id = scenario->profile;
@@ -1051,6 +674,11 @@ iov_player_set_scenario (IovPlayer   *self,
       }
 
   rerun (self);
+  /* Before the first step of the new scenario, drawn once, below. */
+  g_signal_handlers_block_by_func (self->stepper, position_changed_cb, self);
+  iov_stepper_set_n_steps (self->stepper, n_steps (self));
+  iov_stepper_set_position (self->stepper, -1);
+  g_signal_handlers_unblock_by_func (self->stepper, position_changed_cb, self);
   update (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POSITION]);
 
@@ -1097,7 +725,7 @@ int
 iov_player_get_position (IovPlayer *self)
 {
   g_return_val_if_fail (IOV_IS_PLAYER (self), -1);
-  return self->position;
+  return iov_stepper_get_position (self->stepper);
 }
 
 void
@@ -1105,13 +733,7 @@ iov_player_set_position (IovPlayer *self,
                          int        position)
 {
   g_return_if_fail (IOV_IS_PLAYER (self));
-
-  position = CLAMP (position, -1, n_steps (self) - 1);
-  if (position == self->position)
-    return;
-  self->position = position;
-  update (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POSITION]);
+  iov_stepper_set_position (self->stepper, position);
 }
 
 void
@@ -1119,14 +741,14 @@ iov_player_step (IovPlayer *self,
                  int        delta)
 {
   g_return_if_fail (IOV_IS_PLAYER (self));
-  iov_player_set_position (self, self->position + delta);
+  iov_stepper_step (self->stepper, delta);
 }
 
 gboolean
 iov_player_get_playing (IovPlayer *self)
 {
   g_return_val_if_fail (IOV_IS_PLAYER (self), FALSE);
-  return self->play_source != 0;
+  return iov_stepper_get_playing (self->stepper);
 }
 
 void
@@ -1134,22 +756,7 @@ iov_player_set_playing (IovPlayer *self,
                         gboolean   playing)
 {
   g_return_if_fail (IOV_IS_PLAYER (self));
-
-  playing = !!playing && self->run != NULL && n_steps (self) > 0;
-  if (playing == iov_player_get_playing (self))
-    return;
-
-  if (playing)
-    {
-      if (self->position >= n_steps (self) - 1)
-        iov_player_set_position (self, -1);
-      self->play_source = g_timeout_add ((guint) (PLAY_INTERVAL_MS / self->speed), play_timeout_cb, self);
-      g_source_set_name_by_id (self->play_source, "[iovista] player step");
-    }
-  else
-    g_clear_handle_id (&self->play_source, g_source_remove);
-
-  sync_playing (self);
+  iov_stepper_set_playing (self->stepper, playing);
 }
 
 GtkWidget *

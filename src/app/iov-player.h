@@ -52,21 +52,4 @@ GtkWidget         *iov_player_get_editor   (IovPlayer   *self);
 void               iov_player_set_editing  (IovPlayer   *self,
                                             gboolean     editing);
 
-/* Shows @run of @scenario at step @position (-1: before the first) in a
- * map and lanes, as the player does. */
-void               iov_player_show_step    (IovRangeMap       *range_map,
-                                            IovNotifierLanes  *lanes,
-                                            const IovScenario *scenario,
-                                            const IovRun      *run,
-                                            const IovProfile  *profile,
-                                            int                position);
-/* QEMU's last words when @run aborted at @position, else NULL. */
-char              *iov_player_abort_text   (const IovRun      *run,
-                                            const IovProfile  *profile,
-                                            int                position);
-/* A translated word for what a step did ("delivered", "✖ abort"…) and
- * the style class to show it with. */
-const char        *iov_player_summarize_step (const IovStepResult  *result,
-                                              const char          **css_class);
-
 G_END_DECLS

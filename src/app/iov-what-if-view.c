@@ -18,12 +18,11 @@
 #include <glib/gi18n.h>
 
 #include "iov-notifier-lanes.h"
-#include "iov-player.h"
 #include "iov-range-map.h"
+#include "iov-step-view.h"
 #include "iov-what-if-view.h"
 #include "iov-what-if.h"
 
-#define PLAY_INTERVAL_MS 1500
 #define MIN_COLUMNS 2
 #define MAX_COLUMNS 4
 
@@ -63,8 +62,7 @@ struct _IovWhatIfView
   GArray            *differences;   /* guint step indexes */
   Column             columns[MAX_COLUMNS];
   guint              n_columns;
-  int                position;
-  guint              play_source;
+  IovStepper        *stepper;       /* the position, and playing */
 };
 
 G_DEFINE_FINAL_TYPE (IovWhatIfView, iov_what_if_view, GTK_TYPE_WIDGET)
@@ -73,15 +71,6 @@ static int
 n_steps (IovWhatIfView *self)
 {
   return self->scenario != NULL ? (int) self->scenario->steps->len : 0;
-}
-
-static const IovStepResult *
-column_step (const Column *column,
-             int           position)
-{
-  if (column->run == NULL || position < 0 || position >= (int) column->run->steps->len)
-    return NULL;
-  return &g_array_index (column->run->steps, IovStepResult, position);
 }
 
 static gboolean
@@ -116,19 +105,16 @@ mark_differences (IovWhatIfView *self)
 static void
 update (IovWhatIfView *self)
 {
-  static const char *const classes[] = { "error", "accent", "success", "warning", "dim-label" };
+  int position = iov_stepper_get_position (self->stepper);
   g_autofree char *step_text = NULL;
   const char *explain = NULL;
-  int n = n_steps (self);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "what-if.step-back", self->position > -1);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "what-if.step-forward", self->position < n - 1);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "what-if.play", n > 0);
+  iov_step_view_sync_actions (GTK_WIDGET (self), "what-if", self->stepper, TRUE);
   {
     gboolean later = FALSE;
 
     for (guint i = 0; self->differences != NULL && i < self->differences->len; i++)
-      later |= (int) g_array_index (self->differences, guint, i) > self->position;
+      later |= (int) g_array_index (self->differences, guint, i) > position;
     gtk_widget_action_set_enabled (GTK_WIDGET (self), "what-if.next-difference", later);
   }
 
@@ -139,28 +125,21 @@ update (IovWhatIfView *self)
       return;
     }
 
-  if (self->position < 0)
-    step_text = g_strdup (_("Before the first step"));
-  else
-    {
-      /* Translators: "Step 3 of 4 · device-iotlb-invalidate"; the operation is the scenario's op name */
-      g_autofree char *text = g_strdup_printf (_("Step %d of %d · %s"), self->position + 1, n,
-                                               iov_step_op_to_string (g_array_index (self->scenario->steps,
-                                                                                     IovStep,
-                                                                                     self->position).op));
+  {
+    g_autofree char *text = iov_explain_step_title (self->scenario, position);
 
-      /* ≠ marks a step where the chosen versions disagree. */
-      step_text = g_strconcat (is_difference (self, self->position) ? "≠ " : "", text, NULL);
-    }
+    /* ≠ marks a step where the chosen versions disagree. */
+    step_text = g_strconcat (is_difference (self, position) ? "≠ " : "", text, NULL);
+  }
   gtk_label_set_text (self->step_label, step_text);
 
-  if (self->position < 0)
+  if (position < 0)
     explain = self->scenario->summary;
   else
-    explain = g_array_index (self->scenario->steps, IovStep, self->position).explain;
+    explain = g_array_index (self->scenario->steps, IovStep, position).explain;
   for (guint i = 0; explain == NULL && i < self->n_columns; i++)
     {
-      const IovStepResult *r = column_step (&self->columns[i], self->position);
+      const IovStepResult *r = iov_run_get_step (self->columns[i].run, position);
 
       if (r != NULL && !r->not_run)
         explain = r->explain;
@@ -170,33 +149,39 @@ update (IovWhatIfView *self)
   for (guint i = 0; i < self->n_columns; i++)
     {
       Column *c = &self->columns[i];
-      const char *css_class = "dim-label";
+      IovTone tone = IOV_TONE_NEUTRAL;
 
       if (c->run == NULL)
         c->word = _("not valid for this version");
-      else if (self->position < 0)
+      else if (position < 0)
         c->word = _("before the first step");
       else
-        c->word = iov_player_summarize_step (column_step (c, self->position), &css_class);
+        c->word = iov_explain_step_word (iov_run_get_step (c->run, position), &tone);
 
-      for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
-        gtk_widget_remove_css_class (c->header, classes[k]);
-      gtk_widget_add_css_class (c->header, css_class);
+      iov_step_view_set_tone (c->header, tone);
       gtk_label_set_text (c->outcome_label, c->word);
       gtk_widget_set_tooltip_text (c->header, c->error ? c->error->message : NULL);
 
       if (c->run != NULL)
-        iov_player_show_step (c->range_map, c->lanes, self->scenario, c->run, c->profile, self->position);
+        iov_step_view_show (c->range_map, c->lanes, self->scenario, c->run, c->profile, position);
     }
 
   mark_differences (self);
   for (guint i = 0; i < self->n_columns; i++)
     {
-      if (self->columns[i].differs && self->position >= 0)
+      if (self->columns[i].differs && position >= 0)
         gtk_widget_add_css_class (self->columns[i].header, "iov-differs");
       else
         gtk_widget_remove_css_class (self->columns[i].header, "iov-differs");
     }
+}
+
+static void
+position_changed_cb (IovWhatIfView *self,
+                     GParamSpec    *pspec,
+                     IovStepper    *stepper)
+{
+  update (self);
 }
 
 static void
@@ -240,9 +225,9 @@ build_differences (IovWhatIfView *self)
       title = g_strdup_printf (_("Step %d · %s"), s + 1, iov_step_op_to_string (step->op));
       for (guint i = 0; i < self->n_columns; i++)
         {
-          const char *css_class;
+          IovTone tone;
           const char *word = self->columns[i].run != NULL
-                             ? iov_player_summarize_step (column_step (&self->columns[i], s), &css_class)
+                             ? iov_explain_step_word (iov_run_get_step (self->columns[i].run, s), &tone)
                              : _("not valid for this version");
 
           if (i > 0)
@@ -342,7 +327,10 @@ rebuild (IovWhatIfView *self)
     }
 
   build_differences (self);
-  self->position = CLAMP (self->position, -1, n_steps (self) - 1);
+  /* drawn once, below */
+  g_signal_handlers_block_by_func (self->stepper, position_changed_cb, self);
+  iov_stepper_set_n_steps (self->stepper, n_steps (self));
+  g_signal_handlers_unblock_by_func (self->stepper, position_changed_cb, self);
   update (self);
 }
 
@@ -416,42 +404,14 @@ populate_versions (IovWhatIfView *self)
 }
 
 static void
-sync_playing (IovWhatIfView *self)
-{
-  gboolean playing = self->play_source != 0;
-
-  gtk_button_set_icon_name (self->play_button,
-                            playing ? "media-playback-pause-symbolic" : "media-playback-start-symbolic");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->play_button),
-                               playing ? _("Pause (Space)") : _("Play (Space)"));
-}
-
-static gboolean
-play_timeout_cb (gpointer user_data)
-{
-  IovWhatIfView *self = user_data;
-
-  if (self->position < n_steps (self) - 1)
-    iov_what_if_view_set_position (self, self->position + 1);
-  if (self->position >= n_steps (self) - 1)
-    {
-      self->play_source = 0;
-      sync_playing (self);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
 step_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *param)
 {
   IovWhatIfView *self = IOV_WHAT_IF_VIEW (widget);
 
-  iov_what_if_view_set_playing (self, FALSE);
-  iov_what_if_view_set_position (self, self->position +
-                                 (g_str_equal (action_name, "what-if.step-back") ? -1 : 1));
+  iov_stepper_set_playing (self->stepper, FALSE);
+  iov_stepper_step (self->stepper, g_str_equal (action_name, "what-if.step-back") ? -1 : 1);
 }
 
 static void
@@ -461,7 +421,7 @@ play_action (GtkWidget  *widget,
 {
   IovWhatIfView *self = IOV_WHAT_IF_VIEW (widget);
 
-  iov_what_if_view_set_playing (self, self->play_source == 0);
+  iov_stepper_set_playing (self->stepper, !iov_stepper_get_playing (self->stepper));
 }
 
 static void
@@ -480,7 +440,10 @@ iov_what_if_view_dispose (GObject *object)
 {
   IovWhatIfView *self = IOV_WHAT_IF_VIEW (object);
 
-  g_clear_handle_id (&self->play_source, g_source_remove);
+  /* Stop the clock, and redraw nothing once the template is gone; the
+   * stepper itself stays for calls that come during the window's teardown. */
+  iov_stepper_set_playing (self->stepper, FALSE);
+  g_signal_handlers_disconnect_by_data (self->stepper, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), IOV_TYPE_WHAT_IF_VIEW);
 
   G_OBJECT_CLASS (iov_what_if_view_parent_class)->dispose (object);
@@ -493,6 +456,7 @@ iov_what_if_view_finalize (GObject *object)
 
   g_clear_pointer (&self->differences, g_array_unref);
   g_clear_pointer (&self->what_if, iov_what_if_free);
+  g_clear_object (&self->stepper);
 
   G_OBJECT_CLASS (iov_what_if_view_parent_class)->finalize (object);
 }
@@ -534,7 +498,10 @@ static void
 iov_what_if_view_init (IovWhatIfView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->position = -1;
+  self->stepper = iov_stepper_new ("[iovista] what-if step");
+  g_signal_connect_object (self->stepper, "notify::position", G_CALLBACK (position_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  iov_step_view_bind_play_button (self->play_button, self->stepper);
   for (guint i = 0; default_profiles[i] != NULL; i++)
     {
       const IovProfile *profile = iov_profile_lookup (default_profiles[i]);
@@ -558,9 +525,12 @@ iov_what_if_view_set_scenario (IovWhatIfView     *self,
 {
   g_return_if_fail (IOV_IS_WHAT_IF_VIEW (self));
 
-  iov_what_if_view_set_playing (self, FALSE);
+  iov_stepper_set_playing (self->stepper, FALSE);
   self->scenario = scenario;
-  self->position = -1;
+  /* before the first step, drawn once by rebuild() */
+  g_signal_handlers_block_by_func (self->stepper, position_changed_cb, self);
+  iov_stepper_set_position (self->stepper, -1);
+  g_signal_handlers_unblock_by_func (self->stepper, position_changed_cb, self);
   rebuild (self);
 }
 
@@ -636,7 +606,7 @@ int
 iov_what_if_view_get_position (IovWhatIfView *self)
 {
   g_return_val_if_fail (IOV_IS_WHAT_IF_VIEW (self), -1);
-  return self->position;
+  return iov_stepper_get_position (self->stepper);
 }
 
 void
@@ -644,12 +614,7 @@ iov_what_if_view_set_position (IovWhatIfView *self,
                                int            position)
 {
   g_return_if_fail (IOV_IS_WHAT_IF_VIEW (self));
-
-  position = CLAMP (position, -1, n_steps (self) - 1);
-  if (position == self->position)
-    return;
-  self->position = position;
-  update (self);
+  iov_stepper_set_position (self->stepper, position);
 }
 
 gboolean
@@ -661,7 +626,7 @@ iov_what_if_view_next_difference (IovWhatIfView *self)
     {
       int step = g_array_index (self->differences, guint, i);
 
-      if (step > self->position)
+      if (step > iov_stepper_get_position (self->stepper))
         {
           iov_what_if_view_set_position (self, step);
           return TRUE;
@@ -675,18 +640,5 @@ iov_what_if_view_set_playing (IovWhatIfView *self,
                               gboolean       playing)
 {
   g_return_if_fail (IOV_IS_WHAT_IF_VIEW (self));
-
-  playing = !!playing && n_steps (self) > 0;
-  if (playing == (self->play_source != 0))
-    return;
-  if (playing)
-    {
-      if (self->position >= n_steps (self) - 1)
-        iov_what_if_view_set_position (self, -1);
-      self->play_source = g_timeout_add (PLAY_INTERVAL_MS, play_timeout_cb, self);
-      g_source_set_name_by_id (self->play_source, "[iovista] what-if step");
-    }
-  else
-    g_clear_handle_id (&self->play_source, g_source_remove);
-  sync_playing (self);
+  iov_stepper_set_playing (self->stepper, playing);
 }

@@ -56,6 +56,18 @@ typedef struct
   GPtrArray         *initial;      /* IovRunSpace*: before the first step */
 } IovRun;
 
+/* Step @step's result; NULL without a run or out of its steps (-1 is the
+ * machine before the first step, which no step result describes). A bounds
+ * check that needs nothing of iov-system.c, so it lives here. */
+static inline const IovStepResult *
+iov_run_get_step (const IovRun *run,
+                  int           step)
+{
+  if (run == NULL || step < 0 || step >= (int) run->steps->len)
+    return NULL;
+  return &g_array_index (run->steps, IovStepResult, step);
+}
+
 /* The notifiers registered once step @step has run (-1: before the first),
  * per address space in QEMU's dispatch order: a GPtrArray of
  * IovRunSpace. */
