@@ -17,6 +17,7 @@ TEST_PACKAGES=(
   clang libclang-rt-14-dev
   glib-networking openssl socat imagemagick
   python3
+  dpdk-dev debootstrap
 )
 
 # Installs whatever of the named packages is missing: as root directly,

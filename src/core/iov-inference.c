@@ -337,6 +337,7 @@ meta_of (IovInference      *self,
 static gboolean
 notifier_flags (IovInference  *self,
                 JsonNode      *node,
+                const char    *given_source,
                 const char    *owner,
                 guint         *flags,
                 const char   **source,
@@ -351,7 +352,8 @@ notifier_flags (IovInference  *self,
         }
       if (!iov_flags_from_string (json_node_get_string (node), flags, error))
         return FALSE;
-      *source = "snapshot";
+      /* a live snapshot says when the release's rule decided them */
+      *source = g_strcmp0 (given_source, "profile") == 0 ? "profile" : "snapshot";
       return TRUE;
     }
   if (g_strcmp0 (owner, "vfio") == 0)
@@ -421,7 +423,9 @@ add_snapshot_notifiers (IovInference  *self,
             }
           if (known)
             continue;
-          if (!notifier_flags (self, json_object_get_member (n, "flags"), owner, &flags, &source, &local))
+          if (!notifier_flags (self, json_object_get_member (n, "flags"),
+                               json_object_get_string_member_with_default (n, "flags_source", NULL),
+                               owner, &flags, &source, &local))
             {
               g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: address_spaces[%u].notifiers[%u].%s"),
                            i, j, local->message);
@@ -1393,8 +1397,14 @@ iov_inference_finish (IovInference *self,
     for (guint i = 0; i < self->pool->len; i++)
       if (g_strcmp0 (((IovNotifier *) g_ptr_array_index (self->pool, i))->owner, "vhost") == 0)
         {
-          note (self, _("no vhost-user messages in the trace: kernel vhost leaves no trace, so vhost "
-                        "deliveries stay inferred"));
+          if (self->profile->era == IOV_ERA_5_0)
+            /* vhost_user_write came with 7.1 (hw/virtio/trace-events) */
+            note (self, _("this QEMU traces no vhost-user messages (vhost_user_write came with 7.1): vhost's "
+                          "deliveries stay inferred; the backend's own log can confirm them"));
+          else
+            note (self, _("no vhost-user messages in the trace: kernel vhost leaves no trace, and without "
+                          "vhost_user_write traced vhost-user leaves none either, so vhost deliveries stay "
+                          "inferred"));
           break;
         }
   if (self->n_findings > self->findings->len)

@@ -662,6 +662,12 @@ add_notifiers (JsonBuilder      *b,
             json_builder_add_string_value (b, flags);
           else
             json_builder_add_null_value (b);
+          /* flags come from the release's rule here, never from QEMU */
+          if (flags)
+            {
+              json_builder_set_member_name (b, "flags_source");
+              json_builder_add_string_value (b, "profile");
+            }
           json_builder_set_member_name (b, "inferred");
           json_builder_add_boolean_value (b, TRUE);
           json_builder_end_object (b);

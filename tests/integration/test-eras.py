@@ -12,13 +12,15 @@
 # iovista-cli, B for the test's own checks. Per release:
 #   phase A (-S): `iovista-cli snapshot` exits 0 and QEMU still answers on B
 #     (on 11.1 x-query-virtio-status aborts QEMU: Iovista must not send it);
-#   the test (not Iovista) sends `cont` on B, and waits, with a deadline, for
-#   the virtio-net device's address space to show VT-d's ranges;
+#   the test (not Iovista) sends `cont` on B, and waits, with a deadline (never
+#   for a ping), for the virtio-net device's address space to show VT-d's
+#   ranges (polling info mtree -f on B), then for the guest's idle line (its
+#   virtio_net driver has started vhost by then);
 #   phase B: the snapshot names the virtio-net device as vhost (and how it
 #     knows), equals `info mtree -f` range for range, and after every command
-#     family (snapshot, snapshot --watch, trace --preset/--off,
-#     trace --list-events, relay + GET …/snapshot) QEMU is alive and answers
-#     query-status on B;
+#     family (snapshot, snapshot --watch, relay + GET …/snapshot and …/trace,
+#     trace --preset/--off with the patterns the relay publishes,
+#     trace --list-events) QEMU is alive and answers query-status on B;
 #   after `quit` on B: `iovista-cli trace TRACEFILE --stats` counts exactly
 #     what tests/trace/count-trace.py counts in the raw -D trace file.
 # TAP; a release whose build is missing (`qemu-eras have`) is skipped with
@@ -45,7 +47,7 @@ from iovqemu import Qmp, Tap
 
 T0 = time.monotonic()
 LIMIT = 330                    # meson's timeout is 420 s; every wait ends well before it
-BOOT_LIMIT = 100               # from `cont` to the virtio-net device's VT-d ranges
+BOOT_LIMIT = 100               # from `cont` to the guest's idle line
 RELEASES = ["5.2", "7.2", "10.0", "11.1"]
 if os.environ.get("IOVISTA_ERAS"):      # e.g. IOVISTA_ERAS=11.1 to run one release by hand
     RELEASES = [v for v in RELEASES if v in os.environ["IOVISTA_ERAS"].split(",")]
@@ -97,8 +99,8 @@ HOST_TRACE_EVENTS = "/usr/share/qemu/trace-events-all"   # what the CLI reads by
 
 # the log backend's line: "PID@SEC.USEC:name args" up to 10.0, and with
 # -msg timestamp=on on 10.1+ "YYYY-MM-DDTHH:MM:SS.ffffffZ name args"
-TID_FORMAT = re.compile(r"^\d{1,10}@\d{1,10}\.\d{6}:vtd_[A-Za-z0-9_]+(?: |$)")
-ISO_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z vtd_[A-Za-z0-9_]+(?: |$)")
+TID_FORMAT = re.compile(r"^\d{1,10}@\d{1,10}\.\d{6}:[A-Za-z0-9_]+(?: |$)")
+ISO_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z [A-Za-z0-9_]+(?: |$)")
 # what the virtio-net device's snapshot entry must say about vhost, per release
 VHOST_SOURCE = {"5.2": "netdev", "7.2": "x-query-virtio-status", "10.0": "x-query-virtio-status",
                 "11.1": "netdev"}
@@ -129,6 +131,7 @@ def preset_effect(pats, enable, events):
         elif enable and noisy:
             out[name] = "disabled"
     return out
+
 
 TMP = tempfile.mkdtemp(prefix="iovista-eras-")
 tap = Tap()
@@ -309,7 +312,8 @@ class Run:
         try:
             return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timeout, env=C_ENV)
         except subprocess.TimeoutExpired as e:
-            return subprocess.CompletedProcess(e.cmd, -1, e.stdout or "", "timed out after %d s" % timeout)
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            return subprocess.CompletedProcess(e.cmd, -1, out, "timed out after %d s" % timeout)
 
     def snapshot(self):
         res = self.cli("snapshot", "unix:" + self.sock_a)
@@ -365,7 +369,6 @@ class Run:
                 switched = time.monotonic()
                 break
             time.sleep(0.5)
-        idle = "IOVISTA-GUEST: idle" in tail(self.p("serial.log"), 10 ** 6)
         self.ok(switched is not None,
                 "the guest enabled DMA remapping: virtio-net's address space shows VT-d ranges %.1f s after cont "
                 "(%d info mtree -f polls, limit %d s)" % ((switched or time.monotonic()) - t_cont, polls, BOOT_LIMIT),
@@ -373,8 +376,22 @@ class Run:
                                                                   self.qemu_tail()))
         if switched is None:
             raise Gone("boot")
-        tap.note("%s: virtio-net view root %s, ranges %s; guest idle yet: %s"
-                 % (ver, view["root"], [(hex(r[0]), hex(r[1]), r[3], r[4]) for r in view["ranges"]], idle))
+        tap.note("%s: virtio-net view root %s, ranges %s"
+                 % (ver, view["root"], [(hex(r[0]), hex(r[1]), r[3], r[4]) for r in view["ranges"]]))
+        # then the guest's idle line: its virtio_net driver has started the
+        # device by then, so vhost has started (what x-query-virtio-status
+        # reports on 7.2 and 10.0)
+        while time.monotonic() < t_cont + min(BOOT_LIMIT, left()) and self.qemu.poll() is None and \
+                "IOVISTA-GUEST: idle" not in tail(self.p("serial.log"), 10 ** 6):
+            time.sleep(0.25)
+        serial = tail(self.p("serial.log"), 10 ** 6)
+        idle = "IOVISTA-GUEST: idle" in serial
+        self.ok(idle, "the guest idles %.1f s after cont (limit %d s)" % (time.monotonic() - t_cont, BOOT_LIMIT),
+                "--- serial (tail) ---\n%s\n%s" % (serial[-2500:], self.qemu_tail()))
+        tap.note("%s guest: %s" % (ver, " | ".join(l[len("IOVISTA-GUEST: "):].strip() for l in serial.splitlines()
+                                                   if l.startswith("IOVISTA-GUEST: ") and "insmod" not in l)))
+        if self.qemu.poll() is not None:
+            raise Gone("boot")
 
         # phase B: snapshot == info mtree -f, range for range; vhost
         for attempt in range(20):
