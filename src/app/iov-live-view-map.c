@@ -54,20 +54,16 @@ role_from_string (const char *role)
   return IOV_RANGE_ROLE_PASSTHROUGH;
 }
 
+/* The snapshot's flags, read by the one reader (iov-types.c); unknown
+ * (null) or unreadable ones show as UNMAP, the flag vhost starts with. */
 static guint
-flags_from_string (const char *flags)
+flags_from_string (const char *text)
 {
-  guint f = 0;
+  guint flags = IOV_NOTIFIER_UNMAP;
 
-  if (flags == NULL)
-    return IOV_NOTIFIER_UNMAP;
-  if (strstr (flags, "deviotlb") != NULL)
-    f |= IOV_NOTIFIER_DEVIOTLB_UNMAP;
-  else if (strstr (flags, "unmap") != NULL)
-    f |= IOV_NOTIFIER_UNMAP;
-  if (strstr (flags, "map|") != NULL || g_str_has_prefix (flags, "map"))
-    f |= IOV_NOTIFIER_MAP;
-  return f;
+  if (text != NULL && !iov_flags_from_string (text, &flags, NULL))
+    flags = IOV_NOTIFIER_UNMAP;
+  return flags;
 }
 
 void
@@ -76,7 +72,8 @@ _iov_live_view_map_show_space (GtkWidget  *range_map,
                                JsonObject *entry,
                                const char *title,
                                const char *subtitle,
-                               guint       aw_bits)
+                               guint       aw_bits,
+                               GPtrArray  *known)
 {
   g_autoptr(GArray) ranges = g_array_new (FALSE, TRUE, sizeof (IovMapRange));
   g_autoptr(GPtrArray) notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
@@ -99,7 +96,14 @@ _iov_live_view_map_show_space (GtkWidget  *range_map,
         g_array_append_val (ranges, m);
       }
 
-  if (entry != NULL && (a = json_object_get_array_member (entry, "notifiers")) != NULL)
+  /* The inference's notifiers when it has this device's: their flags are
+   * what the trace decided, not the snapshot's unknown. */
+  if (known != NULL && known->len > 0)
+    {
+      g_clear_pointer (&notifiers, g_ptr_array_unref);
+      notifiers = g_ptr_array_ref (known);
+    }
+  else if (entry != NULL && (a = json_object_get_array_member (entry, "notifiers")) != NULL)
     for (guint i = 0; i < json_array_get_length (a); i++)
       {
         JsonObject *n = json_array_get_object_element (a, i);
@@ -135,9 +139,12 @@ _iov_live_view_map_show_deliveries (GtkWidget         *range_map,
                                     GtkWidget         *lanes,
                                     const IovDelivery *deliveries,
                                     guint              n_deliveries,
-                                    gboolean           animate)
+                                    gboolean           animate,
+                                    GPtrArray         *known)
 {
-  g_autoptr(GPtrArray) notifiers = g_ptr_array_new ();
+  /* every notifier of the device has its lane, not only those the events
+   * reached (a strict guest's lower section hears nothing for a while) */
+  g_autoptr(GPtrArray) notifiers = known ? g_ptr_array_copy (known, NULL, NULL) : g_ptr_array_new ();
   g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
   g_autoptr(GArray) outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
   g_autoptr(GByteArray) observed = g_byte_array_new ();

@@ -136,6 +136,8 @@ void         _iov_live_view_follow_remote     (IovLiveView   *self);
 void         _iov_live_view_stop_trace        (IovLiveView   *self);
 void         _iov_live_view_trace_snapshot    (IovLiveView   *self);
 void         _iov_live_view_update_trace_label (IovLiveView  *self);
+GPtrArray   *_iov_live_view_device_notifiers  (IovLiveView   *self,
+                                               const char    *bdf);
 void         _iov_live_view_show_lanes        (IovLiveView   *self,
                                                gboolean       animate);
 gboolean     _iov_live_view_open_file         (IovLiveView   *self,
@@ -166,11 +168,13 @@ void _iov_live_view_map_show_space     (GtkWidget         *range_map,
                                         JsonObject        *entry,
                                         const char        *title,
                                         const char        *subtitle,
-                                        guint              aw_bits);
+                                        guint              aw_bits,
+                                        GPtrArray         *known);
 void _iov_live_view_map_show_deliveries (GtkWidget        *range_map,
                                          GtkWidget        *lanes,
                                          const IovDelivery *deliveries,
                                          guint             n_deliveries,
-                                         gboolean          animate);
+                                         gboolean          animate,
+                                         GPtrArray        *known);
 
 G_END_DECLS

@@ -257,7 +257,12 @@ _iov_live_view_show_space (IovLiveView   *self,
     name = json_object_get_string_member_with_default (json_array_get_object_element (names, 0), "root", NULL);
   /* Translators: the map's subtitle: device type · root memory region */
   subtitle = g_strdup_printf (_("%s · %s"), type ? type : _("unknown device"), name ? name : "");
-  _iov_live_view_map_show_space (self->range_map, self->lanes, entry, bdf, subtitle, snapshot_aw_bits (self));
+  {
+    g_autoptr(GPtrArray) known = _iov_live_view_device_notifiers (self, bdf);
+
+    _iov_live_view_map_show_space (self->range_map, self->lanes, entry, bdf, subtitle, snapshot_aw_bits (self),
+                                   known);
+  }
 }
 
 void

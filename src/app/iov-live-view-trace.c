@@ -125,6 +125,29 @@ _iov_live_view_trace_snapshot (IovLiveView *self)
     update_event_list (self);
 }
 
+/* The inference's notifiers of @bdf (IovNotifier*, not owned), in
+ * registration order; NULL without an inference. */
+GPtrArray *
+_iov_live_view_device_notifiers (IovLiveView *self,
+                                 const char  *bdf)
+{
+  IovInference *inference = self->doc ? iov_trace_document_get_inference (self->doc) : NULL;
+  GPtrArray *all, *mine;
+
+  if (inference == NULL || bdf == NULL)
+    return NULL;
+  all = iov_inference_get_notifiers (inference);
+  mine = g_ptr_array_new ();
+  for (guint i = 0; i < all->len; i++)
+    {
+      const IovInferenceNotifier *n = g_ptr_array_index (all, i);
+
+      if (g_strcmp0 (n->device, bdf) == 0)
+        g_ptr_array_add (mine, (gpointer) n->notifier);
+    }
+  return mine;
+}
+
 /* ---- counters ----------------------------------------------------------- */
 
 void
@@ -173,6 +196,52 @@ _iov_live_view_update_trace_label (IovLiveView *self)
 
       g_free (text);
       text = g_steal_pointer (&more);
+    }
+  else if (self->doc != NULL && iov_trace_document_get_inference (self->doc) != NULL)
+    {
+      IovInference *inference = iov_trace_document_get_inference (self->doc);
+      GPtrArray *notifiers = iov_inference_get_notifiers (inference);
+      GPtrArray *notes = iov_inference_get_notes (inference);
+      g_autofree char *tooltip = NULL;
+
+      /* Where the selected device's notifier flags come from (issue H):
+       * an assumption is shown as one until the trace decides. */
+      for (guint i = 0; i < notifiers->len; i++)
+        {
+          const IovInferenceNotifier *n = g_ptr_array_index (notifiers, i);
+          g_autofree char *flags = NULL;
+          g_autofree char *more = NULL;
+
+          if (g_strcmp0 (n->device, self->selected_bdf) != 0)
+            continue;
+          flags = iov_flags_to_string (n->notifier->flags);
+          if (g_str_equal (n->flags_source, "assumed"))
+            /* Translators: %s is a notifier flag, e.g. "unmap" */
+            more = g_strdup_printf (_("%s · flags %s, assumed until the trace decides"), text, flags);
+          else if (g_str_equal (n->flags_source, "trace"))
+            more = g_strdup_printf (_("%s · flags %s, decided by the trace"), text, flags);
+          else
+            more = g_strdup_printf (_("%s · flags %s"), text, flags);
+          g_free (text);
+          text = g_steal_pointer (&more);
+          break;
+        }
+      if (iov_inference_get_abort (inference) != NULL)
+        {
+          g_autofree char *line = g_strdup_printf ("%" G_GUINT64_FORMAT, iov_inference_get_abort (inference)->line);
+          /* Translators: %s is a trace line number */
+          g_autofree char *more = g_strdup_printf (_("%s · QEMU would abort at line %s"), text, line);
+
+          g_free (text);
+          text = g_steal_pointer (&more);
+        }
+      if (notes->len > 0)
+        {
+          g_ptr_array_add (notes, NULL);
+          tooltip = g_strjoinv ("\n", (char **) notes->pdata);
+          g_ptr_array_remove_index (notes, notes->len - 1);
+        }
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->trace_label), tooltip);
     }
   gtk_label_set_text (self->trace_label, text);
 }
@@ -282,9 +351,13 @@ _iov_live_view_show_lanes (IovLiveView *self,
         _iov_live_view_show_space (self, row);
       return;
     }
-  _iov_live_view_map_show_deliveries (self->range_map, self->lanes,
-                                      (const IovDelivery *) (gpointer) mine->data, mine->len,
-                                      animate && caption == NULL);
+  {
+    g_autoptr(GPtrArray) known = _iov_live_view_device_notifiers (self, self->selected_bdf);
+
+    _iov_live_view_map_show_deliveries (self->range_map, self->lanes,
+                                        (const IovDelivery *) (gpointer) mine->data, mine->len,
+                                        animate && caption == NULL, known);
+  }
   if (caption != NULL)
     {
       g_autoptr(GArray) counts = iov_delivery_log_count (log, self->selected_bdf, first, end);
@@ -532,7 +605,7 @@ _iov_live_view_open_file (IovLiveView  *self,
        * without a snapshot, only the map and the inference need one. */
       _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, _("No Address Spaces Recorded"),
                                      _("This trace has no QMP snapshot. Record with “iovista-cli trace SOURCE "
-                                       "--qmp ADDRESS --record FILE.iovista” to keep both."), 0);
+                                       "--qmp ADDRESS --record FILE.iovista” to keep both."), 0, NULL);
       gtk_stack_set_visible_child_name (self->stack, "content");
     }
   _iov_live_view_update_trace_label (self);
@@ -643,6 +716,10 @@ _iov_live_view_event_selected_cb (IovLiveView  *self,
   if (mine->len == 0)
     return;
   gtk_label_set_text (self->lanes_title, _("The Selected Event"));
-  _iov_live_view_map_show_deliveries (self->range_map, self->lanes,
-                                      (const IovDelivery *) (gpointer) mine->data, mine->len, TRUE);
+  {
+    g_autoptr(GPtrArray) known = _iov_live_view_device_notifiers (self, self->selected_bdf);
+
+    _iov_live_view_map_show_deliveries (self->range_map, self->lanes,
+                                        (const IovDelivery *) (gpointer) mine->data, mine->len, TRUE, known);
+  }
 }

@@ -165,7 +165,7 @@ _iov_live_view_reset (IovLiveView *self)
   g_clear_pointer (&self->snapshot, json_node_unref);
   g_clear_pointer (&self->selected_bdf, g_free);
   _iov_live_view_populate_sidebar (self);
-  _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, "", "", 0);
+  _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, "", "", 0, NULL);
   self->cancellable = g_cancellable_new ();
 }
 
