@@ -18,70 +18,10 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
-#include "iov-relay-protocol.h"
-#include "iov-remote-session.h"
-#include "iov-snapshot.h"
-#include "iov-trace-json.h"
+#include "iov-remote-session-private.h"
 
 #define RETRY_FIRST_MS 500
 #define RETRY_MAX_MS   10000
-
-/* One "events" message, rendered. */
-typedef struct
-{
-  GBytes *text;
-  guint   n_events;
-} Batch;
-
-/* A message on its way to the worker, or a parsed one on its way back to
- * the owner's thread.  @gen is the connection it came from: anything from
- * an older connection is dropped. */
-typedef struct
-{
-  guint     gen;
-  GBytes   *bytes;
-  JsonNode *node;
-} Item;
-
-struct _IovRemoteSession
-{
-  GObject                parent_instance;
-
-  IovRelayClient        *client;
-  IovRemoteSessionState  state;
-  GError                *error;
-  JsonNode              *snapshot;
-  char                  *qemu_version;
-  char                  *vm_state;
-  gboolean               has_trace;
-
-  GObject               *conn;          /* SoupWebsocketConnection */
-  char                  *close_reason;  /* from the connection's "error" */
-  GCancellable          *cancellable;   /* the attempt under way */
-  guint                  retry_id;
-  guint                  retry_ms;
-
-  GThreadPool           *pool;          /* one thread: messages stay in order */
-  GSource               *wake;          /* the owner's side of the control queue */
-
-  /* The worker's own. */
-  guint                  worker_gen;
-  gboolean               have_seq;
-  guint64                next_seq;
-  guint64                seen_dropped_messages;
-  guint64                seen_dropped_events;
-  GString               *render;
-
-  /* Under mutex. */
-  GMutex                 mutex;
-  guint                  gen;
-  IovTraceCatalog       *catalog;
-  GQueue                 batches;
-  gsize                  queued_bytes;
-  gsize                  queue_limit;
-  GQueue                 control;       /* Item with node */
-  IovRemoteSessionCounters counters;
-};
 
 G_DEFINE_FINAL_TYPE (IovRemoteSession, iov_remote_session, G_TYPE_OBJECT)
 G_DEFINE_ENUM_TYPE (IovRemoteSessionState, iov_remote_session_state,
@@ -113,23 +53,6 @@ static guint signals[N_SIGNALS];
 
 static void connect_now (IovRemoteSession *self);
 
-static void
-item_free (gpointer data)
-{
-  Item *item = data;
-
-  g_clear_pointer (&item->bytes, g_bytes_unref);
-  g_clear_pointer (&item->node, json_node_unref);
-  g_free (item);
-}
-
-static void
-batch_free (Batch *batch)
-{
-  g_bytes_unref (batch->text);
-  g_free (batch);
-}
-
 const char *
 iov_remote_session_state_to_string (IovRemoteSessionState state)
 {
@@ -142,196 +65,6 @@ iov_remote_session_state_to_string (IovRemoteSessionState state)
     case IOV_REMOTE_SESSION_FAILED: return "failed";
     default: return "unknown";
     }
-}
-
-/* ---- the worker thread --------------------------------------------------- */
-
-static gint64
-member_int (JsonObject *object,
-            const char *name,
-            gint64      fallback)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return fallback;
-  return json_node_get_int (node);
-}
-
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-/* "drops", "stats" and "events" carry the relay's counters for this
- * connection; they start again at 0 with each connection, so the totals
- * add what changed. */
-static void
-take_relay_counters (IovRemoteSession *self,
-                     JsonObject       *object)
-{
-  gint64 messages = member_int (object, "dropped_messages", -1);
-  gint64 events = member_int (object, "dropped_events", -1);
-  gint64 source = member_int (object, "source_dropped_lines", -1);
-
-  g_mutex_lock (&self->mutex);
-  if (messages >= 0 && (guint64) messages > self->seen_dropped_messages)
-    {
-      self->counters.relay_dropped_messages += messages - self->seen_dropped_messages;
-      self->seen_dropped_messages = messages;
-    }
-  if (events >= 0 && (guint64) events > self->seen_dropped_events)
-    {
-      self->counters.relay_dropped_events += events - self->seen_dropped_events;
-      self->seen_dropped_events = events;
-    }
-  if (source >= 0)
-    self->counters.source_dropped_lines = source;
-  g_mutex_unlock (&self->mutex);
-}
-
-static void
-take_events (IovRemoteSession *self,
-             JsonObject       *object)
-{
-  JsonNode *events_node = json_object_get_member (object, "events");
-  gint64 seq = member_int (object, "seq", -1);
-  JsonArray *events;
-  guint n, n_events = 0, n_approx = 0, n_bad = 0;
-  g_autoptr(GBytes) text = NULL;
-
-  if (events_node == NULL || !JSON_NODE_HOLDS_ARRAY (events_node) || seq < 0)
-    {
-      g_mutex_lock (&self->mutex);
-      self->counters.invalid_messages++;
-      g_mutex_unlock (&self->mutex);
-      return;
-    }
-
-  events = json_node_get_array (events_node);
-  n = json_array_get_length (events);
-  g_string_truncate (self->render, 0);
-  for (guint i = 0; i < n; i++)
-    {
-      JsonNode *node = json_array_get_element (events, i);
-      IovTraceJsonRender how;
-
-      if (!JSON_NODE_HOLDS_OBJECT (node) ||
-          !iov_trace_json_render_line (self->catalog, json_node_get_object (node), self->render, &how))
-        {
-          n_bad++;
-          continue;
-        }
-      n_events++;
-      if (how == IOV_TRACE_JSON_APPROX)
-        n_approx++;
-    }
-  if (n_events > 0)
-    text = g_bytes_new (self->render->str, self->render->len);
-
-  take_relay_counters (self, object);
-  g_mutex_lock (&self->mutex);
-  if (self->have_seq && (guint64) seq > self->next_seq)
-    self->counters.messages_lost += (guint64) seq - self->next_seq;
-  self->next_seq = (guint64) seq + 1;
-  self->have_seq = TRUE;
-  self->counters.events_received += n_events;
-  self->counters.events_approx += n_approx;
-  self->counters.invalid_messages += n_bad;
-  if (text != NULL)
-    {
-      gsize len = g_bytes_get_size (text);
-
-      /* Never wait for the consumer: a batch that does not fit is dropped
-       * and counted, like the trace reader does for QEMU's writer. */
-      if (self->batches.length > 0 && self->queued_bytes + len > self->queue_limit)
-        self->counters.events_dropped += n_events;
-      else
-        {
-          Batch *batch = g_new0 (Batch, 1);
-
-          batch->text = g_steal_pointer (&text);
-          batch->n_events = n_events;
-          g_queue_push_tail (&self->batches, batch);
-          self->queued_bytes += len;
-        }
-    }
-  g_mutex_unlock (&self->mutex);
-}
-
-static void
-worker_cb (gpointer data,
-           gpointer user_data)
-{
-  Item *item = data;
-  IovRemoteSession *self = user_data;
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  JsonObject *object;
-  const char *type;
-  gsize len;
-  const char *text = g_bytes_get_data (item->bytes, &len);
-  guint gen;
-
-  g_mutex_lock (&self->mutex);
-  gen = self->gen;
-  g_mutex_unlock (&self->mutex);
-  if (item->gen != gen)
-    goto out;
-  if (item->gen != self->worker_gen)
-    {
-      self->worker_gen = item->gen;
-      self->have_seq = FALSE;
-      self->seen_dropped_messages = self->seen_dropped_events = 0;
-    }
-
-  if (!json_parser_load_from_data (parser, text, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
-      (type = member_string (object = json_node_get_object (json_parser_get_root (parser)), "type")) == NULL)
-    {
-      g_mutex_lock (&self->mutex);
-      self->counters.invalid_messages++;
-      g_mutex_unlock (&self->mutex);
-      goto out;
-    }
-
-  if (g_str_equal (type, "events"))
-    {
-      take_events (self, object);
-      goto out;
-    }
-  if (g_str_equal (type, "drops") || g_str_equal (type, "stats"))
-    {
-      take_relay_counters (self, object);
-      goto out;
-    }
-  if (g_str_equal (type, "hello"))
-    {
-      gint64 seq = member_int (object, "seq", -1);
-
-      /* The first events message after the hello is seq + 1. */
-      self->have_seq = seq >= 0;
-      self->next_seq = (guint64) seq + 1;
-    }
-  if (g_str_equal (type, "pong"))
-    goto out;
-
-  /* hello, snapshot, state, error: the owner's business */
-  item->node = json_parser_steal_root (parser);
-  g_clear_pointer (&item->bytes, g_bytes_unref);
-  g_mutex_lock (&self->mutex);
-  g_queue_push_tail (&self->control, g_steal_pointer (&item));
-  g_mutex_unlock (&self->mutex);
-  g_source_set_ready_time (self->wake, 0);
-
-out:
-  if (item != NULL)
-    item_free (item);
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -387,7 +120,7 @@ next_generation (IovRemoteSession *self)
 {
   g_mutex_lock (&self->mutex);
   self->gen++;
-  g_queue_clear_full (&self->control, item_free);
+  g_queue_clear_full (&self->control, _iov_remote_session_item_free);
   g_mutex_unlock (&self->mutex);
 }
 
@@ -445,89 +178,41 @@ failed (IovRemoteSession *self,
 
 /* ---- the owner's side of the messages ------------------------------------ */
 
-static GPtrArray *
-changes_from_json (JsonNode *node)
-{
-  GPtrArray *changes = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_snapshot_change_free);
-  JsonArray *array;
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return changes;
-  array = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      JsonObject *o;
-      const char *kind, *device, *message;
-      IovSnapshotChange *change;
-
-      if (!JSON_NODE_HOLDS_OBJECT (element))
-        continue;
-      o = json_node_get_object (element);
-      kind = member_string (o, "kind");
-      device = member_string (o, "device");
-      message = member_string (o, "message");
-      if (kind == NULL || device == NULL || message == NULL)
-        continue;
-      change = g_new0 (IovSnapshotChange, 1);
-      change->kind = IOV_SNAPSHOT_CHANGE_RANGES;
-      for (int k = IOV_SNAPSHOT_CHANGE_REMAPPING_ON; k <= IOV_SNAPSHOT_CHANGE_RANGES; k++)
-        if (g_str_equal (kind, iov_snapshot_change_kind_to_string (k)))
-          change->kind = k;
-      change->device = g_strdup (device);
-      change->n_ranges = (guint) CLAMP (member_int (o, "ranges", 0), 0, G_MAXUINT);
-      /* The relay's wording, in the relay's language. */
-      change->message = g_strdup (message);
-      g_ptr_array_add (changes, change);
-    }
-  return changes;
-}
-
 static void
-take_hello (IovRemoteSession *self,
-            JsonObject       *hello)
+take_hello (IovRemoteSession    *self,
+            const IovRelayHello *hello)
 {
-  gint64 version = member_int (hello, "version", -1);
-  JsonNode *trace = json_object_get_member (hello, "trace");
-
-  if (version != IOV_RELAY_PROTOCOL_VERSION)
+  if (hello->version != IOV_RELAY_PROTOCOL_VERSION)
     {
       g_autoptr(GError) error = NULL;
 
       error = g_error_new (IOV_RELAY_ERROR, IOV_RELAY_ERROR_INVALID_MESSAGE,
                            _("The relay at %s speaks protocol version %d, this Iovista version %d"),
-                           iov_relay_client_get_base_url (self->client), (int) version,
+                           iov_relay_client_get_base_url (self->client), (int) hello->version,
                            IOV_RELAY_PROTOCOL_VERSION);
       failed (self, error);
       return;
     }
-  self->has_trace = trace != NULL && JSON_NODE_HOLDS_VALUE (trace) &&
-                    json_node_get_value_type (trace) == G_TYPE_BOOLEAN && json_node_get_boolean (trace);
+  self->has_trace = hello->trace;
   g_mutex_lock (&self->mutex);
   self->counters.connections++;
   g_mutex_unlock (&self->mutex);
   self->retry_ms = RETRY_FIRST_MS;
-  set_qemu (self, member_string (hello, "state"), member_string (hello, "qemu"));
+  set_qemu (self, hello->state, hello->qemu);
   set_error (self, NULL);
   set_state (self, IOV_REMOTE_SESSION_LIVE);
 }
 
 static void
-take_snapshot (IovRemoteSession *self,
-               JsonObject       *message)
+take_snapshot (IovRemoteSession       *self,
+               const IovRelaySnapshot *message)
 {
-  JsonNode *snapshot = json_object_get_member (message, "snapshot");
-  g_autoptr(GPtrArray) changes = NULL;
-
-  if (snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (snapshot))
-    return;
-  if (self->snapshot != NULL && json_node_equal (self->snapshot, snapshot))
+  if (self->snapshot != NULL && json_node_equal (self->snapshot, message->snapshot))
     return;
   g_clear_pointer (&self->snapshot, json_node_unref);
-  self->snapshot = json_node_copy (snapshot);
+  self->snapshot = json_node_copy (message->snapshot);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT]);
-  changes = changes_from_json (json_object_get_member (message, "changes"));
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0, changes);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0, message->changes);
 }
 
 static gboolean
@@ -537,33 +222,40 @@ control_cb (gpointer user_data)
 
   for (;;)
     {
-      g_autoptr(JsonNode) node = NULL;
-      JsonObject *object;
-      const char *type;
+      g_autoptr(IovRelayMessage) message = NULL;
+      g_autoptr(GError) error = NULL;
       Item *item;
 
       g_mutex_lock (&self->mutex);
       item = g_queue_pop_head (&self->control);
       if (item != NULL && item->gen != self->gen)
-        g_clear_pointer (&item, item_free);
+        g_clear_pointer (&item, _iov_remote_session_item_free);
       g_mutex_unlock (&self->mutex);
       if (item == NULL)
         break;
-      node = g_steal_pointer (&item->node);
-      item_free (item);
+      message = g_steal_pointer (&item->message);
+      error = g_steal_pointer (&item->error);
+      _iov_remote_session_item_free (item);
 
-      object = json_node_get_object (node);
-      type = member_string (object, "type");
-      if (g_str_equal (type, "hello"))
-        take_hello (self, object);
+      if (error != NULL)
+        {
+          g_autoptr(GError) hello_error = NULL;
+
+          hello_error = g_error_new (IOV_RELAY_ERROR, IOV_RELAY_ERROR_INVALID_MESSAGE,
+                                     _("The relay at %s sent a hello this Iovista cannot read: %s"),
+                                     iov_relay_client_get_base_url (self->client), error->message);
+          failed (self, hello_error);
+        }
+      else if (message->type == IOV_RELAY_MESSAGE_HELLO)
+        take_hello (self, &message->u.hello);
       else if (self->state != IOV_REMOTE_SESSION_LIVE)
         continue;  /* nothing counts before the hello */
-      else if (g_str_equal (type, "snapshot"))
-        take_snapshot (self, object);
-      else if (g_str_equal (type, "state"))
-        set_qemu (self, member_string (object, "state"), member_string (object, "qemu"));
-      else if (g_str_equal (type, "error"))
-        g_debug ("the relay says: %s", member_string (object, "error"));
+      else if (message->type == IOV_RELAY_MESSAGE_SNAPSHOT)
+        take_snapshot (self, &message->u.snapshot);
+      else if (message->type == IOV_RELAY_MESSAGE_STATE)
+        set_qemu (self, message->u.state.state, message->u.state.qemu);
+      else if (message->type == IOV_RELAY_MESSAGE_ERROR)
+        g_debug ("the relay says: %s", message->u.error);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -749,8 +441,8 @@ iov_remote_session_finalize (GObject *object)
 {
   IovRemoteSession *self = IOV_REMOTE_SESSION (object);
 
-  g_queue_clear_full (&self->batches, (GDestroyNotify) batch_free);
-  g_queue_clear_full (&self->control, item_free);
+  g_queue_clear_full (&self->batches, (GDestroyNotify) _iov_remote_session_batch_free);
+  g_queue_clear_full (&self->control, _iov_remote_session_item_free);
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);
   g_clear_pointer (&self->snapshot, json_node_unref);
   g_clear_error (&self->error);
@@ -870,7 +562,7 @@ iov_remote_session_init (IovRemoteSession *self)
    * trace-events-all, else the built-in one): the worker reads it while
    * the app's event store may intern names into the app's. */
   self->catalog = iov_trace_catalog_new_default (NULL, NULL);
-  self->pool = g_thread_pool_new_full (worker_cb, self, item_free, 1, FALSE, NULL);
+  self->pool = g_thread_pool_new_full (_iov_remote_session_worker, self, _iov_remote_session_item_free, 1, FALSE, NULL);
   self->wake = g_source_new (&wake_funcs, sizeof (GSource));
   g_source_set_static_name (self->wake, "[iovista] remote session");
   g_source_set_callback (self->wake, control_cb, self, NULL);
@@ -984,69 +676,4 @@ iov_remote_session_has_trace (IovRemoteSession *self)
 {
   g_return_val_if_fail (IOV_IS_REMOTE_SESSION (self), FALSE);
   return self->has_trace;
-}
-
-/**
- * iov_remote_session_set_queue_limit:
- *
- * Bytes of rendered lines that may wait for iov_remote_session_pop_lines()
- * (IOV_REMOTE_SESSION_DEFAULT_QUEUE_BYTES); beyond it batches are dropped
- * and counted in events_dropped.
- */
-void
-iov_remote_session_set_queue_limit (IovRemoteSession *self,
-                                    gsize             bytes)
-{
-  g_return_if_fail (IOV_IS_REMOTE_SESSION (self));
-
-  g_mutex_lock (&self->mutex);
-  self->queue_limit = bytes;
-  g_mutex_unlock (&self->mutex);
-}
-
-/**
- * iov_remote_session_pop_lines:
- * @n_events: (out) (optional): events (lines) in the batch
- *
- * Takes the oldest batch of lines, without waiting: newline-terminated
- * QEMU log lines for iov_trace_split_lines() and iov_trace_parse_line().
- * Any thread.
- *
- * Returns: (transfer full) (nullable): the batch, NULL when none waits
- */
-GBytes *
-iov_remote_session_pop_lines (IovRemoteSession *self,
-                              guint            *n_events)
-{
-  Batch *batch;
-  GBytes *text = NULL;
-
-  g_return_val_if_fail (IOV_IS_REMOTE_SESSION (self), NULL);
-
-  g_mutex_lock (&self->mutex);
-  batch = g_queue_pop_head (&self->batches);
-  if (batch != NULL)
-    self->queued_bytes -= g_bytes_get_size (batch->text);
-  g_mutex_unlock (&self->mutex);
-  if (n_events)
-    *n_events = batch ? batch->n_events : 0;
-  if (batch != NULL)
-    {
-      text = g_steal_pointer (&batch->text);
-      g_free (batch);
-    }
-  return text;
-}
-
-/* Any thread. */
-void
-iov_remote_session_get_counters (IovRemoteSession         *self,
-                                 IovRemoteSessionCounters *counters)
-{
-  g_return_if_fail (IOV_IS_REMOTE_SESSION (self));
-  g_return_if_fail (counters != NULL);
-
-  g_mutex_lock (&self->mutex);
-  *counters = self->counters;
-  g_mutex_unlock (&self->mutex);
 }

@@ -42,10 +42,12 @@ G_BEGIN_DECLS
  * property says why) and reconnects by itself, waiting 0.5 s, then twice as
  * long each time up to 10 s.  A refused token (IOV_RELAY_ERROR_UNAUTHORIZED),
  * an untrusted certificate (IOV_RELAY_ERROR_TLS, with its SHA-256
- * fingerprint in the message, as IovRelayClient words it) or another
- * protocol version (IOV_RELAY_ERROR_INVALID_MESSAGE) are FAILED: no retry
- * until iov_remote_session_start() is called again (e.g. after
- * iov_relay_client_trust_certificate()).
+ * fingerprint in the message, as IovRelayClient words it), another
+ * protocol version or a hello that iov_relay_parse_message() refuses
+ * (IOV_RELAY_ERROR_INVALID_MESSAGE) are FAILED: no retry until
+ * iov_remote_session_start() is called again (e.g. after
+ * iov_relay_client_trust_certificate()).  Any other message the reader
+ * refuses is counted in invalid_messages and skipped.
  *
  * Everything except iov_remote_session_pop_lines() and
  * iov_remote_session_get_counters() is for the thread that created the
@@ -70,7 +72,7 @@ typedef struct
   guint64 relay_dropped_messages; /* as the relay's "drops" messages report them */
   guint64 relay_dropped_events;
   guint64 source_dropped_lines;   /* the relay's trace reader, latest figure */
-  guint64 invalid_messages;       /* not JSON, not ours */
+  guint64 invalid_messages;       /* not JSON, not ours, or events it cannot render */
   guint64 connections;            /* "hello"s received */
 } IovRemoteSessionCounters;
 
