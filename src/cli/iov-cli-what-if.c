@@ -69,11 +69,9 @@ iov_cli_what_if (int    argc,
 
   if (list_profiles)
     {
-      guint n;
-      const IovProfile **all = iov_profile_list (&n);
+      g_autofree char *table = iov_profile_table ();
 
-      for (guint i = 0; i < n; i++)
-        g_print ("%-12s %s (%s)\n", all[i]->id, all[i]->label, all[i]->versions);
+      fputs (table, stdout);
       return IOV_CLI_EXIT_OK;
     }
   if (list)

@@ -38,6 +38,8 @@ static const char *step_op_names[IOV_STEP_LAST] = {
   [IOV_STEP_CONTEXT_INVALIDATE] = "context-invalidate",
   [IOV_STEP_DSI] = "dsi",
   [IOV_STEP_GLOBAL_INVALIDATE] = "global-invalidate",
+  [IOV_STEP_VHOST_START] = "vhost-start",
+  [IOV_STEP_VHOST_STOP] = "vhost-stop",
 };
 
 const char *
@@ -391,6 +393,13 @@ parse_devices (Ctx         *ctx,
 
       if (!get_bool (ctx, obj, path, "ats", FALSE, &d->ats))
         return FALSE;
+      if (!get_bool (ctx, obj, path, "ats_enabled", FALSE, &d->ats_enabled))
+        return FALSE;
+      if (d->ats_enabled && !d->ats)
+        {
+          g_autofree char *apath = g_strdup_printf ("%s.ats_enabled", path);
+          return fail (ctx, apath, _("the device has no ATS capability (\"ats\": true)"));
+        }
       if (d->ats && d->bus == 0)
         {
           g_autofree char *apath = g_strdup_printf ("%s.ats", path);
@@ -532,6 +541,8 @@ parse_step (Ctx         *ctx,
     case IOV_STEP_UNMAP:
     case IOV_STEP_ATS_ENABLE:
     case IOV_STEP_ATS_DISABLE:
+    case IOV_STEP_VHOST_START:
+    case IOV_STEP_VHOST_STOP:
     case IOV_STEP_LAST:
     default:
       break;
@@ -629,6 +640,22 @@ parse_step (Ctx         *ctx,
         }
       return TRUE;
 
+    case IOV_STEP_VHOST_START:
+    case IOV_STEP_VHOST_STOP:
+      {
+        IovScenarioDevice *d;
+
+        if (!resolve_device (ctx, sc, obj, path, TRUE, &step->device))
+          return FALSE;
+        d = step->device >= 0 ? g_ptr_array_index (sc->devices, step->device) : NULL;
+        if (d == NULL || d->backend != IOV_BACKEND_VHOST)
+          {
+            g_autofree char *dpath = member_path (path, "device");
+            return fail (ctx, dpath, _("\"%s\" needs a device with \"backend\": \"vhost\""), op);
+          }
+        return TRUE;
+      }
+
     case IOV_STEP_CONTEXT_INVALIDATE:
       {
         const char *id = NULL;
@@ -725,6 +752,17 @@ parse_root (JsonNode    *root_node,
         }
       if (!parse_step (&ctx, sc, json_node_get_object (el), path, &g_array_index (sc->steps, IovStep, i)))
         return NULL;
+    }
+
+  /* vhost runs from the start unless the guest's driver starts it later:
+   * a device whose first vhost step is "vhost-start" waits for it. */
+  for (guint i = sc->steps->len; i-- > 0;)
+    {
+      const IovStep *step = &g_array_index (sc->steps, IovStep, i);
+
+      if (step->op == IOV_STEP_VHOST_START || step->op == IOV_STEP_VHOST_STOP)
+        ((IovScenarioDevice *) g_ptr_array_index (sc->devices, step->device))->vhost_stopped =
+          step->op == IOV_STEP_VHOST_START;
     }
 
   return g_steal_pointer (&sc);

@@ -51,6 +51,8 @@ typedef enum
   IOV_STEP_CONTEXT_INVALIDATE,
   IOV_STEP_DSI,
   IOV_STEP_GLOBAL_INVALIDATE,
+  IOV_STEP_VHOST_START,   /* vhost_dev_start: vhost registers its notifiers */
+  IOV_STEP_VHOST_STOP,
   IOV_STEP_LAST
 } IovStepOp;
 
@@ -61,7 +63,9 @@ typedef struct
   guint8      devfn;
   IovBackend  backend;
   gboolean    ats;
+  gboolean    ats_enabled;   /* the guest enabled ATS before the first step */
   guint16     domain;
+  gboolean    vhost_stopped; /* vhost starts at a "vhost-start" step, not before the first */
 } IovScenarioDevice;
 
 typedef struct

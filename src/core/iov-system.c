@@ -40,6 +40,7 @@ typedef struct
   gboolean    sections;      /* the IOMMU region is in the address space */
   gboolean    context_valid;
   gboolean    ats_enabled;
+  gboolean    vhost_started; /* vhost_dev_start() ran: its listener is registered */
   IovIommuMr  mr;
   GArray     *pt;            /* Mapping: guest page table leaves */
   GArray     *tables;        /* Mapping: blocks that have a next-level table */
@@ -134,14 +135,18 @@ emit (Sys               *sys,
     }
   else if (!iov_iommu_mr_notify (sys->p, &as->mr, 0, &ev, index, sys->cur->outcomes))
     sys->dead = TRUE;
+  if (sys->dead)
+    sys->cur->exit_status = IOV_EXIT_ABORT;
 
   return !sys->dead;
 }
 
+/* @status: how QEMU ends, IOV_EXIT_ABORT for assert() and hw_error(). */
 static void
 abort_without_event (Sys               *sys,
                      const IovNotifier *notifier,
                      IovAbortKind       kind,
+                     int                status,
                      char              *message)
 {
   IovOutcome out = { 0 };
@@ -156,6 +161,7 @@ abort_without_event (Sys               *sys,
       g_free (sys->cur->abort_message);
       sys->cur->abort_message = message;
     }
+  sys->cur->exit_status = status;
   sys->dead = TRUE;
 }
 
@@ -180,12 +186,14 @@ flag_changed_refusal (Sys   *sys,
   switch (sys->sc->model)
     {
     case IOV_IOMMU_INTEL:
+      /* vtd_iommu_notify_flag_changed(): error_setg_errno (ENOTSUP; 7.0
+       * passed -ENOTSUP), so QEMU appends strerror's text. */
       if (sys->p->snoop_control && sys->sc->snoop_control)
-        return g_strdup ("Snoop Control with vhost or VFIO is not supported");
+        return g_strdup_printf ("Snoop Control with vhost or VFIO is not supported%s", sys->p->vtd_errno_text);
       if (sys->p->vtd_refusals && (new_flags & IOV_NOTIFIER_MAP) && !sys->sc->caching_mode)
-        return g_strdup_printf ("device %s requires caching mode", dev);
+        return g_strdup_printf ("device %s requires caching mode%s", dev, sys->p->vtd_errno_text);
       if (sys->p->vtd_refusals && (new_flags & IOV_NOTIFIER_DEVIOTLB_UNMAP) && !sys->sc->device_iotlb)
-        return g_strdup_printf ("device %s requires device IOTLB mode", dev);
+        return g_strdup_printf ("device %s requires device IOTLB mode%s", dev, sys->p->vtd_errno_text);
       return NULL;
 
     case IOV_IOMMU_VIRTIO:
@@ -194,10 +202,12 @@ flag_changed_refusal (Sys   *sys,
       return NULL;
 
     case IOV_IOMMU_AMD:
+      /* ≤10.1 error_setg(); 10.2 error_setg_errno (ENOTSUP), and only
+       * without dma-remap, when no IOMMU section exists to register on. */
       if ((new_flags & IOV_NOTIFIER_MAP) && !sys->p->amd_notifies)
         return g_strdup_printf ("device %s requires iommu notifier which is not currently supported", dev);
       if ((new_flags & IOV_NOTIFIER_MAP) && !sys->sc->dma_remap)
-        return g_strdup_printf ("device %s requires dma-remap=1", dev);
+        return g_strdup_printf ("device %s requires dma-remap=1%s", dev, sys->p->amd_errno_text);
       return NULL;
 
     default:
@@ -562,7 +572,7 @@ vtd_address_space_unmap (Sys               *sys,
     end = limit;
   if (n->start > end)
     {
-      abort_without_event (sys, n, IOV_ABORT_UNMAP_START_END, NULL);
+      abort_without_event (sys, n, IOV_ABORT_UNMAP_START_END, IOV_EXIT_ABORT, NULL);
       return FALSE;
     }
 
@@ -571,7 +581,7 @@ vtd_address_space_unmap (Sys               *sys,
     return FALSE;
   if (remain != 0)
     {
-      abort_without_event (sys, n, IOV_ABORT_UNMAP_REMAIN, NULL);
+      abort_without_event (sys, n, IOV_ABORT_UNMAP_REMAIN, IOV_EXIT_ABORT, NULL);
       return FALSE;
     }
 
@@ -666,6 +676,11 @@ as_sections (Sys     *sys,
              guint64  starts[2],
              guint64  ends[2])
 {
+  /* AMD-Vi 10.2+ enables the IOMMU region only with dma-remap=on (and a
+   * translating device-table entry, which enable-dmar stands for):
+   * otherwise the device DMAs through "amdvi-sys" and nothing registers. */
+  if (sys->sc->model == IOV_IOMMU_AMD && sys->p->amd_notifies && !sys->sc->dma_remap)
+    return 0;
   if (sys->sc->model == IOV_IOMMU_VIRTIO)
     {
       /* No interrupt window inside a virtio-iommu region: one section. */
@@ -697,16 +712,18 @@ vhost_flags (Sys *sys,
     }
 }
 
+/* error_report_err() prints the refusal; vfio then calls hw_error(),
+ * which prints its own line and aborts. */
 static void
 fatal_refusal (Sys               *sys,
                const IovNotifier *n,
                const char        *refusal,
                const char        *then)
 {
-  char *msg = then ? g_strdup_printf ("qemu-system-x86_64: %s; %s", refusal, then)
+  char *msg = then ? g_strdup_printf ("qemu-system-x86_64: %s\n%s", refusal, then)
                    : g_strdup_printf ("qemu-system-x86_64: %s", refusal);
 
-  abort_without_event (sys, n, IOV_ABORT_EXIT, msg);
+  abort_without_event (sys, n, IOV_ABORT_EXIT, then ? IOV_EXIT_ABORT : 1, msg);
 }
 
 static IovNotifier *
@@ -736,17 +753,19 @@ vhost_register (Sys     *sys,
   return n;
 }
 
+/* The listener's region_add for each IOMMU section, in ascending order:
+ * vhost's while vhost runs (vhost_dev_start registers its listener), or
+ * vfio's. */
 static void
-add_sections (Sys *sys,
-              As  *as)
+register_consumers (Sys *sys,
+                    As  *as)
 {
   guint64 starts[2], ends[2];
   guint n_sections = as_sections (sys, starts, ends);
 
-  as->sections = TRUE;
   for (guint s = 0; s < n_sections && !sys->dead; s++)
     {
-      if (as->backend == IOV_BACKEND_VHOST)
+      if (as->backend == IOV_BACKEND_VHOST && as->vhost_started)
         {
           IovNotifier *n = vhost_register (sys, as, s, starts[s], ends[s]);
 
@@ -772,15 +791,14 @@ add_sections (Sys *sys,
     }
 }
 
+/* region_del, in ascending order, finds each notifier by its start. */
 static void
-remove_sections (Sys *sys,
-                 As  *as)
+unregister_consumers (Sys *sys,
+                      As  *as)
 {
   guint64 starts[2], ends[2];
   guint n_sections = as_sections (sys, starts, ends);
 
-  as->sections = FALSE;
-  /* region_del in ascending order finds each notifier by its start. */
   for (guint s = 0; s < n_sections; s++)
     for (guint i = 0; i < as->consumer->len; i++)
       {
@@ -793,6 +811,38 @@ remove_sections (Sys *sys,
             break;
           }
       }
+}
+
+static void
+add_sections (Sys *sys,
+              As  *as)
+{
+  as->sections = TRUE;
+  register_consumers (sys, as);
+}
+
+static void
+remove_sections (Sys *sys,
+                 As  *as)
+{
+  /* AMD-Vi 10.2+ (enable_nodma_mode): every notifier's range is unmapped
+   * in 64-bit power-of-two pieces, unclamped, before the switch. */
+  if (sys->sc->model == IOV_IOMMU_AMD && sys->p->amd_notifies)
+    {
+      g_autoptr(GPtrArray) ns = g_ptr_array_copy (as->mr.list, NULL, NULL);
+
+      for (guint i = 0; i < ns->len && !sys->dead; i++)
+        {
+          const IovNotifier *n = g_ptr_array_index (ns, i);
+          UnmapChunk chunk = { sys, as, n };
+
+          iov_vtd_split_unmap (n->start, n->end, 64, unmap_chunk, &chunk);
+        }
+      if (sys->dead)
+        return;
+    }
+  as->sections = FALSE;
+  unregister_consumers (sys, as);
 }
 
 /* vhost_toggle_device_iotlb(): re-register every vhost notifier, in
@@ -836,9 +886,10 @@ virtio_request (Sys           *sys,
   if (!sys->p->virtio_notifies || !(as->mr.agg_flags & need))
     return;
 
-  if (!sys->p->virtio_split || (start == 0 && end == G_MAXUINT64))
+  if (!iov_profile_virtio_splits (sys->p, map) || (start == 0 && end == G_MAXUINT64))
     {
-      /* 5.2 sends the request as it came; 6.0+ sends the full space whole. */
+      /* 5.2 sends the request as it came, and 6.0–7.0 a MAP; the split
+       * sends the full space whole. */
       IovTlbEvent ev = { start, end - start, step->gpa, need, map ? step->perm : IOV_PERM_NONE };
       emit (sys, as, &ev, NULL);
       return;
@@ -856,6 +907,39 @@ virtio_request (Sys           *sys,
       if (start == 0)
         break;
     }
+}
+
+/* ------------------------------------------------------------------------
+ * Start-up
+ */
+
+/* QEMU will not run vfio-pci behind VT-d without caching mode, long before
+ * any notifier: up to 10.1, vtd_machine_done_notify_one() exits when the
+ * machine is created; from 10.2, vtd_dev_set_iommu_device() fails the
+ * device's realize (hw/vfio/pci.c prepends "Failed to set vIOMMU: " and
+ * "vfio HOST: ", error_report prepends the -device option). */
+static void
+vfio_without_caching_mode (Sys *sys)
+{
+  const IovScenarioDevice *vfio = NULL;
+
+  if (sys->sc->model != IOV_IOMMU_INTEL || sys->sc->caching_mode)
+    return;
+  for (guint d = 0; d < sys->sc->devices->len && vfio == NULL; d++)
+    if (((IovScenarioDevice *) g_ptr_array_index (sys->sc->devices, d))->backend == IOV_BACKEND_VFIO)
+      vfio = g_ptr_array_index (sys->sc->devices, d);
+  if (vfio == NULL)
+    return;
+
+  if (sys->p->vtd_cm_exit_at_init)
+    abort_without_event (sys, NULL, IOV_ABORT_EXIT, 1,
+                         g_strdup ("qemu-system-x86_64: We need to set caching-mode=on for intel-iommu to enable "
+                                   "device assignment with IOMMU protection."));
+  else if (sys->p->vtd_cm_realize_fails)
+    abort_without_event (sys, NULL, IOV_ABORT_EXIT, 1,
+                         g_strdup_printf ("qemu-system-x86_64: -device vfio-pci,…,id=%s: vfio …: Failed to set vIOMMU: "
+                                          "Device assignment is not allowed without enabling caching-mode=on for "
+                                          "Intel IOMMU.", vfio->id));
 }
 
 /* ------------------------------------------------------------------------
@@ -985,8 +1069,34 @@ run_step (Sys           *sys,
         if (as->ats_enabled == on)
           break;
         as->ats_enabled = on;
-        if (sys->p->vhost == IOV_VHOST_BY_ATS && as->backend == IOV_BACKEND_VHOST)
+        /* virtio_pci_ats_ctrl_trigger() sets device_iotlb_enabled either
+         * way; vhost_toggle_device_iotlb() returns unless vhost runs. */
+        if (sys->p->vhost == IOV_VHOST_BY_ATS && as->backend == IOV_BACKEND_VHOST && as->vhost_started)
           vhost_toggle_device_iotlb (sys, as);
+      }
+      break;
+
+    case IOV_STEP_VHOST_START:
+    case IOV_STEP_VHOST_STOP:
+      {
+        gboolean on = step->op == IOV_STEP_VHOST_START;
+
+        if (as->vhost_started == on)
+          break;
+        /* vhost_dev_start() registers vhost's IOMMU listener, whose
+         * region_add registers a notifier per section present now;
+         * vhost_dev_stop() unregisters the listener, and region_del each. */
+        if (on)
+          {
+            as->vhost_started = TRUE;
+            if (as->sections)
+              register_consumers (sys, as);
+          }
+        else
+          {
+            unregister_consumers (sys, as);
+            as->vhost_started = FALSE;
+          }
       }
       break;
 
@@ -1086,7 +1196,14 @@ explain_step (Sys           *sys,
                : _("The guest unmaps a range in its I/O page table; QEMU learns of it only from an invalidation.");
       break;
     case IOV_STEP_ATS_ENABLE:
-      what = _("The guest enables ATS on the device; vhost re-registers its notifiers where QEMU ties the flag to it.");
+      what = _("The guest enables ATS on the device; a running vhost re-registers its notifiers where QEMU ties "
+               "the flag to it.");
+      break;
+    case IOV_STEP_VHOST_START:
+      what = _("The guest's driver starts the device: vhost starts and registers one notifier per IOMMU section.");
+      break;
+    case IOV_STEP_VHOST_STOP:
+      what = _("vhost stops: its notifiers are unregistered.");
       break;
     case IOV_STEP_ATS_DISABLE:
       what = _("The guest disables ATS on the device.");
@@ -1117,6 +1234,14 @@ explain_step (Sys           *sys,
       what = "";
       break;
     }
+  /* vtd_switch_address_space_all() walks a hash table: QEMU switches
+   * devices in an order of its own, the model in the scenario's. */
+  if (sys->sc->model == IOV_IOMMU_INTEL && sys->sc->devices->len > 1 &&
+      (step->op == IOV_STEP_ENABLE_DMAR || step->op == IOV_STEP_DISABLE_DMAR ||
+       (step->op == IOV_STEP_CONTEXT_INVALIDATE && step->device < 0)))
+    return g_strdup_printf ("%s %s %s", what, outcome,
+                            _("QEMU switches the devices in its hash table's order, not the scenario's: across "
+                              "devices, events and registrations may come in another order."));
   return g_strdup_printf ("%s %s", what, outcome);
 }
 
@@ -1277,6 +1402,8 @@ iov_run_scenario (const IovScenario  *sc,
 
       as->backend = d->backend;
       as->domain = d->domain;
+      as->ats_enabled = d->ats_enabled;
+      as->vhost_started = d->backend == IOV_BACKEND_VHOST && !d->vhost_stopped;
       g_ptr_array_add (sys.as_list, as);
       run_space_find (run->initial, as->id);
     }
@@ -1305,14 +1432,8 @@ iov_run_scenario (const IovScenario  *sc,
       r->registrations = r->topology ? g_array_new (FALSE, FALSE, sizeof (IovRegistration)) : NULL;
       sys.cur = r;
 
-      /* QEMU ≤7.2.0 refuses vfio behind VT-d without caching mode when the
-       * machine is created, before the guest runs at all. */
-      if (i == 0 && profile->vtd_cm_exit_at_init && sc->model == IOV_IOMMU_INTEL && !sc->caching_mode)
-        for (guint d = 0; d < sc->devices->len && !sys.dead; d++)
-          if (((IovScenarioDevice *) g_ptr_array_index (sc->devices, d))->backend == IOV_BACKEND_VFIO)
-            abort_without_event (&sys, NULL, IOV_ABORT_EXIT,
-                                 g_strdup ("qemu-system-x86_64: We need to set caching-mode=on for intel-iommu "
-                                           "to enable device assignment with IOMMU protection."));
+      if (i == 0)
+        vfio_without_caching_mode (&sys);
 
       if (!sys.dead)
         run_step (&sys, step);

@@ -34,6 +34,9 @@ typedef struct
   char                  *message;   /* QEMU's refusal text */
 } IovRegistration;
 
+/* assert() and hw_error() end in abort(): a shell sees 128 + SIGABRT. */
+#define IOV_EXIT_ABORT 134
+
 typedef struct
 {
   guint      index;
@@ -43,7 +46,8 @@ typedef struct
   GArray    *events;         /* IovTlbEvent */
   GArray    *outcomes;       /* IovOutcome */
   GArray    *registrations;  /* IovRegistration; NULL for low-level steps */
-  char      *abort_message;  /* QEMU's last words when it stopped */
+  char      *abort_message;  /* QEMU's last words when it stopped (error exits) */
+  int        exit_status;    /* QEMU's exit status when it stopped there, else 0 */
   char      *explain;        /* NULL for low-level steps the scenario left unexplained */
 } IovStepResult;
 

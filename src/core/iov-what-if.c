@@ -253,10 +253,30 @@ put_step (GString             *out,
   g_string_append_c (out, '}');
 }
 
+char *
+iov_run_stderr (const IovRun *run)
+{
+  const IovStepResult *step = iov_run_get_step (run, run != NULL ? run->aborted_at : -1);
+
+  if (step == NULL)
+    return NULL;
+  for (guint i = step->outcomes->len; i-- > 0;)
+    {
+      const IovOutcome *o = &g_array_index (step->outcomes, IovOutcome, i);
+
+      if (o->result == IOV_RESULT_ABORT)
+        return iov_outcome_message (step, run->profile, o);
+    }
+  return g_strdup (step->abort_message);
+}
+
 void
 iov_run_write_json (const IovRun *run,
                     GString      *out)
 {
+  const IovStepResult *last = iov_run_get_step (run, run->aborted_at);
+  g_autofree char *last_words = iov_run_stderr (run);
+
   g_string_append (out, "{\"profile\": ");
   put_string (out, run->profile->id);
   g_string_append (out, ", \"aborted_at\": ");
@@ -264,6 +284,17 @@ iov_run_write_json (const IovRun *run,
     g_string_append (out, "null");
   else
     g_string_append_printf (out, "%d", run->aborted_at);
+  /* What QEMU printed as it stopped, verbatim, and how it ended. */
+  g_string_append (out, ", \"exit_status\": ");
+  if (last != NULL && last->exit_status != 0)
+    g_string_append_printf (out, "%d", last->exit_status);
+  else
+    g_string_append (out, "null");
+  g_string_append (out, ", \"stderr\": ");
+  if (last_words != NULL)
+    put_string (out, last_words);
+  else
+    g_string_append (out, "null");
   g_string_append (out, ",\n  \"steps\": [");
   for (guint i = 0; i < run->steps->len; i++)
     {
@@ -380,4 +411,116 @@ iov_what_if_write_json (IovWhatIf *self,
       g_string_append (out, "}}");
     }
   g_string_append (out, "]}");
+}
+
+/* ------------------------------------------------------------------------
+ * The release table, as `what-if --list-profiles` prints it
+ */
+
+static const char *const fact_names[IOV_PROFILE_N_FACTS] = {
+  "id", "dispatch", "vhost", "vfio-no-cm", "vtd-refusals", "snoop", "errno-text", "dsi/global", "replay",
+  "aw", "virtio-iommu", "amd-vi", "containment-assert", "evidence",
+};
+
+const char *
+iov_profile_fact_name (IovProfileFact fact)
+{
+  g_return_val_if_fail (fact < IOV_PROFILE_N_FACTS, NULL);
+  return fact_names[fact];
+}
+
+char *
+iov_profile_fact (const IovProfile *p,
+                  IovProfileFact    fact)
+{
+  static const char *const dispatch[] = { "assert", "crop-if-dev", "crop" };
+  static const char *const vhost[] = { "unmap", "dev-else-unmap", "by-ats" };
+
+  switch (fact)
+    {
+    case IOV_PROFILE_FACT_ID:
+      return g_strdup (p->id);
+    case IOV_PROFILE_FACT_DISPATCH:
+      return g_strdup (dispatch[p->era]);
+    case IOV_PROFILE_FACT_VHOST:
+      return g_strdup (vhost[p->vhost]);
+    case IOV_PROFILE_FACT_VFIO_NO_CM:
+      return g_strdup (p->vtd_cm_realize_fails ? "realize-fails" : p->vtd_cm_exit_at_init ? "exit" : "-");
+    case IOV_PROFILE_FACT_VTD_REFUSALS:
+      return g_strdup (p->vtd_refusals ? "cm,dt" : "-");
+    case IOV_PROFILE_FACT_SNOOP:
+      return g_strdup (p->snoop_control ? "refuses" : "-");
+    case IOV_PROFILE_FACT_ERRNO:
+      return *p->vtd_errno_text ? g_strdup_printf ("\"%s\"", p->vtd_errno_text) : g_strdup ("-");
+    case IOV_PROFILE_FACT_SYNC:
+      return g_strdup (p->vtd_sync_unmap_range ? "range-unmap" : p->era == IOV_ERA_5_0 ? "walk" : "walk,skip-dev");
+    case IOV_PROFILE_FACT_REPLAY:
+      return g_strdup (p->vtd_replay_8_1 ? "walk-if-n-map" : "unmap,walk-if-as-map");
+    case IOV_PROFILE_FACT_AW:
+      return g_strdup_printf ("%u", p->default_aw_bits);
+    case IOV_PROFILE_FACT_VIRTIO:
+      return g_strdup (!p->virtio_notifies ? "-" : p->virtio_split_map ? "split" : p->virtio_split ? "split-unmap"
+                                                                                              : "whole");
+    case IOV_PROFILE_FACT_AMD:
+      return g_strdup (p->amd_notifies ? "dma-remap" : "-");
+    case IOV_PROFILE_FACT_ASSERTION:
+      if (p->era == IOV_ERA_10_2)
+        return g_strdup ("none");
+      if (p->containment_line == 0)
+        return g_strdup_printf ("%s:?", p->memory_c);
+      return g_strdup_printf ("%s:%u", p->memory_c, p->containment_line);
+    case IOV_PROFILE_FACT_EVIDENCE:
+      if (!p->trace_vhost_user && p->trace_vhost_start == NULL)
+        return g_strdup ("-");
+      return g_strdup_printf ("%s%s%s", p->trace_vhost_user ? "vhost_user_write" : "",
+                              p->trace_vhost_user && p->trace_vhost_start ? "," : "",
+                              p->trace_vhost_start ? p->trace_vhost_start : "");
+    case IOV_PROFILE_N_FACTS:
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+char *
+iov_profile_table (void)
+{
+  guint n;
+  const IovProfile **all = iov_profile_list (&n);
+  g_autofree char ***cells = g_new0 (char **, n + 1);
+  guint width[IOV_PROFILE_N_FACTS] = { 0 };
+  GString *out = g_string_new (NULL);
+
+  for (guint f = 0; f < IOV_PROFILE_N_FACTS; f++)
+    width[f] = strlen (fact_names[f]);
+  for (guint i = 0; i < n; i++)
+    {
+      cells[i] = g_new0 (char *, IOV_PROFILE_N_FACTS + 1);
+      for (guint f = 0; f < IOV_PROFILE_N_FACTS; f++)
+        {
+          cells[i][f] = iov_profile_fact (all[i], f);
+          width[f] = MAX (width[f], g_utf8_strlen (cells[i][f], -1));
+        }
+    }
+
+  for (guint i = 0; i <= n; i++)
+    for (guint f = 0; f < IOV_PROFILE_N_FACTS; f++)
+      {
+        const char *cell = i == 0 ? fact_names[f] : cells[i - 1][f];
+
+        /* pad by characters: the cells may hold UTF-8 */
+        g_string_append (out, cell);
+        if (f + 1 == IOV_PROFILE_N_FACTS)
+          g_string_append_c (out, '\n');
+        else
+          for (guint k = g_utf8_strlen (cell, -1); k < width[f] + 2; k++)
+            g_string_append_c (out, ' ');
+      }
+
+  g_string_append (out, "\nchecked against:\n");
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (out, "%-*s  %s (%s): %s\n", width[0], all[i]->id, all[i]->label, all[i]->versions,
+                            all[i]->checked);
+  for (guint i = 0; i < n; i++)
+    g_strfreev (cells[i]);
+  return g_string_free (out, FALSE);
 }

@@ -69,8 +69,10 @@ test_columns_and_next_difference (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "what-if.step-back", NULL));
   g_assert_cmpint (iov_what_if_view_get_position (view), ==, 2);
 
-  /* Two to four columns. 6.0 and 10.2 both crop at step 3, in another
-   * dispatch order: a difference, but neither column stands out. */
+  /* Two to four columns. 6.0 and 10.2 both crop at step 3, in the same
+   * order: vhost registers when it starts, after the guest enabled ATS
+   * (issue I, fix 7). The difference in dispatch order expected here
+   * before came from re-registering a vhost that had not started yet. */
   g_assert_false (iov_what_if_view_set_profiles (view, one));
   g_assert_false (iov_what_if_view_set_profiles (view, unknown));
   g_assert_cmpuint (iov_what_if_view_get_n_columns (view), ==, 3);
@@ -79,17 +81,13 @@ test_columns_and_next_difference (void)
   g_assert_true (iov_what_if_view_set_profiles (view, two));
   g_assert_cmpuint (iov_what_if_view_get_n_columns (view), ==, 2);
   iov_what_if_view_set_position (view, -1);
-  g_assert_true (iov_what_if_view_next_difference (view));
-  g_assert_cmpint (iov_what_if_view_get_position (view), ==, 2);
+  g_assert_false (iov_what_if_view_next_difference (view));
+  g_assert_cmpint (iov_what_if_view_get_position (view), ==, -1);
+  iov_what_if_view_set_position (view, 2);
   g_assert_cmpstr (iov_what_if_view_get_column_outcome (view, 0, &differs), ==, "cropped");
   g_assert_false (differs);
   g_assert_cmpstr (iov_what_if_view_get_column_outcome (view, 1, &differs), ==, "cropped");
   g_assert_false (differs);
-  /* Step 4 skips in both, also in another order; then nothing is left. */
-  g_assert_true (iov_what_if_view_next_difference (view));
-  g_assert_cmpint (iov_what_if_view_get_position (view), ==, 3);
-  g_assert_false (iov_what_if_view_next_difference (view));
-  g_assert_cmpint (iov_what_if_view_get_position (view), ==, 3);
 
   /* Another scenario replaces the columns' run. */
   {

@@ -206,6 +206,116 @@ test_abort_messages (void)
   g_assert_nonnull (strstr (rem, "vtd_address_space_unmap: Assertion `!remain' failed."));
 }
 
+/* Issue I, fix 3: the assertion sites of every release (reference §12),
+ * each the line of assert() in that release's memory_region_notify_one /
+ * memory_region_notify_iommu_one (softmmu|system/memory.c) and
+ * vtd_address_space_unmap (hw/i386/intel_iommu.c); 11.1's were read off
+ * Debian's 11.1.3 binary, 11.0's are unknown (0). */
+static void
+test_assertion_sites (void)
+{
+  static const struct { const char *id, *memory_c; guint contain, perm; const char *vtd_c; guint se, rem; } sites[] = {
+    { "qemu-5.0", "memory.c", 1918, 0, "hw/i386/intel_iommu.c", 3480, 3502 },
+    { "qemu-5.1", "softmmu/memory.c", 1907, 0, "hw/i386/intel_iommu.c", 3485, 3507 },
+    { "qemu-5.2", "../softmmu/memory.c", 1959, 0, "../hw/i386/intel_iommu.c", 3484, 3506 },
+    { "qemu-6.0", "../softmmu/memory.c", 1974, 1958, "../hw/i386/intel_iommu.c", 3482, 3506 },
+    { "qemu-6.1", "../softmmu/memory.c", 1975, 1959, "../hw/i386/intel_iommu.c", 3480, 3504 },
+    { "qemu-6.2", "../softmmu/memory.c", 1980, 1964, "../hw/i386/intel_iommu.c", 3480, 3504 },
+    { "qemu-7.0", "../softmmu/memory.c", 1990, 1974, "../hw/i386/intel_iommu.c", 3502, 3526 },
+    { "qemu-7.1", "../softmmu/memory.c", 1990, 1974, "../hw/i386/intel_iommu.c", 3533, 3557 },
+    { "qemu-7.2", "../softmmu/memory.c", 1991, 1975, "../hw/i386/intel_iommu.c", 3742, 3766 },
+    { "debian-7.2", "../../softmmu/memory.c", 1979, 1963, "../../hw/i386/intel_iommu.c", 3762, 3786 },
+    { "qemu-8.0", "../softmmu/memory.c", 1991, 1975, "../hw/i386/intel_iommu.c", 3761, 3785 },
+    { "qemu-8.1", "../softmmu/memory.c", 2010, 1994, "../hw/i386/intel_iommu.c", 3767, 3791 },
+    { "qemu-8.2", "../system/memory.c", 2011, 1995, "../hw/i386/intel_iommu.c", 3838, 3862 },
+    { "qemu-9.0", "../system/memory.c", 2027, 2011, "../hw/i386/intel_iommu.c", 3838, 3862 },
+    { "qemu-9.1", "../system/memory.c", 2006, 1990, "../hw/i386/intel_iommu.c", 3955, 3979 },
+    { "qemu-9.2", "../system/memory.c", 2038, 2022, "../hw/i386/intel_iommu.c", 4001, 4025 },
+    { "qemu-10.0", "../system/memory.c", 2038, 2022, "../hw/i386/intel_iommu.c", 4423, 4447 },
+    { "qemu-10.1", "../system/memory.c", 2031, 2015, "../hw/i386/intel_iommu.c", 4449, 4473 },
+    { "qemu-10.2", "../system/memory.c", 0, 2037, "../hw/i386/intel_iommu.c", 4720, 4744 },
+    { "qemu-11.0", "../system/memory.c", 0, 0, "../hw/i386/intel_iommu.c", 0, 0 },
+    { "qemu-11.1", "../system/memory.c", 0, 1981, "../hw/i386/intel_iommu.c", 4899, 4923 },
+  };
+  guint n;
+
+  iov_profile_list (&n);
+  g_assert_cmpuint (G_N_ELEMENTS (sites), ==, n);
+  for (guint i = 0; i < G_N_ELEMENTS (sites); i++)
+    {
+      const IovProfile *p = profile (sites[i].id);
+      g_autofree char *contain = iov_abort_message (p, IOV_ABORT_CONTAINMENT);
+      g_autofree char *perm = iov_abort_message (p, IOV_ABORT_UNMAP_PERM);
+      g_autofree char *remain = iov_abort_message (p, IOV_ABORT_UNMAP_REMAIN);
+      g_autofree char *want_contain = g_strdup_printf ("qemu-system-x86_64: %s:%u: %s: Assertion `entry->iova >= "
+                                                       "notifier->start && entry_end <= notifier->end' failed.",
+                                                       sites[i].memory_c, sites[i].contain,
+                                                       iov_profile_notify_function (p));
+      g_autofree char *want_perm = g_strdup_printf ("qemu-system-x86_64: %s:%u: memory_region_notify_iommu_one: "
+                                                    "Assertion `entry->perm == IOMMU_NONE' failed.",
+                                                    sites[i].memory_c, sites[i].perm);
+      g_autofree char *want_remain = g_strdup_printf ("qemu-system-x86_64: %s:%u: vtd_address_space_unmap: "
+                                                      "Assertion `!remain' failed.", sites[i].vtd_c, sites[i].rem);
+
+      g_assert_cmpuint (p->containment_line, ==, sites[i].contain);
+      g_assert_cmpuint (p->unmap_perm_line, ==, sites[i].perm);
+      g_assert_cmpuint (p->unmap_start_end_line, ==, sites[i].se);
+      if (sites[i].contain != 0)
+        g_assert_cmpstr (contain, ==, want_contain);
+      if (sites[i].perm != 0)
+        g_assert_cmpstr (perm, ==, want_perm);
+      if (sites[i].rem != 0)
+        g_assert_cmpstr (remain, ==, want_remain);
+    }
+}
+
+/* Issue I, fix 3: the directory prefix is the build's. Debian builds in
+ * b/qemu ("../../FILE") until 1:8.0.2+dfsg-3 added -ffile-prefix-map=../../=
+ * (debian/rules:20 of sid's 10.2.2 source, and its changelog); read off
+ * the binaries: 5.2 and 7.2.22 print ../../softmmu/memory.c, 10.0.2 and
+ * 11.1.3 system/memory.c. */
+static void
+test_build_paths (void)
+{
+  static const struct { int major, minor, micro; const char *package; IovAbortKind kind; const char *message; } builds[] = {
+    { 5, 2, 0, "Debian 1:5.2+dfsg-11+deb11u5", IOV_ABORT_CONTAINMENT,
+      "qemu-system-x86_64: ../../softmmu/memory.c:1959: memory_region_notify_one: "
+      "Assertion `entry->iova >= notifier->start && entry_end <= notifier->end' failed." },
+    { 5, 2, 0, "", IOV_ABORT_CONTAINMENT,
+      "qemu-system-x86_64: ../softmmu/memory.c:1959: memory_region_notify_one: "
+      "Assertion `entry->iova >= notifier->start && entry_end <= notifier->end' failed." },
+    { 7, 2, 22, "Debian 1:7.2+dfsg-7+deb12u18+b3", IOV_ABORT_CONTAINMENT,
+      "qemu-system-x86_64: ../../softmmu/memory.c:1979: memory_region_notify_iommu_one: "
+      "Assertion `entry->iova >= notifier->start && entry_end <= notifier->end' failed." },
+    { 7, 2, 22, "", IOV_ABORT_UNMAP_REMAIN,
+      "qemu-system-x86_64: ../hw/i386/intel_iommu.c:3786: vtd_address_space_unmap: Assertion `!remain' failed." },
+    { 8, 0, 2, "Debian 1:8.0.2+dfsg-2", IOV_ABORT_UNMAP_PERM,
+      "qemu-system-x86_64: ../../softmmu/memory.c:1975: memory_region_notify_iommu_one: "
+      "Assertion `entry->perm == IOMMU_NONE' failed." },
+    { 8, 0, 2, "Debian 1:8.0.2+dfsg-3", IOV_ABORT_UNMAP_PERM,
+      "qemu-system-x86_64: softmmu/memory.c:1975: memory_region_notify_iommu_one: "
+      "Assertion `entry->perm == IOMMU_NONE' failed." },
+    { 10, 0, 2, "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1", IOV_ABORT_CONTAINMENT,
+      "qemu-system-x86_64: system/memory.c:2038: memory_region_notify_iommu_one: "
+      "Assertion `entry->iova >= notifier->start && entry_end <= notifier->end' failed." },
+    { 11, 1, 3, "Debian 1:11.1.3+ds-1", IOV_ABORT_UNMAP_START_END,
+      "qemu-system-x86_64: hw/i386/intel_iommu.c:4899: vtd_address_space_unmap: Assertion `start <= end' failed." },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (builds); i++)
+    {
+      const IovProfile *p = iov_profile_for_version (builds[i].major, builds[i].minor, builds[i].micro,
+                                                     builds[i].package);
+      g_autofree char *message = iov_abort_message (p, builds[i].kind);
+
+      g_assert_cmpstr (message, ==, builds[i].message);
+      /* the same row, whatever the build */
+      g_assert_true (iov_profile_same_rules (p, iov_profile_lookup (p->id)));
+      g_assert_true (iov_profile_for_version (builds[i].major, builds[i].minor, builds[i].micro,
+                                              builds[i].package) == p);
+    }
+}
+
 static void
 test_list_order (void)
 {
@@ -327,9 +437,9 @@ reference (int                era,      /* 5, 6 or 10 */
 static void
 test_property (void)
 {
-  static const struct { const char *id; int era; } eras[] = {
-    { "qemu-5.0", 5 }, { "qemu-6.0", 6 }, { "qemu-10.2", 10 },
-  };
+  static const int era_number[] = { [IOV_ERA_5_0] = 5, [IOV_ERA_6_0] = 6, [IOV_ERA_10_2] = 10 };
+  guint n_rows;
+  const IovProfile **rows = iov_profile_list (&n_rows);
   guint32 seed = g_test_rand_int ();
   g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
   guint n_cases = g_test_thorough () ? 2000000 : 200000;
@@ -338,8 +448,8 @@ test_property (void)
     {
       IovNotifier n = { "n", NULL, 0, 0, 0, 0 };
       IovTlbEvent ev = { 0 };
-      guint k = g_rand_int_range (rand, 0, G_N_ELEMENTS (eras));
-      const IovProfile *p = profile (eras[k].id);
+      const IovProfile *p = rows[g_rand_int_range (rand, 0, n_rows)];
+      int era = era_number[p->era];
       guint64 a = rand_u64 (rand), b = rand_u64 (rand);
       guint64 ref_iova = 0, ref_mask = 0;
       IovResult want, got;
@@ -347,19 +457,19 @@ test_property (void)
 
       n.start = MIN (a, b);
       n.end = MAX (a, b);
-      n.flags = g_rand_int_range (rand, 1, eras[k].era == 5 ? 4 : 8);
+      n.flags = g_rand_int_range (rand, 1, era == 5 ? 4 : 8);
       ev.iova = rand_u64 (rand);
       ev.addr_mask = rand_u64 (rand);
       ev.perm = g_rand_int_range (rand, 0, 4);
-      ev.type = 1 << g_rand_int_range (rand, 0, eras[k].era == 5 ? 2 : 3);
+      ev.type = 1 << g_rand_int_range (rand, 0, era == 5 ? 2 : 3);
 
-      want = reference (eras[k].era, &n, &ev, &ref_iova, &ref_mask);
+      want = reference (era, &n, &ev, &ref_iova, &ref_mask);
       got = iov_notify_one (p, &n, &ev, &o);
       if (got != want || (got == IOV_RESULT_DELIVERED && (o.iova != ref_iova || o.addr_mask != ref_mask)))
         {
           g_test_message ("seed %u case %u: %s n=[%" G_GINT64_MODIFIER "x, %" G_GINT64_MODIFIER "x] flags %u "
                           "ev iova %" G_GINT64_MODIFIER "x mask %" G_GINT64_MODIFIER "x type %u perm %u: "
-                          "got %d want %d", seed, i, eras[k].id, n.start, n.end, n.flags,
+                          "got %d want %d", seed, i, p->id, n.start, n.end, n.flags,
                           ev.iova, ev.addr_mask, ev.type, ev.perm, got, want);
           g_assert_cmpint (got, ==, want);
           g_assert_cmphex (o.iova, ==, ref_iova);
@@ -381,6 +491,8 @@ main (int    argc,
   g_test_add_func ("/engine/tv15-small-psi", test_tv15_small_psi);
   g_test_add_func ("/engine/unmap-perm-assert", test_unmap_perm_assert);
   g_test_add_func ("/engine/abort-messages", test_abort_messages);
+  g_test_add_func ("/engine/assertion-sites", test_assertion_sites);
+  g_test_add_func ("/engine/build-paths", test_build_paths);
   g_test_add_func ("/engine/list-order", test_list_order);
   g_test_add_func ("/engine/pow2-split", test_pow2_split);
   g_test_add_func ("/engine/property", test_property);
