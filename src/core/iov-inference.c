@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "iov-inference.h"
+#include "iov-snapshot-info.h"
 #include "iov-trace-vtd.h"
 #include "iov-vtd.h"
 
@@ -334,36 +335,34 @@ meta_of (IovInference      *self,
 /* A notifier's flags from the snapshot, or the release's rule, or, for
  * vhost on releases where they follow the guest's ATS enable bit (which
  * QMP cannot show), an assumption the trace's evidence will decide. */
-static gboolean
-notifier_flags (IovInference  *self,
-                JsonNode      *node,
-                const char    *given_source,
-                const char    *owner,
-                guint         *flags,
-                const char   **source,
-                GError       **error)
+static void
+notifier_flags (IovInference              *self,
+                const IovSnapshotNotifier *n,
+                const char                *owner,
+                guint                     *flags,
+                const char               **source)
 {
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+  if (n->has_flags)
     {
-      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-        {
-          g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("flags: not a string"));
-          return FALSE;
-        }
-      if (!iov_flags_from_string (json_node_get_string (node), flags, error))
-        return FALSE;
+      *flags = n->flags;
       /* a live snapshot says when the release's rule decided them */
-      *source = g_strcmp0 (given_source, "profile") == 0 ? "profile" : "snapshot";
-      return TRUE;
+      *source = g_strcmp0 (n->flags_source, "profile") == 0 ? "profile" : "snapshot";
     }
-  if (g_strcmp0 (owner, "vfio") == 0)
+  else if (g_strcmp0 (owner, "vfio") == 0)
     {
       *flags = IOV_NOTIFIER_IOTLB_EVENTS;
       *source = "profile";
     }
-  else if (self->profile->era == IOV_ERA_5_0)
+  else if (self->profile->vhost == IOV_VHOST_UNMAP)
     {
       /* ≤5.2: vhost registers UNMAP, whatever the guest does */
+      *flags = IOV_NOTIFIER_UNMAP;
+      *source = "profile";
+    }
+  else if (self->model == IOV_IOMMU_VIRTIO)
+    {
+      /* virtio-iommu refuses DEVIOTLB_UNMAP (virtio_iommu_notify_flag_changed,
+       * hw/virtio/virtio-iommu.c since 6.0): vhost falls back to UNMAP */
       *flags = IOV_NOTIFIER_UNMAP;
       *source = "profile";
     }
@@ -372,45 +371,29 @@ notifier_flags (IovInference  *self,
       *flags = IOV_NOTIFIER_UNMAP;
       *source = "assumed";
     }
-  return TRUE;
 }
 
-/* Registers the notifiers of @spaces the inference does not have yet. */
-static gboolean
-add_snapshot_notifiers (IovInference  *self,
-                        JsonArray     *spaces,
-                        guint64        line,
-                        GError       **error)
+/* Registers the notifiers of @info the inference does not have yet. The
+ * snapshot reader has checked them all: each has a device and a range. */
+static void
+add_snapshot_notifiers (IovInference          *self,
+                        const IovSnapshotInfo *info,
+                        guint64                line)
 {
-  for (guint i = 0; i < json_array_get_length (spaces); i++)
+  for (guint i = 0; i < info->address_spaces->len; i++)
     {
-      JsonObject *as = json_array_get_object_element (spaces, i);
-      JsonArray *notifiers = as && json_object_has_member (as, "notifiers") &&
-                             JSON_NODE_HOLDS_ARRAY (json_object_get_member (as, "notifiers"))
-                             ? json_object_get_array_member (as, "notifiers") : NULL;
+      const IovSnapshotAddressSpace *as = g_ptr_array_index (info->address_spaces, i);
 
-      for (guint j = 0; notifiers != NULL && j < json_array_get_length (notifiers); j++)
+      for (guint j = 0; j < as->notifiers->len; j++)
         {
-          JsonObject *n = json_array_get_object_element (notifiers, j);
-          const char *device = n ? json_object_get_string_member_with_default (n, "device", NULL) : NULL;
-          const char *owner = n ? json_object_get_string_member_with_default (n, "consumer", "notifier") : NULL;
-          const char *start = n ? json_object_get_string_member_with_default (n, "start", NULL) : NULL;
-          const char *end = n ? json_object_get_string_member_with_default (n, "end", NULL) : NULL;
-          g_autoptr(GError) local = NULL;
+          const IovSnapshotNotifier *n = g_ptr_array_index (as->notifiers, j);
+          const char *device = n->device;
+          const char *owner = n->consumer ? n->consumer : "notifier";
           g_autofree char *name = NULL;
           const char *source = NULL;
           guint flags = 0, k = 0;
-          guint8 bus, devfn;
-          guint64 s, e;
           gboolean known = FALSE;
 
-          if (device == NULL || !iov_parse_bdf (device, &bus, &devfn) ||
-              !iov_parse_hex (start, &s) || !iov_parse_hex (end, &e) || e < s)
-            {
-              g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID,
-                           _("snapshot: address_spaces[%u].notifiers[%u]: needs device (a BDF), start and end"), i, j);
-              return FALSE;
-            }
           for (guint m = 0; m < self->metas->len; m++)
             {
               IovInferenceNotifier *meta = g_ptr_array_index (self->metas, m);
@@ -418,19 +401,12 @@ add_snapshot_notifiers (IovInference  *self,
               if (g_str_equal (meta->device, device) && g_strcmp0 (meta->notifier->owner, owner) == 0)
                 {
                   k++;
-                  known |= meta->notifier->start == s && meta->notifier->end == e;
+                  known |= meta->notifier->start == n->start && meta->notifier->end == n->end;
                 }
             }
           if (known)
             continue;
-          if (!notifier_flags (self, json_object_get_member (n, "flags"),
-                               json_object_get_string_member_with_default (n, "flags_source", NULL),
-                               owner, &flags, &source, &local))
-            {
-              g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: address_spaces[%u].notifiers[%u].%s"),
-                           i, j, local->message);
-              return FALSE;
-            }
+          notifier_flags (self, n, owner, &flags, &source);
           /* A sibling whose flags the trace already decided: same device,
            * same consumer, same registration rule. */
           if (g_str_equal (source, "assumed"))
@@ -446,11 +422,23 @@ add_snapshot_notifiers (IovInference  *self,
           /* Sections come in ascending order: register them so. vhost's
            * wait for vhost to start, except on ≤5.2, which traces no
            * vhost_dev_start (there, the switch to DMA remapping). */
-          add_notifier (self, device, name, owner, s, e, flags, source, line,
-                        g_str_equal (owner, "vhost") && self->profile->era != IOV_ERA_5_0);
+          add_notifier (self, device, name, owner, n->start, n->end, flags, source, line,
+                        g_str_equal (owner, "vhost") && self->profile->trace_vhost_start != NULL);
         }
     }
-  return TRUE;
+}
+
+/* The snapshot, read whole before anything of it is used. */
+static IovSnapshotInfo *
+read_snapshot (JsonNode  *snapshot,
+               GError   **error)
+{
+  g_autoptr(GError) local = NULL;
+  IovSnapshotInfo *info = iov_snapshot_info_new_from_json (snapshot, &local);
+
+  if (info == NULL)
+    g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: %s"), local->message);
+  return info;
 }
 
 IovInference *
@@ -458,58 +446,22 @@ iov_inference_new_from_snapshot (JsonNode          *snapshot,
                                  const IovProfile  *profile,
                                  GError           **error)
 {
-  g_autoptr(IovInference) self = NULL;
-  JsonObject *root, *qemu, *iommu;
-  JsonArray *spaces;
+  g_autoptr(IovSnapshotInfo) info = read_snapshot (snapshot, error);
   IovIommuModel model = IOV_IOMMU_INTEL;
-  guint aw = 0;
+  IovInference *self;
 
-  if (snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (snapshot))
-    {
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("a snapshot is a JSON object"));
-      return NULL;
-    }
-  root = json_node_get_object (snapshot);
-  qemu = json_object_get_object_member (root, "qemu");
-  iommu = json_object_get_object_member (root, "iommu");
-  spaces = json_object_get_array_member (root, "address_spaces");
-  if (qemu == NULL || spaces == NULL)
-    {
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("not an Iovista snapshot: no \"qemu\" or \"address_spaces\""));
-      return NULL;
-    }
-
-  if (profile == NULL)
-    {
-      int major = 0, minor = 0, micro = 0;
-      const char *version = json_object_get_string_member_with_default (qemu, "version", "");
-
-      if (sscanf (version, "%d.%d.%d", &major, &minor, &micro) < 2)
-        {
-          g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: qemu.version: cannot read “%s”"), version);
-          return NULL;
-        }
-      profile = iov_profile_for_version (major, minor, micro,
-                                         json_object_get_string_member_with_default (qemu, "package", ""));
-    }
-
-  if (iommu != NULL)
-    {
-      const char *type = json_object_get_string_member_with_default (iommu, "type", "");
-      JsonObject *props = json_object_get_object_member (iommu, "properties");
-
-      if (strstr (type, "amd"))
-        model = IOV_IOMMU_AMD;
-      else if (strstr (type, "virtio"))
-        model = IOV_IOMMU_VIRTIO;
-      if (props != NULL && json_object_has_member (props, "aw-bits"))
-        aw = json_object_get_int_member (props, "aw-bits");
-    }
-
-  self = iov_inference_new (profile, model, aw);
-  if (!add_snapshot_notifiers (self, spaces, 1, error))
+  if (info == NULL)
     return NULL;
-  return g_steal_pointer (&self);
+  if (profile == NULL)
+    profile = iov_snapshot_info_get_profile (info);
+  if (info->iommu_type != NULL && strstr (info->iommu_type, "amd"))
+    model = IOV_IOMMU_AMD;
+  else if (info->iommu_type != NULL && strstr (info->iommu_type, "virtio"))
+    model = IOV_IOMMU_VIRTIO;
+
+  self = iov_inference_new (profile, model, info->aw_bits);
+  add_snapshot_notifiers (self, info, 1);
+  return self;
 }
 
 gboolean
@@ -518,17 +470,15 @@ iov_inference_update_topology (IovInference  *self,
                                guint64        line,
                                GError       **error)
 {
-  JsonObject *root = snapshot && JSON_NODE_HOLDS_OBJECT (snapshot) ? json_node_get_object (snapshot) : NULL;
-  JsonNode *spaces = root ? json_object_get_member (root, "address_spaces") : NULL;
+  g_autoptr(IovSnapshotInfo) info = NULL;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
-  if (spaces == NULL || !JSON_NODE_HOLDS_ARRAY (spaces))
-    {
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("not an Iovista snapshot: no \"address_spaces\""));
-      return FALSE;
-    }
-  return add_snapshot_notifiers (self, json_node_get_array (spaces), MAX (line, 1), error);
+  info = read_snapshot (snapshot, error);
+  if (info == NULL)
+    return FALSE;
+  add_snapshot_notifiers (self, info, MAX (line, 1));
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------
@@ -544,13 +494,20 @@ number_after (const char *args,
               guint       base,
               guint64    *out)
 {
-  g_autofree char *copy = g_strndup (args, len);
-  const char *p = strstr (copy, key);
+  /* No copy of the line: this runs for every event of every release a
+   * --compare replays. */
+  const char *p = g_strstr_len (args, len, key);
+  char buf[40];
+  gsize n;
   char *end;
 
   if (p == NULL)
     return FALSE;
   p += strlen (key);
+  n = MIN ((gsize) (args + len - p), sizeof buf - 1);
+  memcpy (buf, p, n);
+  buf[n] = '\0';
+  p = buf;
   if (base == 16 && g_str_has_prefix (p, "0x"))
     p += 2;
   *out = g_ascii_strtoull (p, &end, base);
@@ -632,6 +589,7 @@ record (IovInference      *self,
               self->abort.line = line;
               self->abort.notifier = d.notifier ? d.notifier->name : NULL;
               self->abort.message = iov_abort_message (self->profile, d.outcome.abort);
+              self->abort.kind = d.outcome.abort;
             }
         }
       else if (d.outcome.result == IOV_RESULT_DELIVERED && d.notifier->owner != NULL)
@@ -768,7 +726,8 @@ virtio_notify (IovInference *self,
     hex_after (args, len, "phys_start=", &phys);
   settle_pending (self, deliveries);
 
-  if (!self->profile->virtio_split || (start == 0 && end == G_MAXUINT64))
+  /* UNMAP requests split from 6.0, MAP requests only from 7.1 */
+  if (!iov_profile_virtio_splits (self->profile, map) || (start == 0 && end == G_MAXUINT64))
     {
       IovTlbEvent ev = { start, end - start, phys, need, map ? IOV_PERM_RW : IOV_PERM_NONE };
       dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
@@ -1397,7 +1356,7 @@ iov_inference_finish (IovInference *self,
     for (guint i = 0; i < self->pool->len; i++)
       if (g_strcmp0 (((IovNotifier *) g_ptr_array_index (self->pool, i))->owner, "vhost") == 0)
         {
-          if (self->profile->era == IOV_ERA_5_0)
+          if (!self->profile->trace_vhost_user)
             /* vhost_user_write came with 7.1 (hw/virtio/trace-events) */
             note (self, _("this QEMU traces no vhost-user messages (vhost_user_write came with 7.1): vhost's "
                           "deliveries stay inferred; the backend's own log can confirm them"));

@@ -3,7 +3,7 @@
 # Copyright 2026 The Iovista authors
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Downloads Debian 12's newest linux-image-6.1.0-N-amd64 with apt-get
+# Downloads Debian 12's newest kernel package of one series with apt-get
 # download, keeps its vmlinuz and the virtio modules the guest needs
 # (dependency order from each module's .modinfo "depends="), and packs a
 # busybox-static initramfs (newc cpio + gzip, written here: no cpio binary
@@ -14,10 +14,19 @@
 # first run after a module was added to WANTED: a cached kernel without it
 # is fetched again).
 #
-# Prints one JSON object on stdout: kernel, initrd, package, version,
-# kernel_release, modules, cached, seconds. Exit 77 (with the reason on
-# stderr) when no kernel package can be had: apt knows none, or the download
-# fails and nothing is cached. Exit 1 on any other failure.
+# The series (--kernel SERIES, else $IOVISTA_GUEST_KERNEL, else 6.1):
+#   6.1   linux-image-6.1.0-N-amd64 (bookworm), the default of every test;
+#   6.12  linux-image-6.12.N+deb12-amd64 (bookworm-security), for the
+#         virtio-iommu guests: 6.1 has "# CONFIG_VIRTIO_IOMMU is not set".
+#         The package's config must have CONFIG_VIRTIO_IOMMU (=m: the
+#         virtio_iommu module goes into the initramfs and is loaded first;
+#         =y: built in). Its virtio core and virtio_pci are built in, its
+#         modules are .ko.xz (decompressed here).
+#
+# Prints one JSON object on stdout: kernel, initrd, series, package, version,
+# kernel_release, modules, builtin, config, cached, seconds. Exit 77 (with the
+# reason on stderr) when no kernel package can be had: apt knows none, or the
+# download fails and nothing is cached. Exit 1 on any other failure.
 
 import argparse
 import fcntl
@@ -37,11 +46,28 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INIT = os.path.join(HERE, "init.sh")
-PACKAGE_RE = re.compile(r"^linux-image-6\.1\.0-(\d+)-amd64$")
 # what the guest loads; their dependencies are added from .modinfo
 # (virtio_net: for the VMs with a vhost-user virtio-net-pci, whose traffic
 # init.sh starts when the guest has an eth0)
 WANTED = ["virtio_pci", "virtio_rng", "virtio_net"]
+# the kernel series: "re" matches the package names (group 1 orders them,
+# newest first), "search" is the apt-cache pattern, "first" the modules
+# loaded before WANTED, each with the config option that must be =m or =y
+SERIES = {
+    "6.1": {"re": re.compile(r"^linux-image-6\.1\.0-(\d+)-amd64$"),
+            "search": r"^linux-image-6\.1\.0-[0-9]+-amd64$", "names": "linux-image-6.1.0-*-amd64",
+            "first": []},
+    "6.12": {"re": re.compile(r"^linux-image-6\.12\.(\d+)\+deb12-amd64$"),
+             "search": r"^linux-image-6\.12\.[0-9]+\+deb12-amd64$", "names": "linux-image-6.12.*+deb12-amd64",
+             "first": [("virtio_iommu", "CONFIG_VIRTIO_IOMMU")]},
+}
+DEFAULT_SERIES = "6.1"
+
+
+def wanted(series):
+    """The modules the guest of this series needs, in load order (each built
+    in or shipped as a module)."""
+    return [m for m, _ in SERIES[series]["first"]] + WANTED
 
 
 class Unavailable(Exception):
@@ -63,15 +89,15 @@ def run(args, **kw):
 
 # --- which kernel ----------------------------------------------------------
 
-def apt_candidates():
+def apt_candidates(series):
     """[(abi, package, candidate version)], newest ABI first."""
     if shutil.which("apt-cache") is None:
         return []
-    res = run(["apt-cache", "search", "--names-only", r"^linux-image-6\.1\.0-[0-9]+-amd64$"])
+    res = run(["apt-cache", "search", "--names-only", SERIES[series]["search"]])
     names = []
     for line in res.stdout.splitlines():
         name = line.split(" - ", 1)[0].strip()
-        m = PACKAGE_RE.match(name)
+        m = SERIES[series]["re"].match(name)
         if m:
             names.append((int(m.group(1)), name))
     if not names:
@@ -87,8 +113,8 @@ def kernel_key(package, version):
     return "%s_%s" % (package, version.replace(":", "%3a"))
 
 
-def cached_kernels(root):
-    """[(abi, package, version, dir)] of complete cached kernels, newest first."""
+def cached_kernels(root, series):
+    """[(abi, package, version, dir)] of complete cached kernels of the series, newest first."""
     out = []
     kdir = os.path.join(root, "kernel")
     if not os.path.isdir(kdir):
@@ -99,7 +125,7 @@ def cached_kernels(root):
             continue
         with open(meta) as f:
             info = json.load(f)
-        m = PACKAGE_RE.match(info["package"])
+        m = SERIES[series]["re"].match(info["package"])
         if m:
             out.append((int(m.group(1)), info["package"], info["version"], os.path.join(kdir, entry)))
     return sorted(out, reverse=True)
@@ -136,18 +162,22 @@ def modinfo_depends(data):
     return [d.replace("-", "_") for d in m.group(1).decode().split(",") if d]
 
 
-def resolve_modules(moddir):
+def builtin_modules(moddir):
+    path = os.path.join(moddir, "modules.builtin")
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        return {module_name(line.strip()) for line in f if line.strip()}
+
+
+def resolve_modules(moddir, want):
     """Returns [(name, bytes)] in load order, built-in modules left out."""
     files = {}
     for dirpath, _, names in os.walk(os.path.join(moddir, "kernel")):
         for n in names:
             if ".ko" in n:
                 files[module_name(n)] = os.path.join(dirpath, n)
-    builtin = set()
-    path = os.path.join(moddir, "modules.builtin")
-    if os.path.exists(path):
-        with open(path) as f:
-            builtin = {module_name(line.strip()) for line in f if line.strip()}
+    builtin = builtin_modules(moddir)
     order, seen = [], set()
 
     def visit(name, chain):
@@ -163,25 +193,39 @@ def resolve_modules(moddir):
         seen.add(name)
         order.append((name, data))
 
-    for w in WANTED:
+    for w in want:
         visit(w, [])
     return order
 
 
-def has_wanted(kdir):
-    """A cached kernel holds every module of WANTED (an older cache may not)."""
+def has_wanted(kdir, series):
+    """A cached kernel holds every module the series wants, or has it built
+    in (an older cache may not: it has no "builtin" list, and 6.1 builds
+    none of WANTED in)."""
     try:
         with open(os.path.join(kdir, "kernel.json")) as f:
-            have = json.load(f)["modules"]
-    except (OSError, ValueError, KeyError):
+            info = json.load(f)
+        have = set(info["modules"]) | set(info.get("builtin", []))
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return all(w in have for w in WANTED)
+    return all(w in have for w in wanted(series))
 
 
-def fetch_kernel(root, package, version):
+def kernel_config(path):
+    """{"CONFIG_X": "y"|"m"|value} of a kernel's config file ("is not set" left out)."""
+    conf = {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$", line.strip())
+            if m:
+                conf[m.group(1)] = m.group(2)
+    return conf
+
+
+def fetch_kernel(root, package, version, series):
     """Downloads and unpacks one kernel package into the cache; returns its dir."""
     final = os.path.join(root, "kernel", kernel_key(package, version))
-    if has_wanted(final):
+    if has_wanted(final, series):
         return final
     os.makedirs(os.path.join(root, "kernel"), exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fetch-", dir=root) as tmp:
@@ -197,7 +241,23 @@ def fetch_kernel(root, package, version):
         if len(kernels) != 1:
             raise RuntimeError("%s holds %d vmlinuz files" % (debs[0], len(kernels)))
         release = kernels[0][len("vmlinuz-"):]
-        modules = resolve_modules(os.path.join(tree, "lib", "modules", release))
+        moddir = os.path.join(tree, "lib", "modules", release)
+        # the options the series needs, from the package's own config
+        config = {}
+        needs = SERIES[series]["first"]
+        if needs:
+            cpath = os.path.join(tree, "boot", "config-" + release)
+            if not os.path.exists(cpath):
+                raise RuntimeError("%s has no boot/config-%s to check %s in"
+                                   % (debs[0], release, ", ".join(o for _, o in needs)))
+            conf = kernel_config(cpath)
+            for mod, opt in needs:
+                config[opt] = conf.get(opt, "not set")
+                if config[opt] not in ("m", "y"):
+                    raise RuntimeError("%s %s: %s is %s (the %s guest needs it built in or as a module)"
+                                       % (package, version, opt, config[opt], series))
+        modules = resolve_modules(moddir, wanted(series))
+        builtin = sorted(w for w in wanted(series) if w in builtin_modules(moddir))
         out = os.path.join(tmp, "out")
         os.makedirs(os.path.join(out, "modules"))
         shutil.copy(os.path.join(tree, "boot", kernels[0]), os.path.join(out, "vmlinuz"))
@@ -205,8 +265,9 @@ def fetch_kernel(root, package, version):
             with open(os.path.join(out, "modules", name + ".ko"), "wb") as f:
                 f.write(data)
         with open(os.path.join(out, "kernel.json"), "w") as f:
-            json.dump({"package": package, "version": version, "kernel_release": release,
-                       "modules": [n for n, _ in modules], "deb": debs[0]}, f, indent=1)
+            json.dump({"package": package, "version": version, "kernel_release": release, "series": series,
+                       "modules": [n for n, _ in modules], "builtin": builtin, "config": config,
+                       "deb": debs[0]}, f, indent=1)
         # an older copy (without a module WANTED now) goes only once the new
         # one is in place, so its vmlinuz stays readable all along
         old = os.path.join(tmp, "old")
@@ -325,39 +386,45 @@ def main():
     ap = argparse.ArgumentParser(description="Assemble (or reuse) the cached Linux guest for the integration tests")
     ap.add_argument("--cache", help="cache directory (default $XDG_CACHE_HOME/iovista-tests)")
     ap.add_argument("--busybox", default=shutil.which("busybox") or "/bin/busybox")
+    ap.add_argument("--kernel", choices=sorted(SERIES),
+                    default=os.environ.get("IOVISTA_GUEST_KERNEL") or DEFAULT_SERIES,
+                    help="kernel series (default $IOVISTA_GUEST_KERNEL, else %s)" % DEFAULT_SERIES)
     args = ap.parse_args()
+    series = args.kernel
 
     t0 = time.monotonic()
     root = cache_root(args.cache)
     os.makedirs(root, exist_ok=True)
     with open(os.path.join(root, "lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time per cache
-        candidates = apt_candidates()
-        cached = cached_kernels(root)
+        candidates = apt_candidates(series)
+        cached = cached_kernels(root, series)
         note = None
         kdir = None
         fresh = False
         if candidates:
             _, package, version = candidates[0]
             kdir = os.path.join(root, "kernel", kernel_key(package, version))
-            fresh = not has_wanted(kdir)
+            fresh = not has_wanted(kdir, series)
             try:
-                kdir = fetch_kernel(root, package, version)
+                kdir = fetch_kernel(root, package, version, series)
             except Unavailable as e:
                 if not cached:
                     raise
                 note = "%s; using the cached %s %s" % (e, cached[0][1], cached[0][2])
                 kdir, fresh = cached[0][3], False
         elif cached:
-            note = "apt-cache knows no linux-image-6.1.0-*-amd64; using the cached %s %s" % (cached[0][1], cached[0][2])
+            note = "apt-cache knows no %s; using the cached %s %s" % (SERIES[series]["names"], cached[0][1],
+                                                                      cached[0][2])
             kdir = cached[0][3]
         else:
-            raise Unavailable("apt-cache knows no linux-image-6.1.0-*-amd64 package (apt-get update not run?)")
+            raise Unavailable("apt-cache knows no %s package (apt-get update not run?)" % SERIES[series]["names"])
         initrd, initrd_cached = build_initramfs(root, kdir, args.busybox)
     with open(os.path.join(kdir, "kernel.json")) as f:
         info = json.load(f)
-    out = {"kernel": os.path.join(kdir, "vmlinuz"), "initrd": initrd, "package": info["package"],
+    out = {"kernel": os.path.join(kdir, "vmlinuz"), "initrd": initrd, "series": series, "package": info["package"],
            "version": info["version"], "kernel_release": info["kernel_release"], "modules": info["modules"],
+           "builtin": info.get("builtin", []), "config": info.get("config", {}),
            "cached": not fresh and initrd_cached, "seconds": round(time.monotonic() - t0, 2)}
     if note:
         out["note"] = note

@@ -3,12 +3,14 @@
 # Copyright 2026 The Iovista authors
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Runs on the Debian kernel booted with intel_iommu=on iommu.strict=1: loads
-# the virtio drivers listed in /lib/modules/order (dependency order, written
-# by build-guest.py), reads /dev/hwrng so the virtio-rng device does DMA
-# through the IOMMU, brings a virtio-net eth0 up (when the VM has one) and
-# pings through it in the background, reports on the serial console and
-# idles. Every line the test looks for starts with "IOVISTA-GUEST: ".
+# Runs on the Debian kernel booted with intel_iommu=on iommu.strict=1 (or,
+# on the 6.12 kernel, behind a virtio-iommu): loads the virtio drivers
+# listed in /lib/modules/order (dependency order, written by
+# build-guest.py; virtio_iommu first when the guest has it), reads
+# /dev/hwrng so the virtio-rng device does DMA through the IOMMU, brings
+# a virtio-net eth0 up (when the VM has one) and pings through it in the
+# background, reports on the serial console and idles. Every line the test
+# looks for starts with "IOVISTA-GUEST: ".
 
 export PATH=/bin
 mount -t proc proc /proc
@@ -24,6 +26,27 @@ fi
 
 for m in $(cat /lib/modules/order); do
   if insmod /lib/modules/$m.ko; then say "insmod $m ok"; else say "insmod $m failed"; fi
+  if [ "$m" = virtio_iommu ]; then
+    # the 6.12 guest (virtio-iommu VMs): virtio_pci is built in and bound
+    # the endpoints before the IOMMU driver existed, so they DMA without
+    # it. Once the virtio-iommu device is probed, rebind every other
+    # virtio-pci endpoint: its DMA then goes through the virtio-iommu (the
+    # drivers loaded after this, virtio_net among them, bind behind it).
+    n=0
+    while [ -z "$(ls /sys/class/iommu 2>/dev/null)" ] && [ $n -lt 50 ]; do
+      n=$((n + 1))
+      sleep 0.1
+    done
+    for d in /sys/bus/pci/drivers/virtio-pci/0000:*; do
+      [ -e "$d" ] || continue
+      dev=${d##*/}
+      case "$(ls -l $d/virtio*/driver 2>/dev/null)" in
+        *virtio_iommu*) say "virtio-iommu at $dev"; continue;;
+      esac
+      echo $dev > /sys/bus/pci/drivers/virtio-pci/unbind
+      if echo $dev > /sys/bus/pci/drivers/virtio-pci/bind; then say "rebind $dev ok"; else say "rebind $dev failed"; fi
+    done
+  fi
 done
 
 # the hwrng core picks the virtio device once its probe has finished

@@ -154,10 +154,13 @@ def pci_bdf(qmp, qdev_id):
     return None
 
 
-def build_guest(timeout=150):
+def build_guest(timeout=150, kernel=None):
     """Runs tests/guest/build-guest.py: (info dict, None), or (None, reason) to skip.
-    Any other failure is a bail-out."""
-    res = subprocess.run([sys.executable, BUILDER], capture_output=True, text=True, timeout=timeout)
+    Any other failure is a bail-out. kernel: the series (build-guest.py's
+    --kernel, e.g. "6.12"); None keeps its default (6.1 unless
+    $IOVISTA_GUEST_KERNEL says otherwise)."""
+    args = [sys.executable, BUILDER] + (["--kernel", kernel] if kernel else [])
+    res = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
     if res.returncode == 77:
         return None, res.stderr.strip()
     if res.returncode != 0:
