@@ -21,6 +21,7 @@
 
 #include "iov-cli.h"
 #include "iov-cli-relay.h"
+#include "iov-compare.h"
 #include "iov-inference.h"
 #include "iov-recording.h"
 #include "iov-trace-control.h"
@@ -40,6 +41,12 @@ typedef struct
   IovTraceArg       args[IOV_TRACE_MAX_ARGS];
   IovRecordingWriter *record;   /* --record */
   GError           *record_error;
+  IovCompare       *compare;    /* --compare */
+  guint64           cut;        /* lines longer than IOV_TRACE_MAX_LINE */
+  /* --mappings-at SECONDS, --mappings-diff S1 S2 (issue L) */
+  gboolean          mappings;
+  gboolean          mappings_diff;
+  double            mappings_s[2];
   /* --qmp on a local QEMU (issue H): snapshots follow the VM's topology */
   IovQmpClient     *client;
   gboolean          collecting;
@@ -114,14 +121,25 @@ handle_line (const char *text,
 
   if (run->record != NULL && run->record_error == NULL)
     iov_recording_writer_trace (run->record, text, len, &run->record_error);
-  if (run->events)
-    {
-      IovTraceLine line;
+  IovTraceLine line;
+  char name[128];
 
-      if (iov_trace_parse_line (run->catalog, text, len, &line) == IOV_TRACE_LINE_EVENT)
+  /* parsed once, for the document, the events and the comparison */
+  run->cut += cut != 0;
+  iov_trace_parse_line (run->catalog, text, len, &line);
+  iov_trace_document_feed_parsed (run->doc, &line, 0);
+  if ((run->events || run->compare) && line.kind == IOV_TRACE_LINE_EVENT)
+    {
+      if (run->events)
         print_event (run, &line);
+      if (run->compare != NULL && line.name_len < sizeof name)
+        {
+          memcpy (name, line.name, line.name_len);
+          name[line.name_len] = '\0';
+          iov_compare_feed (run->compare, line.has_ts ? line.ts_ns : 0,
+                            iov_trace_document_get_n_lines (run->doc), name, line.args, line.args_len);
+        }
     }
-  iov_trace_document_feed_line (run->doc, text, len, cut, 0);
 }
 
 static const char *result_names[] = { "delivered", "skipped-range", "skipped-flags", "abort" };
@@ -339,6 +357,85 @@ append_inference (TraceRun *run,
   g_string_append (out, "}");
 }
 
+/* The "traffic" member of --stats (issue L): per device, and what could
+ * not be attributed, with the same keys. */
+static void
+append_counts (GString        *out,
+               const guint64  *counts)
+{
+  g_string_append_c (out, '{');
+  for (guint k = 0; k < IOV_TRAFFIC_N_COUNTS; k++)
+    g_string_append_printf (out, "%s\"%s\": %" G_GUINT64_FORMAT, k > 0 ? ", " : "", iov_traffic_count_name (k),
+                            counts[k]);
+  g_string_append_c (out, '}');
+}
+
+static void
+append_us (GString *out,
+           guint64  ns)
+{
+  if (ns % 1000 == 0)
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT, ns / 1000);
+  else
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT ".%03u", ns / 1000, (guint) (ns % 1000));
+}
+
+static void
+append_figures (GString    *out,
+                IovTraffic *traffic,
+                const char *device)
+{
+  IovTrafficFigures f;
+  g_autoptr(GString) counts = g_string_new (NULL);
+
+  iov_traffic_get_figures (traffic, device, &f);
+  append_counts (counts, f.counts);
+  /* the counts, then the round trips and the peaks */
+  g_string_append_len (out, counts->str, counts->len - 1);
+  g_string_append (out, ", \"miss_round_trip_us\": ");
+  if (f.n_round_trips > 0)
+    {
+      g_string_append (out, "{\"p50\": ");
+      append_us (out, f.round_trip_p50_ns);
+      g_string_append (out, ", \"p99\": ");
+      append_us (out, f.round_trip_p99_ns);
+      g_string_append (out, ", \"max\": ");
+      append_us (out, f.round_trip_max_ns);
+      g_string_append_c (out, '}');
+    }
+  else
+    g_string_append (out, "null");
+  g_string_append (out, ", \"peak_per_s\": ");
+  append_counts (out, f.peak_per_s);
+  g_string_append_c (out, '}');
+}
+
+static void
+append_traffic (TraceRun *run,
+                GString  *out)
+{
+  IovTraffic *traffic = iov_trace_document_get_traffic (run->doc);
+  g_autoptr(GPtrArray) devices = iov_traffic_get_devices (traffic);
+  g_autoptr(GPtrArray) notes = iov_traffic_get_notes (traffic);
+
+  g_string_append (out, ", \"traffic\": {\"devices\": {");
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const char *device = g_ptr_array_index (devices, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      iov_json_append_string (out, device, strlen (device));
+      g_string_append (out, ": ");
+      append_figures (out, traffic, device);
+    }
+  g_string_append (out, "}, \"unattributed\": ");
+  append_figures (out, traffic, NULL);
+  g_string_append (out, ", \"notes\": ");
+  append_string_array (out, notes);
+  g_string_append_c (out, '}');
+}
+
 static void
 print_stats (TraceRun *run)
 {
@@ -379,8 +476,87 @@ print_stats (TraceRun *run)
   g_string_append (out, "}");
   if (iov_trace_document_get_inference (run->doc) != NULL)
     append_inference (run, out);
+  append_traffic (run, out);
   g_string_append (out, "}\n");
   fwrite (out->str, 1, out->len, stdout);
+}
+
+/* --mappings-at, --mappings-diff: {ID: [{start, end, phys, flags}, …], …},
+ * domains in order, those without mappings left out. */
+static void
+append_domains (GString     *out,
+                IovMappings *mappings,
+                GArray      *ranges)
+{
+  char hex[20];
+
+  g_string_append_c (out, '{');
+  for (guint i = 0; i < ranges->len; i++)
+    {
+      const IovMapping *m = &g_array_index (ranges, IovMapping, i);
+      const char *label = iov_mappings_get_domain_label (mappings, m->domain);
+
+      if (i == 0 || m->domain != g_array_index (ranges, IovMapping, i - 1).domain)
+        {
+          g_string_append (out, i == 0 ? "" : "], ");
+          iov_json_append_string (out, label, strlen (label));
+          g_string_append (out, ": [");
+        }
+      else
+        g_string_append (out, ", ");
+      iov_hex_buf (m->start, hex);
+      g_string_append_printf (out, "{\"start\": \"%s\"", hex);
+      iov_hex_buf (m->end, hex);
+      g_string_append_printf (out, ", \"end\": \"%s\"", hex);
+      iov_hex_buf (m->phys, hex);
+      g_string_append_printf (out, ", \"phys\": \"%s\", \"flags\": %u}", hex, m->flags);
+    }
+  g_string_append (out, ranges->len > 0 ? "]}" : "}");
+}
+
+static int
+print_mappings (TraceRun *run,
+                int       status)
+{
+  const IovTraceStats *st = iov_trace_document_get_stats (run->doc);
+  IovMappings *mappings = iov_trace_document_get_mappings (run->doc);
+  g_autoptr(GPtrArray) notes = iov_mappings_get_notes (mappings);
+  g_autoptr(GString) out = g_string_new (NULL);
+  guint64 origin, t[2];
+
+  for (guint i = 0; i < notes->len; i++)
+    g_printerr ("iovista-cli trace: %s\n", (const char *) g_ptr_array_index (notes, i));
+  if (!st->have_ts)
+    {
+      g_printerr (_("iovista-cli trace: the trace has no timestamps (-msg timestamp=on): no instant to show the "
+                    "mappings at\n"));
+      return IOV_CLI_EXIT_FAILURE;
+    }
+  /* seconds from the trace's first event, as on the window's timeline */
+  origin = st->first_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) st->first_usec * 1000;
+  for (guint i = 0; i < 2; i++)
+    t[i] = origin + (guint64) (run->mappings_s[i] * 1e9 + 0.5);
+  if (run->mappings_diff)
+    {
+      g_autoptr(GArray) added = NULL;
+      g_autoptr(GArray) removed = NULL;
+
+      iov_mappings_diff (mappings, t[0], t[1], &added, &removed);
+      g_string_append (out, "{\"added\": ");
+      append_domains (out, mappings, added);
+      g_string_append (out, ", \"removed\": ");
+      append_domains (out, mappings, removed);
+    }
+  else
+    {
+      g_autoptr(GArray) at = iov_mappings_at (mappings, t[0]);
+
+      g_string_append (out, "{\"domains\": ");
+      append_domains (out, mappings, at);
+    }
+  g_string_append (out, "}\n");
+  fwrite (out->str, 1, out->len, stdout);
+  return status;
 }
 
 typedef struct
@@ -484,9 +660,15 @@ trace_control (const char *address,
         {
           JsonObject *o = json_array_get_object_element (all, i);
           const char *name = o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
+          gboolean hit = FALSE;
 
-          if (name != NULL && (iov_trace_preset_matches (c.preset, name) ||
-                               (enable && iov_trace_event_is_noisy (name))))
+          /* on: the preset's events but the noisy ones, which go off;
+           * off: whatever its patterns name, noisy or not */
+          if (name != NULL && enable)
+            hit = iov_trace_preset_matches (c.preset, name) || iov_trace_event_is_noisy (name);
+          for (guint p = 0; name != NULL && !enable && c.preset->patterns[p] != NULL; p++)
+            hit |= g_pattern_match_simple (c.preset->patterns[p], name);
+          if (hit)
             json_array_add_element (switched, json_node_copy (json_array_get_element (all, i)));
         }
       json_node_take_array (c.states, g_steal_pointer (&switched));
@@ -637,20 +819,34 @@ finish_run (TraceRun *run,
             gboolean  events,
             int       status)
 {
-  const IovTraceStats *stats = iov_trace_document_get_stats (run->doc);
   gboolean inferred;
 
   fwrite (run->out->str, 1, run->out->len, stdout);
   g_string_free (run->out, TRUE);
-  if (stats->cut > 0)
-    g_printerr (_("iovista-cli trace: %llu lines longer than 1 MiB were cut\n"), (unsigned long long) stats->cut);
+  if (run->cut > 0)
+    g_printerr (_("iovista-cli trace: %llu lines longer than 1 MiB were cut\n"), (unsigned long long) run->cut);
   /* Deliveries are settled only once the evidence that follows them has
    * been read: they come after the events. */
   iov_trace_document_finish (run->doc);
   inferred = iov_trace_document_get_inference (run->doc) != NULL;
   if (inferred && events)
     print_deliveries (run);
-  if (!events)
+  if (run->compare != NULL)
+    {
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+
+      iov_compare_finish (run->compare);
+      node = iov_compare_to_json (run->compare);
+      json_generator_set_root (gen, node);
+      text = json_generator_to_data (gen, NULL);
+      g_print ("%s\n", text);
+      g_clear_pointer (&run->compare, iov_compare_free);
+    }
+  else if (run->mappings)
+    status = print_mappings (run, status);
+  else if (!events)
     print_stats (run);
   fflush (stdout);
 
@@ -691,7 +887,10 @@ iov_cli_trace (int    argc,
   g_autoptr(JsonNode) snapshot = NULL;
   g_autofree char *record = NULL;
   g_autoptr(IovRecording) recording = NULL;
-  gboolean stats = FALSE, events = FALSE, follow = FALSE;
+  gboolean stats = FALSE, events = FALSE, follow = FALSE, compare = FALSE;
+  g_auto(GStrv) profile_ids = NULL;
+  g_autofree char *mappings_at = NULL;
+  const char *mappings_diff[2] = { NULL, NULL };
   TraceRun run = { 0 };
   const GOptionEntry entries[] = {
     { "stats", 0, 0, G_OPTION_ARG_NONE, &stats, N_("Print counts as one JSON object (the default)"), NULL },
@@ -711,6 +910,17 @@ iov_cli_trace (int    argc,
     { "list-events", 0, 0, G_OPTION_ARG_STRING, &list_events,
       N_("With --qmp: print the state of QEMU's trace events matching PATTERN and exit"), N_("PATTERN") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_("Token for a relay URL given to --qmp (default: $IOVISTA_TOKEN)"), N_("FILE") },
+    { "compare", 0, 0, G_OPTION_ARG_NONE, &compare,
+      N_("Replay the trace under every QEMU release (or those given with --profile) and print where they differ"),
+      NULL },
+    { "profile", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &profile_ids,
+      N_("With --compare: a release to replay under (repeatable; default: every one)"), N_("ID") },
+    { "mappings-at", 0, 0, G_OPTION_ARG_STRING, &mappings_at,
+      N_("Print the IOVA mappings of each domain at SECONDS from the trace's first event (virtio-iommu; VT-d where "
+         "QEMU walks the guest's tables)"), N_("SECONDS") },
+    /* taken off the command line before GOption sees it: two values */
+    { "mappings-diff", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Print the mappings added and removed between S1 and S2 seconds"), N_("S1 S2") },
     { "record", 0, 0, G_OPTION_ARG_FILENAME, &record,
       N_("Also save the trace, the snapshot and the inferred deliveries as a recording (gzip'd JSON lines)"),
       N_("FILE.iovista") },
@@ -726,6 +936,21 @@ iov_cli_trace (int    argc,
       "QEMU cannot write a socket itself: connect its stderr, e.g.\n"
       "qemu-system-x86_64 … -trace 'vtd_*' 2>&1 >/dev/null | socat - UNIX-CONNECT:PATH)."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+    if (g_str_equal (argv[i], "--mappings-diff") || g_str_has_prefix (argv[i], "--mappings-diff="))
+      {
+        /* "--mappings-diff S1 S2" or "--mappings-diff=S1 S2" */
+        int n = argv[i][15] == '=' ? 2 : 3;
+
+        if (i + n > argc)
+          return iov_cli_usage_error ("trace", _("--mappings-diff takes two times, S1 S2"));
+        mappings_diff[0] = n == 2 ? argv[i] + 16 : argv[i + 1];
+        mappings_diff[1] = argv[i + n - 1];
+        memmove (&argv[i], &argv[i + n], (argc - i - n) * sizeof *argv);
+        argc -= n;
+        argv[argc] = NULL;
+        break;
+      }
   if (!iov_cli_parse_options (context, "trace", &argc, &argv))
     return IOV_CLI_EXIT_USAGE;
   if (preset != NULL || list_events != NULL)
@@ -747,6 +972,32 @@ iov_cli_trace (int    argc,
 
   if (infer != NULL && qmp != NULL)
     return iov_cli_usage_error ("trace", _("--infer and --qmp cannot be combined"));
+  if (mappings_at != NULL || mappings_diff[0] != NULL)
+    {
+      const char *times[2] = { mappings_at ? mappings_at : mappings_diff[0], mappings_diff[1] };
+
+      if (mappings_at != NULL && mappings_diff[0] != NULL)
+        return iov_cli_usage_error ("trace", _("--mappings-at and --mappings-diff cannot be combined"));
+      if (stats || events || compare)
+        return iov_cli_usage_error ("trace", _("--mappings-at and --mappings-diff print mappings: they take neither "
+                                               "--stats, --events nor --compare"));
+      for (guint i = 0; i < 2 && times[i] != NULL; i++)
+        {
+          char *end = NULL;
+
+          run.mappings_s[i] = g_ascii_strtod (times[i], &end);
+          if (end == times[i] || *end != '\0' || !(run.mappings_s[i] >= 0) || run.mappings_s[i] > 1e9)
+            return iov_cli_usage_error ("trace", _("“%s” is not a time in seconds from the trace's first event"),
+                                        times[i]);
+        }
+      run.mappings = TRUE;
+      run.mappings_diff = mappings_diff[0] != NULL;
+    }
+  if (profile_ids != NULL && !compare)
+    return iov_cli_usage_error ("trace", _("--profile goes with --compare"));
+  if (compare && (events || follow))
+    return iov_cli_usage_error ("trace", _("--compare reads a whole file or recording: it takes neither --events "
+                                           "nor --follow (record a live run with --record, then compare it)"));
 
   /* A recording reads back as the trace it holds, with its snapshot. */
   if (g_file_test (argv[1], G_FILE_TEST_IS_REGULAR) && iov_recording_is_recording (argv[1]))
@@ -777,12 +1028,35 @@ iov_cli_trace (int    argc,
           return IOV_CLI_EXIT_UNREACHABLE;
         }
     }
+  if (compare && snapshot == NULL)
+    return iov_cli_usage_error ("trace", _("--compare needs the VM's topology: --infer SNAPSHOT, --qmp ADDRESS, "
+                                           "or a recording that holds a snapshot"));
+  if (compare)
+    {
+      g_autoptr(GPtrArray) chosen = g_ptr_array_new ();
+
+      for (guint i = 0; profile_ids != NULL && profile_ids[i] != NULL; i++)
+        {
+          const IovProfile *profile = iov_profile_lookup (profile_ids[i]);
+
+          if (profile == NULL)
+            return iov_cli_usage_error ("trace", _("unknown profile “%s” (iovista-cli what-if --list-profiles)"),
+                                        profile_ids[i]);
+          g_ptr_array_add (chosen, (gpointer) profile);
+        }
+      run.compare = iov_compare_new (snapshot, chosen->len > 0 ? (const IovProfile **) chosen->pdata : NULL,
+                                     chosen->len, &error);
+      if (run.compare == NULL)
+        return iov_cli_usage_error ("trace", "%s: %s", infer ? infer : qmp ? qmp : argv[1], error->message);
+    }
+
   catalog = iov_trace_catalog_new_default (trace_events, &error);
   if (catalog == NULL)
     return iov_cli_usage_error ("trace", "%s", error->message);
   run.catalog = catalog;
   run.doc = iov_trace_document_new (g_steal_pointer (&catalog), IOV_TRACE_DOCUMENT_KEEP_DELIVERIES);
-  if (snapshot != NULL && !iov_trace_document_set_snapshot (run.doc, snapshot, &error))
+  /* --compare runs its own inference per release: the document only counts */
+  if (snapshot != NULL && !compare && !iov_trace_document_set_snapshot (run.doc, snapshot, &error))
     {
       g_clear_object (&run.doc);
       return iov_cli_usage_error ("trace", "%s: %s", infer ? infer : qmp ? qmp : argv[1], error->message);

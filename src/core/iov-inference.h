@@ -60,6 +60,7 @@ typedef struct
   guint64     line;
   const char *notifier;
   char       *message;                /* "FILE:LINE: FUNCTION: Assertion `…' failed." */
+  guint       kind;                   /* IovAbortKind */
 } IovInferenceAbort;
 
 typedef struct _IovInference IovInference;

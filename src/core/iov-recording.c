@@ -20,10 +20,19 @@
 #include "iov-recording.h"
 #include "iov-types.h"
 
+/* Records are buffered up to this much, and pushed through the
+ * compressor to the file at least this often (a gzip sync flush): a
+ * writer that dies (SIGKILL, power loss) leaves a file that reads back up
+ * to its last complete record, missing at most about a second. */
+#define WRITE_BYTES       (256 * 1024)
+#define SYNC_INTERVAL_US  G_USEC_PER_SEC
+
 struct _IovRecordingWriter
 {
   GOutputStream *out;      /* the compressor over the file */
   GString       *buf;
+  char          *path;     /* for messages */
+  gint64         synced;   /* monotonic time of the last sync flush */
 };
 
 static gboolean
@@ -31,11 +40,25 @@ flush_buf (IovRecordingWriter  *self,
            gboolean             force,
            GError             **error)
 {
-  if (self->buf->len == 0 || (!force && self->buf->len < 256 * 1024))
+  gint64 now;
+  gboolean sync;
+
+  if (self->buf->len == 0)
     return TRUE;
-  if (!g_output_stream_write_all (self->out, self->buf->str, self->buf->len, NULL, NULL, error))
-    return FALSE;
+  now = g_get_monotonic_time ();
+  sync = now - self->synced >= SYNC_INTERVAL_US;
+  if (!force && !sync && self->buf->len < WRITE_BYTES)
+    return TRUE;
+  /* The file's name in every error: a full disk says which file. */
+  if (!g_output_stream_write_all (self->out, self->buf->str, self->buf->len, NULL, NULL, error) ||
+      (sync && !force && !g_output_stream_flush (self->out, NULL, error)))
+    {
+      g_prefix_error (error, "%s: ", self->path);
+      return FALSE;
+    }
   g_string_truncate (self->buf, 0);
+  if (sync)
+    self->synced = now;
   return TRUE;
 }
 
@@ -72,6 +95,8 @@ iov_recording_writer_new (const char  *path,
   self = g_new0 (IovRecordingWriter, 1);
   self->out = g_converter_output_stream_new (G_OUTPUT_STREAM (fout), G_CONVERTER (gz));
   self->buf = g_string_sized_new (512 * 1024);
+  self->path = g_strdup (path);
+  self->synced = g_get_monotonic_time ();
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "iovista_recording");
@@ -135,7 +160,12 @@ iov_recording_writer_close (IovRecordingWriter  *self,
 {
   if (!flush_buf (self, TRUE, error))
     return FALSE;
-  return g_output_stream_close (self->out, NULL, error);
+  if (!g_output_stream_close (self->out, NULL, error))
+    {
+      g_prefix_error (error, "%s: ", self->path);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 void
@@ -145,8 +175,11 @@ iov_recording_writer_free (IovRecordingWriter *self)
     return;
   g_clear_object (&self->out);
   g_string_free (self->buf, TRUE);
+  g_free (self->path);
   g_free (self);
 }
+
+#define HEADER_TAG "{\"iovista_recording\""
 
 gboolean
 iov_recording_is_recording (const char *path)
@@ -155,7 +188,8 @@ iov_recording_is_recording (const char *path)
   g_autoptr(GFileInputStream) in = g_file_read (file, NULL, NULL);
   g_autoptr(GZlibDecompressor) gz = NULL;
   g_autoptr(GInputStream) plain = NULL;
-  char buf[32] = { 0 };
+  g_autoptr(GError) error = NULL;
+  char buf[sizeof HEADER_TAG] = { 0 };
   guchar magic[2];
   gsize n = 0;
 
@@ -165,9 +199,11 @@ iov_recording_is_recording (const char *path)
   g_seekable_seek (G_SEEKABLE (in), 0, G_SEEK_SET, NULL, NULL);
   gz = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
   plain = g_converter_input_stream_new (G_INPUT_STREAM (in), G_CONVERTER (gz));
-  if (!g_input_stream_read_all (plain, buf, sizeof buf - 1, &n, NULL, NULL))
-    return FALSE;
-  return g_str_has_prefix (buf, "{\"iovista_recording\"");
+  if (g_input_stream_read_all (plain, buf, sizeof HEADER_TAG - 1, &n, NULL, &error))
+    return n == sizeof HEADER_TAG - 1 && memcmp (buf, HEADER_TAG, n) == 0;
+  /* A recording cut short (its writer died) before the end of the tag is
+   * still one: iov_recording_load() then says where it ends. */
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) && memcmp (buf, HEADER_TAG, n) == 0;
 }
 
 void
@@ -177,6 +213,7 @@ iov_recording_free (IovRecording *recording)
     return;
   g_free (recording->source);
   g_free (recording->created);
+  g_free (recording->cut);
   g_clear_pointer (&recording->snapshots, g_ptr_array_unref);
   g_clear_pointer (&recording->deliveries, g_ptr_array_unref);
   if (recording->trace)
@@ -217,16 +254,29 @@ iov_recording_load (const char  *path,
 
       if (line == NULL)
         {
+          /* The compressed stream stops short: the writer died (or the
+           * disk filled) before closing it. Everything up to the last
+           * complete record is kept, and the caller is told. */
+          if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) && lineno > 0)
+            {
+              rec->cut = g_strdup_printf (_("%s: the recording ends early (its writer did not close it): read up "
+                                            "to its last complete record, line %llu"),
+                                          path, (unsigned long long) lineno);
+              break;
+            }
           if (local != NULL)
             {
               g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, "%s:%" G_GUINT64_FORMAT ": %s",
-                           path, lineno + 1, local->message);
+                           path, lineno + 1,
+                           g_error_matches (local, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT)
+                           ? _("the recording ends before its header is complete") : local->message);
               return NULL;
             }
           break;
         }
       lineno++;
       if (!json_parser_load_from_data (parser, line, len, &local) ||
+          json_parser_get_root (parser) == NULL ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("%s:%llu: not a recording record%s%s"),

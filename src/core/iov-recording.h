@@ -57,6 +57,9 @@ typedef struct
   GPtrArray *snapshots;    /* JsonNode* */
   GString   *trace;        /* the raw trace, one line per '\n' */
   GPtrArray *deliveries;   /* JsonNode* */
+  char      *cut;          /* NULL, or why the file ends early (its writer died):
+                            * the records above are those up to the last
+                            * complete one; say it to the user */
 } IovRecording;
 
 /* TRUE when @path starts like a recording (gzip, then our header). */

@@ -49,6 +49,8 @@ struct _IovTraceDocument
   GArray                *deliveries;   /* all of them (KEEP_DELIVERIES), else the last feed's */
   guint64                n_delivered;
   guint64                n_observed;
+  IovTraffic            *traffic;
+  IovMappings           *mappings;
 
   gboolean               follow_topology;
   gboolean               holding;
@@ -81,6 +83,8 @@ iov_trace_document_finalize (GObject *object)
   g_clear_pointer (&self->inference, iov_inference_free);
   g_clear_pointer (&self->snapshot, json_node_unref);
   g_clear_pointer (&self->deliveries, g_array_unref);
+  g_clear_pointer (&self->traffic, iov_traffic_free);
+  g_clear_pointer (&self->mappings, iov_mappings_free);
   iov_trace_stats_clear (&self->stats);
   g_clear_pointer (&self->catalog, iov_trace_catalog_free);
   g_string_free (self->held_text, TRUE);
@@ -113,6 +117,8 @@ iov_trace_document_init (IovTraceDocument *self)
 {
   iov_trace_stats_init (&self->stats);
   self->deliveries = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  self->traffic = iov_traffic_new ();
+  self->mappings = iov_mappings_new ();
   self->held_text = g_string_new (NULL);
   self->held_lines = g_array_new (FALSE, FALSE, sizeof (HeldLine));
   self->news_first_joined = IOV_DELIVERY_LOG_NO_EVENT;
@@ -272,6 +278,8 @@ iov_trace_document_feed_parsed (IovTraceDocument   *self,
   lineno = self->stats.lines;
   if (line->kind != IOV_TRACE_LINE_EVENT)
     return;
+  iov_traffic_feed (self->traffic, line);
+  iov_mappings_feed (self->mappings, line);
   if (self->store != NULL)
     {
       guint64 index = iov_event_store_append_line (self->store, line, arrival_ns);
@@ -405,6 +413,7 @@ iov_trace_document_set_snapshot (IovTraceDocument  *self,
     {
       g_clear_pointer (&self->snapshot, json_node_unref);
       self->snapshot = json_node_copy (snapshot);
+      iov_traffic_add_snapshot (self->traffic, snapshot);
     }
   iov_trace_document_release (self);
   return ok;
@@ -579,6 +588,20 @@ iov_trace_document_get_n_lines (IovTraceDocument *self)
 {
   g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (self), 0);
   return self->stats.lines;
+}
+
+IovTraffic *
+iov_trace_document_get_traffic (IovTraceDocument *self)
+{
+  g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (self), NULL);
+  return self->traffic;
+}
+
+IovMappings *
+iov_trace_document_get_mappings (IovTraceDocument *self)
+{
+  g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (self), NULL);
+  return self->mappings;
 }
 
 guint64

@@ -18,7 +18,9 @@
 #include "iov-delivery-log.h"
 #include "iov-event-store.h"
 #include "iov-inference.h"
+#include "iov-mappings.h"
 #include "iov-trace-parser.h"
+#include "iov-traffic.h"
 
 G_BEGIN_DECLS
 
@@ -86,6 +88,10 @@ JsonNode         *iov_trace_document_get_snapshot   (IovTraceDocument *self);
 const IovTraceStats *iov_trace_document_get_stats   (IovTraceDocument *self);
 GArray           *iov_trace_document_get_deliveries (IovTraceDocument *self);
 guint64           iov_trace_document_get_n_lines    (IovTraceDocument *self);
+/* IOTLB traffic per device and the IOVA mappings over time (issue L),
+ * indexed as the lines are read. */
+IovTraffic       *iov_trace_document_get_traffic    (IovTraceDocument *self);
+IovMappings      *iov_trace_document_get_mappings   (IovTraceDocument *self);
 /* Delivered, cropped included (issue H's one meaning), and of those observed. */
 guint64           iov_trace_document_get_n_delivered (IovTraceDocument *self);
 guint64           iov_trace_document_get_n_observed  (IovTraceDocument *self);

@@ -466,14 +466,21 @@ reader_thread (gpointer data)
           if (!(self->flags & IOV_TRACE_READER_FOLLOW))
             break;
           /* The writer went away: reopen so that a new writer (QEMU
-           * restarted) finds a reader and we do not spin on POLLHUP. */
-          close_fd (&self->fd);
-          self->fd = open_fifo (self, &error);
-          if (self->fd < 0)
-            {
-              set_thread_error (self, g_steal_pointer (&error));
-              break;
-            }
+           * restarted) finds a reader and we do not spin on POLLHUP. The
+           * new end is opened before the old one is closed: a writer that
+           * came back in between never finds the FIFO without a reader
+           * (its next write would fail with EPIPE, or SIGPIPE kill it). */
+          {
+            int fd = open_fifo (self, &error);
+
+            if (fd < 0)
+              {
+                set_thread_error (self, g_steal_pointer (&error));
+                break;
+              }
+            close_fd (&self->fd);
+            self->fd = fd;
+          }
         }
       break;
 

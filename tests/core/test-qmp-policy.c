@@ -94,8 +94,9 @@ test_releases (void)
                 IOV_QMP_ERROR_NOT_ALLOWED, IOV_QMP_ERROR_NOT_ALLOWED } },
   };
   g_autoptr(JsonNode) args = path_args ("/machine/peripheral-anon/device[1]/virtio-backend");
+  g_autofree char *xz = g_find_program_in_path ("xz");
 
-  if (g_find_program_in_path ("xz") == NULL)
+  if (xz == NULL)
     {
       g_test_skip ("xz is needed to read the captured schemas");
       return;

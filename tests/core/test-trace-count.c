@@ -177,6 +177,8 @@ test_count (gconstpointer data)
   }
   expected = parse_json (expected_text);
   actual = parse_json (actual_text);
+  /* the IOTLB traffic (issue L) has its own independent count: test-traffic */
+  json_object_remove_member (json_node_get_object (actual), "traffic");
   if (!json_node_equal (expected, actual))
     g_error ("%s:\n independent: %s\n iovista-cli: %s", name, expected_text, actual_text);
   check_invariants (json_node_get_object (actual));

@@ -1,0 +1,683 @@
+/* iov-mappings.c
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "iov-mappings"
+
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "iov-mappings.h"
+#include "iov-traffic.h"
+
+/* QEMU's rules, replayed (hw/virtio/virtio-iommu.c, hw/i386/intel_iommu.c):
+ *   - virtio_iommu_map: refused when the range overlaps a mapping of its
+ *     domain, or the domain does not exist (freed by put_domain or a reset
+ *     and not attached again); else mapped.
+ *   - virtio_iommu_unmap: removes the mappings that lie inside the range;
+ *     one that overlaps it only in part stops QEMU (S_RANGE) after an
+ *     unknown number of removals, which the virtio_iommu_unmap_done lines
+ *     that follow name: then only those are removed.
+ *   - virtio_iommu_unmap_done: that exact mapping is gone.
+ *   - virtio_iommu_put_domain: the domain and its mappings are gone;
+ *     virtio_iommu_device_reset: all domains are.
+ *   - vtd_page_walk_one: perm ≠ 0 maps [iova, iova + mask] (refused when it
+ *     overlaps, as QEMU's IOVA tree refuses it), perm 0 removes every
+ *     mapping it overlaps. QEMU walks per device address space and traces
+ *     the domain: devices of one domain (the functions of a device, say)
+ *     each map the same pages, so an identical mapping counts its address
+ *     spaces and goes when the last of them unmaps it.
+ * Every applied change is logged with its time; a checkpoint of the live
+ * set is kept every max(CHECKPOINT_MIN, live) changes, so the checkpoints
+ * take no more room than the log and a query replays a bounded tail. */
+
+#define CHECKPOINT_MIN 4096
+#define NOT_REMOVED    G_MAXUINT64
+
+typedef struct
+{
+  IovMapping m;
+  guint64    removed_at;   /* index of the change that removed it */
+  guint      refs;         /* VT-d: the address spaces that mapped it */
+} Record;
+
+typedef struct
+{
+  guint64 ts;
+  guint32 record;
+  guint32 add;
+} Change;
+
+typedef struct
+{
+  guint64 n_changes;       /* the live set after this many changes */
+  GArray *live;            /* guint32 record indexes */
+} Checkpoint;
+
+typedef struct
+{
+  char    *label;
+  guint64  number;         /* the label's value, for the order */
+  GTree   *live;           /* record index + 1 → itself, by start */
+  gboolean freed;
+} Domain;
+
+typedef enum
+{
+  EV_OTHER = 1,
+  EV_VIOMMU_MAP,
+  EV_VIOMMU_UNMAP,
+  EV_VIOMMU_UNMAP_DONE,
+  EV_VIOMMU_PUT_DOMAIN,
+  EV_VIOMMU_GET_DOMAIN,
+  EV_VIOMMU_ATTACH,
+  EV_VIOMMU_RESET,
+  EV_VTD_WALK,
+  EV_VTD_UNMAP_WHOLE,
+} EventKind;
+
+static const IovTraceNameKind event_kinds[] = {
+  { "virtio_iommu_map", EV_VIOMMU_MAP },
+  { "virtio_iommu_unmap", EV_VIOMMU_UNMAP },
+  { "virtio_iommu_unmap_done", EV_VIOMMU_UNMAP_DONE },
+  { "virtio_iommu_put_domain", EV_VIOMMU_PUT_DOMAIN },
+  { "virtio_iommu_get_domain", EV_VIOMMU_GET_DOMAIN },
+  { "virtio_iommu_attach", EV_VIOMMU_ATTACH },
+  { "virtio_iommu_device_reset", EV_VIOMMU_RESET },
+  { "vtd_page_walk_one", EV_VTD_WALK },
+  { "vtd_as_unmap_whole", EV_VTD_UNMAP_WHOLE },
+};
+
+struct _IovMappings
+{
+  GArray     *records;      /* Record */
+  GArray     *changes;      /* Change, times never decreasing */
+  GArray     *checkpoints;  /* Checkpoint */
+  GPtrArray  *domains;      /* Domain* */
+  GHashTable *by_label;     /* label → domain index + 1 */
+  guint32     last_domain;
+  guint64     n_live;
+  guint64     since_checkpoint;
+  guint64     last_ts;
+  guint64     probe;        /* the start of key 0, for lookups */
+  GByteArray *kind_by_id;
+  GArray     *scratch;      /* guint32 */
+
+  guint64     n_events;
+  guint64     n_refused;
+  guint64     n_partial;
+  guint64     n_unmap_done;
+  guint64     n_unmap_whole;
+};
+
+static void
+domain_free (Domain *d)
+{
+  g_free (d->label);
+  g_tree_unref (d->live);
+  g_free (d);
+}
+
+IovMappings *
+iov_mappings_new (void)
+{
+  IovMappings *self = g_new0 (IovMappings, 1);
+
+  self->records = g_array_new (FALSE, FALSE, sizeof (Record));
+  self->changes = g_array_new (FALSE, FALSE, sizeof (Change));
+  self->checkpoints = g_array_new (FALSE, FALSE, sizeof (Checkpoint));
+  self->domains = g_ptr_array_new_with_free_func ((GDestroyNotify) domain_free);
+  self->by_label = g_hash_table_new (g_str_hash, g_str_equal);
+  self->kind_by_id = g_byte_array_new ();
+  self->scratch = g_array_new (FALSE, FALSE, sizeof (guint32));
+  return self;
+}
+
+void
+iov_mappings_free (IovMappings *self)
+{
+  if (self == NULL)
+    return;
+  for (guint i = 0; i < self->checkpoints->len; i++)
+    g_array_unref (g_array_index (self->checkpoints, Checkpoint, i).live);
+  g_array_unref (self->checkpoints);
+  g_array_unref (self->records);
+  g_array_unref (self->changes);
+  g_hash_table_unref (self->by_label);
+  g_ptr_array_unref (self->domains);
+  g_byte_array_unref (self->kind_by_id);
+  g_array_unref (self->scratch);
+  g_free (self);
+}
+
+/* ---- the live set -------------------------------------------------------- */
+
+static guint64
+key_start (IovMappings *self,
+           gconstpointer key)
+{
+  guint k = GPOINTER_TO_UINT (key);
+
+  return k == 0 ? self->probe : g_array_index (self->records, Record, k - 1).m.start;
+}
+
+static int
+compare_keys (gconstpointer a,
+              gconstpointer b,
+              gpointer      user_data)
+{
+  guint64 x = key_start (user_data, a), y = key_start (user_data, b);
+
+  return x < y ? -1 : x > y;
+}
+
+static guint32
+domain_of (IovMappings *self,
+           const char  *label,
+           gsize        len)
+{
+  g_autofree char *key = NULL;
+  gpointer v;
+  Domain *d;
+
+  /* most lines name the domain of the line before */
+  if (self->domains->len > 0)
+    {
+      d = g_ptr_array_index (self->domains, self->last_domain);
+      if (strncmp (d->label, label, len) == 0 && d->label[len] == '\0')
+        return self->last_domain;
+    }
+  key = g_strndup (label, len);
+  v = g_hash_table_lookup (self->by_label, key);
+  if (v != NULL)
+    return self->last_domain = GPOINTER_TO_UINT (v) - 1;
+  d = g_new0 (Domain, 1);
+  d->label = g_steal_pointer (&key);
+  d->number = g_ascii_strtoull (d->label, NULL, g_str_has_prefix (d->label, "0x") ? 16 : 10);
+  d->live = g_tree_new_full (compare_keys, self, NULL, NULL);
+  g_ptr_array_add (self->domains, d);
+  g_hash_table_insert (self->by_label, d->label, GUINT_TO_POINTER (self->domains->len));
+  return self->last_domain = self->domains->len - 1;
+}
+
+static const Record *
+record_of (IovMappings *self,
+           GTreeNode   *node)
+{
+  return &g_array_index (self->records, Record, GPOINTER_TO_UINT (g_tree_node_key (node)) - 1);
+}
+
+/* The live mappings of @d that overlap [start, end], into self->scratch
+ * (highest first); whether one of them sticks out of it. */
+static gboolean
+overlapping (IovMappings *self,
+             Domain      *d,
+             guint64      start,
+             guint64      end)
+{
+  GTreeNode *node;
+  gboolean partial = FALSE;
+
+  g_array_set_size (self->scratch, 0);
+  self->probe = end;
+  node = g_tree_upper_bound (d->live, GUINT_TO_POINTER (0));
+  node = node ? g_tree_node_previous (node) : g_tree_node_last (d->live);
+  for (; node != NULL; node = g_tree_node_previous (node))
+    {
+      const Record *r = record_of (self, node);
+      guint32 index = GPOINTER_TO_UINT (g_tree_node_key (node)) - 1;
+
+      if (r->m.end < start)
+        break;
+      partial |= r->m.start < start || r->m.end > end;
+      g_array_append_val (self->scratch, index);
+    }
+  return partial;
+}
+
+static void
+take_checkpoint (IovMappings *self)
+{
+  Checkpoint cp = { self->changes->len, g_array_sized_new (FALSE, FALSE, sizeof (guint32), self->n_live) };
+
+  for (guint i = 0; i < self->domains->len; i++)
+    {
+      Domain *d = g_ptr_array_index (self->domains, i);
+
+      for (GTreeNode *n = g_tree_node_first (d->live); n != NULL; n = g_tree_node_next (n))
+        {
+          guint32 index = GPOINTER_TO_UINT (g_tree_node_key (n)) - 1;
+
+          g_array_append_val (cp.live, index);
+        }
+    }
+  g_array_append_val (self->checkpoints, cp);
+  self->since_checkpoint = 0;
+}
+
+static void
+log_change (IovMappings *self,
+            guint32      record,
+            gboolean     add)
+{
+  Change c = { self->last_ts, record, add };
+
+  g_array_append_val (self->changes, c);
+  if (++self->since_checkpoint >= MAX (CHECKPOINT_MIN, self->n_live))
+    take_checkpoint (self);
+}
+
+static void
+add (IovMappings *self,
+     guint32      domain,
+     guint64      start,
+     guint64      end,
+     guint64      phys,
+     guint32      flags,
+     gboolean     shared)
+{
+  Domain *d = g_ptr_array_index (self->domains, domain);
+  Record r = { { start, end, phys, flags, domain }, NOT_REMOVED, 1 };
+
+  if (end >= start && !d->freed)
+    overlapping (self, d, start, end);
+  if (shared && self->scratch->len == 1)
+    {
+      Record *same = &g_array_index (self->records, Record, g_array_index (self->scratch, guint32, 0));
+
+      if (same->m.start == start && same->m.end == end && same->m.phys == phys && same->m.flags == flags)
+        {
+          same->refs++;
+          return;
+        }
+    }
+  if (end < start || d->freed || self->scratch->len > 0)
+    {
+      self->n_refused++;
+      return;
+    }
+  g_array_append_val (self->records, r);
+  g_tree_insert (d->live, GUINT_TO_POINTER (self->records->len), GUINT_TO_POINTER (self->records->len));
+  self->n_live++;
+  log_change (self, self->records->len - 1, TRUE);
+}
+
+static void
+remove_record (IovMappings *self,
+               guint32      index)
+{
+  Record *r = &g_array_index (self->records, Record, index);
+  Domain *d = g_ptr_array_index (self->domains, r->m.domain);
+
+  r->removed_at = self->changes->len;
+  g_tree_remove (d->live, GUINT_TO_POINTER (index + 1));
+  self->n_live--;
+  log_change (self, index, FALSE);
+}
+
+/* Removes what self->scratch holds. */
+static void
+remove_scratch (IovMappings *self)
+{
+  g_autoptr(GArray) doomed = g_array_copy (self->scratch);
+
+  for (guint i = 0; i < doomed->len; i++)
+    remove_record (self, g_array_index (doomed, guint32, i));
+}
+
+static void
+clear_domain (IovMappings *self,
+              Domain      *d)
+{
+  g_array_set_size (self->scratch, 0);
+  for (GTreeNode *n = g_tree_node_first (d->live); n != NULL; n = g_tree_node_next (n))
+    {
+      guint32 index = GPOINTER_TO_UINT (g_tree_node_key (n)) - 1;
+
+      g_array_append_val (self->scratch, index);
+    }
+  remove_scratch (self);
+  d->freed = TRUE;
+}
+
+/* ---- reading lines ------------------------------------------------------- */
+
+/* The text after @key up to the next space; *@pos moves past it. */
+static gboolean
+token_after (const char **pos,
+             const char  *end,
+             const char  *key,
+             const char **token,
+             gsize       *len)
+{
+  gsize klen = strlen (key);
+
+  for (const char *q = *pos; q + klen <= end; q++)
+    if (memcmp (q, key, klen) == 0)
+      {
+        const char *p = q + klen, *e = p;
+
+        while (e < end && *e != ' ' && *e != '\r')
+          e++;
+        *token = p;
+        *len = e - p;
+        *pos = e;
+        return e > p;
+      }
+  return FALSE;
+}
+
+static gboolean
+numbers (const char **pos,
+         const char  *end,
+         const char  *k1,
+         guint64     *v1,
+         const char  *k2,
+         guint64     *v2)
+{
+  return iov_trace_args_next_number (pos, end, k1, v1) && iov_trace_args_next_number (pos, end, k2, v2);
+}
+
+static void
+virtio_event (IovMappings        *self,
+              EventKind           kind,
+              const IovTraceLine *line)
+{
+  const char *p = line->args, *stop = line->args + line->args_len;
+  const char *label;
+  gsize label_len;
+  guint64 start, end, phys, flags;
+  Domain *d;
+  guint32 domain;
+
+  if (kind == EV_VIOMMU_RESET)
+    {
+      for (guint i = 0; i < self->domains->len; i++)
+        clear_domain (self, g_ptr_array_index (self->domains, i));
+      return;
+    }
+  if (!token_after (&p, stop, "domain=", &label, &label_len))
+    return;
+  domain = domain_of (self, label, label_len);
+  d = g_ptr_array_index (self->domains, domain);
+  switch (kind)
+    {
+    case EV_VIOMMU_MAP:
+      self->n_events++;
+      if (numbers (&p, stop, " virt_start=0x", &start, " virt_end=0x", &end) &&
+          numbers (&p, stop, " phys_start=0x", &phys, " flags=", &flags))
+        add (self, domain, start, end, phys, (guint32) flags, FALSE);
+      break;
+    case EV_VIOMMU_UNMAP:
+      self->n_events++;
+      if (!numbers (&p, stop, " virt_start=0x", &start, " virt_end=0x", &end))
+        break;
+      if (overlapping (self, d, start, end))
+        self->n_partial++;   /* the unmap_done lines will say */
+      else
+        remove_scratch (self);
+      break;
+    case EV_VIOMMU_UNMAP_DONE:
+      self->n_unmap_done++;
+      if (numbers (&p, stop, " virt_start=0x", &start, " virt_end=0x", &end))
+        {
+          GTreeNode *node;
+
+          self->probe = start;
+          node = g_tree_lookup_node (d->live, GUINT_TO_POINTER (0));
+          if (node != NULL && record_of (self, node)->m.end == end)
+            remove_record (self, GPOINTER_TO_UINT (g_tree_node_key (node)) - 1);
+        }
+      break;
+    case EV_VIOMMU_PUT_DOMAIN:
+      clear_domain (self, d);
+      break;
+    case EV_VIOMMU_GET_DOMAIN:
+    case EV_VIOMMU_ATTACH:
+      d->freed = FALSE;
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+vtd_walk (IovMappings        *self,
+          const IovTraceLine *line)
+{
+  /* "domain 0x%x iova 0x%x -> gpa 0x%x mask 0x%x perm %d" */
+  const char *p = line->args, *stop = line->args + line->args_len;
+  const char *label;
+  gsize label_len;
+  guint64 iova, gpa, mask, perm;
+  guint32 domain;
+
+  self->n_events++;
+  if (!token_after (&p, stop, "domain ", &label, &label_len) || !numbers (&p, stop, " iova 0x", &iova, " -> gpa 0x", &gpa) ||
+      !numbers (&p, stop, " mask 0x", &mask, " perm ", &perm))
+    return;
+  domain = domain_of (self, label, label_len);
+  if (perm != 0)
+    add (self, domain, iova, iova + mask, gpa, (guint32) perm, TRUE);
+  else
+    {
+      overlapping (self, g_ptr_array_index (self->domains, domain), iova, iova + mask);
+      /* the last address space that mapped them */
+      for (guint i = self->scratch->len; i-- > 0;)
+        if (--g_array_index (self->records, Record, g_array_index (self->scratch, guint32, i)).refs > 0)
+          g_array_remove_index_fast (self->scratch, i);
+      remove_scratch (self);
+    }
+}
+
+/* The lines that matter, away from the test that every line passes. */
+static G_GNUC_NO_INLINE void
+feed_kind (IovMappings        *self,
+           EventKind           kind,
+           const IovTraceLine *line)
+{
+  if (kind == 0)
+    kind = iov_trace_classify_line (self->kind_by_id, event_kinds, G_N_ELEMENTS (event_kinds), EV_OTHER, line);
+  if (kind == EV_OTHER)
+    return;
+  if (line->has_ts)
+    self->last_ts = MAX (self->last_ts, line->ts_ns);
+  if (kind == EV_VTD_WALK)
+    vtd_walk (self, line);
+  else if (kind == EV_VTD_UNMAP_WHOLE)
+    self->n_unmap_whole++;
+  else
+    virtio_event (self, kind, line);
+}
+
+void
+iov_mappings_feed (IovMappings        *self,
+                   const IovTraceLine *line)
+{
+  EventKind kind;
+
+  g_return_if_fail (self != NULL);
+
+  kind = iov_trace_classify_cached (self->kind_by_id, line, EV_OTHER);
+  if (kind != EV_OTHER)
+    feed_kind (self, kind, line);
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+guint64
+iov_mappings_get_n_events (IovMappings *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->n_events;
+}
+
+const char *
+iov_mappings_get_domain_label (IovMappings *self,
+                               guint32      domain)
+{
+  g_return_val_if_fail (self != NULL && domain < self->domains->len, NULL);
+  return ((Domain *) g_ptr_array_index (self->domains, domain))->label;
+}
+
+int
+iov_mappings_compare (IovMappings      *self,
+                      const IovMapping *a,
+                      const IovMapping *b)
+{
+#define CMP(x, y) if ((x) != (y)) return (x) < (y) ? -1 : 1
+  if (a->domain != b->domain)
+    {
+      const Domain *da = g_ptr_array_index (self->domains, a->domain);
+      const Domain *db = g_ptr_array_index (self->domains, b->domain);
+
+      CMP (da->number, db->number);
+      return strcmp (da->label, db->label);
+    }
+  CMP (a->start, b->start);
+  CMP (a->end, b->end);
+  CMP (a->phys, b->phys);
+  CMP (a->flags, b->flags);
+#undef CMP
+  return 0;
+}
+
+static int
+compare_mappings (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      self)
+{
+  return iov_mappings_compare (self, a, b);
+}
+
+/* How many elements of @array, sorted by the guint64 at @offset in each,
+ * have it at most @key. */
+static guint
+at_most (GArray  *array,
+         gsize    offset,
+         guint64  key)
+{
+  guint size = g_array_get_element_size (array), lo = 0, hi = array->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      guint64 v;
+
+      memcpy (&v, array->data + (gsize) mid * size + offset, sizeof v);
+      if (v <= key)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+GArray *
+iov_mappings_at (IovMappings *self,
+                 guint64      ts_ns)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (IovMapping));
+  guint64 n = 0, from = 0;
+  guint lo;
+
+  g_return_val_if_fail (self != NULL, out);
+
+  /* the changes at or before @ts_ns, and the last checkpoint not after them */
+  n = at_most (self->changes, offsetof (Change, ts), ts_ns);
+  lo = at_most (self->checkpoints, offsetof (Checkpoint, n_changes), n);
+  if (lo > 0)
+    {
+      const Checkpoint *cp = &g_array_index (self->checkpoints, Checkpoint, lo - 1);
+
+      from = cp->n_changes;
+      for (guint i = 0; i < cp->live->len; i++)
+        {
+          const Record *r = &g_array_index (self->records, Record, g_array_index (cp->live, guint32, i));
+
+          if (r->removed_at >= n)
+            g_array_append_val (out, r->m);
+        }
+    }
+  for (guint64 i = from; i < n; i++)
+    {
+      const Change *c = &g_array_index (self->changes, Change, i);
+      const Record *r = &g_array_index (self->records, Record, c->record);
+
+      if (c->add && r->removed_at >= n)
+        g_array_append_val (out, r->m);
+    }
+  g_array_sort_with_data (out, compare_mappings, self);
+  return out;
+}
+
+void
+iov_mappings_diff (IovMappings  *self,
+                   guint64       t1_ns,
+                   guint64       t2_ns,
+                   GArray      **added,
+                   GArray      **removed)
+{
+  g_autoptr(GArray) a = NULL;
+  g_autoptr(GArray) b = NULL;
+  guint i = 0, j = 0;
+
+  g_return_if_fail (self != NULL);
+
+  a = iov_mappings_at (self, t1_ns);
+  b = iov_mappings_at (self, t2_ns);
+  *added = g_array_new (FALSE, FALSE, sizeof (IovMapping));
+  *removed = g_array_new (FALSE, FALSE, sizeof (IovMapping));
+  while (i < a->len || j < b->len)
+    {
+      const IovMapping *x = i < a->len ? &g_array_index (a, IovMapping, i) : NULL;
+      const IovMapping *y = j < b->len ? &g_array_index (b, IovMapping, j) : NULL;
+      int c = x == NULL ? 1 : y == NULL ? -1 : iov_mappings_compare (self, x, y);
+
+      if (c < 0)
+        g_array_append_val (*removed, *x), i++;
+      else if (c > 0)
+        g_array_append_val (*added, *y), j++;
+      else
+        i++, j++;
+    }
+}
+
+GPtrArray *
+iov_mappings_get_notes (IovMappings *self)
+{
+  GPtrArray *notes = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (self != NULL, notes);
+
+  if (self->n_events == 0)
+    g_ptr_array_add (notes, g_strdup ("the trace has no map or unmap events (virtio_iommu_map, vtd_page_walk_one): "
+                                      "VT-d traces mappings only where a MAP notifier makes QEMU walk the guest's "
+                                      "tables (vfio, or QEMU 5.2's walks)"));
+  if (self->n_refused > 0)
+    g_ptr_array_add (notes, g_strdup_printf ("%" G_GUINT64_FORMAT " map requests overlapped a mapping of their domain "
+                                             "or named a freed domain: QEMU refuses them, they are not mapped",
+                                             self->n_refused));
+  if (self->n_partial > 0)
+    g_ptr_array_add (notes, g_strdup_printf ("%" G_GUINT64_FORMAT " virtio_iommu_unmap requests covered a mapping only "
+                                             "in part (QEMU stops there with S_RANGE): %s", self->n_partial,
+                                             self->n_unmap_done > 0
+                                             ? "they removed what the virtio_iommu_unmap_done lines after them say"
+                                             : "the trace has no virtio_iommu_unmap_done to say what they removed, "
+                                               "so their mappings are kept"));
+  if (self->n_unmap_whole > 0)
+    g_ptr_array_add (notes, g_strdup_printf ("%" G_GUINT64_FORMAT " vtd_as_unmap_whole lines name a device, not a "
+                                             "domain: the VT-d mappings after them may still show ranges QEMU dropped",
+                                             self->n_unmap_whole));
+  return notes;
+}
