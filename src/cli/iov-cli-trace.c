@@ -969,6 +969,9 @@ iov_cli_trace (int    argc,
     return iov_cli_usage_error ("trace", _("unexpected argument “%s”"), argv[2]);
   if (stats && events)
     return iov_cli_usage_error ("trace", _("--stats and --events cannot be combined"));
+  /* a reader of stdout that goes away (| head) must not kill us before a
+   * recording is closed whole: writes fail with EPIPE instead */
+  signal (SIGPIPE, SIG_IGN);
 
   if (infer != NULL && qmp != NULL)
     return iov_cli_usage_error ("trace", _("--infer and --qmp cannot be combined"));
@@ -1005,6 +1008,9 @@ iov_cli_trace (int    argc,
       recording = iov_recording_load (argv[1], &error);
       if (recording == NULL)
         return iov_cli_usage_error ("trace", "%s", error->message);
+      /* what a crash left: read up to its last complete record, and say so */
+      if (recording->cut != NULL)
+        g_printerr ("iovista-cli trace: %s\n", recording->cut);
       if (infer == NULL && qmp == NULL && recording->snapshots->len > 0)
         snapshot = json_node_copy (g_ptr_array_index (recording->snapshots, recording->snapshots->len - 1));
     }
