@@ -253,7 +253,7 @@ check_instants (const char  *trace,
                 IovMappings *index,
                 GArray      *instants)
 {
-  g_auto(GStrv) lines = g_strsplit (trace, "\n", -1);
+  g_auto(GStrv) lines = test_split_lines (trace);
   g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   guint64 seen = 0, last = 0;
   Replay r;
@@ -315,7 +315,7 @@ instants_of (const char    *trace,
              guint          every,
              guint64       *origin)
 {
-  g_auto(GStrv) lines = g_strsplit (trace, "\n", -1);
+  g_auto(GStrv) lines = test_split_lines (trace);
   GArray *out = g_array_new (FALSE, FALSE, sizeof (guint64));
   guint n = 0;
 

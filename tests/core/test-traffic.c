@@ -112,7 +112,7 @@ count_raw (const char *text,
            guint       sid,
            Expected   *e)
 {
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto(GStrv) lines = test_split_lines (text);
   g_autoptr(GHashTable) open_miss = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   gint64 domain = -1;   /* of @sid */
 
@@ -343,7 +343,7 @@ test_virtio_iommu (void)
   /* without the snapshot: the unmaps' answers are still 00:02.0's
    * (virtio_iommu_notify_unmap, one per message) */
   {
-    g_auto(GStrv) lines = g_strsplit (trace, "\n", -1);
+    g_auto(GStrv) lines = test_split_lines (trace);
 
     for (guint i = 0; lines[i] != NULL; i++)
       unmap_answers += strstr (lines[i], ":virtio_iommu_notify_unmap ") != NULL;
