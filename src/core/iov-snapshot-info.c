@@ -324,6 +324,29 @@ is_value (JsonNode *node,
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
 }
 
+/* @key of @obj, a JSON value of @type; NULL (and TRUE) when absent or null
+ * and not required.  @expected says what it should be, in a message. */
+static gboolean
+get_value (JsonObject  *obj,
+           const char  *parent,
+           const char  *key,
+           guint        flags,
+           GType        type,
+           const char  *expected,
+           JsonNode   **out,
+           GError     **error)
+{
+  if (!member (obj, parent, key, flags, out, error))
+    return FALSE;
+  if (*out != NULL && !is_value (*out, type))
+    {
+      g_autofree char *path = member_path (parent, key);
+
+      return fail_type (error, path, expected, *out);
+    }
+  return TRUE;
+}
+
 static gboolean
 get_string (JsonObject  *obj,
             const char  *parent,
@@ -334,14 +357,8 @@ get_string (JsonObject  *obj,
 {
   JsonNode *node;
 
-  if (!member (obj, parent, key, flags, &node, error))
+  if (!get_value (obj, parent, key, flags, G_TYPE_STRING, _("a string"), &node, error))
     return FALSE;
-  if (node != NULL && !is_value (node, G_TYPE_STRING))
-    {
-      g_autofree char *path = member_path (parent, key);
-
-      return fail_type (error, path, _("a string"), node);
-    }
   g_free (*out);
   *out = node ? g_strdup (json_node_get_string (node)) : NULL;
   return TRUE;
@@ -357,16 +374,49 @@ get_bool (JsonObject  *obj,
 {
   JsonNode *node;
 
-  if (!member (obj, parent, key, OPTIONAL, &node, error))
+  if (!get_value (obj, parent, key, OPTIONAL, G_TYPE_BOOLEAN, _("true, false or null"), &node, error))
     return FALSE;
-  if (node != NULL && !is_value (node, G_TYPE_BOOLEAN))
+  *out = node ? json_node_get_boolean (node) : -1;
+  return TRUE;
+}
+
+/* A string that @parse turns into what @out keeps (or FALSE); @expected
+ * says what it is in messages. */
+static gboolean
+get_parsed (JsonObject  *obj,
+            const char  *parent,
+            const char  *key,
+            guint        flags,
+            const char  *expected,
+            gboolean   (*parse) (const char *text, gpointer out),
+            gpointer     out,
+            GError     **error)
+{
+  JsonNode *node;
+
+  if (!get_value (obj, parent, key, flags, G_TYPE_STRING, expected, &node, error))
+    return FALSE;
+  if (node != NULL && !parse (json_node_get_string (node), out))
     {
       g_autofree char *path = member_path (parent, key);
 
-      return fail_type (error, path, _("true, false or null"), node);
+      return fail_value (error, path, node, expected);
     }
-  *out = node ? json_node_get_boolean (node) : -1;
   return TRUE;
+}
+
+static gboolean
+parse_hex (const char *text,
+           gpointer    out)
+{
+  return iov_parse_hex (text, out);
+}
+
+static gboolean
+parse_bdf_into (const char *text,
+                gpointer    out)
+{
+  return (*(char **) out = parse_bdf (text)) != NULL;
 }
 
 static gboolean
@@ -377,20 +427,7 @@ get_hex (JsonObject  *obj,
          guint64     *out,
          GError     **error)
 {
-  JsonNode *node;
-
-  if (!member (obj, parent, key, flags, &node, error))
-    return FALSE;
-  if (node != NULL)
-    {
-      g_autofree char *path = member_path (parent, key);
-
-      if (!is_value (node, G_TYPE_STRING))
-        return fail_type (error, path, _("a hex string such as \"0x1000\""), node);
-      if (!iov_parse_hex (json_node_get_string (node), out))
-        return fail_value (error, path, node, _("a hex number"));
-    }
-  return TRUE;
+  return get_parsed (obj, parent, key, flags, _("a hex number"), parse_hex, out, error);
 }
 
 static gboolean
@@ -401,20 +438,7 @@ get_bdf (JsonObject  *obj,
          char       **out,
          GError     **error)
 {
-  JsonNode *node;
-
-  if (!member (obj, parent, key, flags, &node, error))
-    return FALSE;
-  if (node != NULL)
-    {
-      g_autofree char *path = member_path (parent, key);
-
-      if (!is_value (node, G_TYPE_STRING))
-        return fail_type (error, path, _("a PCI address such as \"00:02.0\""), node);
-      if ((*out = parse_bdf (json_node_get_string (node))) == NULL)
-        return fail_value (error, path, node, _("a PCI address (BUS:DEVICE.FUNCTION)"));
-    }
-  return TRUE;
+  return get_parsed (obj, parent, key, flags, _("a PCI address (BUS:DEVICE.FUNCTION)"), parse_bdf_into, out, error);
 }
 
 static gboolean
@@ -554,15 +578,12 @@ read_iommu (IovSnapshotInfo  *info,
   info->iommu_properties = props ? json_object_ref (json_node_get_object (props)) : json_object_new ();
 
   /* The inference splits unmaps by the address width: only QEMU's own. */
-  if (!member (info->iommu_properties, "iommu.properties", "aw-bits", OPTIONAL, &aw, error))
+  if (!get_value (info->iommu_properties, "iommu.properties", "aw-bits", OPTIONAL, G_TYPE_INT64, _("an integer"), &aw, error))
     return FALSE;
   if (aw != NULL)
     {
-      gint64 bits;
+      gint64 bits = json_node_get_int (aw);
 
-      if (!is_value (aw, G_TYPE_INT64))
-        return fail_type (error, "iommu.properties.aw-bits", _("an integer"), aw);
-      bits = json_node_get_int (aw);
       if (bits != 0 && (bits < 32 || bits > 64))
         return fail_value (error, "iommu.properties.aw-bits", aw, _("an address width QEMU accepts (32 to 64)"));
       info->aw_bits = (guint) bits;
@@ -635,7 +656,7 @@ read_range (JsonObject  *obj,
       !get_string (obj, path, "region", OPTIONAL, &r->region, error) ||
       !get_hex (obj, path, "offset", OPTIONAL, &r->offset, error) ||
       !get_string (obj, path, "role", OPTIONAL, &role, error) ||
-      !member (obj, path, "priority", OPTIONAL, &priority, error))
+      !get_value (obj, path, "priority", OPTIONAL, G_TYPE_INT64, _("an integer"), &priority, error))
     return FALSE;
   if (r->end < r->start)
     {
@@ -647,8 +668,6 @@ read_range (JsonObject  *obj,
     {
       g_autofree char *ppath = member_path (path, "priority");
 
-      if (!is_value (priority, G_TYPE_INT64))
-        return fail_type (error, ppath, _("an integer"), priority);
       if (json_node_get_int (priority) < G_MININT || json_node_get_int (priority) > G_MAXINT)
         return fail_value (error, ppath, priority, _("a memory region priority"));
       r->priority = (int) json_node_get_int (priority);

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "iov-inference.h"
-#include "iov-snapshot.h"
 #include "iov-snapshot-info.h"
 #include "iov-types.h"
 
@@ -127,7 +126,7 @@ test_invalid (void)
     { NOTIFIER ("\"device\": \"01:00.0\", \"start\": \"0x0\""), "address_spaces[0].notifiers[0].end: missing" },
     { NOTIFIER ("\"start\": \"0x0\", \"end\": \"0x1\""), "address_spaces[0].notifiers[0].device: missing" },
     { NOTIFIER ("\"device\": \"01:00.0\", \"start\": 0, \"end\": \"0x1\""),
-      "address_spaces[0].notifiers[0].start: expected a hex string such as \"0x1000\", found 0" },
+      "address_spaces[0].notifiers[0].start: expected a hex number, found 0" },
     { NOTIFIER ("\"device\": \"01:00.0\", \"start\": \"0x2000\", \"end\": \"0x1000\""),
       "address_spaces[0].notifiers[0].end: \"0x1000\" is not at or above start" },
     { NOTIFIER ("\"device\": \"1:0\", \"start\": \"0x0\", \"end\": \"0x1\""),
@@ -255,75 +254,46 @@ test_bdf_spelling (void)
   g_assert_cmpuint (n->flags, ==, IOV_NOTIFIER_UNMAP | IOV_NOTIFIER_DEVIOTLB_UNMAP);
 }
 
-static void
-add (GPtrArray  *devices,
-     const char *path,
-     const char *type,
-     const char *bus,
-     int         devfn,
-     int         iommu_platform,
-     int         vhost)
-{
-  IovQomDevice *d = iov_qom_device_new (path, type);
-
-  d->bus_path = g_strdup (bus);
-  d->devfn = devfn;
-  d->iommu_platform = iommu_platform;
-  d->vhost = vhost;
-  if (vhost == 1)
-    d->vhost_source = "x-query-virtio-status";
-  g_ptr_array_add (devices, d);
-}
-
-/* What the snapshot writer writes on a real capture, read and written
- * again, is the same JSON, key for key: the reader knows every key. */
+/* What `iovista-cli snapshot` wrote on real captures of every QEMU era
+ * (the snapshot fuzzer's seeds), read and written again, is the same JSON,
+ * key for key: the reader knows every key.  (fuzz-mtree checks the same on
+ * the writer as it is, for any `info mtree -f`.) */
 static void
 test_round_trip (void)
 {
-  g_autofree char *pci_text = load ("data", "qmp", "intel-strict-query-pci.jsonl", NULL);
-  g_autofree char *mtree = load ("data", "mtree", "intel-strict-mtree-1-modules-mtree-f.txt", NULL);
-  g_autoptr(JsonNode) reply = json_from_string (pci_text, NULL);
-  JsonNode *pci = json_object_get_member (json_node_get_object (reply), "return");
-  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_qom_device_free);
-  g_autoptr(JsonObject) props = json_object_new ();
-  const char *versions[] = { "5.2.0", "7.2.4", "7.2.22", "11.1.3" };
+  static const char *files[] = {
+    "qemu-5.2-vhu.json", "qemu-7.2-vhu-full.json", "qemu-10.0-vhu.json", "qemu-11.1-boot-full.json",
+    "qemu-7.2-guest-amd.json", "qemu-7.2-guest-virtio-iommu-vhost-user-nomsi.json",
+  };
 
-  add (devices, "/machine/peripheral-anon/device[0]", "intel-iommu", "/machine/unattached/sysbus", -1, -1, -1);
-  add (devices, "/machine/q35/mch", "mch", "/machine/q35/pcie.0", 0, -1, -1);
-  add (devices, "/machine/peripheral-anon/device[1]", "virtio-net-pci", "/machine/q35/pcie.0", 0x08, 1, 1);
-  add (devices, "/machine/peripheral-anon/device[2]", "vfio-pci", "/machine/q35/pcie.0", 0x10, -1, -1);
-  ((IovQomDevice *) g_ptr_array_index (devices, 2))->netdev = g_strdup ("n0");
-  json_object_set_int_member (props, "aw-bits", 39);
-  json_object_set_boolean_member (props, "caching-mode", TRUE);
-  json_object_set_boolean_member (props, "device-iotlb", TRUE);
-
-  for (guint i = 0; i < G_N_ELEMENTS (versions); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     {
-      g_autoptr(IovSnapshot) snapshot = iov_snapshot_new_from_data (versions[i], "", "intel-iommu", props, pci,
-                                                                     devices, mtree);
-      g_autoptr(JsonNode) written = NULL;
-      g_autoptr(JsonNode) again = NULL;
+      g_autofree char *text = load ("fuzz", "corpus", "snapshot", files[i], NULL);
+      g_autoptr(JsonNode) written = json_from_string (text, NULL);
       g_autoptr(IovSnapshotInfo) info = NULL;
+      g_autoptr(JsonNode) again = NULL;
       g_autoptr(GError) error = NULL;
       g_autofree char *a = NULL;
       g_autofree char *b = NULL;
-      guint notifiers = 0;
 
-      iov_snapshot_add_note (snapshot, "x-query-virtio-status: not asked");
-      written = iov_snapshot_to_json (snapshot, i % 2 == 0);
       info = iov_snapshot_info_new_from_json (written, &error);
       g_assert_no_error (error);
       again = iov_snapshot_info_to_json (info);
-      a = json_to_string (written, FALSE);
-      b = json_to_string (again, FALSE);
-      g_assert_cmpstr (b, ==, a);
+      if (!json_node_equal (written, again))
+        {
+          a = json_to_string (written, FALSE);
+          b = json_to_string (again, FALSE);
+          g_assert_cmpstr (b, ==, a);
+        }
+      g_assert_cmpuint (info->address_spaces->len, >, 0);
+      if (strstr (files[i], "-vhu") != NULL)
+        {
+          guint notifiers = 0;
 
-      g_assert_nonnull (info->notes);
-      g_assert_true ((info->mtree != NULL) == (i % 2 == 0));
-      for (guint j = 0; j < info->address_spaces->len; j++)
-        notifiers += ((IovSnapshotAddressSpace *) g_ptr_array_index (info->address_spaces, j))->notifiers->len;
-      /* vhost at 00:01.0 and vfio at 00:02.0, two sections each */
-      g_assert_cmpuint (notifiers, ==, 4);
+          for (guint j = 0; j < info->address_spaces->len; j++)
+            notifiers += ((IovSnapshotAddressSpace *) g_ptr_array_index (info->address_spaces, j))->notifiers->len;
+          g_assert_cmpuint (notifiers, >, 0);
+        }
     }
 }
 

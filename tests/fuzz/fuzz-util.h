@@ -95,7 +95,7 @@ static inline gboolean
 fuzz_json_has_second_value (const char *p,
                             gsize       len)
 {
-  const char *end = p + len;
+  const char *end = len ? p + len : p;
   int depth = 0;
   gboolean seen = FALSE;
 
@@ -138,8 +138,11 @@ static inline gboolean
 fuzz_json_lines_have_second_value (const char *p,
                                    gsize       len)
 {
-  const char *end = p + len;
+  const char *end;
 
+  if (len == 0)
+    return FALSE;
+  end = p + len;
   while (p < end)
     {
       const char *nl = memchr (p, '\n', end - p);

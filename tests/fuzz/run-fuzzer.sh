@@ -7,6 +7,8 @@
 # leaves its input as ./crash-* in the test's working directory, and fails.
 set -eu
 fuzzer=$1 seeds=$2 seconds=$3
+# GLib's slices through malloc, so ASan sees each one
+export G_SLICE=always-malloc
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$fuzzer" -max_total_time="$seconds" -seed=1 -rss_limit_mb=2048 -max_len=65536 \
