@@ -13,6 +13,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <string.h>
 
 /* tests/data/@dir/@rel (a .xz file) as text, or NULL without xz (the
  * caller skips: these captures are only stored compressed). */
@@ -39,4 +40,29 @@ static inline char *
 test_read_xz_trace (const char *rel)
 {
   return test_read_xz ("trace", rel);
+}
+
+/* @text's lines, as g_strsplit (text, "\n", -1) gives them, in one pass:
+ * g_strsplit() calls strstr() on what is left each time, which ASan's
+ * interceptor measures with strlen(): quadratic on a whole trace. */
+static inline char **
+test_lines_of (const char *text)
+{
+  GPtrArray *lines = g_ptr_array_new ();
+  const char *p = text;
+
+  for (;;)
+    {
+      const char *nl = strchr (p, '\n');
+
+      if (nl == NULL)
+        {
+          g_ptr_array_add (lines, g_strdup (p));
+          break;
+        }
+      g_ptr_array_add (lines, g_strndup (p, nl - p));
+      p = nl + 1;
+    }
+  g_ptr_array_add (lines, NULL);
+  return (char **) g_ptr_array_free (lines, FALSE);
 }

@@ -158,7 +158,7 @@ test_capture (void)
   g_assert_no_error (error);
   store = iov_event_store_new (catalog);
 
-  lines = g_strsplit (trace, "\n", -1);
+  lines = test_lines_of (trace);
   for (guint i = 0; lines[i]; i++)
     {
       IovTraceLine line;

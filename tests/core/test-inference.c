@@ -179,7 +179,7 @@ test_virtio_iommu_vhost_user (void)
    * aligned power-of-two blocks (found here by trying every size from the
    * largest down); a vhost-user IOTLB message that does not answer an
    * IOTLB miss is an invalidation reaching the backend. */
-  lines = g_strsplit (trace, "\n", -1);
+  lines = test_lines_of (trace);
   for (guint i = 0; lines[i]; i++)
     {
       const char *vs = strstr (lines[i], "virt_start=0x");
@@ -373,7 +373,7 @@ test_real_vhost_user (gconstpointer data)
   g_assert_no_error (error);
   feed_text (inf, catalog, trace, strlen (trace), d);
 
-  lines = g_strsplit (trace, "\n", -1);
+  lines = test_lines_of (trace);
   for (guint i = 0; lines[i]; i++)
     {
       if (strstr (lines[i], " vhost_iotlb_miss ") || strstr (lines[i], ":vhost_iotlb_miss "))

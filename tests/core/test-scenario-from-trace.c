@@ -38,7 +38,7 @@ load_snapshot (const char *name)
 static guint
 count_chunks (const char *trace)
 {
-  g_auto(GStrv) lines = g_strsplit (trace, "\n", -1);
+  g_auto(GStrv) lines = test_lines_of (trace);
   guint chunks = 0;
 
   for (guint i = 0; lines[i] != NULL; i++)
