@@ -20,10 +20,10 @@
 G_BEGIN_DECLS
 
 /* What `iovista-cli snapshot` prints (iov_snapshot_to_json()), as types.
- * The reader is the only place that knows the snapshot's keys: a snapshot
- * that does not hold what they promise is refused as a whole, with a
- * GError (IOV_ERROR_INVALID) whose message starts with the JSON path of
- * the first thing wrong, e.g.
+ * This reader and its writer are meant to be the only code that knows the
+ * snapshot's keys (issue J): a snapshot that does not hold what they
+ * promise is refused as a whole, with a GError (IOV_ERROR_INVALID) whose
+ * message starts with the JSON path of the first thing wrong, e.g.
  *
  *   address_spaces[2].notifiers[0].start: "0xZZ" is not a hex number
  *
