@@ -221,6 +221,47 @@ iov_recording_free (IovRecording *recording)
   g_free (recording);
 }
 
+/* The members a record is read by, each of its JSON type: a record that
+ * has one of another type is refused, naming it, rather than read as
+ * empty (a fuzzer gave "trace": 1). */
+static gboolean
+check_record (JsonObject  *obj,
+              const char  *path,
+              guint64      lineno,
+              GError     **error)
+{
+  static const struct {
+    const char *name;
+    JsonNodeType type;
+    GType value_type;
+  } members[] = {
+    { "iovista_recording", JSON_NODE_VALUE, G_TYPE_INT64 },
+    { "source", JSON_NODE_VALUE, G_TYPE_STRING },
+    { "created", JSON_NODE_VALUE, G_TYPE_STRING },
+    { "trace", JSON_NODE_VALUE, G_TYPE_STRING },
+    { "snapshot", JSON_NODE_OBJECT, G_TYPE_INVALID },
+    { "delivery", JSON_NODE_OBJECT, G_TYPE_INVALID },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      JsonNode *node = json_object_get_member (obj, members[i].name);
+
+      if (node == NULL)
+        continue;
+      if (JSON_NODE_TYPE (node) != members[i].type ||
+          (members[i].type == JSON_NODE_VALUE && json_node_get_value_type (node) != members[i].value_type))
+        {
+          g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("%s:%llu: \"%s\" is not %s"),
+                       path, (unsigned long long) lineno, members[i].name,
+                       members[i].type == JSON_NODE_OBJECT ? _("an object")
+                       : members[i].value_type == G_TYPE_STRING ? _("a string") : _("an integer"));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 IovRecording *
 iov_recording_load (const char  *path,
                     GError     **error)
@@ -279,11 +320,16 @@ iov_recording_load (const char  *path,
           json_parser_get_root (parser) == NULL ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
+          /* json-glib quotes the bad token byte for byte: a message is text */
+          g_autofree char *why = local ? g_utf8_make_valid (local->message, -1) : NULL;
+
           g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("%s:%llu: not a recording record%s%s"),
-                       path, (unsigned long long) lineno, local ? ": " : "", local ? local->message : "");
+                       path, (unsigned long long) lineno, why ? ": " : "", why ? why : "");
           return NULL;
         }
       obj = json_node_get_object (json_parser_get_root (parser));
+      if (!check_record (obj, path, lineno, error))
+        return NULL;
 
       if (lineno == 1)
         {

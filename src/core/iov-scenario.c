@@ -780,10 +780,13 @@ parse_with (JsonParser  *parser,
       /* json-glib says "LINE:COL: Parse error: …"; lead with the file so the
        * message reads FILE:LINE:COL: … as compilers print it. */
       const char *msg = parse_error->message;
+      g_autofree char *valid = NULL;
 
       if (g_str_has_prefix (msg, "<data>:"))
         msg += strlen ("<data>:");
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, "%s:%s", display_name, msg);
+      /* json-glib quotes the bad token byte for byte: a message is text */
+      valid = g_utf8_make_valid (msg, -1);
+      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, "%s:%s", display_name, valid);
       g_error_free (parse_error);
       return NULL;
     }

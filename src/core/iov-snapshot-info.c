@@ -359,6 +359,12 @@ get_string (JsonObject  *obj,
 
   if (!get_value (obj, parent, key, flags, G_TYPE_STRING, _("a string"), &node, error))
     return FALSE;
+  if (node != NULL && !g_utf8_validate (json_node_get_string (node), -1, NULL))
+    {
+      g_autofree char *path = member_path (parent, key);
+
+      return fail_value (error, path, node, _("UTF-8 text"));
+    }
   g_free (*out);
   *out = node ? g_strdup (json_node_get_string (node)) : NULL;
   return TRUE;
@@ -528,12 +534,56 @@ string_list (JsonObject  *obj,
 
       if (!is_value (e, G_TYPE_STRING))
         return fail_type (error, epath, expected, e);
+      if (!g_utf8_validate (json_node_get_string (e), -1, NULL))
+        return fail_value (error, epath, e, _("UTF-8 text"));
       value = parse ? parse (json_node_get_string (e)) : g_strdup (json_node_get_string (e));
       if (value == NULL)
         return fail_value (error, epath, e, expected);
       g_ptr_array_add (list, value);
     }
   *out = g_steal_pointer (&list);
+  return TRUE;
+}
+
+/* Every name and string in @node is UTF-8: json-glib lets "\\201" (an
+ * octal escape) through, and written back it would not be JSON. */
+static gboolean
+check_text (JsonNode    *node,
+            const char  *path,
+            GError     **error)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *obj = json_node_get_object (node);
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *member;
+
+      json_object_iter_init (&iter, obj);
+      while (json_object_iter_next (&iter, &name, &member))
+        {
+          g_autofree char *mpath = member_path (path, g_utf8_validate (name, -1, NULL) ? name : "?");
+
+          if (!g_utf8_validate (name, -1, NULL))
+            return fail (error, mpath, _("a name that is not UTF-8 text"));
+          if (!check_text (member, mpath, error))
+            return FALSE;
+        }
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          g_autofree char *epath = g_strdup_printf ("%s[%u]", path, i);
+
+          if (!check_text (json_array_get_element (array, i), epath, error))
+            return FALSE;
+        }
+    }
+  else if (is_value (node, G_TYPE_STRING) && !g_utf8_validate (json_node_get_string (node), -1, NULL))
+    return fail_value (error, path, node, _("UTF-8 text"));
   return TRUE;
 }
 
@@ -574,6 +624,8 @@ read_iommu (IovSnapshotInfo  *info,
   iommu = json_node_get_object (node);
   if (!get_string (iommu, "iommu", "type", OPTIONAL, &info->iommu_type, error) ||
       !get_container (iommu, "iommu", "properties", OPTIONAL, JSON_NODE_OBJECT, &props, error))
+    return FALSE;
+  if (props != NULL && !check_text (props, "iommu.properties", error))
     return FALSE;
   info->iommu_properties = props ? json_object_ref (json_node_get_object (props)) : json_object_new ();
 

@@ -110,6 +110,27 @@ test_bad_files (void)
   g_assert_nonnull (strstr (error->message, ":3:"));
   g_clear_error (&error);
 
+  /* A member of the wrong type is named, not read as empty (found by
+   * fuzz-recording: "trace": 1 was a GLib critical) */
+  write_gz (path, "{\"iovista_recording\": 1}\n{\"trace\": 1}\n");
+  rec = iov_recording_load (path, &error);
+  g_assert_null (rec);
+  g_assert_error (error, IOV_ERROR, IOV_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, ":2: \"trace\" is not a string"));
+  g_clear_error (&error);
+
+  write_gz (path, "{\"iovista_recording\": 1, \"source\": {}}\n");
+  rec = iov_recording_load (path, &error);
+  g_assert_null (rec);
+  g_assert_nonnull (strstr (error->message, ":1: \"source\" is not a string"));
+  g_clear_error (&error);
+
+  write_gz (path, "{\"iovista_recording\": 1}\n{\"snapshot\": [1]}\n");
+  rec = iov_recording_load (path, &error);
+  g_assert_null (rec);
+  g_assert_nonnull (strstr (error->message, ":2: \"snapshot\" is not an object"));
+  g_clear_error (&error);
+
   rec = iov_recording_load ("/nonexistent.iovista", &error);
   g_assert_null (rec);
   g_assert_nonnull (error);

@@ -146,6 +146,13 @@ test_invalid (void)
     { "{" QEMU ", \"address_spaces\": [{\"root_region\": false}]}",
       "address_spaces[0].root_region: expected a string, found false" },
     { "{" QEMU ", \"address_spaces\": [], \"mtree\": 0}", "mtree: expected a string, found 0" },
+    /* json-glib takes "\201" as an octal escape: not UTF-8, and not JSON
+     * once written back (a fuzzer found it) */
+    { "{" QEMU ", \"notes\": [\"a\\201\"], \"address_spaces\": []}", "notes[0]: \"a\\ufffd\" is not UTF-8 text" },
+    { "{" QEMU ", \"iommu\": {\"type\": \"intel-iommu\", \"properties\": {\"x\": [\"\\201\"]}}, \"address_spaces\": []}",
+      "iommu.properties.x[0]: \"\\ufffd\" is not UTF-8 text" },
+    { "{" QEMU ", \"address_spaces\": [{\"root_region\": \"\\201\"}]}",
+      "address_spaces[0].root_region: \"\\ufffd\" is not UTF-8 text" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

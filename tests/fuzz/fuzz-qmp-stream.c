@@ -98,13 +98,15 @@ command_cb (GObject      *source,
 
 /* Known, reported (issue M): the collector writes what QEMU answered
  * without checking it, so a peer that answers the IOMMU's "aw-bits" with a
- * string, query-pci with bus 300 or slot 40, or `info mtree` with an IOMMU
- * range past 2^64 gets a snapshot the reader refuses (and --infer exits 2
- * on).  Any other refusal is a new disagreement: a crash. */
+ * string, query-pci with bus 300 or slot 40, `info mtree` with an IOMMU
+ * range past 2^64 or with names that are not UTF-8 gets a snapshot the
+ * reader refuses (and --infer exits 2 on).  Any other refusal is a new
+ * disagreement: a crash. */
 static gboolean
 known_refusal (const char *message)
 {
   return g_str_has_prefix (message, "iommu.properties.") ||
+         strstr (message, "is not UTF-8 text") ||
          (g_str_has_prefix (message, "devices[") && strstr (message, "is not a PCI address")) ||
          (strstr (message, ".spaces[") && strstr (message, "is not a PCI address")) ||
          (strstr (message, ".notifiers[") && strstr (message, "is not at or above start"));

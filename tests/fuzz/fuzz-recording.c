@@ -34,7 +34,8 @@
  * Either the recording is refused with a GError naming the file, or it is
  * read, every snapshot in it goes through the snapshot reader (a GError or
  * a snapshot), and written again with the recording writer it reads back
- * the same: source, snapshots, trace and deliveries. */
+ * the same: source, snapshots, trace (made valid UTF-8, as the writer
+ * does) and deliveries. */
 
 static char *dir;
 
@@ -139,8 +140,12 @@ round_trip (const IovRecording *rec)
   g_assert_cmpuint (back->snapshots->len, ==, rec->snapshots->len);
   for (guint i = 0; i < rec->snapshots->len; i++)
     fuzz_assert_json_equal (g_ptr_array_index (rec->snapshots, i), g_ptr_array_index (back->snapshots, i));
-  g_assert_cmpuint (back->trace->len, ==, rec->trace->len);
-  g_assert_true (memcmp (back->trace->str, rec->trace->str, rec->trace->len) == 0);
+  /* the writer makes each trace line valid UTF-8 (a JSON string is) */
+  {
+    g_autofree char *valid = g_utf8_make_valid (rec->trace->str, rec->trace->len);
+
+    g_assert_cmpstr (back->trace->str, ==, valid);
+  }
   g_assert_cmpuint (back->deliveries->len, ==, rec->deliveries->len);
   for (guint i = 0; i < rec->deliveries->len; i++)
     fuzz_assert_json_equal (g_ptr_array_index (rec->deliveries, i), g_ptr_array_index (back->deliveries, i));
@@ -157,10 +162,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   guint mode, arg;
 
   fuzz_init ();
-  /* Known, reported (issue M): iov_recording_load() tests the root of a
-   * blank line with JSON_NODE_HOLDS_OBJECT (NULL): a json-glib critical,
-   * then the "not a recording record" error it means. */
-  fuzz_tolerate_criticals ("Json");
   if (dir == NULL)
     {
       /* tmpfs: a file system that writes back on close would be the
