@@ -21,6 +21,7 @@
 #include "iov-relay-client.h"
 #include "iov-remote-session.h"
 #include "iov-session.h"
+#include "iov-snapshot-info.h"
 #include "iov-timeline.h"
 #include "iov-trace-control.h"
 #include "iov-trace-document.h"
@@ -80,7 +81,8 @@ struct _IovLiveView
 
   char             *recording_name;
   char             *status;
-  JsonNode         *snapshot;
+  JsonNode         *snapshot;       /* as it came: the document and recordings take it */
+  IovSnapshotInfo  *snapshot_info;  /* the same, read by the core's one reader */
   char             *selected_bdf;
   char             *filter;
   GCancellable     *cancellable;
@@ -160,12 +162,13 @@ void         _iov_live_view_event_selected_cb (IovLiveView   *self,
                                                IovEventList  *list);
 
 /* The live view talks to the map and the lanes through these, in terms of
- * the snapshot's JSON: the same in a live session and in a recording. */
+ * the snapshot as the core reads it: the same in a live session and in a
+ * recording. */
 
 void _iov_live_view_map_ensure_types   (void);
 void _iov_live_view_map_show_space     (GtkWidget         *range_map,
                                         GtkWidget         *lanes,
-                                        JsonObject        *entry,
+                                        const IovSnapshotAddressSpace *entry,
                                         const char        *title,
                                         const char        *subtitle,
                                         guint              aw_bits,

@@ -111,9 +111,24 @@ void
 _iov_live_view_set_snapshot (IovLiveView *self,
                              JsonNode    *snapshot)
 {
+  g_autoptr(GError) error = NULL;
+
   g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   if (snapshot != NULL)
-    self->snapshot = json_node_copy (snapshot);
+    {
+      /* A snapshot the reader refuses is not shown in part: the status
+       * says what is wrong with it (a recording from elsewhere, a relay). */
+      self->snapshot_info = iov_snapshot_info_new_from_json (snapshot, &error);
+      if (self->snapshot_info == NULL)
+        {
+          g_autofree char *status = g_strdup_printf (_("Unreadable snapshot: %s"), error->message);
+
+          _iov_live_view_set_status (self, status);
+        }
+      else
+        self->snapshot = json_node_copy (snapshot);
+    }
   _iov_live_view_populate_sidebar (self);
   if (self->snapshot != NULL)
     gtk_stack_set_visible_child_name (self->stack, "content");
@@ -163,6 +178,7 @@ _iov_live_view_reset (IovLiveView *self)
 {
   iov_live_view_disconnect (self);
   g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   g_clear_pointer (&self->selected_bdf, g_free);
   _iov_live_view_populate_sidebar (self);
   _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, "", "", 0, NULL);
@@ -265,6 +281,7 @@ iov_live_view_finalize (GObject *object)
 
   g_clear_weak_pointer (&self->hint_toast);
   g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   g_clear_pointer (&self->status, g_free);
   g_clear_pointer (&self->selected_bdf, g_free);
   g_clear_pointer (&self->filter, g_free);

@@ -16,6 +16,7 @@
 
 #include "iov-engine.h"
 #include "iov-scenario.h"
+#include "iov-snapshot-info.h"
 
 G_BEGIN_DECLS
 
@@ -73,6 +74,9 @@ IovInference *iov_inference_new           (const IovProfile  *profile,
 IovInference *iov_inference_new_from_snapshot (JsonNode          *snapshot,
                                                const IovProfile  *profile,
                                                GError           **error);
+/* The same, from a snapshot already read. */
+IovInference *iov_inference_new_from_info (const IovSnapshotInfo *info,
+                                           const IovProfile      *profile);
 void          iov_inference_free          (IovInference      *self);
 
 /* Registers a notifier on the address space of @device (a BDF such as
@@ -108,6 +112,9 @@ gboolean      iov_inference_update_topology (IovInference    *self,
                                              JsonNode        *snapshot,
                                              guint64          line,
                                              GError         **error);
+void          iov_inference_update_topology_from_info (IovInference          *self,
+                                                       const IovSnapshotInfo *info,
+                                                       guint64                line);
 
 const IovProfile *iov_inference_get_profile    (IovInference *self);
 /* IovInferenceNotifier*, in registration order */

@@ -745,42 +745,31 @@ add_vhost_device (IovTraffic *self,
 }
 
 void
-iov_traffic_add_snapshot (IovTraffic *self,
-                          JsonNode   *snapshot)
+iov_traffic_add_snapshot (IovTraffic            *self,
+                          const IovSnapshotInfo *snapshot)
 {
-  JsonObject *root;
-  JsonArray *devices, *spaces;
-
   g_return_if_fail (self != NULL);
 
-  if (snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (snapshot))
+  if (snapshot == NULL)
     return;
-  root = json_node_get_object (snapshot);
-  devices = json_object_has_member (root, "devices") ? json_object_get_array_member (root, "devices") : NULL;
-  for (guint i = 0; devices != NULL && i < json_array_get_length (devices); i++)
+  for (guint i = 0; i < snapshot->devices->len; i++)
     {
-      JsonObject *d = json_array_get_object_element (devices, i);
-      JsonNode *vhost = d ? json_object_get_member (d, "vhost") : NULL;
+      const IovSnapshotDevice *d = g_ptr_array_index (snapshot->devices, i);
 
-      if (vhost != NULL && JSON_NODE_HOLDS_VALUE (vhost) && json_node_get_boolean (vhost))
-        add_vhost_device (self, json_object_get_string_member_with_default (d, "bdf", NULL),
-                          json_object_get_string_member_with_default (d, "type", NULL));
+      if (d->vhost == 1)
+        add_vhost_device (self, d->bdf, d->type);
     }
   /* a vhost notifier names its device too */
-  spaces = json_object_has_member (root, "address_spaces") ? json_object_get_array_member (root, "address_spaces")
-                                                           : NULL;
-  for (guint i = 0; spaces != NULL && i < json_array_get_length (spaces); i++)
+  for (guint i = 0; i < snapshot->address_spaces->len; i++)
     {
-      JsonObject *space = json_array_get_object_element (spaces, i);
-      JsonArray *notifiers = space && json_object_has_member (space, "notifiers")
-                             ? json_object_get_array_member (space, "notifiers") : NULL;
+      const IovSnapshotAddressSpace *as = g_ptr_array_index (snapshot->address_spaces, i);
 
-      for (guint j = 0; notifiers != NULL && j < json_array_get_length (notifiers); j++)
+      for (guint j = 0; j < as->notifiers->len; j++)
         {
-          JsonObject *n = json_array_get_object_element (notifiers, j);
+          const IovSnapshotNotifier *n = g_ptr_array_index (as->notifiers, j);
 
-          if (n && g_strcmp0 (json_object_get_string_member_with_default (n, "consumer", NULL), "vhost") == 0)
-            add_vhost_device (self, json_object_get_string_member_with_default (n, "device", NULL), NULL);
+          if (g_strcmp0 (n->consumer, "vhost") == 0)
+            add_vhost_device (self, n->device, NULL);
         }
     }
 }

@@ -17,6 +17,8 @@
 
 #include "iov-trace-parser.h"
 
+#include "iov-snapshot-info.h"
+
 G_BEGIN_DECLS
 
 /* IOTLB traffic per device (issue L): the invalidations that reach it, its
@@ -58,8 +60,8 @@ void        iov_traffic_free          (IovTraffic         *self);
 void        iov_traffic_feed          (IovTraffic         *self,
                                        const IovTraceLine *line);
 /* The vhost devices of a snapshot (each snapshot adds its own). */
-void        iov_traffic_add_snapshot  (IovTraffic         *self,
-                                       JsonNode           *snapshot);
+void        iov_traffic_add_snapshot  (IovTraffic            *self,
+                                       const IovSnapshotInfo *snapshot);
 
 /* BDFs ("01:00.0") with traffic, and the snapshot's vhost devices, sorted. */
 GPtrArray  *iov_traffic_get_devices   (IovTraffic         *self);

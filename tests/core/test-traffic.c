@@ -374,10 +374,11 @@ feed_text (const char *text,
 
   if (snapshot_json != NULL)
     {
-      g_autoptr(JsonNode) node = json_from_string (snapshot_json, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(IovSnapshotInfo) info = iov_snapshot_info_new_from_data (snapshot_json, -1, &error);
 
-      g_assert_nonnull (node);
-      iov_traffic_add_snapshot (traffic, node);
+      g_assert_no_error (error);
+      iov_traffic_add_snapshot (traffic, info);
     }
   test_each_line (text, feed_line, traffic);
   return traffic;
@@ -390,9 +391,10 @@ static void
 test_two_vhost_devices (void)
 {
   static const char snapshot[] =
-    "{\"devices\": [{\"bdf\": \"0000:01:00.0\", \"type\": \"virtio-net-pci\", \"vhost\": true},"
+    "{\"devices\": [{\"bdf\": \"01:00.0\", \"type\": \"virtio-net-pci\", \"vhost\": true},"
     "               {\"bdf\": \"02:00.0\", \"type\": \"vhost-user-blk-pci\", \"vhost\": true},"
-    "               {\"bdf\": \"03:00.0\", \"type\": \"e1000e\", \"vhost\": false}]}";
+    "               {\"bdf\": \"03:00.0\", \"type\": \"e1000e\", \"vhost\": false}],"
+    " \"qemu\": {\"version\": \"7.2.22\"}, \"address_spaces\": []}";
   static const char trace[] =
     "1@10.000000:vhost_dev_start 0xa:virtio-net vrings:0\n"
     "1@10.000001:vhost_dev_start 0xb:vhost-user-blk vrings:0\n"
