@@ -201,8 +201,8 @@ test_qemu (void)
   {
     g_autofree char *address2 = g_strconcat ("unix:", sock2, NULL);
 
-    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_inv_desc", TRUE, 10));
-    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_dmar_translate", FALSE, 10));
+    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_inv_desc", TRUE, 60));
+    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_dmar_translate", FALSE, 60));
   }
 
   /* QEMU goes away: the view says so and keeps the last snapshot. */
