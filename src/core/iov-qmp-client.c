@@ -56,6 +56,16 @@ struct _IovQmpClient
   guint               major, minor, micro;
   IovQmpPolicy       *policy;        /* from the greeting: what this release may be sent */
   guint               n_garbage;
+  guint               n_garbage_at_reply; /* n_garbage at the last reply */
+
+  /* A peer that stops answering (SIGSTOPped, hung, or not QEMU at all)
+   * must not hold a caller forever: while commands are in flight, a reply
+   * is due within reply_timeout_ms of the previous one (or of the first
+   * command sent to an idle connection). Garbage and events are not
+   * progress: a peer could send them forever without answering. */
+  guint               reply_timeout_ms;
+  guint               reply_timeout_id;
+  gint64              last_progress_us;   /* monotonic */
 
   IovQmpState         state;
   gboolean            auto_reconnect;
@@ -92,6 +102,7 @@ G_DEFINE_FINAL_TYPE (IovQmpClient, iov_qmp_client, G_TYPE_OBJECT)
 static void iov_qmp_client_read_next (IovQmpClient *self);
 static void iov_qmp_client_start_connect (IovQmpClient *self);
 static void iov_qmp_client_send (IovQmpClient *self, const char *command, JsonNode *arguments, GTask *task);
+static void arm_reply_timeout (IovQmpClient *self);
 
 static void
 pending_free (Pending *p)
@@ -271,6 +282,7 @@ iov_qmp_client_dispose (GObject *object)
   self->auto_reconnect = FALSE;
   g_clear_handle_id (&self->reconnect_id, g_source_remove);
   g_clear_handle_id (&self->greeting_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->reply_timeout_id, g_source_remove);
   if (self->io_cancellable)
     g_cancellable_cancel (self->io_cancellable);
   g_clear_object (&self->io_cancellable);
@@ -363,6 +375,7 @@ iov_qmp_client_init (IovQmpClient *self)
   g_queue_init (&self->write_queue);
   self->next_id = 1;
   self->reconnect_delay_ms = RECONNECT_FIRST_MS;
+  self->reply_timeout_ms = IOV_QMP_REPLY_TIMEOUT_MS;
 }
 
 IovQmpClient *
@@ -410,6 +423,7 @@ iov_qmp_client_fail (IovQmpClient *self,
   GList *pending;
 
   g_clear_handle_id (&self->greeting_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->reply_timeout_id, g_source_remove);
   if (self->io_cancellable)
     g_cancellable_cancel (self->io_cancellable);
   g_clear_object (&self->io_cancellable);
@@ -568,10 +582,70 @@ iov_qmp_client_send (IovQmpClient *self,
   text[length++] = '\r';
   text[length++] = '\n';
 
+  /* An idle connection's clock starts with its first command in flight */
+  if (g_queue_is_empty (&self->pending_order))
+    {
+      self->last_progress_us = g_get_monotonic_time ();
+      self->n_garbage_at_reply = self->n_garbage;
+    }
   g_hash_table_insert (self->pending, &p->id, p);
   g_queue_push_tail (&self->pending_order, p);
   g_queue_push_tail (&self->write_queue, g_bytes_new_take (text, length));
+  if (self->reply_timeout_id == 0)
+    arm_reply_timeout (self);
   write_next (self);
+}
+
+/* ---- replies that do not come ------------------------------------------ */
+
+static gboolean
+reply_timeout_cb (gpointer user_data)
+{
+  IovQmpClient *self = user_data;
+  Pending *oldest = g_queue_peek_head (&self->pending_order);
+  gint64 due = self->last_progress_us + (gint64) self->reply_timeout_ms * 1000;
+  guint garbage = self->n_garbage - self->n_garbage_at_reply;
+  guint seconds = (self->reply_timeout_ms + 999) / 1000;
+  GError *error;
+
+  self->reply_timeout_id = 0;
+  if (oldest == NULL)
+    return G_SOURCE_REMOVE;
+  if (g_get_monotonic_time () < due)
+    {
+      arm_reply_timeout (self);
+      return G_SOURCE_REMOVE;
+    }
+
+  /* Replies may still come, but nobody can tell which state the peer is
+   * in: give the connection up, as when it closes, and say which command
+   * went unanswered. */
+  if (garbage > 0)
+    error = g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_TIMED_OUT,
+                         _("%s did not answer “%s” within %u s but sent what is not QMP (lines: %u): "
+                           "is it QEMU's QMP socket? Gave the connection up"),
+                         self->address, oldest->command, seconds, garbage);
+  else
+    error = g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_TIMED_OUT,
+                         _("QEMU at %s did not answer “%s” within %u s: it is stopped (SIGSTOP, a debugger) "
+                           "or hung; gave the connection up"),
+                         self->address, oldest->command, seconds);
+  g_debug ("%s", error->message);
+  iov_qmp_client_fail (self, error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_reply_timeout (IovQmpClient *self)
+{
+  gint64 due, left_ms;
+
+  g_clear_handle_id (&self->reply_timeout_id, g_source_remove);
+  if (self->reply_timeout_ms == 0 || g_queue_is_empty (&self->pending_order))
+    return;
+  due = self->last_progress_us + (gint64) self->reply_timeout_ms * 1000;
+  left_ms = MAX (0, (due - g_get_monotonic_time () + 999) / 1000);
+  self->reply_timeout_id = g_timeout_add ((guint) left_ms, reply_timeout_cb, self);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -752,6 +826,9 @@ handle_line (IovQmpClient *self,
       g_queue_remove (&self->pending_order, p);
       task = g_steal_pointer (&p->task);
       g_hash_table_remove (self->pending, &p->id);
+      self->last_progress_us = g_get_monotonic_time ();
+      self->n_garbage_at_reply = self->n_garbage;
+      arm_reply_timeout (self);
 
       if (json_object_has_member (obj, "error"))
         {
@@ -1140,4 +1217,37 @@ iov_qmp_client_set_auto_reconnect (IovQmpClient *self,
     g_clear_handle_id (&self->reconnect_id, g_source_remove);
   else if (self->state == IOV_QMP_STATE_DISCONNECTED && self->connect_task == NULL)
     schedule_reconnect (self);
+}
+
+/**
+ * iov_qmp_client_set_reply_timeout:
+ * @timeout_ms: how long to wait for the next reply while commands are in
+ *   flight, or 0 to wait forever
+ *
+ * When it passes, the connection is given up: every command in flight
+ * fails with %IOV_QMP_ERROR_TIMED_OUT naming the oldest, and a client with
+ * auto-reconnect tries again. Default %IOV_QMP_REPLY_TIMEOUT_MS.
+ */
+void
+iov_qmp_client_set_reply_timeout (IovQmpClient *self,
+                                  guint         timeout_ms)
+{
+  g_return_if_fail (IOV_IS_QMP_CLIENT (self));
+
+  self->reply_timeout_ms = timeout_ms;
+  arm_reply_timeout (self);
+}
+
+/**
+ * iov_qmp_error_is_lost:
+ *
+ * Whether @error means the connection is gone (closed, never made, or
+ * given up after a reply did not come), rather than one command refused.
+ */
+gboolean
+iov_qmp_error_is_lost (const GError *error)
+{
+  return error != NULL && error->domain == IOV_QMP_ERROR &&
+         (error->code == IOV_QMP_ERROR_CLOSED || error->code == IOV_QMP_ERROR_NOT_CONNECTED ||
+          error->code == IOV_QMP_ERROR_TIMED_OUT);
 }
