@@ -55,9 +55,17 @@
 #      trace-event-set-state replies on, holds QEMU with SIGSTOP and kills
 #      it: the CLI exits 3 saying QEMU confirmed those 3 of the preset's
 #      commands, by name.
+#   h. A relay killed under 50 clients: `iovista-cli relay` serving QEMU
+#      7.2 to 50 WebSocket clients (tests/relay/relaytest.py) and to
+#      `iovista-cli snapshot --watch URL`; SIGKILLed, every client must see
+#      its connection end within 2 s, the --watch say once that it is
+#      reconnecting, QEMU stay unharmed. Restarted on the same port with the
+#      same token: 50 clients connect again and the --watch says it is
+#      connected. (The app's IovRemoteSession losing its relay and coming
+#      back: tests/relay/test-remote-session.c.)
 # Output is TAP. Exit 77 only when qemu-system-x86_64 is not installed; d is
 # skipped (a note) only when neither user namespaces nor root can mount a
-# tmpfs. IOVISTA_TEST_PARTS=f,g runs only those parts. About 60 s on two
+# tmpfs. IOVISTA_TEST_PARTS=f,g runs only those parts. About 70 s on two
 # cores.
 
 import errno
@@ -1123,9 +1131,157 @@ def part_g():
                % ", ".join(first), m.group(3))
     tap.ok(took < 3, "g: mid-preset: the CLI ends %.2f s after the kill" % took)
 
+
+# --- h. a relay killed under 50 clients ------------------------------------------------
+
+N_CLIENTS = 50
+
+
+def ws_round(relaytest, relay, n):
+    """n WebSocket clients on the events of vm1, each past its hello."""
+    clients, bad = [], []
+    for i in range(n):
+        try:
+            ws = relaytest.WebSocket(relay, "vm1")
+            hello = ws.recv_json() if ws.status == 101 else None
+            if hello is None or hello.get("type") != "hello":
+                bad.append((i, ws.status, hello))
+            clients.append(ws)
+        except (OSError, EOFError, ValueError) as e:
+            bad.append((i, repr(e)))
+    return clients, bad
+
+
+def wait_vm_connected(relaytest, relay, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            vms = relaytest.get_json(relay, "/api/v1/vms")["vms"]
+            if vms and vms[0].get("state") == "connected":
+                return True
+        except (OSError, RuntimeError, ValueError):
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def part_h():
+    sys.path.insert(0, os.path.join(HERE, "..", "relay"))
+    import relaytest
+    relaytest.CLI = CLI
+    sock, mine = p("h.qmp"), p("h-test.qmp")
+    qemu = start_qemu([sock, mine])
+    check = Qmp(mine, timeout=30)
+    relay = relaytest.Relay(TMP, ["vm1,qmp=unix:" + sock], name="h-relay")
+    procs.append(relay.proc)
+    tap.ok(wait_vm_connected(relaytest, relay), "h: the relay serves vm1 (QEMU 7.2 connected)", relay.stderr()[-1500:])
+    clients, bad = ws_round(relaytest, relay, N_CLIENTS)
+    tap.ok(len(clients) == N_CLIENTS and not bad, "h: %d WebSocket clients connected, each got its hello"
+           % len(clients), repr(bad)[:1500])
+    # a real Iovista client too: the relay's snapshot --watch
+    env = dict(C_ENV, IOVISTA_TOKEN=relay.token)
+    watch_err = p("h-watch.stderr")
+    watch = subprocess.Popen([CLI, "snapshot", "--watch", "0.2", relay.url + "/vm1"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=open(watch_err, "wb"), text=True, env=env)
+    procs.append(watch)
+    first = watch.stdout.readline()
+    tap.ok(first.startswith("{"), "h: iovista-cli snapshot --watch through the relay printed a snapshot",
+           read(watch_err)[-800:])
+    vms = relaytest.get_json(relay, "/api/v1/vms")["vms"]
+    tap.note("h: the relay counts %s clients on vm1" % vms[0].get("clients"))
+    for ws in clients:
+        ws.sock.setblocking(False)
+
+    t_kill = time.monotonic()
+    relay.proc.kill()
+    relay.proc.wait()
+    # every client must see its connection end (EOF or reset), promptly
+    ended = {}
+    open_ = {ws.sock.fileno(): ws for ws in clients}
+    poller = select.poll()
+    for fd in open_:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    deadline = t_kill + 10
+    while open_ and time.monotonic() < deadline:
+        for fd, _ in poller.poll(100):
+            ws = open_.get(fd)
+            if ws is None:
+                continue
+            try:
+                while True:
+                    data = ws.sock.recv(1 << 16)
+                    if not data:
+                        raise EOFError
+            except BlockingIOError:
+                continue
+            except (EOFError, ConnectionResetError, OSError):
+                ended[fd] = time.monotonic() - t_kill
+                poller.unregister(fd)
+                del open_[fd]
+    worst = max(ended.values()) if ended else -1
+    tap.ok(relay.proc.returncode == -signal.SIGKILL and len(ended) == N_CLIENTS and worst < 2.0,
+           "h: relay SIGKILLed under %d clients: all %d saw the connection end, the last %.0f ms after the kill "
+           "(median %.0f ms)" % (N_CLIENTS, len(ended), worst * 1e3,
+                                 sorted(ended.values())[len(ended) // 2] * 1e3 if ended else -1))
+    for ws in clients:
+        ws.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "reconnecting" not in read(watch_err):
+        time.sleep(0.05)
+    t_said = time.monotonic() - t_kill
+    werr = read(watch_err)
+    tap.ok(watch.poll() is None and "reconnecting" in werr,
+           "h: snapshot --watch says it lost the relay and keeps trying (%.2f s after the kill): %s"
+           % (t_said, werr.strip().splitlines()[-1] if werr.strip() else "-"), werr[-1500:])
+    try:
+        st = check.cmd("query-status")
+        alive = qemu.poll() is None
+    except (OSError, EOFError, ValueError, RuntimeError):
+        st, alive = None, False
+    tap.ok(alive and st is not None, "h: QEMU is unharmed by its relay's death (query-status: %s)"
+           % (st and st.get("status")))
+
+    # the relay comes back on the same port: the clients can connect again
+    said_connected = []
+
+    def watch_for_connected():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if read(watch_err).rstrip().endswith("connected"):
+                said_connected.append(time.monotonic())
+                return
+            time.sleep(0.01)
+    seer = threading.Thread(target=watch_for_connected, daemon=True)
+    seer.start()
+    t_restart = time.monotonic()
+    # the same token file (name): the clients' token stays valid
+    relay2 = relaytest.Relay(TMP, ["vm1,qmp=unix:" + sock], extra=["--listen", "127.0.0.1:%d" % relay.port],
+                             name="h-relay")
+    procs.append(relay2.proc)
+    up = wait_vm_connected(relaytest, relay2)
+    t_up = time.monotonic() - t_restart
+    tap.ok(relay2.port == relay.port and up, "h: the relay restarted on port %d and has QEMU again after %.2f s"
+           % (relay2.port, t_up), relay2.stderr()[-1500:])
+    clients, bad = ws_round(relaytest, relay2, N_CLIENTS)
+    tap.ok(len(clients) == N_CLIENTS and not bad, "h: %d clients connect again, each gets its hello"
+           % len(clients), repr(bad)[:1500])
+    for ws in clients:
+        ws.close()
+    seer.join()
+    werr = read(watch_err)
+    tap.ok(watch.poll() is None and werr.rstrip().endswith("iovista-cli snapshot: connected")
+           and werr.count("reconnecting") == 1 and said_connected,
+           "h: snapshot --watch (polling every 0.2 s) says once that it reconnects and, %.2f s after the relay "
+           "was restarted, that it is connected" % ((said_connected[0] if said_connected else -1) - t_restart),
+           werr[-1500:])
+    rc = stop(watch)
+    tap.ok(rc == 0, "h: snapshot --watch exits 0 on SIGINT (%s)" % signal_name(rc))
+    relay2.stop()
+    check.close()
+
 try:
     for name, part in (("a", part_a), ("a2", part_a2), ("b", part_b), ("c", part_c), ("d", part_d), ("e", part_e),
-                       ("f", part_f), ("g", part_g)):
+                       ("f", part_f), ("g", part_g), ("h", part_h)):
         if ONLY and name not in ONLY:
             continue
         t = time.monotonic()
