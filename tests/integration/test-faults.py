@@ -42,7 +42,9 @@
 #      7.2's real greeting (tests/data/qmp/releases) and then sends
 #      garbage (and stays or closes), stalls (after the greeting, or in
 #      the middle of a reply) or closes in the middle of a reply; one says
-#      nothing at all and one sends garbage instead of a greeting.
+#      nothing at all, one sends garbage instead of a greeting, one floods
+#      bytes without a newline (the client gives up past 64 MiB, its memory
+#      bounded).
 #      `iovista-cli snapshot` must end with exit 3 and one line naming what
 #      happened (and the command left unanswered) within the client's
 #      greeting (5 s) or reply (15 s) timeout: never hang, never a signal.
@@ -802,6 +804,7 @@ class Peer(threading.Thread):
         self.rnd = random.Random(seed)
         self.commands = []
         self.client_closed = None   # monotonic time the CLI closed its end
+        self.flooded = 0
         self.error = None
 
     def hold(self, conn):
@@ -832,6 +835,16 @@ class Peer(threading.Thread):
             conn.sendall(b'{"return": {}, "id": %d}\r\n' % msg["id"])
             msg = json.loads(f.readline())
             self.commands.append(msg["execute"])
+            if how == "flood":
+                # no newline, as fast as it goes, until the client hangs up
+                block = b"x" * (1 << 20)
+                try:
+                    while True:
+                        conn.sendall(block)
+                        self.flooded += len(block)
+                except OSError:
+                    self.client_closed = time.monotonic()
+                return
             if how.startswith("garbage"):
                 conn.sendall(garbage(self.rnd, 64 * 1024))
             else:
@@ -847,13 +860,24 @@ class Peer(threading.Thread):
             self.lsock.close()
 
 
-def run_timed(args, box, env=None):
+def run_timed(args, box, env=None, timeout=90):
+    """Runs @args; appends (CompletedProcess or None if it hung, seconds,
+    its peak RSS in MiB) to @box."""
     t = time.monotonic()
-    try:
-        res = subprocess.run(args, capture_output=True, text=True, timeout=90, env=env or C_ENV)
-        box.append((res, time.monotonic() - t))
-    except subprocess.TimeoutExpired as e:
-        box.append((None, time.monotonic() - t))
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env or C_ENV)
+    procs.append(proc)
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    killer.cancel()
+    took = time.monotonic() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    err.seek(0)
+    res = subprocess.CompletedProcess(args, proc.returncode, out.read().decode(errors="replace"),
+                                      err.read().decode(errors="replace"))
+    box.append((None if took >= timeout else res, took, usage.ru_maxrss / 1024))
 
 
 def part_f():
@@ -869,6 +893,7 @@ def part_f():
         ("stall-mid-reply", r"QEMU at unix:\S+ did not answer “{cmd}” within %d s" % REPLY_TIMEOUT,
          REPLY_TIMEOUT + 5),
         ("close-mid-reply", r"closed the connection while running “{cmd}”", 3),
+        ("flood", r"unix:\S+ sent a line of more than 64 MiB without its end: it is not QEMU's QMP", 10),
     ]
     runs = []
     for k, (how, want, bound) in enumerate(cases):
@@ -881,7 +906,7 @@ def part_f():
         runs.append((how, want, bound, peer, th, box))
     for how, want, bound, peer, th, box in runs:
         th.join(timeout=120)
-        res, took = box[0] if box else (None, -1)
+        res, took, rss = box[0] if box else (None, -1, -1)
         peer.join(timeout=10)
         if res is None:
             tap.ok(False, "f: %s: iovista-cli snapshot ends (it hung for %.0f s)" % (how, took))
@@ -889,7 +914,10 @@ def part_f():
         cmd = peer.commands[-1] if len(peer.commands) > 1 else "?"
         pattern = want.replace("{cmd}", re.escape(cmd))
         lines = res.stderr.strip().splitlines()
-        tap.note("f: %s: %s after %.2f s: %s" % (how, signal_name(res.returncode), took, res.stderr.strip()[-400:]))
+        tap.note("f: %s: %s after %.2f s, peak RSS %.0f MiB%s: %s"
+                 % (how, signal_name(res.returncode), took, rss,
+                    ", the peer sent %d MiB" % (peer.flooded >> 20) if how == "flood" else "",
+                    res.stderr.strip()[-400:]))
         tap.ok(peer.error is None and res.returncode == 3 and res.stdout == "",
                "f: %s: exit 3 (QEMU cannot be reached; documented in docs/live-vm.md), not a signal (%s), nothing on "
                "stdout" % (how, signal_name(res.returncode)), "%s\n%s" % (peer.error, res.stderr[-1500:]))
@@ -899,6 +927,11 @@ def part_f():
         tap.ok(0 <= took <= bound, "f: %s: ends after %.2f s <= %d s" % (how, took, bound))
         if how not in ("garbage-close", "close-mid-reply"):
             tap.ok(peer.client_closed is not None, "f: %s: the CLI hung up on the peer" % how)
+        if how == "flood":
+            # unbounded, a flood grows the line buffer by ~200 MiB/s until
+            # the machine runs out of memory
+            tap.ok(rss < 256, "f: flood: the CLI's peak RSS %.0f MiB < 256 MiB (the peer sent %d MiB)"
+                   % (rss, peer.flooded >> 20))
 
 
 # --- g. QEMU killed mid-snapshot (held by SIGSTOP) and mid-preset ---------------------
