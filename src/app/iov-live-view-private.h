@@ -71,6 +71,7 @@ struct _IovLiveView
   /* where the VM comes from: a local session, or a relay */
   IovSession       *session;
   char             *trace_preset;  /* to turn on once live, then NULL */
+  char             *went_away;     /* why QEMU went away while live, for the whole outage */
   const IovTracePreset *applying;
   char             *address;
   IovRelayClient   *relay;

@@ -170,6 +170,7 @@ iov_live_view_disconnect (IovLiveView *self)
   _iov_live_view_relay_stop (self);
   g_clear_pointer (&self->address, g_free);
   g_clear_pointer (&self->recording_name, g_free);
+  g_clear_pointer (&self->went_away, g_free);
   self->loading = FALSE;
 }
 
