@@ -357,6 +357,204 @@ test_virtio_iommu (void)
   expected_clear (&e);
 }
 
+/* ---- the rate tracks' bins ----------------------------------------------- */
+
+/* Bins @ts (unsorted) the way the window's rate tracks ask for them:
+ * bin ⌊(t − t0) · n / (t1 − t0)⌋ of [t0, t1), in plain integers (these
+ * spans times these bin counts stay far below 2⁶⁴). */
+static void
+bin_raw (GArray  *ts,
+         guint64  t0,
+         guint64  t1,
+         guint    n_bins,
+         guint64 *bins)
+{
+  for (guint i = 0; i < ts->len; i++)
+    {
+      guint64 t = g_array_index (ts, guint64, i);
+
+      g_assert_cmpuint ((t1 - t0) * n_bins / n_bins, ==, t1 - t0);   /* no overflow */
+      if (t >= t0 && t < t1)
+        bins[(t - t0) * n_bins / (t1 - t0)]++;
+    }
+}
+
+static void
+assert_bins (IovTraffic *traffic,
+             const char *device,
+             guint       mask,
+             GArray    **expected,   /* per count, times */
+             guint64     t0,
+             guint64     t1,
+             guint       n_bins)
+{
+  g_autofree guint64 *want = g_new0 (guint64, n_bins);
+  g_autofree guint64 *got = g_new0 (guint64, n_bins);
+  guint64 total = 0;
+
+  for (guint k = 0; k < IOV_TRAFFIC_N_COUNTS; k++)
+    if (mask & IOV_TRAFFIC_MASK (k))
+      bin_raw (expected[k], t0, t1, n_bins, want);
+  iov_traffic_bin (traffic, device, mask, t0, t1, n_bins, got);
+  for (guint b = 0; b < n_bins; b++)
+    {
+      if (got[b] != want[b])
+        g_error ("%s, mask 0x%x, [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") in %u bins: bin %u has %"
+                 G_GUINT64_FORMAT ", the raw trace %" G_GUINT64_FORMAT, device ? device : "unattributed", mask, t0, t1,
+                 n_bins, b, got[b], want[b]);
+      total += got[b];
+    }
+  g_test_message ("%s, mask 0x%x, %u bins: %" G_GUINT64_FORMAT " lines", device ? device : "unattributed", mask,
+                  n_bins, total);
+}
+
+/* The rate tracks' bins of a real capture equal the test's own binning of
+ * the raw lines: for the device (its invalidations, misses and messages),
+ * and for all devices (every counted line once), over the whole trace in
+ * many lines per bin (edges found by search), zoomed in to a second (each
+ * line to its bin), and in bins of a width that divides nothing evenly. */
+static void
+test_bins (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GArray) all_inv = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) all_miss = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) all_msg = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) empty = g_array_new (FALSE, FALSE, sizeof (guint64));
+  IovTraffic *traffic;
+  GArray *mine[IOV_TRAFFIC_N_COUNTS], *all[IOV_TRAFFIC_N_COUNTS];
+  guint64 first = G_MAXUINT64, last = 0, peak_t = 0;
+  Expected e;
+
+  doc = read_and_count ("qemu-versions/7.2/vhu-cm-on-strict.log.xz", "vhost-user-intel-ats.json", SID_01_00_0,
+                        &trace, &e);
+  if (doc == NULL)
+    return;
+  traffic = iov_trace_document_get_traffic (doc);
+
+  /* every device: each counted line once */
+  {
+    g_auto(GStrv) lines = test_split_lines (trace);
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      {
+        unsigned long long hi, lo;
+        Raw r;
+
+        if (!raw_parse (lines[i], &r))
+          continue;
+        first = MIN (first, r.ts_ns);
+        last = MAX (last, r.ts_ns);
+        if (sscanf (r.body, "vtd_inv_desc invalidate desc type device high 0x%llx low 0x%llx", &hi, &lo) == 2 ||
+            (sscanf (r.body, "vtd_inv_desc invalidate desc type iotlb high 0x%llx low 0x%llx", &hi, &lo) == 2 &&
+             ((lo >> 4) & 3) != 0))
+          g_array_append_val (all_inv, r.ts_ns);
+        else if (g_str_has_prefix (r.body, "vhost_iotlb_miss ") && g_str_has_suffix (r.body, " step 1"))
+          g_array_append_val (all_miss, r.ts_ns);
+        else if (g_str_has_prefix (r.body, "vhost_user_write req:22 "))
+          g_array_append_val (all_msg, r.ts_ns);
+      }
+  }
+  g_assert_cmpuint (all_miss->len, ==, e.n[MISSES]);
+  g_assert_cmpuint (all_inv->len, >, e.n[DEV] + e.n[PAGE]);   /* and 02:00.0's, and the unattributed */
+
+  mine[IOV_TRAFFIC_DEVICE_INVALIDATIONS] = e.ts[DEV];
+  mine[IOV_TRAFFIC_PAGE_INVALIDATIONS] = e.ts[PAGE];
+  mine[IOV_TRAFFIC_DOMAIN_INVALIDATIONS] = e.ts[DOMAIN];
+  mine[IOV_TRAFFIC_GLOBAL_INVALIDATIONS] = e.ts[GLOBAL];
+  mine[IOV_TRAFFIC_IOTLB_MISSES] = e.ts[MISSES];
+  mine[IOV_TRAFFIC_IOTLB_MESSAGES] = e.ts[MESSAGES];
+  all[IOV_TRAFFIC_DEVICE_INVALIDATIONS] = all_inv;   /* the mask below takes the four together */
+  all[IOV_TRAFFIC_PAGE_INVALIDATIONS] = empty;
+  all[IOV_TRAFFIC_DOMAIN_INVALIDATIONS] = empty;
+  all[IOV_TRAFFIC_GLOBAL_INVALIDATIONS] = empty;
+  all[IOV_TRAFFIC_IOTLB_MISSES] = all_miss;
+  all[IOV_TRAFFIC_IOTLB_MESSAGES] = all_msg;
+
+  /* the second with the most misses */
+  g_array_sort (e.ts[MISSES], test_compare_u64);
+  for (guint i = 0, j = 0, best = 0; i < e.ts[MISSES]->len; i++)
+    {
+      while (g_array_index (e.ts[MISSES], guint64, i) - g_array_index (e.ts[MISSES], guint64, j) >= 1000000000ull)
+        j++;
+      if (i - j + 1 > best)
+        best = i - j + 1, peak_t = g_array_index (e.ts[MISSES], guint64, j);
+    }
+
+  {
+    const struct { guint64 t0, t1; guint n; } grids[] = {
+      { first, last + 1, 50 },                       /* about 30 lines a bin */
+      { first, last + 1, 1597 },
+      { peak_t - 1, peak_t + 999999999, 1600 },      /* a second, in pixels */
+      { first + 1234567, first + 7654321987ull, 333 },
+    };
+    const guint masks[] = {
+      IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MISSES), IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MESSAGES),
+      IOV_TRAFFIC_INVALIDATIONS_MASK,
+    };
+
+    for (guint gi = 0; gi < G_N_ELEMENTS (grids); gi++)
+      for (guint mi = 0; mi < G_N_ELEMENTS (masks); mi++)
+        {
+          assert_bins (traffic, "01:00.0", masks[mi], mine, grids[gi].t0, grids[gi].t1, grids[gi].n);
+          assert_bins (traffic, IOV_TRAFFIC_EVERY_DEVICE, masks[mi], all, grids[gi].t0, grids[gi].t1, grids[gi].n);
+        }
+
+    /* a bin edge exactly on a line's time, many lines a bin and few:
+     * the line opens the bin, it does not close the one before */
+    for (guint i = 0; i < e.ts[MISSES]->len; i += e.ts[MISSES]->len / 7)
+      {
+        guint64 m = g_array_index (e.ts[MISSES], guint64, i);
+
+        for (guint mi = 0; mi < G_N_ELEMENTS (masks); mi++)
+          {
+            assert_bins (traffic, "01:00.0", masks[mi], mine, first, first + 8 * (m - first), 8);
+            assert_bins (traffic, IOV_TRAFFIC_EVERY_DEVICE, masks[mi], all, m - 3000, m + 3000, 2);
+            assert_bins (traffic, IOV_TRAFFIC_EVERY_DEVICE, masks[mi], all, first, m + (m - first), 2);
+          }
+      }
+  }
+
+  /* the whole trace in one bin is every line */
+  {
+    guint64 one;
+
+    iov_traffic_bin (traffic, IOV_TRAFFIC_EVERY_DEVICE, IOV_TRAFFIC_INVALIDATIONS_MASK, first, last + 1, 1, &one);
+    g_assert_cmpuint (one, ==, all_inv->len);
+    iov_traffic_bin (traffic, "01:00.0", IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MESSAGES), first, last + 1, 1, &one);
+    g_assert_cmpuint (one, ==, e.n[MESSAGES]);
+  }
+  expected_clear (&e);
+}
+
+static IovTraffic *feed_text (const char *text,
+                              const char *snapshot_json);
+
+/* Lines out of time order (two threads) still land in their bins. */
+static void
+test_bins_out_of_order (void)
+{
+  static const char trace[] =
+    "7@10.300000:vhost_iotlb_miss 0xa step 1\n"
+    "8@10.100000:vhost_iotlb_miss 0xa step 1\n"
+    "7@10.900000:vhost_iotlb_miss 0xa step 1\n"
+    "8@10.000000:vhost_iotlb_miss 0xa step 1\n";
+  g_autoptr(IovTraffic) traffic = feed_text (trace, NULL);
+  guint64 bins[4];
+
+  iov_traffic_bin (traffic, IOV_TRAFFIC_EVERY_DEVICE, IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MISSES),
+                   10000000000ull, 11000000000ull, 4, bins);
+  g_assert_cmpuint (bins[0], ==, 2);
+  g_assert_cmpuint (bins[1], ==, 1);
+  g_assert_cmpuint (bins[2], ==, 0);
+  g_assert_cmpuint (bins[3], ==, 1);
+  /* no snapshot: the vhost pointer's misses are unattributed */
+  iov_traffic_bin (traffic, NULL, IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MISSES), 10000000000ull, 11000000000ull, 4,
+                   bins);
+  g_assert_cmpuint (bins[0] + bins[1] + bins[2] + bins[3], ==, 4);
+}
+
 /* ---- attribution rules on small traces ----------------------------------- */
 
 static void
@@ -559,5 +757,7 @@ main (int   argc,
   g_test_add_func ("/traffic/two-vhost-devices", test_two_vhost_devices);
   g_test_add_func ("/traffic/domains-and-peaks", test_domains_and_peaks);
   g_test_add_func ("/traffic/cli-stats", test_cli_stats);
+  g_test_add_func ("/traffic/bins", test_bins);
+  g_test_add_func ("/traffic/bins-out-of-order", test_bins_out_of_order);
   return g_test_run ();
 }
