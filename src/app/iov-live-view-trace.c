@@ -31,11 +31,31 @@
 /* After a topology event, how long the inference waits for the snapshot
  * of that moment when the VM's topology did not change (no new one). */
 #define TOPOLOGY_WAIT_MS  1000
+/* How often the Traffic panel says its figures again while lines arrive
+ * (the figures sort every counted time: not every tick). */
+#define TRAFFIC_EVERY_US  (1000 * G_TIME_SPAN_MILLISECOND)
 
 void
 _iov_live_view_trace_init (IovLiveView *self)
 {
   /* The document comes with a trace: a live source, a relay, a file. */
+  iov_rate_tracks_set_timeline (self->rate_tracks, self->timeline);
+}
+
+/* The rate tracks and the Traffic panel show the selected device, or
+ * every device when none is. */
+void
+_iov_live_view_traffic_device_changed (IovLiveView *self)
+{
+  iov_rate_tracks_set_device (self->rate_tracks, self->selected_bdf);
+  iov_traffic_panel_set_device (self->traffic_panel, self->selected_bdf);
+}
+
+static void
+update_traffic (IovLiveView *self)
+{
+  iov_traffic_panel_update (self->traffic_panel);
+  self->last_traffic_us = g_get_monotonic_time ();
 }
 
 /* ---- the document ------------------------------------------------------ */
@@ -85,6 +105,8 @@ set_document (IovLiveView      *self,
   iov_event_list_set_sources (self->event_list, NULL, NULL, NULL, NULL);
   iov_timeline_set_store (self->timeline, doc ? iov_trace_document_get_store (doc) : NULL,
                           doc ? iov_trace_document_get_catalog (doc) : NULL);
+  iov_rate_tracks_set_traffic (self->rate_tracks, doc ? iov_trace_document_get_traffic (doc) : NULL);
+  iov_traffic_panel_set_traffic (self->traffic_panel, doc ? iov_trace_document_get_traffic (doc) : NULL);
   if (self->doc != NULL)
     g_signal_handlers_disconnect_by_data (self->doc, self);
   g_set_object (&self->doc, doc);
@@ -400,7 +422,10 @@ trace_tick_cb (gpointer user_data)
   if (n_events > 0)
     {
       iov_timeline_events_appended (self->timeline);
+      iov_rate_tracks_changed (self->rate_tracks);
       iov_event_list_sources_grew (self->event_list);
+      if (g_get_monotonic_time () - self->last_traffic_us > TRAFFIC_EVERY_US)
+        update_traffic (self);
     }
   if (first_joined != IOV_DELIVERY_LOG_NO_EVENT)
     iov_event_list_deliveries_added (self->event_list, first_joined);
@@ -429,6 +454,8 @@ trace_tick_cb (gpointer user_data)
       /* a file read to its end: what waited for evidence is settled */
       iov_trace_document_finish (self->doc);
       iov_trace_document_take_news (self->doc, NULL, &first_joined, NULL);
+      update_traffic (self);
+      iov_rate_tracks_changed (self->rate_tracks);
       if (first_joined != IOV_DELIVERY_LOG_NO_EVENT)
         iov_event_list_deliveries_added (self->event_list, first_joined);
       _iov_live_view_update_trace_label (self);
