@@ -136,8 +136,8 @@ describe_invalidations (const IovTrafficFigures *f)
   list = g_strjoinv (_(", "), (char **) parts->pdata);
   /* Translators: the Traffic panel; %s is a number, then a list such as
    * "757 device-IOTLB, 1,759 page-selective" */
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s IOTLB invalidation reached it (%s).",
-                                       "%s IOTLB invalidations reached it (%s).", n), count, list);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s invalidation reached it (%s).",
+                                       "%s invalidations reached it (%s).", n), count, list);
 }
 
 static char *

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "iov-trace-document.h"
+#include "iov-traffic-explain.h"
 #include "test-traffic-util.h"
 #include "../cli/test-cli-util.h"
 
@@ -555,6 +556,187 @@ test_bins_out_of_order (void)
   g_assert_cmpuint (bins[0] + bins[1] + bins[2] + bins[3], ==, 4);
 }
 
+/* ---- the Traffic panel's words ------------------------------------------- */
+
+static char *
+joined (GPtrArray *sentences)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < sentences->len; i++)
+    g_string_append_printf (out, "%s%s", i ? "\n" : "", (char *) g_ptr_array_index (sentences, i));
+  return g_string_free (out, FALSE);
+}
+
+/* A number as the sentences group it (the locale's way). */
+static char *
+grouped (guint64 n)
+{
+  return g_strdup_printf ("%'" G_GUINT64_FORMAT, n);
+}
+
+static gboolean
+claims_mode (const char *text)
+{
+  return strstr (text, "strict") != NULL || strstr (text, "lazy") != NULL;
+}
+
+/* A strict guest's vhost-user capture: the sentences carry the test's own
+ * counts and round trips, one message per miss and per device
+ * invalidation, and the advice on the guest's mode (misses follow device
+ * invalidations one for one), with its warning. */
+static void
+test_describe_strict (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) said = NULL;
+  g_autoptr(GPtrArray) advice = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *tips = NULL;
+  g_autofree char *misses = NULL;
+  g_autofree char *expect = NULL;
+  g_autofree char *inv = NULL;
+  Expected e;
+
+  doc = read_and_count ("qemu-versions/7.2/vhu-cm-on-strict.log.xz", "vhost-user-intel-ats.json", SID_01_00_0,
+                        &trace, &e);
+  if (doc == NULL)
+    return;
+  said = iov_traffic_describe (iov_trace_document_get_traffic (doc), "01:00.0");
+  advice = iov_traffic_advise (iov_trace_document_get_traffic (doc), "01:00.0");
+  text = joined (said);
+  tips = joined (advice);
+  g_test_message ("%s\n%s", text, tips);
+
+  g_array_sort (e.round_trips, test_compare_u64);
+  misses = grouped (e.n[MISSES]);
+  expect = g_strdup_printf ("%s IOTLB misses, median round trip %" G_GUINT64_FORMAT " µs (99th percentile %"
+                            G_GUINT64_FORMAT " µs, longest %" G_GUINT64_FORMAT " µs)", misses,
+                            rank (e.round_trips, 50) / 1000, rank (e.round_trips, 99) / 1000,
+                            g_array_index (e.round_trips, guint64, e.round_trips->len - 1) / 1000);
+  g_assert_nonnull (strstr (text, expect));
+  inv = grouped (e.n[DEV] + e.n[PAGE] + e.n[DOMAIN] + e.n[GLOBAL]);
+  g_free (expect);
+  expect = g_strdup_printf ("%s invalidations reached it (", inv);
+  g_assert_nonnull (strstr (text, expect));
+  /* the raw trace: as many messages as misses and device invalidations */
+  g_assert_cmpuint (e.n[MESSAGES], ==, e.n[MISSES] + e.n[DEV]);
+  g_assert_nonnull (strstr (text, "one per miss and one per device invalidation"));
+  g_assert_nonnull (strstr (tips, "iommu.strict=1"));
+  g_assert_nonnull (strstr (tips, "DPDK 22.11 stalled"));
+  expected_clear (&e);
+}
+
+/* A lazy guest: two messages per device invalidation, a handful of misses
+ * and no claim on the guest's mode from so few. */
+static void
+test_describe_lazy (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) said = NULL;
+  g_autoptr(GPtrArray) advice = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *tips = NULL;
+  Expected e;
+
+  doc = read_and_count ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz", "vhost-user-intel-ats.json", SID_01_00_0, &trace,
+                        &e);
+  if (doc == NULL)
+    return;
+  said = iov_traffic_describe (iov_trace_document_get_traffic (doc), "01:00.0");
+  advice = iov_traffic_advise (iov_trace_document_get_traffic (doc), "01:00.0");
+  text = joined (said);
+  tips = joined (advice);
+  g_test_message ("%s\n%s", text, tips);
+  g_assert_cmpuint (e.n[MESSAGES], ==, e.n[MISSES] + 2 * e.n[DEV]);
+  g_assert_nonnull (strstr (text, "one per miss and two per device invalidation"));
+  g_assert_false (claims_mode (text));
+  g_assert_false (claims_mode (tips));
+  expected_clear (&e);
+}
+
+/* A trace without misses (the intel-strict guest, no vhost backend): the
+ * invalidations are said, and nothing on the guest's mode, though the
+ * guest ran in strict mode; no advice at all. */
+static void
+test_describe_no_misses (void)
+{
+  g_autofree char *trace = test_capture ("qemu-7.2/guest-intel-strict/trace.log.xz");
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  guint64 page = 0;
+
+  if (trace == NULL)
+    return;
+  {
+    g_auto(GStrv) lines = test_split_lines (trace);
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      g_assert_null (strstr (lines[i], "vhost_iotlb_miss"));
+  }
+  doc = test_read_document (trace, NULL);
+  devices = iov_traffic_get_devices (iov_trace_document_get_traffic (doc));
+  g_assert_cmpuint (devices->len, >, 0);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      g_autoptr(GPtrArray) said = iov_traffic_describe (iov_trace_document_get_traffic (doc),
+                                                        g_ptr_array_index (devices, i));
+      g_autoptr(GPtrArray) advice = iov_traffic_advise (iov_trace_document_get_traffic (doc),
+                                                        g_ptr_array_index (devices, i));
+      g_autofree char *text = joined (said);
+      IovTrafficFigures f;
+
+      g_test_message ("%s: %s", (char *) g_ptr_array_index (devices, i), text);
+      iov_traffic_get_figures (iov_trace_document_get_traffic (doc), g_ptr_array_index (devices, i), &f);
+      page += f.counts[IOV_TRAFFIC_PAGE_INVALIDATIONS];
+      g_assert_nonnull (strstr (text, "invalidation"));
+      g_assert_false (claims_mode (text));
+      g_assert_cmpuint (advice->len, ==, 0);
+    }
+  g_assert_cmpuint (page, >, 0);
+}
+
+/* virtio-iommu: the messages that answer no miss pass on the unmaps, as
+ * many as the trace's virtio_iommu_notify_unmap lines. */
+static void
+test_describe_virtio_iommu (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) said = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *expect = NULL;
+  g_autofree char *n = NULL;
+  g_autofree char *answers = NULL;
+  g_autofree char *rest = NULL;
+  guint64 unmaps = 0;
+  Expected e;
+
+  doc = read_and_count ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz", "virtio-iommu-vhost-user.json",
+                        0x10, &trace, &e);
+  if (doc == NULL)
+    return;
+  {
+    g_auto(GStrv) lines = test_split_lines (trace);
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      unmaps += strstr (lines[i], ":virtio_iommu_notify_unmap ") != NULL;
+  }
+  said = iov_traffic_describe (iov_trace_document_get_traffic (doc), "00:02.0");
+  text = joined (said);
+  g_test_message ("%s", text);
+  n = grouped (e.n[MESSAGES]);
+  answers = grouped (e.round_trips->len);
+  rest = grouped (unmaps);
+  g_assert_cmpuint (e.n[MESSAGES], ==, e.round_trips->len + unmaps);
+  expect = g_strdup_printf ("%s IOTLB messages to the vhost backend: %s answer misses, %s pass on invalidations or "
+                            "unmaps.", n, answers, rest);
+  g_assert_nonnull (strstr (text, expect));
+  expected_clear (&e);
+}
+
 /* ---- attribution rules on small traces ----------------------------------- */
 
 static void
@@ -758,6 +940,10 @@ main (int   argc,
   g_test_add_func ("/traffic/domains-and-peaks", test_domains_and_peaks);
   g_test_add_func ("/traffic/cli-stats", test_cli_stats);
   g_test_add_func ("/traffic/bins", test_bins);
+  g_test_add_func ("/traffic/describe/strict", test_describe_strict);
+  g_test_add_func ("/traffic/describe/lazy", test_describe_lazy);
+  g_test_add_func ("/traffic/describe/no-misses", test_describe_no_misses);
+  g_test_add_func ("/traffic/describe/virtio-iommu", test_describe_virtio_iommu);
   g_test_add_func ("/traffic/bins-out-of-order", test_bins_out_of_order);
   return g_test_run ();
 }
