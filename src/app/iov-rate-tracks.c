@@ -33,8 +33,10 @@
  * is one pixel and its rate the average over it.
  * They sit on multiples of their width, so that a range that moves (live,
  * panning) does not make the bars flicker. The timeline has no signal for
- * its range: before each frame is laid out, the tracks compare the range
- * they drew with the timeline's and redraw in that same frame if it moved. */
+ * its range: before each frame is painted (the frame clock emits
+ * ::before-paint on every frame, ::layout only when a size changed), the
+ * tracks compare the range they drew with the timeline's and redraw in
+ * that same frame if it moved. */
 
 #define ROW_HEIGHT  18.0
 #define ROW_GAP     4.0
@@ -69,7 +71,7 @@ struct _IovRateTracks
   double        plot_width;
 
   GdkFrameClock *clock;
-  gulong        layout_id;
+  gulong        before_paint_id;
 
   IovPalette    palette;
 };
@@ -169,8 +171,8 @@ view_moved (IovRateTracks *self)
 }
 
 static void
-layout_cb (GdkFrameClock *clock,
-           IovRateTracks *self)
+before_paint_cb (GdkFrameClock *clock,
+                 IovRateTracks *self)
 {
   if (gtk_widget_get_mapped (GTK_WIDGET (self)) && view_moved (self))
     gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -184,7 +186,7 @@ iov_rate_tracks_realize (GtkWidget *widget)
   GTK_WIDGET_CLASS (iov_rate_tracks_parent_class)->realize (widget);
   self->clock = gtk_widget_get_frame_clock (widget);
   if (self->clock != NULL)
-    self->layout_id = g_signal_connect (self->clock, "layout", G_CALLBACK (layout_cb), self);
+    self->before_paint_id = g_signal_connect (self->clock, "before-paint", G_CALLBACK (before_paint_cb), self);
 }
 
 static void
@@ -193,7 +195,7 @@ iov_rate_tracks_unrealize (GtkWidget *widget)
   IovRateTracks *self = IOV_RATE_TRACKS (widget);
 
   if (self->clock != NULL)
-    g_clear_signal_handler (&self->layout_id, self->clock);
+    g_clear_signal_handler (&self->before_paint_id, self->clock);
   self->clock = NULL;
   GTK_WIDGET_CLASS (iov_rate_tracks_parent_class)->unrealize (widget);
 }
