@@ -84,6 +84,8 @@ static const guint track_masks[IOV_N_RATE_TRACKS] = {
   [IOV_RATE_TRACK_MESSAGES] = IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MESSAGES),
 };
 
+/* The row's name, with the highest rate in view (@rate), or alone when
+ * the row is empty. */
 static char *
 track_label (IovRateTrack  track,
              const char   *rate)
@@ -93,16 +95,16 @@ track_label (IovRateTrack  track,
     case IOV_RATE_TRACK_MISSES:
       /* Translators: a rate track under the timeline; %s is the highest
        * rate in view, e.g. "292" */
-      return g_strdup_printf (_("IOTLB misses/s, up to %s"), rate);
+      return rate ? g_strdup_printf (_("IOTLB misses/s, up to %s"), rate) : g_strdup (_("IOTLB misses/s"));
     case IOV_RATE_TRACK_INVALIDATIONS:
       /* Translators: a rate track under the timeline; %s is a rate */
-      return g_strdup_printf (_("Invalidations/s, up to %s"), rate);
+      return rate ? g_strdup_printf (_("Invalidations/s, up to %s"), rate) : g_strdup (_("Invalidations/s"));
     case IOV_RATE_TRACK_MESSAGES:
     case IOV_N_RATE_TRACKS:
     default:
       /* Translators: a rate track under the timeline; IOTLB messages are
        * what QEMU sends the vhost backend; %s is a rate */
-      return g_strdup_printf (_("IOTLB messages/s, up to %s"), rate);
+      return rate ? g_strdup_printf (_("IOTLB messages/s, up to %s"), rate) : g_strdup (_("IOTLB messages/s"));
     }
 }
 
@@ -275,6 +277,7 @@ iov_rate_tracks_snapshot (GtkWidget   *widget,
 {
   IovRateTracks *self = IOV_RATE_TRACKS (widget);
   GdkRGBA line = _iov_rgba_alpha (&self->palette.fg, 0.12);
+  GdkRGBA dim = _iov_rgba_alpha (&self->palette.fg, 0.5);
   double px, pw;
 
   if (!plot_area (self, &px, &pw))
@@ -302,11 +305,12 @@ iov_rate_tracks_snapshot (GtkWidget   *widget,
         n_bars = 0;
       for (guint i = 0; i < n_bars; i++)
         max = MAX (max, self->rates[k][i]);
-      rate = format_rate (max);
+      rate = max > 0 ? format_rate (max) : NULL;
       text = track_label (k, rate);
       layout = _iov_layout_new (widget, text, 0.8, FALSE);
       pango_layout_get_pixel_size (layout, &lw, &lh);
-      _iov_draw_layout (snapshot, layout, MAX (4, px - 12 - lw), y + (ROW_HEIGHT - lh) / 2, &self->palette.fg);
+      _iov_draw_layout (snapshot, layout, MAX (4, px - 12 - lw), y + (ROW_HEIGHT - lh) / 2,
+                        max > 0 ? &self->palette.fg : &dim);
       _iov_draw_rect (snapshot, px, y + ROW_HEIGHT, pw, 1, &line);
       if (max <= 0)
         continue;

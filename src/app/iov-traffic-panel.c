@@ -81,15 +81,14 @@ say_device (IovTrafficPanel *self,
 {
   g_autoptr(GPtrArray) sentences = iov_traffic_describe (self->traffic, device);
   g_autoptr(GPtrArray) advice = NULL;
-  g_autofree char *text = NULL;
 
   if (sentences->len == 0)
     return FALSE;
   advice = iov_traffic_advise (self->traffic, device);
   add_label (self, device ? device : _("Not tied to a device"), "heading");
-  g_ptr_array_add (sentences, NULL);
-  text = g_strjoinv (" ", (char **) sentences->pdata);
-  add_label (self, text, NULL);
+  /* a figure a line: misses, invalidations, messages */
+  for (guint i = 0; i < sentences->len; i++)
+    add_label (self, g_ptr_array_index (sentences, i), NULL);
   for (guint i = 0; i < advice->len; i++)
     add_advice (self, g_ptr_array_index (advice, i));
   return TRUE;
