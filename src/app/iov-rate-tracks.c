@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "iov-drawing-private.h"
+#include "iov-event-store.h"
 #include "iov-rate-tracks.h"
 
 /* Three rows under the timeline, on its time axis: vhost IOTLB misses,
@@ -347,6 +348,50 @@ iov_rate_tracks_snapshot (GtkWidget   *widget,
     }
 }
 
+/* Over a bar: its time (as the timeline counts it, from the first event)
+ * and the three rates there; elsewhere, what the rows are. */
+static gboolean
+iov_rate_tracks_query_tooltip (GtkWidget  *widget,
+                               int         x,
+                               int         y,
+                               gboolean    keyboard,
+                               GtkTooltip *tooltip)
+{
+  IovRateTracks *self = IOV_RATE_TRACKS (widget);
+  IovEventStore *store = self->timeline ? iov_timeline_get_store (self->timeline) : NULL;
+  IovEventRecord first = { 0, };
+  guint n_bars = self->drawn && self->traffic ? self->n_bins + 1 - self->window : 0;
+  guint64 bar0 = self->grid_t0 + (guint64) self->lead * self->bin_ns, t;
+  double px, pw;
+  guint i;
+
+  if (keyboard || n_bars == 0 || !plot_area (self, &px, &pw) || x < px || x >= px + pw ||
+      self->view_t1 <= self->view_t0 || store == NULL || !iov_event_store_get (store, 0, &first))
+    {
+      gtk_tooltip_set_text (tooltip, _("IOTLB traffic per second on the timeline's time axis: vhost's IOTLB misses, "
+                                       "the invalidations that reach the device, and the IOTLB messages QEMU sends "
+                                       "its vhost backend. Each bar counts the second around it."));
+      return TRUE;
+    }
+  t = self->view_t0 + (guint64) ((x - px) / pw * (double) (self->view_t1 - self->view_t0));
+  if (t < bar0)
+    return FALSE;
+  i = (guint) MIN ((t - bar0) / self->bin_ns, (guint64) n_bars - 1);
+  {
+    g_autofree char *when = g_strdup_printf ("%.1f", ((double) t - (double) first.ts_ns) / 1e9);
+    g_autofree char *misses = format_rate (self->rates[IOV_RATE_TRACK_MISSES][i]);
+    g_autofree char *inv = format_rate (self->rates[IOV_RATE_TRACK_INVALIDATIONS][i]);
+    g_autofree char *msgs = format_rate (self->rates[IOV_RATE_TRACK_MESSAGES][i]);
+    /* Translators: the rate tracks' tooltip; a time in seconds, then
+     * three rates per second */
+    g_autofree char *text = g_strdup_printf (_("At %s s, in the second around it: %s IOTLB misses, %s invalidations, "
+                                               "%s IOTLB messages"), when, misses, inv, msgs);
+
+    gtk_tooltip_set_text (tooltip, text);
+  }
+  return TRUE;
+}
+
 static void
 iov_rate_tracks_measure (GtkWidget      *widget,
                          GtkOrientation  orientation,
@@ -397,6 +442,7 @@ iov_rate_tracks_class_init (IovRateTracksClass *klass)
   widget_class->snapshot = iov_rate_tracks_snapshot;
   widget_class->measure = iov_rate_tracks_measure;
   widget_class->css_changed = iov_rate_tracks_css_changed;
+  widget_class->query_tooltip = iov_rate_tracks_query_tooltip;
   widget_class->realize = iov_rate_tracks_realize;
   widget_class->unrealize = iov_rate_tracks_unrealize;
 
@@ -408,10 +454,7 @@ static void
 iov_rate_tracks_init (IovRateTracks *self)
 {
   gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self),
-                               _("IOTLB traffic per second on the timeline's time axis: vhost's IOTLB misses, the "
-                                 "invalidations that reach the device, and the IOTLB messages QEMU sends its vhost "
-                                 "backend. Each bar counts the second around it."));
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("IOTLB traffic rates over time"), -1);
   _iov_palette_load (&self->palette, GTK_WIDGET (self));
