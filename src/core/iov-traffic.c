@@ -939,16 +939,28 @@ gather (IovTraffic *self,
         int         what)   /* a count, or -1 for the round trips */
 {
   GArray *all = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint n_parts = 0;
 
   for (guint i = 0; i < self->sources->len; i++)
     {
-      const Source *s = g_ptr_array_index (self->sources, i);
+      Source *s = g_ptr_array_index (self->sources, i);
       GArray *a = what < 0 ? s->round_trips : s->ts[what];
 
-      if (a->len > 0 && g_strcmp0 (resolve (self, s), device) == 0)
-        g_array_append_vals (all, a->data, a->len);
+      if (a->len == 0 || g_strcmp0 (resolve (self, s), device) != 0)
+        continue;
+      /* times are kept sorted (the rate tracks search them): a device
+       * with one source, the usual case, needs no sort here, which the
+       * live window's Traffic panel asks for every second */
+      if (what >= 0 && s->unsorted[what])
+        {
+          g_array_sort (a, compare_u64);
+          s->unsorted[what] = FALSE;
+        }
+      g_array_append_vals (all, a->data, a->len);
+      n_parts++;
     }
-  g_array_sort (all, compare_u64);
+  if (what < 0 || n_parts > 1)
+    g_array_sort (all, compare_u64);
   return all;
 }
 
