@@ -117,7 +117,9 @@ iov_traffic_panel_update (IovTrafficPanel *self)
     }
   if (said)
     return;
-  if (self->device != NULL)
+  if (self->traffic == NULL)
+    add_label (self, _("No trace: the IOTLB traffic is counted from QEMU's trace."), "dim-label");
+  else if (self->device != NULL)
     {
       /* Translators: the Traffic panel, %s is a PCI address like 01:00.0 */
       g_autofree char *text = g_strdup_printf (_("No IOTLB traffic of %s in this trace: no vhost IOTLB misses, no "
