@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <stdio.h>
 
 #include "iov-live-view-private.h"
 #include "iov-notifier-lanes.h"
@@ -42,6 +43,69 @@ _iov_live_view_trace_init (IovLiveView *self)
   iov_rate_tracks_set_timeline (self->rate_tracks, self->timeline);
 }
 
+/* Keeps the mappings of @domain. */
+static void
+only_domain (GArray  *mappings,
+             guint32  domain)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < mappings->len; i++)
+    if (g_array_index (mappings, IovMapping, i).domain == domain)
+      g_array_index (mappings, IovMapping, n++) = g_array_index (mappings, IovMapping, i);
+  g_array_set_size (mappings, n);
+}
+
+/* A span selected on the timeline (dragging it scrubs): the selected
+ * device's IOVA mappings as of its end, and what changed over it, on the
+ * map. virtio-iommu's trace says them exactly (the domain the device's
+ * endpoint was attached to then); elsewhere the map shows none. */
+static void
+show_mappings (IovLiveView *self)
+{
+  IovMappings *mappings = self->doc ? iov_trace_document_get_mappings (self->doc) : NULL;
+  g_autoptr(GArray) at = NULL;
+  g_autoptr(GArray) added = NULL;
+  g_autoptr(GArray) removed = NULL;
+  guint64 t0, t1;
+  guint32 domain;
+  unsigned bus, dev, fn;
+
+  if (mappings == NULL || self->selected_bdf == NULL || !iov_timeline_get_selection (self->timeline, &t0, &t1) ||
+      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3 ||
+      !iov_mappings_domain_of_endpoint (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain))
+    {
+      iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), NULL, NULL, NULL);
+      iov_traffic_panel_set_mappings (self->traffic_panel, NULL);
+      iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
+                                     iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
+      return;
+    }
+  at = iov_mappings_at (mappings, t1);
+  iov_mappings_diff (mappings, t0, t1, &added, &removed);
+  only_domain (at, domain);
+  only_domain (added, domain);
+  only_domain (removed, domain);
+  iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), at, added, removed);
+  {
+    g_autofree char *n = g_strdup_printf ("%'u", at->len);
+    g_autofree char *plus = g_strdup_printf ("%'u", added->len);
+    g_autofree char *minus = g_strdup_printf ("%'u", removed->len);
+    /* Translators: the Traffic panel, on the timeline's selected span:
+     * ranges mapped at its end, the domain as QEMU prints it, then how
+     * many were added and removed over the span */
+    g_autofree char *text = g_strdup_printf (_("At the selection's end, %s IOVA ranges are mapped in domain %s (white "
+                                               "on the map); over the selection, %s were mapped (green) and %s "
+                                               "unmapped (red)."), n, iov_mappings_get_domain_label (mappings, domain),
+                                             plus, minus);
+
+    iov_traffic_panel_set_mappings (self->traffic_panel, text);
+  }
+  /* the map's axis gave the mappings a segment: the lanes share it */
+  iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
+                                 iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
+}
+
 /* The rate tracks and the Traffic panel show the selected device, or
  * every device when none is. */
 void
@@ -49,6 +113,7 @@ _iov_live_view_traffic_device_changed (IovLiveView *self)
 {
   iov_rate_tracks_set_device (self->rate_tracks, self->selected_bdf);
   iov_traffic_panel_set_device (self->traffic_panel, self->selected_bdf);
+  show_mappings (self);
 }
 
 static void
@@ -652,6 +717,7 @@ _iov_live_view_timeline_selection_cb (IovLiveView *self,
   gboolean limited = iov_timeline_get_selection (timeline, &t0, &t1);
 
   iov_event_list_set_time_range (self->event_list, limited, t0, t1);
+  show_mappings (self);
   if (!limited)  /* back to the latest events, without counting them again */
     self->lanes_mark = log ? iov_delivery_log_get_n (log) : 0;
   _iov_live_view_show_lanes (self, FALSE);

@@ -32,6 +32,7 @@ struct _IovTrafficPanel
   GtkWidget  *box;
   IovTraffic *traffic;   /* borrowed */
   char       *device;
+  char       *mappings;
 };
 
 G_DEFINE_FINAL_TYPE (IovTrafficPanel, iov_traffic_panel, GTK_TYPE_WIDGET)
@@ -115,6 +116,11 @@ iov_traffic_panel_update (IovTrafficPanel *self)
         said |= say_device (self, g_ptr_array_index (devices, i));
       said |= say_device (self, NULL);
     }
+  if (self->mappings != NULL)
+    {
+      add_label (self, _("IOVA Mappings"), "heading");
+      add_label (self, self->mappings, NULL);
+    }
   if (said)
     return;
   if (self->traffic == NULL)
@@ -172,6 +178,7 @@ iov_traffic_panel_finalize (GObject *object)
   IovTrafficPanel *self = IOV_TRAFFIC_PANEL (object);
 
   g_free (self->device);
+  g_free (self->mappings);
   G_OBJECT_CLASS (iov_traffic_panel_parent_class)->finalize (object);
 }
 
@@ -221,5 +228,18 @@ iov_traffic_panel_set_device (IovTrafficPanel *self,
     return;
   g_free (self->device);
   self->device = g_strdup (bdf);
+  iov_traffic_panel_update (self);
+}
+
+void
+iov_traffic_panel_set_mappings (IovTrafficPanel *self,
+                                const char      *text)
+{
+  g_return_if_fail (IOV_IS_TRAFFIC_PANEL (self));
+
+  if (g_strcmp0 (text, self->mappings) == 0)
+    return;
+  g_free (self->mappings);
+  self->mappings = g_strdup (text);
   iov_traffic_panel_update (self);
 }

@@ -29,6 +29,10 @@ void       iov_traffic_panel_set_traffic  (IovTrafficPanel *self,
 /* A BDF, or %NULL for every device with traffic and what is unattributed. */
 void       iov_traffic_panel_set_device   (IovTrafficPanel *self,
                                            const char      *bdf);
+/* A sentence on the selected device's IOVA mappings (the timeline's span),
+ * said after the traffic; %NULL for none. */
+void       iov_traffic_panel_set_mappings (IovTrafficPanel *self,
+                                           const char      *text);
 /* The figures changed (more lines were read): says them again. */
 void       iov_traffic_panel_update       (IovTrafficPanel *self);
 /* Everything the panel says, a line a paragraph. */

@@ -20,6 +20,7 @@
 
 #include "iov-event-store.h"
 #include "iov-live-view.h"
+#include "iov-range-map.h"
 #include "iov-rate-tracks.h"
 #include "iov-recording.h"
 #include "iov-timeline.h"
@@ -379,6 +380,145 @@ test_virtio_iommu (void)
   raw_clear (&raw);
 }
 
+typedef struct
+{
+  guint64 start;
+  guint64 end;
+  guint64 phys;
+  guint   flags;
+} Span;
+
+/* Domain 0's mappings (00:02.0's: endpoint 16 attaches to it at boot)
+ * after every line at or before @t, replayed from the raw lines: a map adds
+ * its range, an unmap removes the ranges inside its own, put_domain and
+ * reset remove all. */
+static GArray *
+replay_domain0 (const char *trace,
+                guint64     t)
+{
+  g_auto(GStrv) lines = test_lines_of (trace);
+  GArray *live = g_array_new (FALSE, TRUE, sizeof (Span));
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      unsigned tid, usec, flags;
+      unsigned long long sec, s, e, p;
+      int n = 0;
+      const char *body;
+
+      if (sscanf (lines[i], "%u@%llu.%u:%n", &tid, &sec, &usec, &n) != 3 || n == 0)
+        continue;
+      if (sec * 1000000000ull + usec * 1000ull > t)
+        break;
+      body = lines[i] + n;
+      if (sscanf (body, "virtio_iommu_map domain=0 virt_start=0x%llx virt_end=0x%llx phys_start=0x%llx flags=%u",
+                  &s, &e, &p, &flags) == 4)
+        {
+          Span span = { s, e, p, flags };
+
+          g_array_append_val (live, span);
+        }
+      else if (sscanf (body, "virtio_iommu_unmap domain=0 virt_start=0x%llx virt_end=0x%llx", &s, &e) == 2)
+        {
+          for (guint k = live->len; k-- > 0;)
+            if (g_array_index (live, Span, k).start >= s && g_array_index (live, Span, k).end <= e)
+              g_array_remove_index (live, k);
+        }
+      else if (g_str_has_prefix (body, "virtio_iommu_put_domain Free domain=0") ||
+               g_str_has_prefix (body, "virtio_iommu_device_reset"))
+        g_array_set_size (live, 0);
+    }
+  return live;
+}
+
+/* How many of @a are not in @b (the same range, address and flags). */
+static guint
+n_minus (GArray *a,
+         GArray *b)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < a->len; i++)
+    {
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < b->len && !found; j++)
+        {
+          const Span *x = &g_array_index (a, Span, i), *y = &g_array_index (b, Span, j);
+
+          found = x->start == y->start && x->end == y->end && x->phys == y->phys && x->flags == y->flags;
+        }
+      n += !found;
+    }
+  return n;
+}
+
+/* Selecting spans on the timeline shows 00:02.0's mappings as of the
+ * span's end on the map, and what the span added and removed: as many as
+ * the test's own replay of the map and unmap lines finds. */
+static void
+test_mappings_scrub (void)
+{
+  static const double spans[][2] = { { 5.0, 6.5 }, { 6.0, 8.0 }, { 8.0, 12.5 }, { 1.0, 25.0 } };
+  g_autofree char *trace = test_read_xz_trace ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
+  IovRangeMap *map;
+  guint64 origin;
+  guint n_nonzero = 0;
+  View v;
+  Raw raw;
+
+  if (!view_open (&v, "qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz", "virtio-iommu-vhost-user.json",
+                  &raw))
+    return;
+  map = IOV_RANGE_MAP (find_type (v.window, IOV_TYPE_RANGE_MAP));
+  g_assert_nonnull (map);
+  g_assert_cmpuint (iov_range_map_get_n_mappings (map, NULL, NULL), ==, 0);   /* no span, no mappings */
+  {
+    unsigned tid, usec;
+    unsigned long long sec;
+
+    g_assert_cmpint (sscanf (trace, "%u@%llu.%u:", &tid, &sec, &usec), ==, 3);
+    origin = sec * 1000000000ull + usec * 1000ull;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (spans); i++)
+    {
+      guint64 t0 = origin + (guint64) (spans[i][0] * 1e9), t1 = origin + (guint64) (spans[i][1] * 1e9);
+      g_autoptr(GArray) before = replay_domain0 (trace, t0);
+      g_autoptr(GArray) after = replay_domain0 (trace, t1);
+      guint n_added = 0, n_removed = 0, n;
+
+      iov_timeline_set_selection (v.timeline, t0, t1);
+      n = iov_range_map_get_n_mappings (map, &n_added, &n_removed);
+      g_test_message ("[%.1f s, %.1f s]: %u mapped, %u added, %u removed", spans[i][0], spans[i][1], n, n_added,
+                      n_removed);
+      g_assert_cmpuint (n, ==, after->len);
+      g_assert_cmpuint (n_added, ==, n_minus (after, before));
+      g_assert_cmpuint (n_removed, ==, n_minus (before, after));
+      n_nonzero += n > 0;
+      /* and the panel says it */
+      {
+        g_autofree char *text = iov_traffic_panel_get_text (v.panel);
+        g_autofree char *want = g_strdup_printf ("At the selection's end, %u IOVA ranges are mapped in domain 0", n);
+
+        /* after the guest's reset, 00:02.0 is in no domain: nothing to say */
+        if (n > 0)
+          g_assert_nonnull (strstr (text, want));
+        else
+          g_assert_null (strstr (text, "IOVA ranges are mapped"));
+      }
+    }
+  g_assert_cmpuint (n_nonzero, >, 0);
+  iov_timeline_clear_selection (v.timeline);
+  g_assert_cmpuint (iov_range_map_get_n_mappings (map, NULL, NULL), ==, 0);
+  {
+    g_autofree char *text = iov_traffic_panel_get_text (v.panel);
+
+    g_assert_null (strstr (text, "IOVA ranges are mapped"));
+  }
+  view_close (&v);
+  raw_clear (&raw);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -387,5 +527,6 @@ main (int    argc,
   adw_init ();
   g_test_add_func ("/app/traffic/vhost-user", test_vhost_user);
   g_test_add_func ("/app/traffic/virtio-iommu", test_virtio_iommu);
+  g_test_add_func ("/app/traffic/mappings-scrub", test_mappings_scrub);
   return g_test_run ();
 }
