@@ -18,6 +18,7 @@
 #include "iov-event-list.h"
 #include "iov-inference.h"
 #include "iov-live-view.h"
+#include "iov-rate-tracks.h"
 #include "iov-relay-client.h"
 #include "iov-remote-session.h"
 #include "iov-session.h"
@@ -26,6 +27,7 @@
 #include "iov-trace-control.h"
 #include "iov-trace-document.h"
 #include "iov-trace-reader.h"
+#include "iov-traffic-panel.h"
 
 G_BEGIN_DECLS
 
@@ -60,6 +62,8 @@ struct _IovLiveView
   GtkWidget        *range_map;
   GtkWidget        *lanes;
   IovTimeline      *timeline;
+  IovRateTracks    *rate_tracks;
+  IovTrafficPanel  *traffic_panel;
   GtkLabel         *trace_label;
   IovEventList     *event_list;
   AdwToast         *hint_toast;    /* how to start QEMU, until its trace arrives */
@@ -95,6 +99,7 @@ struct _IovLiveView
   guint             trace_tick_id;
   guint64           n_dropped;
   gint64            last_lanes_us;
+  gint64            last_traffic_us;
   gboolean          loading;
 };
 
@@ -139,6 +144,7 @@ void         _iov_live_view_follow_remote     (IovLiveView   *self);
 void         _iov_live_view_stop_trace        (IovLiveView   *self);
 void         _iov_live_view_trace_snapshot    (IovLiveView   *self);
 void         _iov_live_view_update_trace_label (IovLiveView  *self);
+void         _iov_live_view_traffic_device_changed (IovLiveView *self);
 GPtrArray   *_iov_live_view_device_notifiers  (IovLiveView   *self,
                                                const char    *bdf);
 void         _iov_live_view_show_lanes        (IovLiveView   *self,

@@ -204,6 +204,7 @@ _iov_live_view_show_space (IovLiveView   *self,
     return;
   g_free (self->selected_bdf);
   self->selected_bdf = g_strdup (bdf);
+  _iov_live_view_traffic_device_changed (self);
 
   type = device_type (self, bdf);
   if (entry->spaces->len > 0)

@@ -181,6 +181,7 @@ _iov_live_view_reset (IovLiveView *self)
   g_clear_pointer (&self->snapshot, json_node_unref);
   g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   g_clear_pointer (&self->selected_bdf, g_free);
+  _iov_live_view_traffic_device_changed (self);
   _iov_live_view_populate_sidebar (self);
   _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, "", "", 0, NULL);
   self->cancellable = g_cancellable_new ();
@@ -312,6 +313,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
 
   _iov_live_view_map_ensure_types ();
   g_type_ensure (IOV_TYPE_TIMELINE);
+  g_type_ensure (IOV_TYPE_RATE_TRACKS);
+  g_type_ensure (IOV_TYPE_TRAFFIC_PANEL);
   g_type_ensure (IOV_TYPE_EVENT_LIST);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-live-view.ui");
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, toast_overlay);
@@ -327,6 +330,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, range_map);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, lanes);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, timeline);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, rate_tracks);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, traffic_panel);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, trace_label);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, event_list);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, follow_button);
