@@ -68,6 +68,7 @@ struct _IovInference
   gboolean          scan_miss;
   IovInferenceAbort abort;
   gboolean          contradicted;
+  gboolean          seen_miss;     /* a vhost_iotlb_miss came: vhost runs */
 };
 
 /* A notifier's public facts and what QEMU's registration needs: vhost
@@ -423,9 +424,11 @@ add_snapshot_notifiers (IovInference          *self,
            * wait for vhost to start: vhost_dev_start registers its IOMMU
            * listener (hw/virtio/vhost.c, v5.2.0:1717). Releases before 7.2
            * trace no vhost_dev_start; there the start shows as its first
-           * IOTLB miss (see vhost_started_by_miss()). */
+           * IOTLB miss (see vhost_started_by_miss()), and once one has
+           * come, vhost runs: its notifiers are registered from here. */
           add_notifier (self, device, name, owner, n->start, n->end, flags, source, line,
-                        g_str_equal (owner, "vhost"));
+                        g_str_equal (owner, "vhost") &&
+                        (self->profile->trace_vhost_start != NULL || !self->seen_miss));
         }
     }
 }
@@ -1331,6 +1334,9 @@ iov_inference_feed (IovInference *self,
 {
   g_return_if_fail (self != NULL);
   g_return_if_fail (deliveries != NULL);
+
+  if (g_str_equal (name, "vhost_iotlb_miss"))
+    self->seen_miss = TRUE;
 
   /* QEMU stops at its first abort: an event after it contradicts it. */
   if (self->abort.line > 0)

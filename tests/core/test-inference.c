@@ -490,6 +490,51 @@ test_vhost_start_by_miss (void)
       g_assert_cmpuint (delivered, ==, 2);
       g_assert_cmpuint (iov_inference_get_findings (inf)->len, ==, 0);
     }
+
+  /* Notifiers learnt after a miss (a live snapshot taken once vhost ran)
+   * are registered from the line they were learnt at. */
+  {
+    static const char miss[] = "30348@1796420289.236188:vhost_iotlb_miss 0x55556604a120 step 1\n";
+    static const char psi[] =
+      "30348@1796420303.042745:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x5 addr 0xffffa000 mask 0x0\n";
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_autoptr(JsonParser) bare = json_parser_new ();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(IovInference) inf = NULL;
+    g_autoptr(GArray) d = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+    JsonArray *spaces;
+    guint delivered = 0;
+
+    json_parser_load_from_file (parser, snap_path, &error);
+    g_assert_no_error (error);
+    json_parser_load_from_file (bare, snap_path, &error);
+    g_assert_no_error (error);
+    spaces = json_object_get_array_member (json_node_get_object (json_parser_get_root (bare)), "address_spaces");
+    for (guint i = 0; i < json_array_get_length (spaces); i++)
+      json_object_set_array_member (json_array_get_object_element (spaces, i), "notifiers", json_array_new ());
+    inf = iov_inference_new_from_snapshot (json_parser_get_root (bare), iov_profile_lookup ("qemu-5.2"), &error);
+    g_assert_no_error (error);
+    feed_text (inf, catalog, miss, strlen (miss), d);
+    g_assert_true (iov_inference_update_topology (inf, json_parser_get_root (parser), 2, &error));
+    g_assert_no_error (error);
+    /* feed_text numbers lines from 1 and finishes: feed the PSI as line 3 */
+    {
+      IovTraceLine parsed;
+
+      g_assert_cmpint (iov_trace_parse_line (catalog, psi, strlen (psi) - 1, &parsed), ==, IOV_TRACE_LINE_EVENT);
+      iov_inference_feed (inf, parsed.ts_ns, 3, "vtd_inv_desc_iotlb_pages", parsed.args, parsed.args_len, d);
+      /* the backend's next miss changes nothing */
+      g_assert_cmpint (iov_trace_parse_line (catalog, miss, strlen (miss) - 1, &parsed), ==, IOV_TRACE_LINE_EVENT);
+      iov_inference_feed (inf, parsed.ts_ns, 4, "vhost_iotlb_miss", parsed.args, parsed.args_len, d);
+    }
+    iov_inference_finish (inf, d);
+    for (guint i = 0; i < d->len; i++)
+      delivered += g_array_index (d, IovDelivery, i).outcome.result == IOV_RESULT_DELIVERED;
+    g_assert_cmpuint (delivered, ==, 1);
+    for (guint i = 0; i < iov_inference_get_notifiers (inf)->len; i++)
+      g_assert_cmpuint (((const IovInferenceNotifier *) g_ptr_array_index (iov_inference_get_notifiers (inf), i))->from_line,
+                        ==, 2);
+  }
 }
 
 int
