@@ -61,7 +61,7 @@ import iovqemu
 from iovqemu import Qmp, Tap
 
 T0 = time.monotonic()
-LIMIT = 330                    # meson's timeout is 420 s; every wait ends well before it
+LIMIT = 400                    # meson's timeout is 480 s; every wait ends well before it
 BOOT_LIMIT = 100               # from `cont` to the guest's idle line
 RELEASES = ["5.2", "7.2", "10.0", "11.1"]
 if os.environ.get("IOVISTA_ERAS"):      # e.g. IOVISTA_ERAS=11.1 to run one release by hand
