@@ -68,6 +68,7 @@ struct _IovInference
   gboolean          scan_miss;
   IovInferenceAbort abort;
   gboolean          contradicted;
+  gboolean          seen_miss;     /* a vhost_iotlb_miss came: vhost runs */
 };
 
 /* A notifier's public facts and what QEMU's registration needs: vhost
@@ -420,10 +421,14 @@ add_snapshot_notifiers (IovInference          *self,
               }
           name = g_strdup_printf ("%s.%s.%u", device, owner, k + 1);
           /* Sections come in ascending order: register them so. vhost's
-           * wait for vhost to start, except on ≤5.2, which traces no
-           * vhost_dev_start (there, the switch to DMA remapping). */
+           * wait for vhost to start: vhost_dev_start registers its IOMMU
+           * listener (hw/virtio/vhost.c, v5.2.0:1717). Releases before 7.2
+           * trace no vhost_dev_start; there the start shows as its first
+           * IOTLB miss (see vhost_started_by_miss()), and once one has
+           * come, vhost runs: its notifiers are registered from here. */
           add_notifier (self, device, name, owner, n->start, n->end, flags, source, line,
-                        g_str_equal (owner, "vhost") && self->profile->trace_vhost_start != NULL);
+                        g_str_equal (owner, "vhost") &&
+                        (self->profile->trace_vhost_start != NULL || !self->seen_miss));
         }
     }
 }
@@ -795,6 +800,24 @@ vfio_evidence (IovInference *self,
            (unsigned long long) line, op, (unsigned long long) first, (unsigned long long) last);
 }
 
+/* Releases before 7.2 trace no vhost_dev_start, but vhost_dev_start
+ * itself, right after registering vhost's IOMMU listener, asks for each
+ * used ring's translation with vhost_device_iotlb_miss(), which traces
+ * `vhost_iotlb_miss … step 1` (QEMU 5.2: hw/virtio/vhost.c:1717 registers,
+ * :1766 misses, :1011 traces; the same from 5.0 to 7.1): with an IOMMU,
+ * nothing else can come between the two (one call, under the BQL). So
+ * there the first miss is when vhost started; a backend's later misses
+ * leave registered notifiers as they are. */
+static gboolean
+vhost_started_by_miss (IovInference *self,
+                       const char   *args,
+                       gsize         len)
+{
+  gint64 step = 0;
+
+  return self->profile->trace_vhost_start == NULL && dec_after (args, len, "step ", &step) && step == 1;
+}
+
 /* vhost registered its notifiers (@on) or unregistered them, at @line. */
 static void
 vhost_registration (IovInference *self,
@@ -875,6 +898,8 @@ feed (IovInference *self,
           /* An IOTLB miss: the next IOTLB message answers it (an update);
            * step 2 ends the miss, answered or not (a failed translation
            * sends nothing). */
+          if (vhost_started_by_miss (self, args, len))
+            vhost_registration (self, TRUE, line);
           if (dec_after (args, len, "step ", &step))
             self->miss_pending = step == 1;
         }
@@ -1197,6 +1222,15 @@ scan_evidence (IovInference *self,
        * requests come from vhost's set-up, before it starts). */
       gint64 req = -1;
 
+      if (g_str_equal (name, "vhost_iotlb_miss") && vhost_started_by_miss (self, args, len))
+        {
+          /* Registered at this line (≤7.1): feed() activates them there. */
+          for (guint i = 0; i < self->awaiting->len; i++)
+            ((Meta *) g_ptr_array_index (self->awaiting, i))->awaiting = FALSE;
+          g_ptr_array_set_size (self->awaiting, 0);
+          self->seen_vhost_event = TRUE;
+          return self->undecided->len == 0;
+        }
       if (g_str_equal (name, "vhost_iotlb_miss") ||
           (g_str_equal (name, "vhost_user_write") && dec_after (args, len, "req:", &req) && req == 22))
         {
@@ -1207,7 +1241,9 @@ scan_evidence (IovInference *self,
       else if (g_str_has_prefix (name, "vtd_inv_desc") || g_str_equal (name, "vtd_page_walk_one") ||
                g_str_has_prefix (name, "virtio_iommu_notify_"))
         {
-          if (++self->n_waited >= 4096 && !self->seen_vhost_event)
+          /* Before 7.2 nothing but the first miss says vhost started, and a
+           * guest may run long before it loads its driver: wait for it. */
+          if (++self->n_waited >= 4096 && !self->seen_vhost_event && self->profile->trace_vhost_start != NULL)
             {
               registered_already (self, _("the trace has no vhost events (vhost_dev_start): vhost's notifiers are "
                                           "taken as registered from the snapshot on"));
@@ -1319,6 +1355,9 @@ iov_inference_feed (IovInference *self,
 {
   g_return_if_fail (self != NULL);
   g_return_if_fail (deliveries != NULL);
+
+  if (g_str_equal (name, "vhost_iotlb_miss"))
+    self->seen_miss = TRUE;
 
   /* QEMU stops at its first abort: an event after it contradicts it. */
   if (self->abort.line > 0)

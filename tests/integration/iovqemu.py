@@ -5,7 +5,8 @@
 # An independent reading of QMP and of `info mtree -f` (written here, not
 # shared with the C parser under test), a read-only QMP client that refuses
 # anything outside Iovista's allow-list, the cached guest from
-# tests/guest/build-guest.py, and TAP output.
+# tests/guest/build-guest.py, the consumer's side of vhost-user IOTLB
+# traffic (dpdk-testpmd's log, QEMU's IOTLB-miss windows), and TAP output.
 
 import json
 import os
@@ -152,6 +153,82 @@ def pci_bdf(qmp, qdev_id):
         if r:
             return r
     return None
+
+
+# --- the vhost-user consumer's side --------------------------------------
+#
+# dpdk-testpmd (DPDK 22.11) with --log-level=lib.vhost.config:debug logs
+# "read message VHOST_USER_IOTLB_MSG" for every IOTLB message QEMU writes on
+# the vhost-user socket, updates and invalidations alike: its log has no line
+# that tells the two apart (vhost_user_iotlb_msg() logs nothing per type).
+# QEMU sends an update only to answer an IOTLB miss, so the invalidations it
+# sent are the messages minus the updates. QEMU's vhost_device_iotlb_miss()
+# (hw/virtio/vhost.c, v5.2.0:1003-1042) traces `vhost_iotlb_miss … step 1`,
+# translates (VT-d traces vtd_dmar_translate on success, vtd_dmar_fault or
+# vtd_fault_disabled on a fault), sends the update only when the translation
+# succeeded, then traces step 2 (also after a failed translation) — or step
+# 3/4 and no step 2 when the lookup or the write failed. All of it runs
+# under the BQL in one thread, so a window is one thread's lines between its
+# step 1 and its step 2.
+
+TESTPMD_IOTLB_MSG_RE = re.compile(r"VHOST_CONFIG: \(.*\) read message VHOST_USER_IOTLB_MSG\b")
+TRACE_LINE_RE = re.compile(r"^(\d+)@\d+\.\d+:([A-Za-z0-9_]+)(?: (.*))?$")
+MISS_STEP_RE = re.compile(r"\bstep (\d+)\b")
+
+
+def testpmd_iotlb_msgs(text):
+    """How many VHOST_USER_IOTLB_MSG dpdk-testpmd's debug log says it read."""
+    return len(TESTPMD_IOTLB_MSG_RE.findall(text))
+
+
+def miss_updates(lines, bdf="01:00.0"):
+    """From a log-backend trace (PID@SEC.USEC lines, as 5.2–10.0 write them)
+    holding vhost_iotlb_miss, vtd_dmar_translate, vtd_dmar_fault and
+    vtd_fault_disabled: {"misses": step-1 lines, "updates": misses whose
+    translation of BDF succeeded (QEMU sent an IOTLB update), "failed": misses
+    that sent nothing, "unfinished": misses with no step 2/3/4 (QEMU ended
+    inside one)}."""
+    bus, rest = bdf.split(":")
+    slot, fn = rest.split(".")
+    dev = "dev %s:%s.%02x" % (bus, slot, int(fn, 16))
+    windows = {}
+    out = {"misses": 0, "updates": 0, "failed": 0, "unfinished": 0}
+    for line in lines:
+        m = TRACE_LINE_RE.match(line)
+        if not m:
+            continue
+        tid, name, args = m.group(1), m.group(2), m.group(3) or ""
+        if name == "vhost_iotlb_miss":
+            s = MISS_STEP_RE.search(args)
+            step = int(s.group(1)) if s else 0
+            if step == 1:
+                out["misses"] += 1
+                windows[tid] = {"translated": False, "fault": False}
+            elif step in (2, 3, 4) and tid in windows:
+                w = windows.pop(tid)
+                if step == 2 and w["translated"] and not w["fault"]:
+                    out["updates"] += 1
+                else:
+                    out["failed"] += 1
+        elif tid in windows:
+            if name == "vtd_dmar_translate" and args.startswith(dev):
+                windows[tid]["translated"] = True
+            elif name in ("vtd_dmar_fault", "vtd_fault_disabled"):
+                windows[tid]["fault"] = True
+    out["unfinished"] = len(windows)
+    return out
+
+
+def vhost_invalidations(notifiers):
+    """Iovista's inferred invalidations for vhost: the deliveries of type
+    unmap or deviotlb-unmap over notifiers {name: --stats notifier}."""
+    total = 0
+    for name, n in notifiers.items():
+        if ".vhost." not in name:
+            continue
+        by = n.get("delivered_by_type") or {}
+        total += (by.get("unmap") or 0) + (by.get("deviotlb-unmap") or 0)
+    return total
 
 
 def build_guest(timeout=150, kernel=None):

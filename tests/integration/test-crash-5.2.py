@@ -24,15 +24,21 @@
 #   5.2: QEMU aborts with memory_region_notify_one's assertion within 90 s;
 #     inference.abort is {"line": the raw copy's last device-IOTLB
 #     descriptor, "notifier": one of 01:00.0's notifiers, "message": QEMU's
-#     assertion from the function name on}; the profile is 5.2's. As the
-#     consumer's ground truth (5.2 has no vhost_user_write), testpmd's log
-#     counts VHOST_USER_IOTLB_MSG; reported beside Iovista's deliveries and
-#     the trace's IOTLB misses.
+#     assertion from the function name on}; the profile is 5.2's. The
+#     consumer's ground truth (5.2 has no vhost_user_write) is testpmd's own
+#     log: it read one VHOST_USER_IOTLB_MSG per update and per invalidation
+#     QEMU sent before it aborted (the aborting dispatch sends nothing: the
+#     assertion fires before the notifier is called). The updates are the
+#     trace's IOTLB misses whose translation succeeded (iovqemu.miss_updates);
+#     the rest are invalidations, and their count must equal Iovista's
+#     invalidations delivered to 01:00.0's vhost notifiers before the abort.
 #   7.2, 10.0, 11.1: after a deadline-based run (no waiting on the guest's
 #     pings: the data path stalls after the first full flush) the test quits
 #     QEMU on its own QMP socket B; the trace holds at least one full-range
 #     flush, inference.abort is null, both notifiers of 01:00.0 cropped at
-#     least that many, observed == delivered, unexplained == 0, no findings.
+#     least that many, observed == delivered, unexplained == 0, no findings,
+#     and testpmd read exactly as many VHOST_USER_IOTLB_MSG as the trace has
+#     vhost_user_write req:22 (the two references agree).
 # TAP. A release whose build is missing (`qemu-eras have`) is skipped with
 # the reason; exit 77 when no release can run, without dpdk-testpmd or when
 # the guest kernel cannot be downloaded. IOVISTA_CRASH_ERAS=5.2,7.2 runs a
@@ -78,7 +84,11 @@ EVENTS = ["vtd_inv_desc", "vtd_inv_desc_iotlb_pages", "vtd_inv_desc_iotlb_domain
           "vtd_switch_address_space", "vtd_iotlb_page_update", "vtd_iotlb_cc_update", "vhost_user_write",
           "vhost_iotlb_miss", "vhost_dev_start", "vhost_dev_stop",
           # 11.1 renamed vhost_dev_start/stop to _in/_out pairs
-          "vhost_dev_start_in", "vhost_dev_stop_in", "pci_cfg_write"]
+          "vhost_dev_start_in", "vhost_dev_stop_in", "pci_cfg_write",
+          # ≤7.2 answer a domain or global invalidation with a page walk whose
+          # UNMAPs reach vhost (the model needs them); and which IOTLB misses
+          # QEMU answered with an update (iovqemu.miss_updates)
+          "vtd_page_walk_one", "vtd_dmar_translate", "vtd_dmar_fault", "vtd_fault_disabled"]
 # no_timer_check: with testpmd polling one of the host's CPUs, TCG can miss
 # the IO-APIC timer check's window and the kernel panics at boot ("timer
 # doesn't work through Interrupt-remapped IO-APIC"), seen here on 7.2; the
@@ -86,6 +96,8 @@ EVENTS = ["vtd_inv_desc", "vtd_inv_desc_iotlb_pages", "vtd_inv_desc_iotlb_domain
 APPEND = "console=ttyS0 panic=-1 intel_iommu=on iommu.strict=0 pci=nomsi no_timer_check"
 PANIC_RE = re.compile(r"Kernel panic - not syncing: .*")
 BDF = "01:00.0"
+# each release's row of the model (what-if --list-profiles), picked from the QMP greeting
+PROFILE = {"5.2": "qemu-5.2", "7.2": "debian-7.2", "10.0": "qemu-10.0", "11.1": "qemu-11.1"}
 U64 = (1 << 64) - 1
 NOTIFIERS = [(0x0, 0xfedfffff), (0xfef00000, U64)]
 DEV_FLUSH = "vtd_inv_desc invalidate desc type device"
@@ -96,7 +108,6 @@ MISS1_RE = re.compile(r"vhost_iotlb_miss\b.*\bstep 1\b")
 REQ22_RE = re.compile(r"vhost_user_write req:22\b")
 ASSERT_FN = "memory_region_notify_one:"
 ASSERT_RE = re.compile(r"^.*memory_region_notify_one: Assertion .*$", re.M)
-IOTLB_MSG_RE = re.compile(r"VHOST_CONFIG: \(.*\) read message VHOST_USER_IOTLB_MSG")
 
 if not CLI or not os.access(CLI, os.X_OK):
     print("Bail out! IOVISTA_CLI is not set to the built iovista-cli")
@@ -374,6 +385,17 @@ def from_fn(text):
     return text[text.index(ASSERT_FN):].strip()
 
 
+def stop_testpmd(testpmd):
+    if testpmd.poll() is None:
+        testpmd.send_signal(signal.SIGINT)
+        try:
+            testpmd.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            testpmd.kill()
+            testpmd.wait()
+    return testpmd.returncode
+
+
 # --- one release ---------------------------------------------------------------
 
 timings = []
@@ -571,6 +593,10 @@ def run_release(ver, run_for):
         tap.ok(isinstance(stats, dict), name("iovista-cli printed one JSON object (--stats)"),
                cout[-3000:] or "(empty stdout)")
 
+        # testpmd's log is read once it has exited: what it had buffered is in the file then
+        testpmd_rc = stop_testpmd(testpmd)
+        tap.note(name("dpdk-testpmd exited %s on SIGINT" % testpmd_rc))
+
         facts = raw_facts(raw)
         tm["lines"] = facts["lines"]
         tap.note(name("raw copy: %d lines; %d device-IOTLB descriptors (last at line %s), %d full-range "
@@ -606,9 +632,9 @@ def run_release(ver, run_for):
                json.dumps(inf.get("notifiers"), indent=1, sort_keys=True)[:4000])
 
         if ver == "5.2":
-            check_abort(ver, inf, nots, facts, qemu_assert, p("testpmd.log"), tm)
+            check_abort(ver, inf, nots, facts, qemu_assert, p("testpmd.log"), raw, tm)
         else:
-            check_no_abort(ver, inf, nots, facts, tm)
+            check_no_abort(ver, inf, nots, facts, p("testpmd.log"), tm)
     finally:
         for proc in (cli, qemu):
             if proc is not None and proc.poll() is None:
@@ -623,13 +649,7 @@ def run_release(ver, run_for):
             tee.abandon.set()
             tee.stop.set()
         if testpmd is not None:
-            if testpmd.poll() is None:
-                testpmd.send_signal(signal.SIGINT)
-                try:
-                    testpmd.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    testpmd.kill()
-                    testpmd.wait()
+            stop_testpmd(testpmd)
             # EAL's runtime directory of our own --file-prefix
             base = "/var/run/dpdk" if os.geteuid() == 0 else \
                 os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", "dpdk")
@@ -647,25 +667,43 @@ def run_release(ver, run_for):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_abort(ver, inf, nots, facts, qemu_assert, testpmd_log, tm):
+def check_abort(ver, inf, nots, facts, qemu_assert, testpmd_log, raw, tm):
     def name(text):
         return "%s: %s" % (ver, text)
 
     profile = inf.get("profile")
     tap.ok(isinstance(profile, str) and ("5.2" in profile or "5.0" in profile),
            name("inference.profile %s is 5.2's" % json.dumps(profile)))
+    tap.ok(profile == PROFILE[ver], name("inference.profile %s == %s, the release's row"
+                                         % (json.dumps(profile), PROFILE[ver])))
     # the consumer's side: 5.2 has no vhost_user_write; testpmd's log counts
-    # every VHOST_USER_IOTLB_MSG it read (updates and invalidations alike)
-    msgs = len(IOTLB_MSG_RE.findall(read_text(testpmd_log)))
+    # every VHOST_USER_IOTLB_MSG it read (updates and invalidations alike,
+    # its log does not tell them apart), the trace which were updates
+    msgs = iovqemu.testpmd_iotlb_msgs(read_text(testpmd_log))
+    mu = iovqemu.miss_updates(read_text(raw).splitlines(), BDF)
     deliveries = inf.get("deliveries")
     aborts = sum((n.get("aborts") or 0) for _, n in nots.values())
-    tap.note(name("testpmd read %d VHOST_USER_IOTLB_MSG; the raw trace has %d vhost_iotlb_miss step 1 "
-                  "(IOTLB updates), so %d invalidation(s) reached testpmd (IOTLB_MSG - misses); Iovista "
-                  "predicted %s deliveries (observed %s) and %d abort(s) before QEMU aborted"
-                  % (msgs, facts["misses"], msgs - facts["misses"], deliveries, inf.get("observed"), aborts)))
-    tm["iotlb_msg"] = msgs
-    tm["misses"] = facts["misses"]
-    tm["deliveries"] = deliveries
+    mine = iovqemu.vhost_invalidations({key: n for key, n in nots.values()})
+    theirs = msgs - mu["updates"]
+    tm.update(iotlb_msg=msgs, misses=mu["misses"], updates=mu["updates"], deliveries=deliveries,
+              invalidations=mine)
+    tap.ok(mu["misses"] == facts["misses"] and mu["unfinished"] == 0,
+           name("every one of the trace's %d IOTLB misses ended before the abort (%d answered with an update, "
+                "%d not)" % (mu["misses"], mu["updates"], mu["failed"])), json.dumps(mu))
+    tap.ok(msgs >= mu["updates"] >= 1,
+           name("testpmd read %d VHOST_USER_IOTLB_MSG, at least the %d update(s) answering misses"
+                % (msgs, mu["updates"])), tail(testpmd_log))
+    tap.ok(mine == theirs,
+           name("Iovista's invalidations delivered to %s's vhost notifiers before the abort, %d, == the %d "
+                "invalidation(s) testpmd read (%d VHOST_USER_IOTLB_MSG - %d update(s))"
+                % (BDF, mine, theirs, msgs, mu["updates"])),
+           json.dumps({key: n for key, n in nots.values()}, indent=1, sort_keys=True)[:4000])
+    tap.note(name("Iovista: %s deliveries in all (observed %s), %d abort(s)"
+                  % (deliveries, inf.get("observed"), aborts)))
+    tap.ok(inf.get("unexplained") == 0 and inf.get("findings") == [],
+           name("unexplained %s == 0, findings == [] (%d)" % (inf.get("unexplained"),
+                                                               len(inf.get("findings") or []))),
+           json.dumps(inf.get("findings"), indent=1)[:3000])
     ab = inf.get("abort")
     ok = tap.ok(isinstance(ab, dict) and set(ab) == {"line", "notifier", "message"},
                 name("inference.abort is an object {line, notifier, message}: %s" % json.dumps(ab)))
@@ -690,7 +728,7 @@ def check_abort(ver, inf, nots, facts, qemu_assert, testpmd_log, tm):
 
 
 
-def check_no_abort(ver, inf, nots, facts, tm):
+def check_no_abort(ver, inf, nots, facts, testpmd_log, tm):
     def name(text):
         return "%s: %s" % (ver, text)
 
@@ -698,6 +736,8 @@ def check_no_abort(ver, inf, nots, facts, tm):
     tm["full_flushes"] = full
     tm["deliveries"] = inf.get("deliveries")
     tm["req22"] = facts["req22"]
+    tap.ok(inf.get("profile") == PROFILE[ver], name("inference.profile %s == %s, the release's row"
+                                                    % (json.dumps(inf.get("profile")), PROFILE[ver])))
     tap.ok("abort" in inf and inf["abort"] is None, name("inference.abort is null (%s)"
                                                          % json.dumps(inf.get("abort", "missing"))))
     tap.ok(full >= 1, name("the raw copy holds %d full-range device-IOTLB flush(es) (%s)" % (full, FULL_FLUSH)))
@@ -713,6 +753,12 @@ def check_no_abort(ver, inf, nots, facts, tm):
     tap.ok(inf.get("unexplained") == 0, name("unexplained %s == 0" % inf.get("unexplained")))
     tap.ok(inf.get("findings") == [], name("findings == [] (%d)" % len(inf.get("findings") or [])),
            json.dumps(inf.get("findings"), indent=1)[:3000])
+    # the two references agree: every IOTLB message QEMU traced reached testpmd
+    msgs = iovqemu.testpmd_iotlb_msgs(read_text(testpmd_log))
+    tm["iotlb_msg"] = msgs
+    tap.ok(msgs == facts["req22"],
+           name("testpmd read %d VHOST_USER_IOTLB_MSG == %d vhost_user_write req:22 in the trace"
+                % (msgs, facts["req22"])), tail(testpmd_log))
 
 
 tap.ok(True, "guest: %s %s (%s), modules %s, %s in %.1f s"

@@ -22,9 +22,24 @@
 #     trace --preset/--off with the patterns the relay publishes,
 #     trace --list-events) QEMU is alive and answers query-status on B;
 #   after `quit` on B: `iovista-cli trace TRACEFILE --stats` counts exactly
-#     what tests/trace/count-trace.py counts in the raw -D trace file.
+#     what tests/trace/count-trace.py counts in the raw -D trace file;
+#   the model against reality (issue I): `iovista-cli trace TRACEFILE
+#     --infer SNAPSHOT --stats`, SNAPSHOT being phase B's, infers under the
+#     release's own row (qemu-5.2, debian-7.2, qemu-10.0, qemu-11.1) with no
+#     findings and nothing unexplained, and agrees with the consumer: from
+#     7.2 on every invalidation it delivers to vhost is observed through its
+#     vhost_user_write req:22, and testpmd's log read as many
+#     VHOST_USER_IOTLB_MSG as the trace has req:22; on 5.2, whose trace has
+#     no vhost_user_write, its vhost invalidations equal testpmd's
+#     VHOST_USER_IOTLB_MSG minus the IOTLB updates that answered misses
+#     (iovqemu.miss_updates). The guest runs in strict IOMMU mode, so every
+#     unmap is invalidated page by page: in the IOTLB and in the device IOTLB.
+#     The check covers the trace up to the trace-control commands (they
+#     switch events off): the test stops the VM there, waits until neither
+#     the trace nor testpmd's log grows, notes both sizes and continues it.
 # TAP; a release whose build is missing (`qemu-eras have`) is skipped with
 # the reason; exit 77 when none can run, or without dpdk-testpmd or the guest.
+# IOVISTA_TEST_KEEP=1 keeps the temporary files.
 
 import fnmatch
 import importlib.util
@@ -46,7 +61,7 @@ import iovqemu
 from iovqemu import Qmp, Tap
 
 T0 = time.monotonic()
-LIMIT = 330                    # meson's timeout is 420 s; every wait ends well before it
+LIMIT = 400                    # meson's timeout is 480 s; every wait ends well before it
 BOOT_LIMIT = 100               # from `cont` to the guest's idle line
 RELEASES = ["5.2", "7.2", "10.0", "11.1"]
 if os.environ.get("IOVISTA_ERAS"):      # e.g. IOVISTA_ERAS=11.1 to run one release by hand
@@ -58,6 +73,12 @@ COUNT_TRACE = os.path.normpath(os.path.join(HERE, "..", "trace", "count-trace.py
 CLI = os.environ.get("IOVISTA_CLI")
 TESTPMD = shutil.which("dpdk-testpmd")
 C_ENV = dict(os.environ, LC_ALL="C.UTF-8", LANGUAGE="C")   # English messages whatever the locale
+KEEP = os.environ.get("IOVISTA_TEST_KEEP") == "1"
+# each release's row of the model (what-if --list-profiles)
+PROFILE = {"5.2": "qemu-5.2", "7.2": "debian-7.2", "10.0": "qemu-10.0", "11.1": "qemu-11.1"}
+# besides vtd_*: the consumer's evidence (vhost-user IOTLB messages and
+# misses), when vhost registers, and the guest's ATS enable (pci_cfg_write)
+VHOST_EVENTS = ["vhost_user_write", "vhost_iotlb_miss", "vhost_dev_start*", "vhost_dev_stop*", "pci_cfg_write"]
 
 if not CLI or not os.access(CLI, os.X_OK):
     print("Bail out! IOVISTA_CLI is not set to the built iovista-cli")
@@ -96,6 +117,9 @@ TRACE_EVENTS = {
     "11.1": os.path.join(ERAS_ROOT, "root-sid", "usr", "share", "qemu", "trace-events-all"),
 }
 HOST_TRACE_EVENTS = "/usr/share/qemu/trace-events-all"   # what the CLI reads by default
+DEFAULT_ADDED = {n.encode() for n in ("vhost_dev_start_in", "vhost_dev_start_out", "vhost_dev_stop_in",
+                                      "vhost_dev_stop_out", "vhost_dev_init_in", "vhost_dev_init_out",
+                                      "pci_cfg_read", "pci_cfg_write")}
 
 # the log backend's line: "PID@SEC.USEC:name args" up to 10.0, and with
 # -msg timestamp=on on 10.1+ "YYYY-MM-DDTHH:MM:SS.ffffffZ name args"
@@ -142,11 +166,12 @@ class Gone(Exception):
 
 
 class CheckQmp(Qmp):
-    """The test's own socket B: read-only through Qmp.cmd, plus `cont` and
-    `quit`, which the test (never Iovista) sends to run and end its VM."""
+    """The test's own socket B: read-only through Qmp.cmd, plus `cont`,
+    `stop` and `quit`, which the test (never Iovista) sends to run, pause
+    and end its VM."""
 
     def control(self, name):
-        assert name in ("cont", "quit"), name
+        assert name in ("cont", "stop", "quit"), name
         self.f.write((json.dumps({"execute": name}) + "\r\n").encode())
         self.f.flush()
         while True:
@@ -221,7 +246,7 @@ class Run:
 
     def start_qemu(self):
         with open(self.p("events"), "w") as f:
-            f.write("vtd_*\n")
+            f.write("".join(e + "\n" for e in ["vtd_*"] + VHOST_EVENTS))
         args = [ERAS, "run", self.ver, "-S",
                 "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "512",
                 "-machine", "q35,kernel-irqchip=split",
@@ -277,19 +302,24 @@ class Run:
             self.qemu.kill()
             self.qemu.wait()
         if self.testpmd is not None:
-            if self.testpmd.poll() is None:
-                self.testpmd.terminate()
-                try:
-                    self.testpmd.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.testpmd.kill()
-                    self.testpmd.wait()
+            self.stop_testpmd()
             # EAL's runtime directory of our own --file-prefix
             if os.geteuid() == 0:
                 base = "/var/run/dpdk"
             else:
                 base = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", "dpdk")
             shutil.rmtree(os.path.join(base, self.prefix), ignore_errors=True)
+
+    def stop_testpmd(self):
+        """testpmd's log is complete once it has exited: the model check reads it then."""
+        if self.testpmd.poll() is None:
+            self.testpmd.terminate()
+            try:
+                self.testpmd.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.testpmd.kill()
+                self.testpmd.wait()
+        return self.testpmd.returncode
 
     # --- helpers -------------------------------------------------------------
 
@@ -404,6 +434,10 @@ class Run:
         self.ok(res.returncode == 0 and snap is not None,
                 "running: iovista-cli snapshot exits 0 with JSON (%d attempt(s))" % (attempt + 1),
                 res.stderr + "\n" + self.qemu_tail())
+        if snap is not None:
+            # the VM the model infers for, once QEMU has quit
+            with open(self.p("snapshot.json"), "w") as f:
+                f.write(res.stdout)
         self.alive("snapshot of the running guest")
         if snap is not None:
             got = iovqemu.snapshot_keys(snap)
@@ -483,6 +517,11 @@ class Run:
         self.relay_check()
         self.alive("relay and GET …/snapshot and …/trace")
 
+        # the model check's part of the trace ends here: the presets below
+        # switch events off (vtd_inv_desc* before vhost_user_write, …), so
+        # what QEMU traces after this no longer holds every side of a delivery
+        self.model_cut()
+
         # trace control: each preset on, then off
         patterns = self.published or PRESETS
         tap.note("%s: preset patterns %s: %s" % (self.ver, "as the relay publishes them" if self.published
@@ -539,7 +578,9 @@ class Run:
         self.ok("new vhost user connection" in log or "new device" in log.lower(),
                 "dpdk-testpmd saw QEMU's vhost-user connection",
                 "\n".join(l for l in log.splitlines() if "VHOST" in l)[-2000:])
+        self.testpmd_rc = self.stop_testpmd()
         self.trace_counts()
+        self.model_check()
         tap.note("%s took %.1f s" % (ver, time.monotonic() - t_start))
 
     def relay_check(self):
@@ -645,7 +686,14 @@ class Run:
                 cli = json.loads(res.stdout)
             except ValueError:
                 cli = {}
-            mine = count_trace.count(data, count_trace.known_names(path))
+            names = count_trace.known_names(path)
+            if given is None:
+                # the default catalogue is the installed file plus the
+                # definitions Iovista adds where it lacks them (11.1's
+                # vhost_dev_*_in/_out, pci_cfg_*: the built-in catalogue's
+                # comment, iov_trace_catalog_new_default())
+                names |= DEFAULT_ADDED
+            mine = count_trace.count(data, names)
             label = "--trace-events %s's trace-events-all" % self.ver if given else "the default catalogue"
             self.ok(res.returncode == 0 and cli.get("lines") == mine["lines"] and
                     cli.get("by_name") == mine["by_name"],
@@ -658,6 +706,98 @@ class Run:
                     "trace --stats (%s): events %s, other %s, malformed %s as counted in Python"
                     % ((label,) + tuple(cli.get(k) for k in keys)),
                     "python: %s" % {k: mine[k] for k in keys})
+
+
+    def model_cut(self):
+        """Where the model check's trace and testpmd log end: both files'
+        sizes while the VM is stopped (the test's own `stop` on B; vhost
+        stops with it) and neither has grown for a second, so every IOTLB
+        message QEMU traced before the cut is in testpmd's log before it."""
+        self.check.control("stop")
+        t = time.monotonic()
+        last, stable_since = None, time.monotonic()
+        while time.monotonic() < t + min(15, max(1, left() - 60)):
+            now = (os.path.getsize(self.trace), os.path.getsize(self.p("testpmd.log")))
+            if now != last:
+                last, stable_since = now, time.monotonic()
+            elif time.monotonic() - stable_since >= 1.0:
+                break
+            time.sleep(0.1)
+        self.cut = last
+        quiet = time.monotonic() - stable_since >= 1.0
+        self.check.control("cont")
+        self.ok(quiet, "model cut: with the VM stopped, the trace (%d bytes) and testpmd's log (%d bytes) stood "
+                "still for 1 s (%.1f s after stop)" % (last[0], last[1], time.monotonic() - t))
+        self.alive("stop and cont for the model cut")
+
+    def model_check(self):
+        """The model against reality: Iovista's per-notifier predictions under
+        the release's row equal the consumer's evidence."""
+        ver = self.ver
+        snap = self.p("snapshot.json")
+        if not self.ok(os.path.exists(snap) and getattr(self, "cut", None),
+                       "phase B's snapshot and the model cut were taken for the model check"):
+            return
+        with open(self.trace, "rb") as f:
+            data = f.read(self.cut[0])
+        with open(self.p("testpmd.log"), "rb") as f:
+            pmd = f.read(self.cut[1]).decode("utf-8", "replace")
+        cut_trace = self.p("trace-model.log")
+        with open(cut_trace, "wb") as f:
+            f.write(data)
+        lines = data.decode("utf-8", "replace").splitlines()
+        res = self.cli("trace", cut_trace, "--infer", snap, "--stats", timeout=120)
+        try:
+            stats = json.loads(res.stdout)
+        except ValueError:
+            stats = {}
+        inf = stats.get("inference") if isinstance(stats.get("inference"), dict) else {}
+        if not self.ok(res.returncode == 0 and inf, "trace TRACE --infer SNAPSHOT --stats exits 0 with an "
+                       "\"inference\" object (exit %d)" % res.returncode, res.stderr[-2000:] + res.stdout[-2000:]):
+            return
+        nots = {k: n for k, n in (inf.get("notifiers") or {}).items()
+                if isinstance(n, dict) and ".vhost." in k}
+        tap.note(self.name("model check over the trace's first %d lines and testpmd's log's first %d bytes"
+                           % (len(lines), len(pmd))))
+        tap.note(self.name("inference: profile %s, events %s, deliveries %s, observed %s, unexplained %s, "
+                           "findings %d, notes %s" % (inf.get("profile"), inf.get("events"), inf.get("deliveries"),
+                                                      inf.get("observed"), inf.get("unexplained"),
+                                                      len(inf.get("findings") or []), inf.get("notes"))))
+        for k, n in sorted(nots.items()):
+            tap.note(self.name("notifier %s %s: from_line %s, to_line %s, flags %s (%s), delivered %s, skipped %s, "
+                               "observed %s, by type %s" % (k, n.get("range"), n.get("from_line"), n.get("to_line"),
+                                                            n.get("flags"), n.get("flags_source"), n.get("delivered"),
+                                                            n.get("skipped"), n.get("observed"),
+                                                            n.get("delivered_by_type"))))
+        self.ok(inf.get("profile") == PROFILE[ver],
+                "the inference used the release's row: profile %s == %s" % (inf.get("profile"), PROFILE[ver]))
+        self.ok(len(nots) == 2, "the model registered vhost's two notifiers on the virtio-net device (%s)"
+                % sorted(nots), json.dumps(inf.get("notifiers"), indent=1)[:3000])
+        self.ok(inf.get("unexplained") == 0, "unexplained %s == 0" % inf.get("unexplained"))
+        self.ok(inf.get("findings") == [], "findings == [] (%d)" % len(inf.get("findings") or []),
+                json.dumps(inf.get("findings"), indent=1)[:3000])
+        msgs = iovqemu.testpmd_iotlb_msgs(pmd)
+        mine = iovqemu.vhost_invalidations(nots)
+        if ver == "5.2":
+            # no vhost_user_write: testpmd's log is the consumer's evidence
+            mu = iovqemu.miss_updates(lines, "01:00.0")
+            self.ok(mu["unfinished"] == 0 and mu["updates"] >= 1,
+                    "the trace's %d IOTLB misses all ended (%d answered with an update, %d not)"
+                    % (mu["misses"], mu["updates"], mu["failed"]), json.dumps(mu))
+            self.ok(mine == msgs - mu["updates"] and mine > 0,
+                    "Iovista's invalidations delivered to vhost, %d, == the %d testpmd read "
+                    "(%d VHOST_USER_IOTLB_MSG - %d update(s)), and there are some"
+                    % (mine, msgs - mu["updates"], msgs, mu["updates"]),
+                    "testpmd exit %s\n%s" % (self.testpmd_rc, json.dumps(nots, indent=1, sort_keys=True)[:3000]))
+        else:
+            req22 = sum(1 for l in lines if re.search(r"vhost_user_write req:22\b", l))
+            observed = sum(n.get("observed") or 0 for n in nots.values())
+            delivered = sum(n.get("delivered") or 0 for n in nots.values())
+            self.ok(observed == delivered and mine == delivered and delivered > 0,
+                    "every invalidation Iovista delivered to vhost (%d) is observed through its req:22 (%d), "
+                    "and there are some" % (delivered, observed), json.dumps(nots, indent=1, sort_keys=True)[:3000])
+            self.ok(msgs == req22, "testpmd read %d VHOST_USER_IOTLB_MSG == %d vhost_user_write req:22 in the trace"
+                    % (msgs, req22), "testpmd exit %s" % self.testpmd_rc)
 
 
 try:
@@ -686,6 +826,9 @@ try:
     tap.ok(time.monotonic() - T0 < LIMIT + 30,
            "all releases took %.1f s (limit %d s)" % (time.monotonic() - T0, LIMIT + 30))
 finally:
-    shutil.rmtree(TMP, ignore_errors=True)
+    if KEEP:
+        tap.note("files kept in " + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
 
 tap.finish()
