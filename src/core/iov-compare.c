@@ -35,6 +35,19 @@ typedef struct
   guint64 by_type[3];   /* map, unmap, deviotlb-unmap */
 } Counts;
 
+/* A notifier's outcome of one line (several deliveries of an event split
+ * in chunks make one): merging compares these, without a string built
+ * or an allocation per delivery. */
+typedef struct
+{
+  const char *name;          /* the notifier's; its pass owns it */
+  guint       rank;          /* RANK_* */
+} Word;
+
+enum { RANK_SKIPPED, RANK_DELIVERED, RANK_CROPPED, RANK_ABORT };
+
+static const char *const rank_words[] = { "skipped", "delivered", "cropped", "abort" };
+
 typedef struct
 {
   GPtrArray    *members;     /* const IovProfile*: releases that behave alike */
@@ -42,6 +55,10 @@ typedef struct
   GArray       *out;         /* IovDelivery, settled, not merged yet */
   guint         next;        /* first of out not merged */
   GHashTable   *counts;      /* const IovNotifier* → Counts */
+  const IovNotifier *last;   /* the notifier counted last, and its counts */
+  Counts       *last_counts;
+  GArray       *words;       /* Word: this pass's outcomes of the line being merged */
+  gboolean      has_words;   /* FALSE: aborted before that line */
 } Pass;
 
 struct _IovCompare
@@ -59,6 +76,7 @@ pass_free (Pass *pass)
   iov_inference_free (pass->inference);
   g_array_unref (pass->out);
   g_hash_table_unref (pass->counts);
+  g_array_unref (pass->words);
   g_free (pass);
 }
 
@@ -177,6 +195,7 @@ iov_compare_new (JsonNode          *snapshot,
       pass->members = g_ptr_array_new ();
       g_ptr_array_add (pass->members, (gpointer) profile);
       pass->out = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+      pass->words = g_array_new (FALSE, FALSE, sizeof (Word));
       pass->counts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
       pass->inference = iov_inference_new_from_snapshot (mine, profile, error);
       if (pass->inference == NULL)
@@ -197,41 +216,35 @@ iov_compare_get_n_passes (IovCompare *self)
 
 /* ---- merging ------------------------------------------------------------ */
 
-static const char *
-outcome_word (const IovDelivery *d)
+static guint
+outcome_rank (const IovDelivery *d)
 {
   switch (d->outcome.result)
     {
     case IOV_RESULT_DELIVERED:
-      return d->outcome.cropped ? "cropped" : "delivered";
+      return d->outcome.cropped ? RANK_CROPPED : RANK_DELIVERED;
     case IOV_RESULT_ABORT:
-      return "abort";
+      return RANK_ABORT;
     case IOV_RESULT_SKIPPED_RANGE:
     case IOV_RESULT_SKIPPED_FLAGS:
     default:
-      return "skipped";
+      return RANK_SKIPPED;
     }
-}
-
-/* A notifier's outcomes of one line, as one word: an event split in
- * chunks reaches a notifier several times. */
-static int
-rank (const char *word)
-{
-  return g_str_equal (word, "abort") ? 3 : g_str_equal (word, "cropped") ? 2 : g_str_equal (word, "delivered") ? 1 : 0;
 }
 
 static void
 count (Pass              *pass,
        const IovDelivery *d)
 {
-  Counts *c = g_hash_table_lookup (pass->counts, d->notifier);
+  Counts *c = pass->last == d->notifier ? pass->last_counts : g_hash_table_lookup (pass->counts, d->notifier);
 
   if (c == NULL)
     {
       c = g_new0 (Counts, 1);
       g_hash_table_insert (pass->counts, (gpointer) d->notifier, c);
     }
+  pass->last = d->notifier;
+  pass->last_counts = c;
   if (d->outcome.result == IOV_RESULT_DELIVERED)
     {
       c->delivered++;
@@ -250,26 +263,20 @@ count (Pass              *pass,
   c->observed += d->kind == IOV_DELIVERY_OBSERVED;
 }
 
-/* Pass @pass's outcomes of @line, from its next unmerged delivery on:
- * notifier name → word, sorted by name. */
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
-static GPtrArray *
+/* Pass @pass's outcomes of @line, from its next unmerged delivery on,
+ * into pass->words: one per notifier (the strongest), sorted by name. */
+static void
 take_line (Pass    *pass,
            guint64  line)
 {
-  GPtrArray *words = g_ptr_array_new_with_free_func (g_free);   /* "name\tword" */
+  GArray *words = pass->words;
 
+  g_array_set_size (words, 0);
   while (pass->next < pass->out->len)
     {
       const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);
-      const char *word = outcome_word (d);
-      gboolean merged = FALSE;
+      Word w;
+      guint at;
 
       if (d->line != line)
         break;
@@ -277,47 +284,52 @@ take_line (Pass    *pass,
       pass->next++;
       if (d->notifier == NULL)
         continue;
-      for (guint i = 0; i < words->len; i++)
+      w.name = d->notifier->name;
+      w.rank = outcome_rank (d);
+      /* a handful of notifiers: an insertion keeps the order */
+      for (at = 0; at < words->len; at++)
         {
-          char *entry = g_ptr_array_index (words, i);
-          char *tab = strchr (entry, '\t');
+          Word *other = &g_array_index (words, Word, at);
+          int cmp = other->name == w.name ? 0 : strcmp (other->name, w.name);
 
-          if (strncmp (entry, d->notifier->name, tab - entry) == 0 && d->notifier->name[tab - entry] == '\0')
+          if (cmp == 0)
             {
-              if (rank (word) > rank (tab + 1))
-                {
-                  g_ptr_array_index (words, i) = g_strconcat (d->notifier->name, "\t", word, NULL);
-                  g_free (entry);
-                }
-              merged = TRUE;
+              other->rank = MAX (other->rank, w.rank);
+              break;
+            }
+          if (cmp > 0)
+            {
+              g_array_insert_val (words, at, w);
               break;
             }
         }
-      if (!merged)
-        g_ptr_array_add (words, g_strconcat (d->notifier->name, "\t", word, NULL));
+      if (at == words->len)
+        g_array_append_val (words, w);
     }
-  g_ptr_array_sort (words, compare_strings);
-  return words;
 }
 
 /* Releases differ on a line when a notifier gets something (delivered,
  * cropped, abort) under one and not the same under another; a skip and
  * no notification at all are the same to the notifier. */
 static gboolean
-same_words (GPtrArray *a,
-            GPtrArray *b)
+same_words (GArray *a,
+            GArray *b)
 {
   guint i = 0, j = 0;
 
   for (;;)
     {
-      while (i < a->len && g_str_has_suffix (g_ptr_array_index (a, i), "\tskipped"))
+      const Word *x, *y;
+
+      while (i < a->len && g_array_index (a, Word, i).rank == RANK_SKIPPED)
         i++;
-      while (j < b->len && g_str_has_suffix (g_ptr_array_index (b, j), "\tskipped"))
+      while (j < b->len && g_array_index (b, Word, j).rank == RANK_SKIPPED)
         j++;
       if (i == a->len || j == b->len)
         return i == a->len && j == b->len;
-      if (g_strcmp0 (g_ptr_array_index (a, i), g_ptr_array_index (b, j)) != 0)
+      x = &g_array_index (a, Word, i);
+      y = &g_array_index (b, Word, j);
+      if (x->rank != y->rank || (x->name != y->name && strcmp (x->name, y->name) != 0))
         return FALSE;
       i++, j++;
     }
@@ -326,8 +338,7 @@ same_words (GPtrArray *a,
 static JsonNode *
 divergence_node (IovCompare        *self,
                  guint64            line,
-                 const IovDelivery *first,
-                 GPtrArray        **words)
+                 const IovDelivery *first)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   char hex[20];
@@ -350,18 +361,18 @@ divergence_node (IovCompare        *self,
     {
       Pass *pass = g_ptr_array_index (self->passes, p);
 
-      if (words[p] == NULL)
+      if (!pass->has_words)
         continue;   /* aborted before this line */
       for (guint m = 0; m < pass->members->len; m++)
         {
           json_builder_set_member_name (b, ((const IovProfile *) g_ptr_array_index (pass->members, m))->id);
           json_builder_begin_object (b);
-          for (guint i = 0; i < words[p]->len; i++)
+          for (guint i = 0; i < pass->words->len; i++)
             {
-              g_auto(GStrv) kv = g_strsplit (g_ptr_array_index (words[p], i), "\t", 2);
+              const Word *w = &g_array_index (pass->words, Word, i);
 
-              json_builder_set_member_name (b, kv[0]);
-              json_builder_add_string_value (b, kv[1]);
+              json_builder_set_member_name (b, w->name);
+              json_builder_add_string_value (b, rank_words[w->rank]);
             }
           json_builder_end_object (b);
         }
@@ -377,13 +388,13 @@ merge (IovCompare *self,
        guint64     safe)
 {
   guint n = self->passes->len;
-  g_autofree GPtrArray **words = g_new0 (GPtrArray *, n);
 
   for (;;)
     {
       guint64 line = G_MAXUINT64;
       const IovDelivery *first = NULL;
-      GPtrArray *reference = NULL;
+      IovDelivery first_copy;
+      GArray *reference = NULL;
       gboolean differ = FALSE;
 
       for (guint p = 0; p < n; p++)
@@ -400,28 +411,29 @@ merge (IovCompare *self,
         }
       if (line == G_MAXUINT64 || line >= safe)
         break;
+      /* taking the lines moves on: the event is read before */
+      first_copy = *first;
       for (guint p = 0; p < n; p++)
         {
           Pass *pass = g_ptr_array_index (self->passes, p);
           const IovInferenceAbort *abort = iov_inference_get_abort (pass->inference);
 
           /* QEMU stopped at its abort: later lines are not its to differ on */
-          words[p] = abort != NULL && abort->line < line ? NULL : take_line (pass, line);
-          if (words[p] == NULL)
+          pass->has_words = !(abort != NULL && abort->line < line);
+          if (!pass->has_words)
             continue;
+          take_line (pass, line);
           if (reference == NULL)
-            reference = words[p];
-          else if (!same_words (reference, words[p]))
+            reference = pass->words;
+          else if (!same_words (reference, pass->words))
             differ = TRUE;
         }
       if (differ)
         {
           if (self->divergences->len < MAX_DIVERGENCES)
-            g_ptr_array_add (self->divergences, divergence_node (self, line, first, words));
+            g_ptr_array_add (self->divergences, divergence_node (self, line, &first_copy));
           self->n_divergences++;
         }
-      for (guint p = 0; p < n; p++)
-        g_clear_pointer (&words[p], g_ptr_array_unref);
     }
   for (guint p = 0; p < n; p++)
     {
@@ -441,17 +453,19 @@ iov_compare_feed (IovCompare *self,
                   gsize       args_len)
 {
   guint64 safe = G_MAXUINT64;
+  IovInferenceEvent ev;
 
   g_return_if_fail (self != NULL);
 
-  if (g_str_equal (name, "vtd_page_walk_one") || g_str_equal (name, "vtd_inv_desc_iotlb_domain") ||
-      g_str_equal (name, "vtd_inv_desc_iotlb_global"))
+  /* decoded once, for every release */
+  iov_inference_event_init (&ev, ts_ns, line, name, args, args_len);
+  if (iov_inference_event_is_walk (&ev))
     self->n_walk_events++;
   for (guint p = 0; p < self->passes->len; p++)
     {
       Pass *pass = g_ptr_array_index (self->passes, p);
 
-      iov_inference_feed (pass->inference, ts_ns, line, name, args, args_len, pass->out);
+      iov_inference_feed_event (pass->inference, &ev, pass->out);
       safe = MIN (safe, iov_inference_get_oldest_held_line (pass->inference));
     }
   /* now and then: merging per line would cost more than the lines */

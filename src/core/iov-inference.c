@@ -68,6 +68,7 @@ struct _IovInference
   gboolean          scan_miss;
   IovInferenceAbort abort;
   gboolean          contradicted;
+  GArray           *outcomes;    /* IovOutcome: dispatch()'s, reused (no allocation per event) */
 };
 
 /* A notifier's public facts and what QEMU's registration needs: vhost
@@ -134,6 +135,7 @@ iov_inference_new (const IovProfile *profile,
   self->awaiting = g_ptr_array_new ();
   self->replay = g_array_new (FALSE, FALSE, sizeof (Held));
   g_array_set_clear_func (self->replay, (GDestroyNotify) held_clear);
+  self->outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
   return self;
 }
 
@@ -153,6 +155,7 @@ iov_inference_free (IovInference *self)
   g_ptr_array_unref (self->undecided);
   g_ptr_array_unref (self->awaiting);
   g_array_unref (self->replay);
+  g_array_unref (self->outcomes);
   g_free (self->abort.message);
   g_free (self);
 }
@@ -612,10 +615,11 @@ dispatch (IovInference      *self,
           guint64            line,
           GArray            *deliveries)
 {
-  g_autoptr(GArray) outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
+  GArray *outcomes = self->outcomes;
 
   if (!space->enabled)
     return;
+  g_array_set_size (outcomes, 0);
   if (target != NULL)
     {
       IovOutcome o;
@@ -830,34 +834,139 @@ registered_already (IovInference *self,
   note (self, why);
 }
 
-static void
-feed (IovInference *self,
-      guint64       ts_ns,
-      guint64       line,
-      const char   *name,
-      const char   *args,
-      gsize         len,
-      GArray       *deliveries)
+/* The events feed() knows, told apart once per event. */
+enum
 {
+  EV_OTHER,
+  EV_VHOST_OTHER,
+  EV_VHOST_DEV_START,
+  EV_VHOST_DEV_STOP,
+  EV_VHOST_IOTLB_MISS,
+  EV_VHOST_USER_WRITE,
+  EV_VFIO_MAP_NOTIFY,
+  EV_VIRTIO_NOTIFY_UNMAP,
+  EV_VIRTIO_NOTIFY_MAP,
+  EV_VTD_OTHER,
+  EV_VTD_INV_DESC,
+  EV_VTD_IOTLB_PAGE_UPDATE,
+  EV_VTD_IOTLB_CC_UPDATE,
+  EV_VTD_INV_DESC_IOTLB_PAGES,
+  EV_VTD_INV_DESC_IOTLB_DOMAIN,
+  EV_VTD_INV_DESC_IOTLB_GLOBAL,
+  EV_VTD_PAGE_WALK_ONE,
+  EV_VTD_AS_UNMAP_WHOLE,
+  EV_VTD_SWITCH_ADDRESS_SPACE,
+};
+
+static const struct
+{
+  const char *name;
+  gsize       len;
+  guint       kind;
+} event_kinds[] = {
+#define KIND(name, kind) { name, sizeof name - 1, kind }
+  /* the most frequent first: a compare tells millions apart */
+  KIND ("vtd_inv_desc", EV_VTD_INV_DESC),
+  KIND ("vhost_user_write", EV_VHOST_USER_WRITE),
+  KIND ("vhost_dev_start", EV_VHOST_DEV_START),
+  KIND ("vhost_dev_start_in", EV_VHOST_DEV_START),
+  KIND ("vhost_dev_stop", EV_VHOST_DEV_STOP),
+  KIND ("vhost_dev_stop_in", EV_VHOST_DEV_STOP),
+  KIND ("vhost_iotlb_miss", EV_VHOST_IOTLB_MISS),
+  KIND ("vfio_iommu_map_notify", EV_VFIO_MAP_NOTIFY),
+  KIND ("virtio_iommu_notify_unmap", EV_VIRTIO_NOTIFY_UNMAP),
+  KIND ("virtio_iommu_notify_map", EV_VIRTIO_NOTIFY_MAP),
+  KIND ("vtd_iotlb_page_update", EV_VTD_IOTLB_PAGE_UPDATE),
+  KIND ("vtd_iotlb_cc_update", EV_VTD_IOTLB_CC_UPDATE),
+  KIND ("vtd_inv_desc_iotlb_pages", EV_VTD_INV_DESC_IOTLB_PAGES),
+  KIND ("vtd_inv_desc_iotlb_domain", EV_VTD_INV_DESC_IOTLB_DOMAIN),
+  KIND ("vtd_inv_desc_iotlb_global", EV_VTD_INV_DESC_IOTLB_GLOBAL),
+  KIND ("vtd_page_walk_one", EV_VTD_PAGE_WALK_ONE),
+  KIND ("vtd_as_unmap_whole", EV_VTD_AS_UNMAP_WHOLE),
+  KIND ("vtd_switch_address_space", EV_VTD_SWITCH_ADDRESS_SPACE),
+#undef KIND
+};
+
+void
+iov_inference_event_init (IovInferenceEvent *ev,
+                          guint64            ts_ns,
+                          guint64            line,
+                          const char        *name,
+                          const char        *args,
+                          gsize              args_len)
+{
+  gsize name_len = strlen (name);
+
+  ev->ts_ns = ts_ns;
+  ev->line = line;
+  ev->name = name;
+  ev->args = args;
+  ev->len = args_len;
+  ev->kind = G_MAXUINT;
+  /* cheaper than hashing the name: few share its length */
+  for (guint i = 0; i < G_N_ELEMENTS (event_kinds); i++)
+    if (name_len == event_kinds[i].len && memcmp (name, event_kinds[i].name, name_len) == 0)
+      {
+        ev->kind = event_kinds[i].kind;
+        break;
+      }
+  if (ev->kind != G_MAXUINT)
+    ;
+  else if (g_str_has_prefix (name, "vhost_"))
+    ev->kind = EV_VHOST_OTHER;
+  else if (g_str_has_prefix (name, "vtd_"))
+    ev->kind = EV_VTD_OTHER;
+  else
+    ev->kind = EV_OTHER;
+  ev->has_number = FALSE;
+  ev->number = 0;
+  ev->has_desc = FALSE;
+  if (ev->kind == EV_VHOST_IOTLB_MISS)
+    ev->has_number = dec_after (args, args_len, "step ", &ev->number);
+  else if (ev->kind == EV_VHOST_USER_WRITE)
+    ev->has_number = dec_after (args, args_len, "req:", &ev->number);
+  else if (ev->kind == EV_VTD_INV_DESC && iov_vtd_desc_parse (args, args_len, &ev->desc) &&
+           ev->desc.type == IOV_VTD_DESC_DEVICE)
+    {
+      ev->has_desc = TRUE;
+      iov_vtd_decode_device_iotlb (ev->desc.raw_addr, ev->desc.s, &ev->iova, &ev->addr_mask);
+    }
+}
+
+gboolean
+iov_inference_event_is_walk (const IovInferenceEvent *ev)
+{
+  return ev->kind == EV_VTD_PAGE_WALK_ONE || ev->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN ||
+         ev->kind == EV_VTD_INV_DESC_IOTLB_GLOBAL;
+}
+
+static void
+feed (IovInference            *self,
+      const IovInferenceEvent *e,
+      GArray                  *deliveries)
+{
+  guint64 ts_ns = e->ts_ns, line = e->line;
+  const char *args = e->args;
+  gsize len = e->len;
   char bdf[8];
 
-  if (g_str_has_prefix (name, "vhost_"))
+  if (e->kind >= EV_VHOST_OTHER && e->kind <= EV_VHOST_USER_WRITE)
     {
-      gint64 req = -1, step = 0;
+      gint64 req = e->number;
 
-      if (g_str_equal (name, "vhost_dev_start") || g_str_equal (name, "vhost_dev_start_in"))
+      if (e->kind == EV_VHOST_DEV_START)
         vhost_registration (self, TRUE, line);
-      else if (g_str_equal (name, "vhost_dev_stop") || g_str_equal (name, "vhost_dev_stop_in"))
+      else if (e->kind == EV_VHOST_DEV_STOP)
         vhost_registration (self, FALSE, line);
-      else if (g_str_equal (name, "vhost_iotlb_miss"))
+      else if (e->kind == EV_VHOST_IOTLB_MISS)
         {
           /* An IOTLB miss: the next IOTLB message answers it (an update);
            * step 2 ends the miss, answered or not (a failed translation
            * sends nothing). */
-          if (dec_after (args, len, "step ", &step))
-            self->miss_pending = step == 1;
+          if (e->has_number)
+            self->miss_pending = e->number == 1;
         }
-      else if (g_str_equal (name, "vhost_user_write") && dec_after (args, len, "req:", &req))
+      else if (e->kind == EV_VHOST_USER_WRITE && e->has_number)
         {
           self->seen_vhost_user = TRUE;
           if (req != 22)   /* VHOST_USER_IOTLB_MSG */
@@ -882,41 +991,41 @@ feed (IovInference *self,
       return;
     }
 
-  if (g_str_equal (name, "vfio_iommu_map_notify"))
+  if (e->kind == EV_VFIO_MAP_NOTIFY)
     {
       vfio_evidence (self, args, len, line, deliveries);
       return;
     }
 
-  if (g_str_equal (name, "virtio_iommu_notify_unmap") || g_str_equal (name, "virtio_iommu_notify_map"))
+  if (e->kind == EV_VIRTIO_NOTIFY_UNMAP || e->kind == EV_VIRTIO_NOTIFY_MAP)
     {
       self->n_events++;
-      virtio_notify (self, g_str_equal (name, "virtio_iommu_notify_map"), args, len, ts_ns, line, deliveries);
+      virtio_notify (self, e->kind == EV_VIRTIO_NOTIFY_MAP, args, len, ts_ns, line, deliveries);
       return;
     }
 
-  if (!g_str_has_prefix (name, "vtd_"))
+  if (e->kind < EV_VTD_OTHER)
     return;
 
-  if (g_str_equal (name, "vtd_inv_desc"))
+  if (e->kind == EV_VTD_INV_DESC)
     {
-      IovVtdDesc desc;
       Space *space;
       IovTlbEvent ev = { 0 };
 
-      if (!iov_vtd_desc_parse (args, len, &desc) || desc.type != IOV_VTD_DESC_DEVICE)
+      if (!e->has_desc)
         return;
       self->n_events++;
       settle_pending (self, deliveries);
-      space = space_for_sid (self, desc.sid);
+      space = space_for_sid (self, e->desc.sid);
       if (space == NULL)
         return;
-      iov_vtd_decode_device_iotlb (desc.raw_addr, desc.s, &ev.iova, &ev.addr_mask);
+      ev.iova = e->iova;
+      ev.addr_mask = e->addr_mask;
       ev.type = self->profile->era == IOV_ERA_5_0 ? IOV_NOTIFIER_UNMAP : IOV_NOTIFIER_DEVIOTLB_UNMAP;
       ev.perm = IOV_PERM_NONE;
       dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
     }
-  else if (g_str_equal (name, "vtd_iotlb_page_update") || g_str_equal (name, "vtd_iotlb_cc_update"))
+  else if (e->kind == EV_VTD_IOTLB_PAGE_UPDATE || e->kind == EV_VTD_IOTLB_CC_UPDATE)
     {
       /* Which domain a device is in: the trace says it when the IOMMU
        * caches a translation (sid … domain) or a context entry (whose
@@ -924,7 +1033,7 @@ feed (IovInference *self,
       guint64 sid = 0, domain = 0, bus, devfn, high;
       Space *space;
 
-      if (g_str_equal (name, "vtd_iotlb_page_update"))
+      if (e->kind == EV_VTD_IOTLB_PAGE_UPDATE)
         {
           if (!hex_after (args, len, "sid ", &sid) || !hex_after (args, len, "domain ", &domain))
             return;
@@ -941,7 +1050,7 @@ feed (IovInference *self,
       if (space != NULL)
         space->domain = (int) (domain & 0xffff);
     }
-  else if (g_str_equal (name, "vtd_inv_desc_iotlb_pages"))
+  else if (e->kind == EV_VTD_INV_DESC_IOTLB_PAGES)
     {
       guint64 addr, am, domain = 0;
       gboolean has_domain;
@@ -970,10 +1079,10 @@ feed (IovInference *self,
           dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
         }
     }
-  else if (g_str_equal (name, "vtd_inv_desc_iotlb_domain") || g_str_equal (name, "vtd_inv_desc_iotlb_global"))
+  else if (e->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN || e->kind == EV_VTD_INV_DESC_IOTLB_GLOBAL)
     {
       guint64 domain = 0;
-      gboolean has_domain = g_str_equal (name, "vtd_inv_desc_iotlb_domain") &&
+      gboolean has_domain = e->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN &&
                             hex_after (args, len, "domain ", &domain);
 
       self->n_events++;
@@ -999,7 +1108,7 @@ feed (IovInference *self,
             }
         }
     }
-  else if (g_str_equal (name, "vtd_page_walk_one"))
+  else if (e->kind == EV_VTD_PAGE_WALK_ONE)
     {
       guint64 iova, gpa = 0, mask;
       gint64 perm = 0;
@@ -1023,7 +1132,7 @@ feed (IovInference *self,
             dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
         }
     }
-  else if (g_str_equal (name, "vtd_as_unmap_whole") && device_after (args, len, bdf))
+  else if (e->kind == EV_VTD_AS_UNMAP_WHOLE && device_after (args, len, bdf))
     {
       Space *space = space_for (self, bdf, FALSE);
       guint64 start, size;
@@ -1044,7 +1153,7 @@ feed (IovInference *self,
             }
         }
     }
-  else if (g_str_equal (name, "vtd_switch_address_space") && device_after (args, len, bdf))
+  else if (e->kind == EV_VTD_SWITCH_ADDRESS_SPACE && device_after (args, len, bdf))
     {
       Space *space = space_for (self, bdf, FALSE);
       gint64 on = 0;
@@ -1061,7 +1170,7 @@ feed (IovInference *self,
             {
               Meta *meta = meta_of (self, g_ptr_array_index (space->all, i));
 
-              if (meta->active)
+              if (meta != NULL && meta->active)
                 meta->pub.to_line = line;
             }
         }
@@ -1070,7 +1179,7 @@ feed (IovInference *self,
           {
             Meta *meta = meta_of (self, g_ptr_array_index (space->all, i));
 
-            if (!meta->active)
+            if (meta == NULL || !meta->active)
               continue;
             space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, g_ptr_array_index (space->all, i));
             meta->pub.to_line = 0;
@@ -1280,8 +1389,10 @@ replay_held (IovInference *self)
   for (guint i = 0; i < self->replay->len; i++)
     {
       Held *h = &g_array_index (self->replay, Held, i);
+      IovInferenceEvent ev;
 
-      feed (self, h->ts_ns, h->line, h->name, h->args, h->len, self->held);
+      iov_inference_event_init (&ev, h->ts_ns, h->line, h->name, h->args, h->len);
+      feed (self, &ev, self->held);
     }
   g_array_set_size (self->replay, 0);
   self->replaying = FALSE;
@@ -1296,6 +1407,24 @@ iov_inference_feed (IovInference *self,
                     gsize         len,
                     GArray       *deliveries)
 {
+  IovInferenceEvent ev;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (deliveries != NULL);
+
+  iov_inference_event_init (&ev, ts_ns, line, name, args, len);
+  iov_inference_feed_event (self, &ev, deliveries);
+}
+
+void
+iov_inference_feed_event (IovInference            *self,
+                          const IovInferenceEvent *ev,
+                          GArray                  *deliveries)
+{
+  guint64 ts_ns = ev->ts_ns, line = ev->line;
+  const char *name = ev->name, *args = ev->args;
+  gsize len = ev->len;
+
   g_return_if_fail (self != NULL);
   g_return_if_fail (deliveries != NULL);
 
@@ -1331,7 +1460,7 @@ iov_inference_feed (IovInference *self,
       replay_held (self);
     }
   else
-    feed (self, ts_ns, line, name, args, len, self->held);
+    feed (self, ev, self->held);
   flush_held (self, deliveries, FALSE);
 }
 

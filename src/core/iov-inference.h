@@ -16,6 +16,7 @@
 
 #include "iov-engine.h"
 #include "iov-scenario.h"
+#include "iov-trace-vtd.h"
 
 G_BEGIN_DECLS
 
@@ -98,6 +99,41 @@ void          iov_inference_feed          (IovInference      *self,
                                            const char        *args,
                                            gsize              args_len,
                                            GArray            *deliveries);
+/* One trace event, decoded once for every inference that reads it: a
+ * comparison feeds the same event to one inference per release, and
+ * deciding what it is and parsing its arguments would otherwise be done
+ * once per release (issue K). Fill it with iov_inference_event_init(). */
+typedef struct
+{
+  guint64     ts_ns;
+  guint64     line;
+  const char *name;
+  const char *args;
+  gsize       len;
+  guint       kind;         /* which event the inference knows it as */
+  gboolean    has_number;
+  gint64      number;       /* req: of vhost_user_write, step of vhost_iotlb_miss */
+  gboolean    has_desc;     /* vtd_inv_desc of a device-IOTLB invalidation */
+  IovVtdDesc  desc;
+  guint64     iova;         /* its decoded range */
+  guint64     addr_mask;
+} IovInferenceEvent;
+
+/* @name, @args: must outlive @ev */
+void          iov_inference_event_init    (IovInferenceEvent *ev,
+                                           guint64            ts_ns,
+                                           guint64            line,
+                                           const char        *name,
+                                           const char        *args,
+                                           gsize              args_len);
+/* As iov_inference_feed(), with the event decoded already. */
+void          iov_inference_feed_event    (IovInference            *self,
+                                           const IovInferenceEvent *ev,
+                                           GArray                  *deliveries);
+/* Whether the event's notifications come from a walk of the guest's page
+ * tables (vtd_page_walk_one, domain and global invalidations). */
+gboolean      iov_inference_event_is_walk (const IovInferenceEvent *ev);
+
 /* Call at the end: pending consumer evidence is settled. */
 void          iov_inference_finish        (IovInference      *self,
                                            GArray            *deliveries);
