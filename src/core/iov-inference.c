@@ -41,6 +41,7 @@ struct _IovInference
   const IovProfile *profile;
   IovIommuModel     model;
   guint             aw;
+  guint             aw_bits;     /* as asked; 0: the profile's default */
   GPtrArray        *spaces;      /* Space* */
   GPtrArray        *pool;        /* IovNotifier*, owned */
   GPtrArray        *findings;    /* char* */
@@ -122,6 +123,7 @@ iov_inference_new (const IovProfile *profile,
 
   self->profile = profile;
   self->model = model;
+  self->aw_bits = aw_bits;
   self->aw = aw_bits ? aw_bits : profile->default_aw_bits;
   self->spaces = g_ptr_array_new_with_free_func ((GDestroyNotify) space_free);
   self->pool = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
@@ -158,6 +160,149 @@ iov_inference_free (IovInference *self)
   g_array_unref (self->outcomes);
   g_free (self->abort.message);
   g_free (self);
+}
+
+static Space *space_for (IovInference *self, const char *device, gboolean create);
+
+static gpointer
+copy_string (gconstpointer src,
+             gpointer      data)
+{
+  return g_strdup (src);
+}
+
+/* @n of @self as its copy @to has it: same place in the pool. */
+static IovNotifier *
+notifier_in (IovInference      *self,
+             IovInference      *to,
+             const IovNotifier *n)
+{
+  guint i;
+
+  if (n == NULL || !g_ptr_array_find (self->pool, n, &i))
+    return (IovNotifier *) n;
+  return g_ptr_array_index (to->pool, i);
+}
+
+static gpointer
+meta_in (IovInference *self,
+         IovInference *to,
+         gpointer      meta)
+{
+  guint i;
+
+  if (!g_ptr_array_find (self->metas, meta, &i))
+    return meta;
+  return g_ptr_array_index (to->metas, i);
+}
+
+IovInference *
+iov_inference_copy (IovInference     *self,
+                    const IovProfile *profile)
+{
+  IovInference *to = iov_inference_new (profile, self->model, self->aw_bits);
+
+  /* the notifiers first: everything else points at them */
+  for (guint i = 0; i < self->pool->len; i++)
+    {
+      const IovNotifier *n = g_ptr_array_index (self->pool, i);
+      IovNotifier *copy = iov_notifier_new (n->name, n->owner, n->start, n->end, n->flags);
+
+      copy->iommu_idx = n->iommu_idx;
+      g_ptr_array_add (to->pool, copy);
+    }
+  for (guint i = 0; i < self->spaces->len; i++)
+    {
+      const Space *space = g_ptr_array_index (self->spaces, i);
+      Space *copy = g_new0 (Space, 1);
+
+      *copy = *space;
+      copy->device = g_strdup (space->device);
+      iov_iommu_mr_init (&copy->mr);
+      copy->mr.agg_flags = space->mr.agg_flags;
+      for (guint j = 0; j < space->mr.list->len; j++)
+        g_ptr_array_add (copy->mr.list, notifier_in (self, to, g_ptr_array_index (space->mr.list, j)));
+      copy->all = g_ptr_array_new ();
+      for (guint j = 0; j < space->all->len; j++)
+        g_ptr_array_add (copy->all, notifier_in (self, to, g_ptr_array_index (space->all, j)));
+      g_ptr_array_add (to->spaces, copy);
+    }
+  for (guint i = 0; i < self->metas->len; i++)
+    {
+      const Meta *meta = g_ptr_array_index (self->metas, i);
+      Meta *copy = g_new0 (Meta, 1);
+      Space *space = space_for (to, meta->pub.device, FALSE);
+
+      *copy = *meta;
+      copy->pub.notifier = notifier_in (self, to, meta->pub.notifier);
+      copy->pub.device = space ? space->device : meta->pub.device;
+      g_ptr_array_add (to->metas, copy);
+    }
+  for (guint i = 0; i < self->undecided->len; i++)
+    g_ptr_array_add (to->undecided, meta_in (self, to, g_ptr_array_index (self->undecided, i)));
+  for (guint i = 0; i < self->awaiting->len; i++)
+    g_ptr_array_add (to->awaiting, meta_in (self, to, g_ptr_array_index (self->awaiting, i)));
+  g_ptr_array_extend (to->findings, self->findings, copy_string, NULL);
+  g_ptr_array_extend (to->notes, self->notes, copy_string, NULL);
+  g_array_append_vals (to->pending, self->pending->data, self->pending->len);
+  g_array_append_vals (to->pending_vfio, self->pending_vfio->data, self->pending_vfio->len);
+  for (guint i = 0; i < self->held->len; i++)
+    {
+      IovDelivery d = g_array_index (self->held, IovDelivery, i);
+
+      iov_inference_copy_delivery (self, to, &d);
+      g_array_append_val (to->held, d);
+    }
+  for (guint i = 0; i < self->replay->len; i++)
+    {
+      const Held *h = &g_array_index (self->replay, Held, i);
+      Held copy = { h->ts_ns, h->line, g_strdup (h->name), g_memdup2 (h->args, h->len + 1), h->len };
+
+      g_array_append_val (to->replay, copy);
+    }
+  to->n_events = self->n_events;
+  to->n_findings = self->n_findings;
+  to->n_unexplained = self->n_unexplained;
+  to->miss_pending = self->miss_pending;
+  to->seen_vhost_user = self->seen_vhost_user;
+  to->noted_walk = self->noted_walk;
+  to->n_waited = self->n_waited;
+  to->seen_vhost_event = self->seen_vhost_event;
+  to->replaying = self->replaying;
+  to->scan_kind = self->scan_kind;
+  to->scan_sid = self->scan_sid;
+  to->scan_miss = self->scan_miss;
+  to->abort = self->abort;
+  to->abort.message = g_strdup (self->abort.message);
+  if (self->abort.notifier != NULL)
+    for (guint i = 0; i < self->pool->len; i++)
+      if (((IovNotifier *) g_ptr_array_index (self->pool, i))->name == self->abort.notifier)
+        to->abort.notifier = ((IovNotifier *) g_ptr_array_index (to->pool, i))->name;
+  to->contradicted = self->contradicted;
+  return to;
+}
+
+void
+iov_inference_copy_delivery (IovInference *self,
+                             IovInference *to,
+                             IovDelivery  *d)
+{
+  for (guint i = 0; i < self->spaces->len; i++)
+    if (((Space *) g_ptr_array_index (self->spaces, i))->device == d->device)
+      {
+        d->device = ((Space *) g_ptr_array_index (to->spaces, i))->device;
+        break;
+      }
+  d->notifier = notifier_in (self, to, d->notifier);
+  d->outcome.notifier = notifier_in (self, to, d->outcome.notifier);
+}
+
+const IovNotifier *
+iov_inference_copy_notifier (IovInference      *self,
+                             IovInference      *to,
+                             const IovNotifier *n)
+{
+  return notifier_in (self, to, n);
 }
 
 const IovProfile *
@@ -925,11 +1070,16 @@ iov_inference_event_init (IovInferenceEvent *ev,
     ev->has_number = dec_after (args, args_len, "step ", &ev->number);
   else if (ev->kind == EV_VHOST_USER_WRITE)
     ev->has_number = dec_after (args, args_len, "req:", &ev->number);
-  else if (ev->kind == EV_VTD_INV_DESC && iov_vtd_desc_parse (args, args_len, &ev->desc) &&
-           ev->desc.type == IOV_VTD_DESC_DEVICE)
+  else if (ev->kind == EV_VTD_INV_DESC)
     {
-      ev->has_desc = TRUE;
-      iov_vtd_decode_device_iotlb (ev->desc.raw_addr, ev->desc.s, &ev->iova, &ev->addr_mask);
+      IovVtdDesc desc;
+
+      if (iov_vtd_desc_parse (args, args_len, &desc) && desc.type == IOV_VTD_DESC_DEVICE)
+        {
+          ev->has_desc = TRUE;
+          ev->sid = desc.sid;
+          iov_vtd_decode_device_iotlb (desc.raw_addr, desc.s, &ev->iova, &ev->addr_mask);
+        }
     }
 }
 
@@ -938,6 +1088,40 @@ iov_inference_event_is_walk (const IovInferenceEvent *ev)
 {
   return ev->kind == EV_VTD_PAGE_WALK_ONE || ev->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN ||
          ev->kind == EV_VTD_INV_DESC_IOTLB_GLOBAL;
+}
+
+/* The fields of a profile the inference reads whatever the trace holds
+ * (the notifiers' flags, the engine's era, when vhost registers, which
+ * evidence can come); the others it reads only for the events of
+ * iov_inference_event_alike(). Keep them in step with feed(). */
+gboolean
+iov_inference_profiles_alike (const IovProfile *a,
+                              const IovProfile *b)
+{
+  return a->era == b->era && a->vhost == b->vhost &&
+         (a->trace_vhost_start == NULL) == (b->trace_vhost_start == NULL) &&
+         a->trace_vhost_user == b->trace_vhost_user;
+}
+
+gboolean
+iov_inference_event_alike (const IovInferenceEvent *ev,
+                           const IovProfile        *a,
+                           const IovProfile        *b)
+{
+  switch (ev->kind)
+    {
+    case EV_VTD_AS_UNMAP_WHOLE:
+      return a->default_aw_bits == b->default_aw_bits;
+    case EV_VTD_INV_DESC_IOTLB_DOMAIN:
+    case EV_VTD_INV_DESC_IOTLB_GLOBAL:
+      return a->vtd_sync_unmap_range == b->vtd_sync_unmap_range;
+    case EV_VIRTIO_NOTIFY_MAP:
+    case EV_VIRTIO_NOTIFY_UNMAP:
+      return iov_profile_virtio_splits (a, TRUE) == iov_profile_virtio_splits (b, TRUE) &&
+             iov_profile_virtio_splits (a, FALSE) == iov_profile_virtio_splits (b, FALSE);
+    default:
+      return TRUE;
+    }
 }
 
 static void
@@ -1016,7 +1200,7 @@ feed (IovInference            *self,
         return;
       self->n_events++;
       settle_pending (self, deliveries);
-      space = space_for_sid (self, e->desc.sid);
+      space = space_for_sid (self, e->sid);
       if (space == NULL)
         return;
       ev.iova = e->iova;

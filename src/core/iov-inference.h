@@ -75,6 +75,17 @@ IovInference *iov_inference_new_from_snapshot (JsonNode          *snapshot,
                                                const IovProfile  *profile,
                                                GError           **error);
 void          iov_inference_free          (IovInference      *self);
+/* A deep copy of @self's state that goes on under @profile: a comparison
+ * splits releases that behaved alike until an event tells them apart. */
+IovInference *iov_inference_copy          (IovInference      *self,
+                                           const IovProfile  *profile);
+/* Points @d (a delivery of @self) at @to's notifier and device. */
+void          iov_inference_copy_delivery (IovInference      *self,
+                                           IovInference      *to,
+                                           IovDelivery       *d);
+const IovNotifier *iov_inference_copy_notifier (IovInference      *self,
+                                                IovInference      *to,
+                                                const IovNotifier *n);
 
 /* Registers a notifier on the address space of @device (a BDF such as
  * "00:02.0"), at the head of its list as QEMU does. */
@@ -114,7 +125,7 @@ typedef struct
   gboolean    has_number;
   gint64      number;       /* req: of vhost_user_write, step of vhost_iotlb_miss */
   gboolean    has_desc;     /* vtd_inv_desc of a device-IOTLB invalidation */
-  IovVtdDesc  desc;
+  guint16     sid;          /* its source id */
   guint64     iova;         /* its decoded range */
   guint64     addr_mask;
 } IovInferenceEvent;
@@ -130,6 +141,14 @@ void          iov_inference_event_init    (IovInferenceEvent *ev,
 void          iov_inference_feed_event    (IovInference            *self,
                                            const IovInferenceEvent *ev,
                                            GArray                  *deliveries);
+/* Whether two releases take the same path through the inference on any
+ * trace until an event that iov_inference_event_alike() says they handle
+ * differently: a comparison runs them as one until then. */
+gboolean      iov_inference_profiles_alike (const IovProfile       *a,
+                                            const IovProfile       *b);
+gboolean      iov_inference_event_alike   (const IovInferenceEvent *ev,
+                                           const IovProfile        *a,
+                                           const IovProfile        *b);
 /* Whether the event's notifications come from a walk of the guest's page
  * tables (vtd_page_walk_one, domain and global invalidations). */
 gboolean      iov_inference_event_is_walk (const IovInferenceEvent *ev);
