@@ -813,7 +813,7 @@ iov_compare_feed (IovCompare *self,
   iov_inference_event_init (ev, ts_ns, line, name, args, args_len);
   if (iov_inference_event_is_walk (ev))
     self->n_walk_events++;
-  if (self->passes->len < self->groups->len && needs_split (self, ev))
+  if (self->passes->len < self->groups->len && iov_inference_event_tells_apart (ev) && needs_split (self, ev))
     {
       IovInferenceEvent copy = *ev;
 

@@ -1091,16 +1091,24 @@ iov_inference_event_is_walk (const IovInferenceEvent *ev)
 }
 
 /* The fields of a profile the inference reads whatever the trace holds
- * (the notifiers' flags, the engine's era, when vhost registers, which
- * evidence can come); the others it reads only for the events of
- * iov_inference_event_alike(). Keep them in step with feed(). */
+ * (the notifiers' flags, the engine's era, when vhost registers); the
+ * others it reads only for the events of iov_inference_event_alike(), but
+ * trace_vhost_user, which only words a note at the end (no deliveries, no
+ * finding, nothing a comparison prints). Keep them in step with feed(). */
 gboolean
 iov_inference_profiles_alike (const IovProfile *a,
                               const IovProfile *b)
 {
   return a->era == b->era && a->vhost == b->vhost &&
-         (a->trace_vhost_start == NULL) == (b->trace_vhost_start == NULL) &&
-         a->trace_vhost_user == b->trace_vhost_user;
+         (a->trace_vhost_start == NULL) == (b->trace_vhost_start == NULL);
+}
+
+gboolean
+iov_inference_event_tells_apart (const IovInferenceEvent *ev)
+{
+  return ev->kind == EV_VTD_AS_UNMAP_WHOLE || ev->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN ||
+         ev->kind == EV_VTD_INV_DESC_IOTLB_GLOBAL || ev->kind == EV_VIRTIO_NOTIFY_MAP ||
+         ev->kind == EV_VIRTIO_NOTIFY_UNMAP;
 }
 
 gboolean

@@ -143,9 +143,12 @@ void          iov_inference_feed_event    (IovInference            *self,
                                            GArray                  *deliveries);
 /* Whether two releases take the same path through the inference on any
  * trace until an event that iov_inference_event_alike() says they handle
- * differently: a comparison runs them as one until then. */
+ * differently (the wording of a closing note aside): a comparison runs
+ * them as one until then. */
 gboolean      iov_inference_profiles_alike (const IovProfile       *a,
                                             const IovProfile       *b);
+/* Whether iov_inference_event_alike() can say no to @ev at all. */
+gboolean      iov_inference_event_tells_apart (const IovInferenceEvent *ev);
 gboolean      iov_inference_event_alike   (const IovInferenceEvent *ev,
                                            const IovProfile        *a,
                                            const IovProfile        *b);
