@@ -29,72 +29,28 @@ _iov_live_view_map_ensure_types (void)
   g_type_ensure (IOV_TYPE_NOTIFIER_LANES);
 }
 
-static guint64
-hex_member (JsonObject *o,
-            const char *name)
-{
-  const char *s = json_object_get_string_member_with_default (o, name, NULL);
-
-  return s != NULL ? g_ascii_strtoull (s, NULL, 0) : 0;
-}
-
-static IovRangeRole
-role_from_string (const char *role)
-{
-  if (g_strcmp0 (role, "iommu") == 0)
-    return IOV_RANGE_ROLE_IOMMU;
-  if (g_strcmp0 (role, "interrupt") == 0)
-    return IOV_RANGE_ROLE_INTERRUPT;
-  if (g_strcmp0 (role, "ram") == 0)
-    return IOV_RANGE_ROLE_RAM;
-  if (g_strcmp0 (role, "rom") == 0)
-    return IOV_RANGE_ROLE_ROM;
-  if (g_strcmp0 (role, "io") == 0)
-    return IOV_RANGE_ROLE_IO;
-  return IOV_RANGE_ROLE_PASSTHROUGH;
-}
-
-/* The snapshot's flags, read by the one reader (iov-types.c); unknown
- * (null) or unreadable ones show as UNMAP, the flag vhost starts with. */
-static guint
-flags_from_string (const char *text)
-{
-  guint flags = IOV_NOTIFIER_UNMAP;
-
-  if (text != NULL && !iov_flags_from_string (text, &flags, NULL))
-    flags = IOV_NOTIFIER_UNMAP;
-  return flags;
-}
-
 void
-_iov_live_view_map_show_space (GtkWidget  *range_map,
-                               GtkWidget  *lanes,
-                               JsonObject *entry,
-                               const char *title,
-                               const char *subtitle,
-                               guint       aw_bits,
-                               GPtrArray  *known)
+_iov_live_view_map_show_space (GtkWidget                     *range_map,
+                               GtkWidget                     *lanes,
+                               const IovSnapshotAddressSpace *entry,
+                               const char                    *title,
+                               const char                    *subtitle,
+                               guint                          aw_bits,
+                               GPtrArray                     *known)
 {
   g_autoptr(GArray) ranges = g_array_new (FALSE, TRUE, sizeof (IovMapRange));
   g_autoptr(GPtrArray) notifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
-  JsonArray *a;
 
   g_return_if_fail (IOV_IS_RANGE_MAP (range_map));
   g_return_if_fail (IOV_IS_NOTIFIER_LANES (lanes));
 
-  if (entry != NULL && (a = json_object_get_array_member (entry, "flat_ranges")) != NULL)
-    for (guint i = 0; i < json_array_get_length (a); i++)
-      {
-        JsonObject *r = json_array_get_object_element (a, i);
-        IovMapRange m = {
-          hex_member (r, "start"),
-          hex_member (r, "end"),
-          role_from_string (json_object_get_string_member_with_default (r, "role", NULL)),
-          json_object_get_string_member_with_default (r, "region", NULL),
-        };
+  for (guint i = 0; entry != NULL && i < entry->flat_ranges->len; i++)
+    {
+      const IovSnapshotRange *r = &g_array_index (entry->flat_ranges, IovSnapshotRange, i);
+      IovMapRange m = { r->start, r->end, r->role, r->region };
 
-        g_array_append_val (ranges, m);
-      }
+      g_array_append_val (ranges, m);
+    }
 
   /* The inference's notifiers when it has this device's: their flags are
    * what the trace decided, not the snapshot's unknown. */
@@ -103,21 +59,17 @@ _iov_live_view_map_show_space (GtkWidget  *range_map,
       g_clear_pointer (&notifiers, g_ptr_array_unref);
       notifiers = g_ptr_array_ref (known);
     }
-  else if (entry != NULL && (a = json_object_get_array_member (entry, "notifiers")) != NULL)
-    for (guint i = 0; i < json_array_get_length (a); i++)
+  else
+    for (guint i = 0; entry != NULL && i < entry->notifiers->len; i++)
       {
-        JsonObject *n = json_array_get_object_element (a, i);
-        const char *consumer = json_object_get_string_member_with_default (n, "consumer", NULL);
-        const char *flags = NULL;
+        const IovSnapshotNotifier *n = g_ptr_array_index (entry->notifiers, i);
         g_autofree char *name = NULL;
 
-        if (json_object_has_member (n, "flags") && !json_object_get_null_member (n, "flags"))
-          flags = json_object_get_string_member (n, "flags");
         /* Translators: a notifier's name, %s is its consumer (vhost, vfio), %u counts from 1 */
-        name = g_strdup_printf (_("%s #%u"), consumer ? consumer : "?", i + 1);
-        g_ptr_array_add (notifiers, iov_notifier_new (name, consumer,
-                                                      hex_member (n, "start"), hex_member (n, "end"),
-                                                      flags_from_string (flags)));
+        name = g_strdup_printf (_("%s #%u"), n->consumer ? n->consumer : "?", i + 1);
+        /* unknown (null) flags show as UNMAP, the flag vhost starts with */
+        g_ptr_array_add (notifiers, iov_notifier_new (name, n->consumer, n->start, n->end,
+                                                      n->has_flags ? n->flags : IOV_NOTIFIER_UNMAP));
       }
 
   iov_range_map_set_title (IOV_RANGE_MAP (range_map), title, subtitle);

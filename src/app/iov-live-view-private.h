@@ -18,13 +18,16 @@
 #include "iov-event-list.h"
 #include "iov-inference.h"
 #include "iov-live-view.h"
+#include "iov-rate-tracks.h"
 #include "iov-relay-client.h"
 #include "iov-remote-session.h"
 #include "iov-session.h"
+#include "iov-snapshot-info.h"
 #include "iov-timeline.h"
 #include "iov-trace-control.h"
 #include "iov-trace-document.h"
 #include "iov-trace-reader.h"
+#include "iov-traffic-panel.h"
 
 G_BEGIN_DECLS
 
@@ -59,6 +62,8 @@ struct _IovLiveView
   GtkWidget        *range_map;
   GtkWidget        *lanes;
   IovTimeline      *timeline;
+  IovRateTracks    *rate_tracks;
+  IovTrafficPanel  *traffic_panel;
   GtkLabel         *trace_label;
   IovEventList     *event_list;
   AdwToast         *hint_toast;    /* how to start QEMU, until its trace arrives */
@@ -70,6 +75,7 @@ struct _IovLiveView
   /* where the VM comes from: a local session, or a relay */
   IovSession       *session;
   char             *trace_preset;  /* to turn on once live, then NULL */
+  char             *went_away;     /* why QEMU went away while live, for the whole outage */
   const IovTracePreset *applying;
   char             *address;
   IovRelayClient   *relay;
@@ -80,7 +86,8 @@ struct _IovLiveView
 
   char             *recording_name;
   char             *status;
-  JsonNode         *snapshot;
+  JsonNode         *snapshot;       /* as it came: the document and recordings take it */
+  IovSnapshotInfo  *snapshot_info;  /* the same, read by the core's one reader */
   char             *selected_bdf;
   char             *filter;
   GCancellable     *cancellable;
@@ -92,6 +99,7 @@ struct _IovLiveView
   guint             trace_tick_id;
   guint64           n_dropped;
   gint64            last_lanes_us;
+  gint64            last_traffic_us;
   gboolean          loading;
 
   /* Compare Versions (-compare.c) */
@@ -148,6 +156,7 @@ void         _iov_live_view_follow_remote     (IovLiveView   *self);
 void         _iov_live_view_stop_trace        (IovLiveView   *self);
 void         _iov_live_view_trace_snapshot    (IovLiveView   *self);
 void         _iov_live_view_update_trace_label (IovLiveView  *self);
+void         _iov_live_view_traffic_device_changed (IovLiveView *self);
 GPtrArray   *_iov_live_view_device_notifiers  (IovLiveView   *self,
                                                const char    *bdf);
 void         _iov_live_view_show_lanes        (IovLiveView   *self,
@@ -172,12 +181,13 @@ void         _iov_live_view_event_selected_cb (IovLiveView   *self,
                                                IovEventList  *list);
 
 /* The live view talks to the map and the lanes through these, in terms of
- * the snapshot's JSON: the same in a live session and in a recording. */
+ * the snapshot as the core reads it: the same in a live session and in a
+ * recording. */
 
 void _iov_live_view_map_ensure_types   (void);
 void _iov_live_view_map_show_space     (GtkWidget         *range_map,
                                         GtkWidget         *lanes,
-                                        JsonObject        *entry,
+                                        const IovSnapshotAddressSpace *entry,
                                         const char        *title,
                                         const char        *subtitle,
                                         guint              aw_bits,

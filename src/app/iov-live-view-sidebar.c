@@ -20,73 +20,37 @@
 
 /* ---- the snapshot ------------------------------------------------------- */
 
-static JsonObject *
-snapshot_object (IovLiveView *self)
-{
-  if (self->snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (self->snapshot))
-    return NULL;
-  return json_node_get_object (self->snapshot);
-}
-
 const char *
 _iov_live_view_snapshot_version (IovLiveView *self)
 {
-  JsonObject *root = snapshot_object (self);
-  JsonObject *qemu;
-
-  if (root == NULL || !json_object_has_member (root, "qemu") ||
-      (qemu = json_object_get_object_member (root, "qemu")) == NULL)
-    return NULL;
-  return json_object_get_string_member_with_default (qemu, "version", NULL);
-}
-
-static guint
-snapshot_aw_bits (IovLiveView *self)
-{
-  JsonObject *root = snapshot_object (self);
-  JsonNode *iommu;
-  JsonObject *props;
-
-  if (root == NULL || (iommu = json_object_get_member (root, "iommu")) == NULL ||
-      !JSON_NODE_HOLDS_OBJECT (iommu))
-    return 0;
-  props = json_object_get_object_member (json_node_get_object (iommu), "properties");
-  if (props == NULL)
-    return 0;
-  return (guint) json_object_get_int_member_with_default (props, "aw-bits", 0);
+  return self->snapshot_info ? self->snapshot_info->version : NULL;
 }
 
 static const char *
 device_type (IovLiveView *self,
              const char  *bdf)
 {
-  JsonObject *root = snapshot_object (self);
-  JsonArray *devices;
+  const IovSnapshotInfo *info = self->snapshot_info;
 
-  if (root == NULL || (devices = json_object_get_array_member (root, "devices")) == NULL)
-    return NULL;
-  for (guint i = 0; i < json_array_get_length (devices); i++)
+  for (guint i = 0; info != NULL && i < info->devices->len; i++)
     {
-      JsonObject *d = json_array_get_object_element (devices, i);
-      JsonNode *type = json_object_get_member (d, "type");
+      const IovSnapshotDevice *d = g_ptr_array_index (info->devices, i);
 
-      if (g_strcmp0 (json_object_get_string_member_with_default (d, "bdf", NULL), bdf) == 0)
-        return type != NULL && JSON_NODE_HOLDS_VALUE (type) ? json_node_get_string (type) : NULL;
+      if (g_strcmp0 (d->bdf, bdf) == 0)
+        return d->type;
     }
   return NULL;
 }
 
-static JsonObject *
+static const IovSnapshotAddressSpace *
 entry_at (IovLiveView *self,
           guint        index)
 {
-  JsonObject *root = snapshot_object (self);
-  JsonArray *spaces;
+  const IovSnapshotInfo *info = self->snapshot_info;
 
-  if (root == NULL || (spaces = json_object_get_array_member (root, "address_spaces")) == NULL ||
-      index >= json_array_get_length (spaces))
+  if (info == NULL || index >= info->address_spaces->len)
     return NULL;
-  return json_array_get_object_element (spaces, index);
+  return g_ptr_array_index (info->address_spaces, index);
 }
 
 static gboolean
@@ -121,17 +85,15 @@ is_dma_device (const char *type)
 }
 
 static GtkWidget *
-make_row (IovLiveView *self,
-          const char  *bdf,
-          guint        index,
-          JsonObject  *entry)
+make_row (IovLiveView                   *self,
+          const char                    *bdf,
+          guint                          index,
+          const IovSnapshotAddressSpace *entry)
 {
   const char *type = device_type (self, bdf);
-  gboolean on = json_object_get_boolean_member_with_default (entry, "iommu", FALSE);
-  JsonArray *ranges = json_object_get_array_member (entry, "flat_ranges");
-  JsonArray *notifiers = json_object_get_array_member (entry, "notifiers");
-  guint n_ranges = ranges ? json_array_get_length (ranges) : 0;
-  guint n_notifiers = notifiers ? json_array_get_length (notifiers) : 0;
+  gboolean on = entry->iommu;
+  guint n_ranges = entry->flat_ranges->len;
+  guint n_notifiers = entry->notifiers->len;
   g_autofree char *title_text = g_strdup_printf ("%s %s", bdf, type ? type : "");
   g_autofree char *ranges_text = NULL;
   g_autofree char *notifiers_text = NULL;
@@ -181,8 +143,7 @@ make_row (IovLiveView *self,
 void
 _iov_live_view_populate_sidebar (IovLiveView *self)
 {
-  JsonObject *root = snapshot_object (self);
-  JsonArray *spaces = root ? json_object_get_array_member (root, "address_spaces") : NULL;
+  const IovSnapshotInfo *info = self->snapshot_info;
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *keep = g_strdup (self->selected_bdf);
   GtkWidget *child, *select = NULL, *first_on = NULL, *first_dma = NULL, *first = NULL, *first_notified = NULL;
@@ -190,21 +151,16 @@ _iov_live_view_populate_sidebar (IovLiveView *self)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->space_list))) != NULL)
     gtk_list_box_remove (self->space_list, child);
 
-  for (guint i = 0; spaces != NULL && i < json_array_get_length (spaces); i++)
+  for (guint i = 0; info != NULL && i < info->address_spaces->len; i++)
     {
-      JsonObject *entry = json_array_get_object_element (spaces, i);
-      JsonArray *names = json_object_get_array_member (entry, "spaces");
+      const IovSnapshotAddressSpace *entry = g_ptr_array_index (info->address_spaces, i);
 
-      for (guint j = 0; names != NULL && j < json_array_get_length (names); j++)
+      for (guint j = 0; j < entry->spaces->len; j++)
         {
-          JsonObject *space = json_array_get_object_element (names, j);
-          JsonNode *device = json_object_get_member (space, "device");
-          const char *bdf;
+          const IovSnapshotSpace *space = g_ptr_array_index (entry->spaces, j);
+          const char *bdf = space->device;
           GtkWidget *row;
 
-          if (device == NULL || !JSON_NODE_HOLDS_VALUE (device))
-            continue;
-          bdf = json_node_get_string (device);
           if (bdf == NULL || g_hash_table_contains (seen, bdf))
             continue;
           g_hash_table_add (seen, (gpointer) bdf);
@@ -212,12 +168,11 @@ _iov_live_view_populate_sidebar (IovLiveView *self)
           gtk_list_box_append (self->space_list, row);
           if (first == NULL)
             first = row;
-          if (first_on == NULL && g_object_get_data (G_OBJECT (row), "iommu"))
+          if (first_on == NULL && entry->iommu)
             first_on = row;
           if (first_dma == NULL && is_dma_device (device_type (self, bdf)))
             first_dma = row;
-          if (first_notified == NULL && json_object_has_member (entry, "notifiers") &&
-              json_array_get_length (json_object_get_array_member (entry, "notifiers")) > 0)
+          if (first_notified == NULL && entry->notifiers->len > 0)
             first_notified = row;
           if (g_strcmp0 (bdf, keep) == 0)
             select = row;
@@ -237,11 +192,10 @@ void
 _iov_live_view_show_space (IovLiveView   *self,
                            GtkListBoxRow *row)
 {
-  JsonObject *entry;
+  const IovSnapshotAddressSpace *entry;
   const char *bdf;
   const char *type;
   const char *name = NULL;
-  JsonArray *names;
   g_autofree char *subtitle = NULL;
 
   bdf = g_object_get_data (G_OBJECT (row), "bdf");
@@ -250,17 +204,17 @@ _iov_live_view_show_space (IovLiveView   *self,
     return;
   g_free (self->selected_bdf);
   self->selected_bdf = g_strdup (bdf);
+  _iov_live_view_traffic_device_changed (self);
 
   type = device_type (self, bdf);
-  names = json_object_get_array_member (entry, "spaces");
-  if (names != NULL && json_array_get_length (names) > 0)
-    name = json_object_get_string_member_with_default (json_array_get_object_element (names, 0), "root", NULL);
+  if (entry->spaces->len > 0)
+    name = ((const IovSnapshotSpace *) g_ptr_array_index (entry->spaces, 0))->root;
   /* Translators: the map's subtitle: device type · root memory region */
   subtitle = g_strdup_printf (_("%s · %s"), type ? type : _("unknown device"), name ? name : "");
   {
     g_autoptr(GPtrArray) known = _iov_live_view_device_notifiers (self, bdf);
 
-    _iov_live_view_map_show_space (self->range_map, self->lanes, entry, bdf, subtitle, snapshot_aw_bits (self),
+    _iov_live_view_map_show_space (self->range_map, self->lanes, entry, bdf, subtitle, self->snapshot_info->aw_bits,
                                    known);
   }
 }

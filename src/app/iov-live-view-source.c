@@ -51,6 +51,7 @@ update_state (IovLiveView *self)
       status = g_strdup (_("Connecting…"));
       break;
     case IOV_SESSION_STATE_LIVE:
+      g_clear_pointer (&self->went_away, g_free);
       apply_trace_preset (self);
       /* Translators: the header's subtitle: QEMU's version, the QMP address */
       status = g_strdup_printf (_("Live · QEMU %s · %s"),
@@ -58,7 +59,14 @@ update_state (IovLiveView *self)
       break;
     case IOV_SESSION_STATE_DISCONNECTED:
     default:
-      if (error != NULL)
+      /* QEMU lost while live: the retries' "cannot connect" would hide
+       * what happened, so the first reason stays until it is back */
+      if (self->went_away == NULL && self->snapshot != NULL && error != NULL)
+        self->went_away = g_strdup (error->message);
+      if (self->went_away != NULL)
+        /* Translators: the header's subtitle, %s is why (e.g. "QEMU at unix:… closed the connection") */
+        status = g_strdup_printf (_("QEMU went away — reconnecting… (%s)"), self->went_away);
+      else if (error != NULL)
         /* Translators: the header's subtitle, %s is why */
         status = g_strdup_printf (_("Disconnected: %s — retrying"), error->message);
       else

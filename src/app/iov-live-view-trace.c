@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <stdio.h>
 
 #include "iov-live-view-private.h"
 #include "iov-notifier-lanes.h"
@@ -31,11 +32,95 @@
 /* After a topology event, how long the inference waits for the snapshot
  * of that moment when the VM's topology did not change (no new one). */
 #define TOPOLOGY_WAIT_MS  1000
+/* How often the Traffic panel says its figures again while lines arrive
+ * (the figures sort every counted time: not every tick). */
+#define TRAFFIC_EVERY_US  (1000 * G_TIME_SPAN_MILLISECOND)
 
 void
 _iov_live_view_trace_init (IovLiveView *self)
 {
   /* The document comes with a trace: a live source, a relay, a file. */
+  iov_rate_tracks_set_timeline (self->rate_tracks, self->timeline);
+}
+
+/* Keeps the mappings of @domain. */
+static void
+only_domain (GArray  *mappings,
+             guint32  domain)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < mappings->len; i++)
+    if (g_array_index (mappings, IovMapping, i).domain == domain)
+      g_array_index (mappings, IovMapping, n++) = g_array_index (mappings, IovMapping, i);
+  g_array_set_size (mappings, n);
+}
+
+/* A span selected on the timeline (dragging it scrubs): the selected
+ * device's IOVA mappings as of its end, and what changed over it, on the
+ * map. virtio-iommu's trace says them exactly (the domain the device's
+ * endpoint was attached to then); elsewhere the map shows none. */
+static void
+show_mappings (IovLiveView *self)
+{
+  IovMappings *mappings = self->doc ? iov_trace_document_get_mappings (self->doc) : NULL;
+  g_autoptr(GArray) at = NULL;
+  g_autoptr(GArray) added = NULL;
+  g_autoptr(GArray) removed = NULL;
+  guint64 t0, t1;
+  guint32 domain;
+  unsigned bus, dev, fn;
+
+  if (mappings == NULL || self->selected_bdf == NULL || !iov_timeline_get_selection (self->timeline, &t0, &t1) ||
+      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3 ||
+      !iov_mappings_domain_of_endpoint (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain))
+    {
+      iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), NULL, NULL, NULL);
+      iov_traffic_panel_set_mappings (self->traffic_panel, NULL);
+      iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
+                                     iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
+      return;
+    }
+  at = iov_mappings_at (mappings, t1);
+  iov_mappings_diff (mappings, t0, t1, &added, &removed);
+  only_domain (at, domain);
+  only_domain (added, domain);
+  only_domain (removed, domain);
+  iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), at, added, removed);
+  {
+    g_autofree char *n = g_strdup_printf ("%'u", at->len);
+    g_autofree char *plus = g_strdup_printf ("%'u", added->len);
+    g_autofree char *minus = g_strdup_printf ("%'u", removed->len);
+    /* Translators: the Traffic panel, on the timeline's selected span:
+     * ranges mapped at its end, the domain as QEMU prints it, then how
+     * many were added and removed over the span */
+    g_autofree char *text = g_strdup_printf (_("At the selection's end, %s IOVA ranges are mapped in domain %s (white "
+                                               "on the map); over the selection, %s were mapped (green) and %s "
+                                               "unmapped (red)."), n, iov_mappings_get_domain_label (mappings, domain),
+                                             plus, minus);
+
+    iov_traffic_panel_set_mappings (self->traffic_panel, text);
+  }
+  /* the map's axis gave the mappings a segment: the lanes share it */
+  iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
+                                 iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
+}
+
+/* The rate tracks and the Traffic panel show the selected device, or
+ * every device when none is. */
+void
+_iov_live_view_traffic_device_changed (IovLiveView *self)
+{
+  iov_rate_tracks_set_device (self->rate_tracks, self->selected_bdf);
+  iov_traffic_panel_set_device (self->traffic_panel, self->selected_bdf);
+  show_mappings (self);
+}
+
+static void
+update_traffic (IovLiveView *self)
+{
+  iov_traffic_panel_update (self->traffic_panel);
+  self->last_traffic_us = g_get_monotonic_time ();
 }
 
 /* ---- the document ------------------------------------------------------ */
@@ -85,6 +170,8 @@ set_document (IovLiveView      *self,
   iov_event_list_set_sources (self->event_list, NULL, NULL, NULL, NULL);
   iov_timeline_set_store (self->timeline, doc ? iov_trace_document_get_store (doc) : NULL,
                           doc ? iov_trace_document_get_catalog (doc) : NULL);
+  iov_rate_tracks_set_traffic (self->rate_tracks, doc ? iov_trace_document_get_traffic (doc) : NULL);
+  iov_traffic_panel_set_traffic (self->traffic_panel, doc ? iov_trace_document_get_traffic (doc) : NULL);
   if (self->doc != NULL)
     g_signal_handlers_disconnect_by_data (self->doc, self);
   g_set_object (&self->doc, doc);
@@ -400,7 +487,10 @@ trace_tick_cb (gpointer user_data)
   if (n_events > 0)
     {
       iov_timeline_events_appended (self->timeline);
+      iov_rate_tracks_changed (self->rate_tracks);
       iov_event_list_sources_grew (self->event_list);
+      if (g_get_monotonic_time () - self->last_traffic_us > TRAFFIC_EVERY_US)
+        update_traffic (self);
     }
   if (first_joined != IOV_DELIVERY_LOG_NO_EVENT)
     iov_event_list_deliveries_added (self->event_list, first_joined);
@@ -429,6 +519,8 @@ trace_tick_cb (gpointer user_data)
       /* a file read to its end: what waited for evidence is settled */
       iov_trace_document_finish (self->doc);
       iov_trace_document_take_news (self->doc, NULL, &first_joined, NULL);
+      update_traffic (self);
+      iov_rate_tracks_changed (self->rate_tracks);
       if (first_joined != IOV_DELIVERY_LOG_NO_EVENT)
         iov_event_list_deliveries_added (self->event_list, first_joined);
       _iov_live_view_update_trace_label (self);
@@ -626,6 +718,7 @@ _iov_live_view_timeline_selection_cb (IovLiveView *self,
   gboolean limited = iov_timeline_get_selection (timeline, &t0, &t1);
 
   iov_event_list_set_time_range (self->event_list, limited, t0, t1);
+  show_mappings (self);
   if (!limited)  /* back to the latest events, without counting them again */
     self->lanes_mark = log ? iov_delivery_log_get_n (log) : 0;
   _iov_live_view_show_lanes (self, FALSE);

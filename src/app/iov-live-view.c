@@ -111,9 +111,24 @@ void
 _iov_live_view_set_snapshot (IovLiveView *self,
                              JsonNode    *snapshot)
 {
+  g_autoptr(GError) error = NULL;
+
   g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   if (snapshot != NULL)
-    self->snapshot = json_node_copy (snapshot);
+    {
+      /* A snapshot the reader refuses is not shown in part: the status
+       * says what is wrong with it (a recording from elsewhere, a relay). */
+      self->snapshot_info = iov_snapshot_info_new_from_json (snapshot, &error);
+      if (self->snapshot_info == NULL)
+        {
+          g_autofree char *status = g_strdup_printf (_("Unreadable snapshot: %s"), error->message);
+
+          _iov_live_view_set_status (self, status);
+        }
+      else
+        self->snapshot = json_node_copy (snapshot);
+    }
   _iov_live_view_populate_sidebar (self);
   if (self->snapshot != NULL)
     gtk_stack_set_visible_child_name (self->stack, "content");
@@ -155,6 +170,7 @@ iov_live_view_disconnect (IovLiveView *self)
   _iov_live_view_relay_stop (self);
   g_clear_pointer (&self->address, g_free);
   g_clear_pointer (&self->recording_name, g_free);
+  g_clear_pointer (&self->went_away, g_free);
   self->loading = FALSE;
 }
 
@@ -164,7 +180,9 @@ _iov_live_view_reset (IovLiveView *self)
   iov_live_view_disconnect (self);
   _iov_live_view_compare_reset (self);
   g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   g_clear_pointer (&self->selected_bdf, g_free);
+  _iov_live_view_traffic_device_changed (self);
   _iov_live_view_populate_sidebar (self);
   _iov_live_view_map_show_space (self->range_map, self->lanes, NULL, "", "", 0, NULL);
   self->cancellable = g_cancellable_new ();
@@ -268,6 +286,7 @@ iov_live_view_finalize (GObject *object)
 
   g_clear_weak_pointer (&self->hint_toast);
   g_clear_pointer (&self->snapshot, json_node_unref);
+  g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   g_clear_pointer (&self->status, g_free);
   g_clear_pointer (&self->selected_bdf, g_free);
   g_clear_pointer (&self->filter, g_free);
@@ -298,6 +317,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
 
   _iov_live_view_map_ensure_types ();
   g_type_ensure (IOV_TYPE_TIMELINE);
+  g_type_ensure (IOV_TYPE_RATE_TRACKS);
+  g_type_ensure (IOV_TYPE_TRAFFIC_PANEL);
   g_type_ensure (IOV_TYPE_EVENT_LIST);
   _iov_live_view_compare_class_init (widget_class);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-live-view.ui");
@@ -314,6 +335,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, range_map);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, lanes);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, timeline);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, rate_tracks);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, traffic_panel);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, trace_label);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, event_list);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, follow_button);

@@ -57,6 +57,7 @@ struct _IovRangeMap
   GArray     *old_ranges;     /* Range: fading out while ranges fade in */
   GArray     *notifiers;      /* Notifier */
   GArray     *events;         /* IovTlbEvent */
+  GArray     *mapped;         /* Mark: the device's mappings at an instant (issue L) */
   guint       aw_bits;
 
   GArray     *bounds;         /* guint64 */
@@ -73,6 +74,15 @@ struct _IovRangeMap
 };
 
 G_DEFINE_FINAL_TYPE (IovRangeMap, iov_range_map, GTK_TYPE_WIDGET)
+
+typedef enum { MARK_MAPPED, MARK_ADDED, MARK_REMOVED } MarkKind;
+
+typedef struct
+{
+  guint64  start;
+  guint64  end;    /* inclusive */
+  MarkKind kind;
+} Mark;
 
 static void
 range_clear (Range *r)
@@ -197,6 +207,8 @@ update_accessible (IovRangeMap *self)
 static void
 recompute_bounds (IovRangeMap *self)
 {
+  guint64 lo = G_MAXUINT64, hi = 0;
+
   g_array_set_size (self->bounds, 0);
   iov_axis_bounds_add (self->bounds, 0);
   for (guint i = 0; i < self->ranges->len; i++)
@@ -211,6 +223,17 @@ recompute_bounds (IovRangeMap *self)
 
       iov_axis_bounds_add_range (self->bounds, n->start, n->end);
     }
+  /* the mappings' extent gets a segment of its own: pages near 4 GiB
+   * would all fall in one pixel of the 0–4 GiB segment */
+  for (guint i = 0; i < self->mapped->len; i++)
+    {
+      const Mark *m = &g_array_index (self->mapped, Mark, i);
+
+      lo = MIN (lo, m->start);
+      hi = MAX (hi, m->end);
+    }
+  if (self->mapped->len > 0)
+    iov_axis_bounds_add_range (self->bounds, lo, hi);
   iov_axis_bounds_add (self->bounds, G_GUINT64_CONSTANT (1) << 32);
   if (self->aw_bits > 0 && self->aw_bits < 64)
     iov_axis_bounds_add (self->bounds, G_GUINT64_CONSTANT (1) << self->aw_bits);
@@ -470,6 +493,29 @@ snapshot_invalidations (IovRangeMap *self,
     }
 }
 
+/* The mappings as marks along the bottom of the bar: mapped light, added
+ * green, removed outlined red; each at least 2 px wide. */
+static void
+snapshot_mappings (IovRangeMap *self,
+                   GtkSnapshot *snapshot,
+                   IovAxis     *axis)
+{
+  GdkRGBA mapped = _iov_rgba_alpha (&self->palette.accent_fg, 0.85);
+
+  for (guint i = 0; i < self->mapped->len; i++)
+    {
+      const Mark *m = &g_array_index (self->mapped, Mark, i);
+      double x0 = IOV_GUTTER_WIDTH + iov_axis_value_to_x (axis, m->start);
+      double x1 = IOV_GUTTER_WIDTH + iov_axis_end_to_x (axis, m->end);
+      double w = MAX (x1 - x0, 2.0), y = BAR_Y + BAR_HEIGHT - 10;
+
+      if (m->kind == MARK_REMOVED)
+        _iov_draw_outline (snapshot, x0, y - 2, w, 10, 1, &self->palette.unmap);
+      else
+        _iov_draw_rect (snapshot, x0, y, w, 6, m->kind == MARK_ADDED ? &self->palette.map : &mapped);
+    }
+}
+
 static void
 iov_range_map_snapshot (GtkWidget   *widget,
                         GtkSnapshot *snapshot)
@@ -500,6 +546,7 @@ iov_range_map_snapshot (GtkWidget   *widget,
   snapshot_labels (self, snapshot, axis);
   snapshot_bar (self, snapshot, axis);
   snapshot_notifiers (self, snapshot, axis);
+  snapshot_mappings (self, snapshot, axis);
   snapshot_invalidations (self, snapshot, axis);
 }
 
@@ -698,6 +745,7 @@ iov_range_map_finalize (GObject *object)
   g_clear_pointer (&self->old_ranges, g_array_unref);
   g_clear_pointer (&self->notifiers, g_array_unref);
   g_clear_pointer (&self->events, g_array_unref);
+  g_clear_pointer (&self->mapped, g_array_unref);
   g_clear_pointer (&self->bounds, g_array_unref);
   g_clear_pointer (&self->axis, iov_axis_unref);
 
@@ -732,6 +780,7 @@ iov_range_map_init (IovRangeMap *self)
   g_array_set_clear_func (self->old_ranges, (GDestroyNotify) range_clear);
   self->morph = 1;
   self->notifiers = g_array_new (FALSE, TRUE, sizeof (Notifier));
+  self->mapped = g_array_new (FALSE, FALSE, sizeof (Mark));
   g_array_set_clear_func (self->notifiers, (GDestroyNotify) notifier_clear);
   self->events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
   self->bounds = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -898,4 +947,51 @@ iov_range_map_get_n_notifiers (IovRangeMap *self)
 {
   g_return_val_if_fail (IOV_IS_RANGE_MAP (self), 0);
   return self->notifiers->len;
+}
+
+static void
+add_marks (IovRangeMap *self,
+           GArray      *mappings,
+           MarkKind     kind)
+{
+  for (guint i = 0; mappings != NULL && i < mappings->len; i++)
+    {
+      const IovMapping *m = &g_array_index (mappings, IovMapping, i);
+      Mark mark = { m->start, m->end, kind };
+
+      g_array_append_val (self->mapped, mark);
+    }
+}
+
+void
+iov_range_map_set_mappings (IovRangeMap *self,
+                            GArray      *mapped,
+                            GArray      *added,
+                            GArray      *removed)
+{
+  g_return_if_fail (IOV_IS_RANGE_MAP (self));
+
+  g_array_set_size (self->mapped, 0);
+  add_marks (self, mapped, MARK_MAPPED);
+  add_marks (self, added, MARK_ADDED);
+  add_marks (self, removed, MARK_REMOVED);
+  recompute_bounds (self);
+}
+
+guint
+iov_range_map_get_n_mappings (IovRangeMap *self,
+                              guint       *n_added,
+                              guint       *n_removed)
+{
+  guint n[3] = { 0, 0, 0 };
+
+  g_return_val_if_fail (IOV_IS_RANGE_MAP (self), 0);
+
+  for (guint i = 0; i < self->mapped->len; i++)
+    n[g_array_index (self->mapped, Mark, i).kind]++;
+  if (n_added != NULL)
+    *n_added = n[MARK_ADDED];
+  if (n_removed != NULL)
+    *n_removed = n[MARK_REMOVED];
+  return n[MARK_MAPPED];
 }

@@ -15,6 +15,7 @@
 #include <gtk/gtk.h>
 
 #include "iov-engine.h"
+#include "iov-mappings.h"
 #include "iov-mtree.h"   /* IovRangeRole: the roles a FlatRange plays */
 
 G_BEGIN_DECLS
@@ -52,6 +53,17 @@ void          iov_range_map_set_notifiers     (IovRangeMap        *self,
 void          iov_range_map_set_invalidations (IovRangeMap        *self,
                                                const IovTlbEvent  *events,
                                                guint               n_events);
+
+/* A device's IOVA mappings (IovMapping) at an instant, and what changed
+ * over a span (issue L); drawn along the bottom of the bar. NULLs clear. */
+void          iov_range_map_set_mappings      (IovRangeMap        *self,
+                                               GArray             *mapped,
+                                               GArray             *added,
+                                               GArray             *removed);
+/* The mappings shown, and of the span's changes, those added and removed. */
+guint         iov_range_map_get_n_mappings    (IovRangeMap        *self,
+                                               guint              *n_added,
+                                               guint              *n_removed);
 
 /* The axis boundaries (guint64, sorted) the map uses: give them to the
  * lanes so both share one axis. */

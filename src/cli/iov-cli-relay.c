@@ -243,6 +243,7 @@ typedef struct
   int             status;
   char           *last;
   guint           poll_id;
+  gboolean        down;      /* said "reconnecting" for this outage */
 } RelaySnap;
 
 static void relay_poll (RelaySnap *s);
@@ -281,7 +282,10 @@ relay_snapshot_cb (GObject      *source,
               return;
             }
         }
-      g_printerr ("iovista-cli snapshot: %s; %s\n", error->message, _("reconnecting"));
+      /* once per outage, as the local --watch: not at every poll */
+      if (!s->down)
+        g_printerr ("iovista-cli snapshot: %s; %s\n", error->message, _("reconnecting"));
+      s->down = TRUE;
       s->poll_id = g_timeout_add (s->interval_ms, relay_poll_cb, s);
       return;
     }
@@ -292,6 +296,11 @@ relay_snapshot_cb (GObject      *source,
       s->status = IOV_CLI_EXIT_OK;
       g_main_loop_quit (s->loop);
       return;
+    }
+  if (s->down)
+    {
+      g_printerr ("iovista-cli snapshot: %s\n", _("connected"));
+      s->down = FALSE;
     }
   if (g_strcmp0 (text, s->last) != 0)
     {

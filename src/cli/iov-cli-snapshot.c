@@ -56,9 +56,7 @@ collected_cb (GObject      *source,
   if (snapshot == NULL)
     {
       g_printerr ("iovista-cli snapshot: %s\n", error->message);
-      s->status = (error->domain == IOV_QMP_ERROR &&
-                   (error->code == IOV_QMP_ERROR_CLOSED || error->code == IOV_QMP_ERROR_NOT_CONNECTED))
-                  ? IOV_CLI_EXIT_UNREACHABLE : IOV_CLI_EXIT_FAILURE;
+      s->status = iov_qmp_error_is_lost (error) ? IOV_CLI_EXIT_UNREACHABLE : IOV_CLI_EXIT_FAILURE;
       g_main_loop_quit (s->loop);
       return;
     }

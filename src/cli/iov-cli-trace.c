@@ -694,7 +694,7 @@ collected (GObject      *source,
   if (snapshot == NULL)
     {
       /* QEMU going away is said once, by qmp_disconnected() */
-      if (!g_error_matches (error, IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED))
+      if (!iov_qmp_error_is_lost (error))
         g_printerr ("iovista-cli trace: snapshot of %s: %s\n", iov_qmp_client_get_address (run->client),
                     error->message);
       iov_trace_document_release (run->doc);

@@ -590,16 +590,14 @@ read_snapshot (JsonNode  *snapshot,
 }
 
 IovInference *
-iov_inference_new_from_snapshot (JsonNode          *snapshot,
-                                 const IovProfile  *profile,
-                                 GError           **error)
+iov_inference_new_from_info (const IovSnapshotInfo *info,
+                             const IovProfile      *profile)
 {
-  g_autoptr(IovSnapshotInfo) info = read_snapshot (snapshot, error);
   IovIommuModel model = IOV_IOMMU_INTEL;
   IovInference *self;
 
-  if (info == NULL)
-    return NULL;
+  g_return_val_if_fail (info != NULL, NULL);
+
   if (profile == NULL)
     profile = iov_snapshot_info_get_profile (info);
   if (info->iommu_type != NULL && strstr (info->iommu_type, "amd"))
@@ -610,6 +608,29 @@ iov_inference_new_from_snapshot (JsonNode          *snapshot,
   self = iov_inference_new (profile, model, info->aw_bits);
   add_snapshot_notifiers (self, info, 1);
   return self;
+}
+
+IovInference *
+iov_inference_new_from_snapshot (JsonNode          *snapshot,
+                                 const IovProfile  *profile,
+                                 GError           **error)
+{
+  g_autoptr(IovSnapshotInfo) info = read_snapshot (snapshot, error);
+
+  if (info == NULL)
+    return NULL;
+  return iov_inference_new_from_info (info, profile);
+}
+
+void
+iov_inference_update_topology_from_info (IovInference          *self,
+                                         const IovSnapshotInfo *info,
+                                         guint64                line)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (info != NULL);
+
+  add_snapshot_notifiers (self, info, MAX (line, 1));
 }
 
 gboolean
@@ -625,7 +646,7 @@ iov_inference_update_topology (IovInference  *self,
   info = read_snapshot (snapshot, error);
   if (info == NULL)
     return FALSE;
-  add_snapshot_notifiers (self, info, MAX (line, 1));
+  iov_inference_update_topology_from_info (self, info, line);
   return TRUE;
 }
 

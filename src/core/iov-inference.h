@@ -16,6 +16,7 @@
 
 #include "iov-engine.h"
 #include "iov-scenario.h"
+#include "iov-snapshot-info.h"
 #include "iov-trace-vtd.h"
 
 G_BEGIN_DECLS
@@ -74,6 +75,9 @@ IovInference *iov_inference_new           (const IovProfile  *profile,
 IovInference *iov_inference_new_from_snapshot (JsonNode          *snapshot,
                                                const IovProfile  *profile,
                                                GError           **error);
+/* The same, from a snapshot already read. */
+IovInference *iov_inference_new_from_info (const IovSnapshotInfo *info,
+                                           const IovProfile      *profile);
 void          iov_inference_free          (IovInference      *self);
 /* A deep copy of @self's state that goes on under @profile: a comparison
  * splits releases that behaved alike until an event tells them apart. */
@@ -166,6 +170,9 @@ gboolean      iov_inference_update_topology (IovInference    *self,
                                              JsonNode        *snapshot,
                                              guint64          line,
                                              GError         **error);
+void          iov_inference_update_topology_from_info (IovInference          *self,
+                                                       const IovSnapshotInfo *info,
+                                                       guint64                line);
 
 const IovProfile *iov_inference_get_profile    (IovInference *self);
 /* IovInferenceNotifier*, in registration order */

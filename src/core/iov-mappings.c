@@ -81,6 +81,7 @@ typedef enum
   EV_VIOMMU_PUT_DOMAIN,
   EV_VIOMMU_GET_DOMAIN,
   EV_VIOMMU_ATTACH,
+  EV_VIOMMU_DETACH,
   EV_VIOMMU_RESET,
   EV_VTD_WALK,
   EV_VTD_UNMAP_WHOLE,
@@ -93,10 +94,20 @@ static const IovTraceNameKind event_kinds[] = {
   { "virtio_iommu_put_domain", EV_VIOMMU_PUT_DOMAIN },
   { "virtio_iommu_get_domain", EV_VIOMMU_GET_DOMAIN },
   { "virtio_iommu_attach", EV_VIOMMU_ATTACH },
+  { "virtio_iommu_detach", EV_VIOMMU_DETACH },
   { "virtio_iommu_device_reset", EV_VIOMMU_RESET },
   { "vtd_page_walk_one", EV_VTD_WALK },
   { "vtd_as_unmap_whole", EV_VTD_UNMAP_WHOLE },
 };
+
+/* virtio-iommu: from @ts on, @endpoint is in @domain (or in none: -1),
+ * so that the window can show a device's mappings at any instant. */
+typedef struct
+{
+  guint64 ts;
+  guint32 endpoint;
+  gint32  domain;
+} Attachment;
 
 struct _IovMappings
 {
@@ -112,6 +123,7 @@ struct _IovMappings
   guint64     probe;        /* the start of key 0, for lookups */
   GByteArray *kind_by_id;
   GArray     *scratch;      /* guint32 */
+  GArray     *attachments;  /* Attachment, times never decreasing */
 
   guint64     n_events;
   guint64     n_refused;
@@ -140,6 +152,7 @@ iov_mappings_new (void)
   self->by_label = g_hash_table_new (g_str_hash, g_str_equal);
   self->kind_by_id = g_byte_array_new ();
   self->scratch = g_array_new (FALSE, FALSE, sizeof (guint32));
+  self->attachments = g_array_new (FALSE, FALSE, sizeof (Attachment));
   return self;
 }
 
@@ -157,6 +170,7 @@ iov_mappings_free (IovMappings *self)
   g_ptr_array_unref (self->domains);
   g_byte_array_unref (self->kind_by_id);
   g_array_unref (self->scratch);
+  g_array_unref (self->attachments);
   g_free (self);
 }
 
@@ -389,6 +403,36 @@ numbers (const char **pos,
 }
 
 static void
+attach (IovMappings *self,
+        guint32      endpoint,
+        gint32       domain)
+{
+  Attachment a = { self->last_ts, endpoint, domain };
+
+  g_array_append_val (self->attachments, a);
+}
+
+/* Every endpoint in @domain (-1: in any) leaves it. */
+static void
+detach_all (IovMappings *self,
+            gint32       domain)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
+
+  /* the latest attachment of each endpoint, from the end */
+  for (guint i = self->attachments->len; i-- > 0;)
+    {
+      Attachment a = g_array_index (self->attachments, Attachment, i);
+
+      if (g_hash_table_contains (seen, GUINT_TO_POINTER (a.endpoint + 1)))
+        continue;
+      g_hash_table_add (seen, GUINT_TO_POINTER (a.endpoint + 1));
+      if (a.domain >= 0 && (domain < 0 || a.domain == domain))
+        attach (self, a.endpoint, -1);
+    }
+}
+
+static void
 virtio_event (IovMappings        *self,
               EventKind           kind,
               const IovTraceLine *line)
@@ -404,6 +448,7 @@ virtio_event (IovMappings        *self,
     {
       for (guint i = 0; i < self->domains->len; i++)
         clear_domain (self, g_ptr_array_index (self->domains, i));
+      detach_all (self, -1);
       return;
     }
   if (!token_after (&p, stop, "domain=", &label, &label_len))
@@ -441,9 +486,19 @@ virtio_event (IovMappings        *self,
       break;
     case EV_VIOMMU_PUT_DOMAIN:
       clear_domain (self, d);
+      detach_all (self, (gint32) domain);
+      break;
+    case EV_VIOMMU_ATTACH:
+      /* "domain=%d endpoint=%d" */
+      if (iov_trace_args_next_number (&p, stop, " endpoint=", &start))
+        attach (self, (guint32) start, (gint32) domain);
+      d->freed = FALSE;
+      break;
+    case EV_VIOMMU_DETACH:
+      if (iov_trace_args_next_number (&p, stop, " endpoint=", &start))
+        attach (self, (guint32) start, -1);
       break;
     case EV_VIOMMU_GET_DOMAIN:
-    case EV_VIOMMU_ATTACH:
       d->freed = FALSE;
       break;
     default:
@@ -680,4 +735,31 @@ iov_mappings_get_notes (IovMappings *self)
                                              "domain: the VT-d mappings after them may still show ranges QEMU dropped",
                                              self->n_unmap_whole));
   return notes;
+}
+
+gboolean
+iov_mappings_domain_of_endpoint (IovMappings *self,
+                                 guint32      endpoint,
+                                 guint64      ts_ns,
+                                 guint32     *domain)
+{
+  gint32 found = -1;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  /* few attachments (one per endpoint and boot): a plain walk */
+  for (guint i = 0; i < self->attachments->len; i++)
+    {
+      const Attachment *a = &g_array_index (self->attachments, Attachment, i);
+
+      if (a->ts > ts_ns)
+        break;
+      if (a->endpoint == endpoint)
+        found = a->domain;
+    }
+  if (found < 0)
+    return FALSE;
+  if (domain != NULL)
+    *domain = (guint32) found;
+  return TRUE;
 }

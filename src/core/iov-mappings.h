@@ -65,6 +65,14 @@ int          iov_mappings_compare           (IovMappings        *self,
                                              const IovMapping   *a,
                                              const IovMapping   *b);
 
+/* virtio-iommu: the domain @endpoint (a PCI device's SID: bus << 8 |
+ * devfn) was attached to at @ts_ns (times as for iov_mappings_at()), as
+ * IovMapping's .domain; FALSE when it was in none. */
+gboolean     iov_mappings_domain_of_endpoint (IovMappings   *self,
+                                              guint32        endpoint,
+                                              guint64        ts_ns,
+                                              guint32       *domain);
+
 /* What the index could not follow exactly, in sentences. */
 GPtrArray   *iov_mappings_get_notes         (IovMappings        *self);
 

@@ -26,6 +26,12 @@
  * is serialised: Iovista never sends QEMU anything that changes it. */
 
 #define GREETING_TIMEOUT_MS 5000
+#define READ_CHUNK          (64 * 1024)
+/* The longest line a peer may send. QEMU's longest replies are a few MiB
+ * (query-qmp-schema of 11.1: 0.3 MiB; info mtree -f of a big guest): a
+ * peer that sends more without a newline is not QEMU, and would otherwise
+ * grow the buffer until the machine runs out of memory. */
+#define MAX_LINE            (64 * 1024 * 1024)
 #define RECONNECT_FIRST_MS  100
 #define RECONNECT_MAX_MS    1000
 
@@ -36,7 +42,9 @@ struct _IovQmpClient
   GSocketConnectable *connectable;   /* NULL for a client on a given stream */
   char               *address;       /* for messages: "unix:/path", "tcp:host:port" */
   GIOStream          *stream;
-  GDataInputStream   *input;
+  GInputStream       *input;         /* the stream's, read in chunks */
+  GByteArray         *inbuf;         /* what was read and not yet handled: a line's start */
+  gsize               scanned;       /* bytes of inbuf known to hold no newline */
   GOutputStream      *output;
   GCancellable       *io_cancellable;
 
@@ -56,6 +64,16 @@ struct _IovQmpClient
   guint               major, minor, micro;
   IovQmpPolicy       *policy;        /* from the greeting: what this release may be sent */
   guint               n_garbage;
+  guint               n_garbage_at_reply; /* n_garbage at the last reply */
+
+  /* A peer that stops answering (SIGSTOPped, hung, or not QEMU at all)
+   * must not hold a caller forever: while commands are in flight, a reply
+   * is due within reply_timeout_ms of the previous one (or of the first
+   * command sent to an idle connection). Garbage and events are not
+   * progress: a peer could send them forever without answering. */
+  guint               reply_timeout_ms;
+  guint               reply_timeout_id;
+  gint64              last_progress_us;   /* monotonic */
 
   IovQmpState         state;
   gboolean            auto_reconnect;
@@ -92,6 +110,7 @@ G_DEFINE_FINAL_TYPE (IovQmpClient, iov_qmp_client, G_TYPE_OBJECT)
 static void iov_qmp_client_read_next (IovQmpClient *self);
 static void iov_qmp_client_start_connect (IovQmpClient *self);
 static void iov_qmp_client_send (IovQmpClient *self, const char *command, JsonNode *arguments, GTask *task);
+static void arm_reply_timeout (IovQmpClient *self);
 
 static void
 pending_free (Pending *p)
@@ -271,10 +290,13 @@ iov_qmp_client_dispose (GObject *object)
   self->auto_reconnect = FALSE;
   g_clear_handle_id (&self->reconnect_id, g_source_remove);
   g_clear_handle_id (&self->greeting_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->reply_timeout_id, g_source_remove);
   if (self->io_cancellable)
     g_cancellable_cancel (self->io_cancellable);
   g_clear_object (&self->io_cancellable);
   g_clear_object (&self->input);
+  g_clear_pointer (&self->inbuf, g_byte_array_unref);
+  self->scanned = 0;
   g_clear_object (&self->output);
   if (self->stream)
     g_io_stream_close (self->stream, NULL, NULL);
@@ -363,6 +385,7 @@ iov_qmp_client_init (IovQmpClient *self)
   g_queue_init (&self->write_queue);
   self->next_id = 1;
   self->reconnect_delay_ms = RECONNECT_FIRST_MS;
+  self->reply_timeout_ms = IOV_QMP_REPLY_TIMEOUT_MS;
 }
 
 IovQmpClient *
@@ -410,10 +433,13 @@ iov_qmp_client_fail (IovQmpClient *self,
   GList *pending;
 
   g_clear_handle_id (&self->greeting_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->reply_timeout_id, g_source_remove);
   if (self->io_cancellable)
     g_cancellable_cancel (self->io_cancellable);
   g_clear_object (&self->io_cancellable);
   g_clear_object (&self->input);
+  g_clear_pointer (&self->inbuf, g_byte_array_unref);
+  self->scanned = 0;
   g_clear_object (&self->output);
   if (self->stream)
     g_io_stream_close (self->stream, NULL, NULL);
@@ -568,10 +594,70 @@ iov_qmp_client_send (IovQmpClient *self,
   text[length++] = '\r';
   text[length++] = '\n';
 
+  /* An idle connection's clock starts with its first command in flight */
+  if (g_queue_is_empty (&self->pending_order))
+    {
+      self->last_progress_us = g_get_monotonic_time ();
+      self->n_garbage_at_reply = self->n_garbage;
+    }
   g_hash_table_insert (self->pending, &p->id, p);
   g_queue_push_tail (&self->pending_order, p);
   g_queue_push_tail (&self->write_queue, g_bytes_new_take (text, length));
+  if (self->reply_timeout_id == 0)
+    arm_reply_timeout (self);
   write_next (self);
+}
+
+/* ---- replies that do not come ------------------------------------------ */
+
+static gboolean
+reply_timeout_cb (gpointer user_data)
+{
+  IovQmpClient *self = user_data;
+  Pending *oldest = g_queue_peek_head (&self->pending_order);
+  gint64 due = self->last_progress_us + (gint64) self->reply_timeout_ms * 1000;
+  guint garbage = self->n_garbage - self->n_garbage_at_reply;
+  guint seconds = (self->reply_timeout_ms + 999) / 1000;
+  GError *error;
+
+  self->reply_timeout_id = 0;
+  if (oldest == NULL)
+    return G_SOURCE_REMOVE;
+  if (g_get_monotonic_time () < due)
+    {
+      arm_reply_timeout (self);
+      return G_SOURCE_REMOVE;
+    }
+
+  /* Replies may still come, but nobody can tell which state the peer is
+   * in: give the connection up, as when it closes, and say which command
+   * went unanswered. */
+  if (garbage > 0)
+    error = g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_TIMED_OUT,
+                         _("%s did not answer “%s” within %u s but sent what is not QMP (lines: %u): "
+                           "is it QEMU's QMP socket? Gave the connection up"),
+                         self->address, oldest->command, seconds, garbage);
+  else
+    error = g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_TIMED_OUT,
+                         _("QEMU at %s did not answer “%s” within %u s: it is stopped (SIGSTOP, a debugger) "
+                           "or hung; gave the connection up"),
+                         self->address, oldest->command, seconds);
+  g_debug ("%s", error->message);
+  iov_qmp_client_fail (self, error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_reply_timeout (IovQmpClient *self)
+{
+  gint64 due, left_ms;
+
+  g_clear_handle_id (&self->reply_timeout_id, g_source_remove);
+  if (self->reply_timeout_ms == 0 || g_queue_is_empty (&self->pending_order))
+    return;
+  due = self->last_progress_us + (gint64) self->reply_timeout_ms * 1000;
+  left_ms = MAX (0, (due - g_get_monotonic_time () + 999) / 1000);
+  self->reply_timeout_id = g_timeout_add ((guint) left_ms, reply_timeout_cb, self);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -752,6 +838,9 @@ handle_line (IovQmpClient *self,
       g_queue_remove (&self->pending_order, p);
       task = g_steal_pointer (&p->task);
       g_hash_table_remove (self->pending, &p->id);
+      self->last_progress_us = g_get_monotonic_time ();
+      self->n_garbage_at_reply = self->n_garbage;
+      arm_reply_timeout (self);
 
       if (json_object_has_member (obj, "error"))
         {
@@ -771,58 +860,116 @@ handle_line (IovQmpClient *self,
   g_debug ("ignoring a JSON object that is neither reply nor event");
 }
 
+/* Handles every complete line in inbuf; FALSE when the connection was
+ * given up meanwhile (a line that was not QMP, a callback that closed). */
+static gboolean
+handle_lines (IovQmpClient *self,
+              GInputStream *source)
+{
+  gsize start = 0;
+
+  for (;;)
+    {
+      const guint8 *data = self->inbuf->data;
+      const guint8 *nl = memchr (data + self->scanned, '\n', self->inbuf->len - self->scanned);
+      g_autofree char *line = NULL;
+      gsize length;
+
+      if (nl == NULL)
+        {
+          self->scanned = self->inbuf->len;
+          break;
+        }
+      length = nl - (data + start);
+      if (length > 0 && data[start + length - 1] == '\r')
+        length--;
+      line = g_strndup ((const char *) data + start, length);
+      start = nl - data + 1;
+      self->scanned = start;
+      handle_line (self, line, length);
+      if (self->input != source)
+        return FALSE;
+    }
+  g_byte_array_remove_range (self->inbuf, 0, start);
+  self->scanned -= start;
+  return TRUE;
+}
+
 static void
-read_line_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+read_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
 {
   g_autoptr(IovQmpClient) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  gsize length = 0;
+  g_autoptr(GBytes) bytes = NULL;
 
-  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, &length, &error);
+  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
 
-  if (self->input != (GDataInputStream *) source)
+  if (self->input != (GInputStream *) source)
     return; /* a stale read from a previous connection */
 
-  if (line == NULL)
+  if (bytes != NULL && g_bytes_get_size (bytes) > 0)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      gsize size = 0;
+      gconstpointer data = g_bytes_get_data (bytes, &size);
+
+      g_byte_array_append (self->inbuf, data, size);
+      if (!handle_lines (self, G_INPUT_STREAM (source)))
         return;
-      /* QEMU killed while a command was unread resets the socket
-       * (ECONNRESET) instead of closing it: the same story for the user */
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) && self->greeted)
-        g_clear_error (&error);
-      if (error != NULL)
-        iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
-                                                _("Lost the connection to QEMU at %s: %s"),
-                                                self->address, error->message));
-      else if (!self->greeted)
-        iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_NOT_QMP,
-                                                _("%s closed the connection without a QMP greeting: is it a QMP socket, "
-                                                  "and is no other client connected to it? QEMU serves one client per -qmp socket"),
-                                                self->address));
-      else
-        iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
-                                                _("QEMU at %s closed the connection (it exited or crashed)"),
-                                                self->address));
+      if (self->inbuf->len > MAX_LINE)
+        {
+          iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_NOT_QMP,
+                                                  _("%s sent a line of more than %d MiB without its end: it is "
+                                                    "not QEMU's QMP; gave the connection up"),
+                                                  self->address, MAX_LINE / (1024 * 1024)));
+          return;
+        }
+      iov_qmp_client_read_next (self);
       return;
     }
 
-  if (length > 0 && line[length - 1] == '\r')
-    line[--length] = '\0';
-  handle_line (self, line, length);
+  if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
 
-  if (self->input == (GDataInputStream *) source)
-    iov_qmp_client_read_next (self);
+  /* The end: a last line without its newline is still a line (garbage,
+   * as a reply cut in the middle is not JSON). */
+  if (self->inbuf->len > 0)
+    {
+      g_autofree char *line = g_strndup ((const char *) self->inbuf->data, self->inbuf->len);
+      gsize length = self->inbuf->len;
+
+      g_byte_array_set_size (self->inbuf, 0);
+      self->scanned = 0;
+      handle_line (self, line, length);
+      if (self->input != (GInputStream *) source)
+        return;
+    }
+
+  /* QEMU killed while a command was unread resets the socket
+   * (ECONNRESET) instead of closing it: the same story for the user */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) && self->greeted)
+    g_clear_error (&error);
+  if (error != NULL)
+    iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
+                                            _("Lost the connection to QEMU at %s: %s"),
+                                            self->address, error->message));
+  else if (!self->greeted)
+    iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_NOT_QMP,
+                                            _("%s closed the connection without a QMP greeting: is it a QMP socket, "
+                                              "and is no other client connected to it? QEMU serves one client per -qmp socket"),
+                                            self->address));
+  else
+    iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_CLOSED,
+                                            _("QEMU at %s closed the connection (it exited or crashed)"),
+                                            self->address));
 }
 
 static void
 iov_qmp_client_read_next (IovQmpClient *self)
 {
-  g_data_input_stream_read_line_async (self->input, G_PRIORITY_DEFAULT, self->io_cancellable,
-                                       read_line_cb, g_object_ref (self));
+  g_input_stream_read_bytes_async (self->input, READ_CHUNK, G_PRIORITY_DEFAULT, self->io_cancellable,
+                                   read_cb, g_object_ref (self));
 }
 
 static gboolean
@@ -842,9 +989,9 @@ static void
 start_on_stream (IovQmpClient *self)
 {
   self->io_cancellable = g_cancellable_new ();
-  self->input = g_data_input_stream_new (g_io_stream_get_input_stream (self->stream));
-  g_data_input_stream_set_newline_type (self->input, G_DATA_STREAM_NEWLINE_TYPE_LF);
-  g_buffered_input_stream_set_buffer_size (G_BUFFERED_INPUT_STREAM (self->input), 64 * 1024);
+  self->input = g_object_ref (g_io_stream_get_input_stream (self->stream));
+  self->inbuf = g_byte_array_new ();
+  self->scanned = 0;
   self->output = g_object_ref (g_io_stream_get_output_stream (self->stream));
   self->greeted = FALSE;
   self->greeting_timeout_id = g_timeout_add (GREETING_TIMEOUT_MS, greeting_timeout_cb, self);
@@ -1140,4 +1287,38 @@ iov_qmp_client_set_auto_reconnect (IovQmpClient *self,
     g_clear_handle_id (&self->reconnect_id, g_source_remove);
   else if (self->state == IOV_QMP_STATE_DISCONNECTED && self->connect_task == NULL)
     schedule_reconnect (self);
+}
+
+/**
+ * iov_qmp_client_set_reply_timeout:
+ * @timeout_ms: how long to wait for the next reply while commands are in
+ *   flight, or 0 to wait forever
+ *
+ * When it passes, the connection is given up: every command in flight
+ * fails with %IOV_QMP_ERROR_TIMED_OUT naming the oldest, and a client with
+ * auto-reconnect tries again. Default %IOV_QMP_REPLY_TIMEOUT_MS.
+ */
+void
+iov_qmp_client_set_reply_timeout (IovQmpClient *self,
+                                  guint         timeout_ms)
+{
+  g_return_if_fail (IOV_IS_QMP_CLIENT (self));
+
+  self->reply_timeout_ms = timeout_ms;
+  arm_reply_timeout (self);
+}
+
+/**
+ * iov_qmp_error_is_lost:
+ *
+ * Whether @error means the connection is gone (closed, never made, given
+ * up after a reply did not come or after what was not QMP), rather than
+ * one command refused.
+ */
+gboolean
+iov_qmp_error_is_lost (const GError *error)
+{
+  return error != NULL && error->domain == IOV_QMP_ERROR &&
+         (error->code == IOV_QMP_ERROR_CLOSED || error->code == IOV_QMP_ERROR_NOT_CONNECTED ||
+          error->code == IOV_QMP_ERROR_TIMED_OUT || error->code == IOV_QMP_ERROR_NOT_QMP);
 }

@@ -34,7 +34,12 @@ typedef enum
   IOV_QMP_ERROR_NOT_ALLOWED,       /* refused by the read-only allow-list */
   IOV_QMP_ERROR_NOT_CONNECTED,
   IOV_QMP_ERROR_UNSAFE,            /* refused on this QEMU release (iov-qmp-policy.c) */
+  IOV_QMP_ERROR_TIMED_OUT,         /* no reply in time: the connection was given up */
 } IovQmpError;
+
+/* How long a client waits for QEMU's next reply while commands are in
+ * flight before it gives the connection up (iov_qmp_client_set_reply_timeout()). */
+#define IOV_QMP_REPLY_TIMEOUT_MS 15000
 
 typedef enum
 {
@@ -104,5 +109,8 @@ gboolean      iov_qmp_client_has_schema       (IovQmpClient         *self);
 guint         iov_qmp_client_get_n_garbage    (IovQmpClient         *self);
 void          iov_qmp_client_set_auto_reconnect (IovQmpClient       *self,
                                                gboolean              auto_reconnect);
+void          iov_qmp_client_set_reply_timeout (IovQmpClient        *self,
+                                               guint                 timeout_ms);
+gboolean      iov_qmp_error_is_lost           (const GError         *error);
 
 G_END_DECLS

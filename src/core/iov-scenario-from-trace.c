@@ -21,6 +21,7 @@
 
 #include "iov-profile.h"
 #include "iov-scenario-from-trace.h"
+#include "iov-snapshot-info.h"
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
 #include "iov-trace-vtd.h"
@@ -205,32 +206,24 @@ on_line (const char *line,
 }
 
 static void
-add_flags (JsonBuilder *builder,
-           JsonNode    *node,
-           const char  *owner)
+add_flags (JsonBuilder               *builder,
+           const IovSnapshotNotifier *n,
+           const char                *owner)
 {
-  const char *text = node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : NULL;
-  gboolean map = FALSE, unmap = FALSE, deviotlb = FALSE;
+  gboolean map, unmap, deviotlb;
 
-  if (text == NULL)
+  if (!n->has_flags)
     {
       /* Not shown by QMP: what the consumer starts with. */
       map = g_strcmp0 (owner, "vfio") == 0;
       unmap = TRUE;
+      deviotlb = FALSE;
     }
   else
     {
-      g_auto(GStrv) parts = g_strsplit_set (text, "|, ", -1);
-
-      for (guint i = 0; parts[i] != NULL; i++)
-        {
-          if (g_ascii_strcasecmp (parts[i], "map") == 0)
-            map = TRUE;
-          else if (g_ascii_strcasecmp (parts[i], "unmap") == 0)
-            unmap = TRUE;
-          else if (strstr (parts[i], "deviotlb") != NULL)
-            deviotlb = TRUE;
-        }
+      map = (n->flags & IOV_NOTIFIER_MAP) != 0;
+      unmap = (n->flags & IOV_NOTIFIER_UNMAP) != 0;
+      deviotlb = (n->flags & IOV_NOTIFIER_DEVIOTLB_UNMAP) != 0;
       if (!map && !unmap && !deviotlb)
         unmap = TRUE;
     }
@@ -249,32 +242,22 @@ add_flags (JsonBuilder *builder,
 /* The device whose notifiers become the scenario's: the first with any,
  * else the first device listed. */
 static const char *
-pick_device (JsonObject *root,
-             JsonArray  *spaces)
+pick_device (const IovSnapshotInfo *info)
 {
-  JsonArray *devices = json_object_get_array_member (root, "devices");
-
-  for (guint i = 0; spaces != NULL && i < json_array_get_length (spaces); i++)
+  for (guint i = 0; i < info->address_spaces->len; i++)
     {
-      JsonObject *as = json_array_get_object_element (spaces, i);
-      JsonArray *notifiers = as ? json_object_get_array_member (as, "notifiers") : NULL;
+      const IovSnapshotAddressSpace *as = g_ptr_array_index (info->address_spaces, i);
 
-      for (guint j = 0; notifiers != NULL && j < json_array_get_length (notifiers); j++)
+      for (guint j = 0; j < as->notifiers->len; j++)
         {
-          JsonObject *n = json_array_get_object_element (notifiers, j);
-          const char *device = n ? json_object_get_string_member_with_default (n, "device", NULL) : NULL;
+          const IovSnapshotNotifier *n = g_ptr_array_index (as->notifiers, j);
 
-          if (device != NULL)
-            return device;
+          if (n->device != NULL)
+            return n->device;
         }
     }
-  if (devices != NULL && json_array_get_length (devices) > 0)
-    {
-      JsonObject *d = json_array_get_object_element (devices, 0);
-
-      if (d != NULL)
-        return json_object_get_string_member_with_default (d, "bdf", NULL);
-    }
+  if (info->devices->len > 0)
+    return ((const IovSnapshotDevice *) g_ptr_array_index (info->devices, 0))->bdf;
   return NULL;
 }
 
@@ -291,55 +274,36 @@ iov_scenario_from_trace (JsonNode    *snapshot,
   g_autoptr(JsonNode) result = NULL;
   g_autoptr(IovTraceCatalog) catalog = NULL;
   g_autofree char *summary = NULL;
-  JsonObject *root, *qemu, *iommu;
-  JsonArray *spaces;
-  const char *version, *device, *model = "intel";
+  g_autoptr(IovSnapshotInfo) info = NULL;
+  g_autoptr(GError) local = NULL;
+  const char *device, *model = "intel";
   const char *region = NULL;
-  int major = 0, minor = 0, micro = 0;
   guint bus, dev, fn;
-  gint64 aw = 0;
+  guint aw = 0;
   Ctx ctx = { 0 };
 
   g_return_val_if_fail (snapshot != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!JSON_NODE_HOLDS_OBJECT (snapshot))
+  /* the one snapshot reader: what it refuses names its JSON path */
+  info = iov_snapshot_info_new_from_json (snapshot, &local);
+  if (info == NULL)
     {
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("a snapshot is a JSON object"));
+      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: %s"), local->message);
       return NULL;
     }
-  root = json_node_get_object (snapshot);
-  qemu = json_object_get_object_member (root, "qemu");
-  iommu = json_object_get_object_member (root, "iommu");
-  spaces = json_object_get_array_member (root, "address_spaces");
-  if (qemu == NULL || spaces == NULL)
-    {
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("not an Iovista snapshot: no \"qemu\" or \"address_spaces\""));
-      return NULL;
-    }
-  version = json_object_get_string_member_with_default (qemu, "version", "");
-  if (sscanf (version, "%d.%d.%d", &major, &minor, &micro) < 2)
-    {
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: qemu.version: cannot read “%s”"), version);
-      return NULL;
-    }
-  ctx.profile = iov_profile_for_version (major, minor, micro,
-                                         json_object_get_string_member_with_default (qemu, "package", ""));
+  ctx.profile = iov_snapshot_info_get_profile (info);
 
-  if (iommu != NULL)
+  if (info->iommu_type != NULL)
     {
-      const char *type = json_object_get_string_member_with_default (iommu, "type", "");
-      JsonObject *props = json_object_get_object_member (iommu, "properties");
-
-      if (strstr (type, "amd") != NULL)
+      if (strstr (info->iommu_type, "amd") != NULL)
         model = "amd";
-      else if (strstr (type, "virtio") != NULL)
+      else if (strstr (info->iommu_type, "virtio") != NULL)
         model = "virtio";
-      if (props != NULL && json_object_has_member (props, "aw-bits"))
-        aw = json_object_get_int_member (props, "aw-bits");
+      aw = info->aw_bits;
     }
 
-  device = pick_device (root, spaces);
+  device = pick_device (info);
   ctx.sid = -1;
   if (device != NULL && sscanf (device, "%x:%x.%x", &bus, &dev, &fn) == 3)
     ctx.sid = (int) ((bus << 8) | (dev << 3) | fn);
@@ -367,34 +331,20 @@ iov_scenario_from_trace (JsonNode    *snapshot,
   /* The notifiers, in the order they were registered. */
   json_builder_set_member_name (builder, "notifiers");
   json_builder_begin_array (builder);
-  for (guint i = 0, k = 0; i < json_array_get_length (spaces); i++)
+  for (guint i = 0, k = 0; i < info->address_spaces->len; i++)
     {
-      JsonObject *as = json_array_get_object_element (spaces, i);
-      JsonArray *notifiers = as ? json_object_get_array_member (as, "notifiers") : NULL;
+      const IovSnapshotAddressSpace *as = g_ptr_array_index (info->address_spaces, i);
 
-      for (guint j = 0; notifiers != NULL && j < json_array_get_length (notifiers); j++)
+      for (guint j = 0; j < as->notifiers->len; j++)
         {
-          JsonObject *n = json_array_get_object_element (notifiers, j);
-          const char *ndev, *owner, *start, *end;
-          guint64 s, e;
+          const IovSnapshotNotifier *n = g_ptr_array_index (as->notifiers, j);
+          const char *owner = n->consumer ? n->consumer : "notifier";
           g_autofree char *nname = NULL;
 
-          if (n == NULL)
+          if (g_strcmp0 (n->device, device) != 0)
             continue;
-          ndev = json_object_get_string_member_with_default (n, "device", NULL);
-          if (g_strcmp0 (ndev, device) != 0)
-            continue;
-          owner = json_object_get_string_member_with_default (n, "consumer", "notifier");
-          start = json_object_get_string_member_with_default (n, "start", NULL);
-          end = json_object_get_string_member_with_default (n, "end", NULL);
-          if (!iov_parse_hex (start, &s) || !iov_parse_hex (end, &e))
-            {
-              g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID,
-                           _("snapshot: address_spaces[%u].notifiers[%u]: needs device, start and end"), i, j);
-              return NULL;
-            }
           if (region == NULL)
-            region = json_object_get_string_member_with_default (n, "region", NULL);
+            region = n->region;
 
           nname = g_strdup_printf ("%s.%u", owner, ++k);
           json_builder_begin_object (builder);
@@ -402,9 +352,9 @@ iov_scenario_from_trace (JsonNode    *snapshot,
           json_builder_add_string_value (builder, nname);
           json_builder_set_member_name (builder, "owner");
           json_builder_add_string_value (builder, owner);
-          add_hex (builder, "start", s);
-          add_hex (builder, "end", e);
-          add_flags (builder, json_object_get_member (n, "flags"), owner);
+          add_hex (builder, "start", n->start);
+          add_hex (builder, "end", n->end);
+          add_flags (builder, n, owner);
           json_builder_end_object (builder);
         }
     }

@@ -1180,8 +1180,7 @@ request_done (GObject      *source,
 
   /* Losing the connection fails the whole snapshot; a refused command
    * (e.g. a property this QEMU does not have) only leaves a gap. */
-  if (error != NULL && error->domain == IOV_QMP_ERROR &&
-      (error->code == IOV_QMP_ERROR_CLOSED || error->code == IOV_QMP_ERROR_NOT_CONNECTED) && c->fatal == NULL)
+  if (iov_qmp_error_is_lost (error) && c->fatal == NULL)
     c->fatal = g_error_copy (error);
 
   if (--c->outstanding == 0)

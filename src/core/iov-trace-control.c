@@ -108,8 +108,10 @@ iov_trace_preset_matches (const IovTracePreset *preset,
 
 typedef struct
 {
-  guint   pending;
-  GError *error;     /* the first failure */
+  guint      pending;
+  guint      sent;
+  GPtrArray *confirmed; /* char *: the patterns QEMU answered, in order */
+  GError    *error;     /* the first failure */
 } Apply;
 
 typedef struct
@@ -122,7 +124,40 @@ static void
 apply_free (Apply *a)
 {
   g_clear_error (&a->error);
+  g_clear_pointer (&a->confirmed, g_ptr_array_unref);
   g_free (a);
+}
+
+/* A preset cut short (QEMU killed while its commands were in flight) says
+ * what QEMU had already confirmed: those events are switched, the others
+ * may or may not be. */
+static void
+apply_return (GTask *task,
+              Apply *a)
+{
+  g_autoptr(GString) list = NULL;
+  GError *error;
+
+  if (a->error == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (a->confirmed->len == 0)
+    {
+      error = g_error_new (a->error->domain, a->error->code,
+                           _("%s; QEMU confirmed none of the preset's %u trace-event-set-state commands"),
+                           a->error->message, a->sent);
+      g_task_return_error (task, error);
+      return;
+    }
+  list = g_string_new (NULL);
+  for (guint i = 0; i < a->confirmed->len; i++)
+    g_string_append_printf (list, "%s%s", i ? ", " : "", (const char *) g_ptr_array_index (a->confirmed, i));
+  error = g_error_new (a->error->domain, a->error->code,
+                       _("%s; QEMU confirmed %u of the preset's %u trace-event-set-state commands before that: %s"),
+                       a->error->message, a->confirmed->len, a->sent, list->str);
+  g_task_return_error (task, error);
 }
 
 static void
@@ -145,12 +180,11 @@ set_state_cb (GObject      *source,
     g_clear_error (&error);
   if (reply == NULL && error != NULL && a->error == NULL)
     a->error = g_steal_pointer (&error);
+  else if (reply != NULL)
+    g_ptr_array_add (a->confirmed, g_steal_pointer (&pattern));
   if (--a->pending > 0)
     return;
-  if (a->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&a->error));
-  else
-    g_task_return_boolean (task, TRUE);
+  apply_return (task, a);
 }
 
 static void
@@ -175,6 +209,7 @@ set_one (IovQmpClient *client,
   json_builder_end_object (b);
   args = json_builder_get_root (b);
   a->pending++;
+  a->sent++;
   one = g_new0 (SetOne, 1);
   one->task = g_object_ref (task);
   one->pattern = g_strdup (pattern);
@@ -201,6 +236,7 @@ iov_trace_preset_apply_async (IovQmpClient         *client,
 
   /* Hold one count while sending, so a fast reply cannot finish early. */
   a->pending = 1;
+  a->confirmed = g_ptr_array_new_with_free_func (g_free);
   for (guint p = 0; preset->patterns[p]; p++)
     set_one (client, task, preset->patterns[p], enable);
   /* Turning a broad pattern on must not switch the noisy events on. */
@@ -215,12 +251,7 @@ iov_trace_preset_apply_async (IovQmpClient         *client,
           set_one (client, task, noisy_events[i], FALSE);
       }
   if (--a->pending == 0)
-    {
-      if (a->error != NULL)
-        g_task_return_error (task, g_steal_pointer (&a->error));
-      else
-        g_task_return_boolean (task, TRUE);
-    }
+    apply_return (task, a);
 }
 
 gboolean

@@ -394,26 +394,29 @@ iov_trace_document_set_snapshot (IovTraceDocument  *self,
                                  JsonNode          *snapshot,
                                  GError           **error)
 {
-  gboolean ok = TRUE;
+  g_autoptr(IovSnapshotInfo) info = NULL;
+  g_autoptr(GError) local = NULL;
+  gboolean ok;
 
   g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (self), FALSE);
   g_return_val_if_fail (snapshot != NULL, FALSE);
 
-  if (self->inference == NULL)
-    {
-      self->inference = iov_inference_new_from_snapshot (snapshot, NULL, error);
-      ok = self->inference != NULL;
-    }
+  /* read once, by the one reader, for the inference and the traffic */
+  info = iov_snapshot_info_new_from_json (snapshot, &local);
+  ok = info != NULL;
+  if (!ok)
+    g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: %s"), local->message);
+  else if (self->inference == NULL)
+    self->inference = iov_inference_new_from_info (info, NULL);
   else
-    ok = iov_inference_update_topology (self->inference, snapshot,
-                                        self->held_lines->len > 0 && self->holding ? self->trigger_line
-                                                                                    : self->stats.lines + 1,
-                                        error);
+    iov_inference_update_topology_from_info (self->inference, info,
+                                             self->held_lines->len > 0 && self->holding ? self->trigger_line
+                                                                                         : self->stats.lines + 1);
   if (ok)
     {
       g_clear_pointer (&self->snapshot, json_node_unref);
       self->snapshot = json_node_copy (snapshot);
-      iov_traffic_add_snapshot (self->traffic, snapshot);
+      iov_traffic_add_snapshot (self->traffic, info);
     }
   iov_trace_document_release (self);
   return ok;

@@ -56,6 +56,7 @@ typedef struct
   char      *vhost_name;   /* SOURCE_VHOST: vhost_dev_start's name ("virtio-net"), or NULL */
   guint64    counts[IOV_TRAFFIC_N_COUNTS];
   GArray    *ts[IOV_TRAFFIC_N_COUNTS];   /* guint64: the times of the counted lines that have one */
+  gboolean   unsorted[IOV_TRAFFIC_N_COUNTS];  /* a line came with an earlier time than the one before */
   GArray    *round_trips;                /* guint64 ns */
 } Source;
 
@@ -116,6 +117,10 @@ struct _IovTraffic
   GByteArray *kind_by_id;     /* LineKind per catalogue id */
   GPtrArray  *vhost_devices;  /* VhostDevice*, from the snapshots */
   guint64     n_untimed;      /* counted lines without a time */
+  /* every counted line once, however many devices it reached (the rate
+   * tracks of "all devices": a global invalidation is one line) */
+  GArray     *all_ts[IOV_TRAFFIC_N_COUNTS];
+  gboolean    all_unsorted[IOV_TRAFFIC_N_COUNTS];
 };
 
 static const char *count_names[IOV_TRAFFIC_N_COUNTS] = {
@@ -180,6 +185,8 @@ iov_traffic_new (void)
   self->untid.answer = -1;
   self->kind_by_id = g_byte_array_new ();
   self->vhost_devices = g_ptr_array_new_with_free_func ((GDestroyNotify) vhost_device_free);
+  for (guint i = 0; i < IOV_TRAFFIC_N_COUNTS; i++)
+    self->all_ts[i] = g_array_new (FALSE, FALSE, sizeof (guint64));
   return self;
 }
 
@@ -196,6 +203,8 @@ iov_traffic_free (IovTraffic *self)
   g_ptr_array_unref (self->pending);
   g_byte_array_unref (self->kind_by_id);
   g_ptr_array_unref (self->vhost_devices);
+  for (guint i = 0; i < IOV_TRAFFIC_N_COUNTS; i++)
+    g_array_unref (self->all_ts[i]);
   g_free (self);
 }
 
@@ -390,6 +399,18 @@ vhost_source (IovTraffic *self,
   return index;
 }
 
+/* Appends @ts to @times, noting when it comes before the last one (QEMU's
+ * threads can write their lines slightly out of time order). */
+static inline void
+append_time (GArray   *times,
+             gboolean *unsorted,
+             guint64   ts)
+{
+  if (times->len > 0 && ts < g_array_index (times, guint64, times->len - 1))
+    *unsorted = TRUE;
+  g_array_append_val (times, ts);
+}
+
 static void
 count (IovTraffic         *self,
        guint               source,
@@ -400,9 +421,19 @@ count (IovTraffic         *self,
 
   s->counts[what]++;
   if (line->has_ts)
-    g_array_append_val (s->ts[what], line->ts_ns);
+    append_time (s->ts[what], &s->unsorted[what], line->ts_ns);
   else
     self->n_untimed++;
+}
+
+/* The line once, for the rate of all devices. */
+static void
+count_line (IovTraffic         *self,
+            IovTrafficCount     what,
+            const IovTraceLine *line)
+{
+  if (line->has_ts)
+    append_time (self->all_ts[what], &self->all_unsorted[what], line->ts_ns);
 }
 
 /* A page, domain or global IOTLB invalidation: counted for every device
@@ -433,6 +464,7 @@ iotlb_invalidation (IovTraffic         *self,
     }
   if (n == 0)
     count (self, UNATTRIBUTED, what, line);
+  count_line (self, what, line);
   return n == 1 ? reached : -1;
 }
 
@@ -473,6 +505,7 @@ inv_desc (IovTraffic         *self,
     {
       p->answer = (int) sid_source (self, desc.sid);
       count (self, (guint) p->answer, IOV_TRAFFIC_DEVICE_INVALIDATIONS, line);
+      count_line (self, IOV_TRAFFIC_DEVICE_INVALIDATIONS, line);
     }
   else if (desc.type == IOV_VTD_DESC_IOTLB)
     p->answer = iotlb_invalidation (self, &desc, line);
@@ -492,6 +525,7 @@ user_write (IovTraffic         *self,
     return;
   source = p->answer >= 0 ? (guint) p->answer : ORPHAN;
   count (self, source, IOV_TRAFFIC_IOTLB_MESSAGES, line);
+  count_line (self, IOV_TRAFFIC_IOTLB_MESSAGES, line);
   if (p->miss_open)
     {
       Source *s = g_ptr_array_index (self->sources, source);
@@ -523,6 +557,7 @@ miss (IovTraffic         *self,
     {
       p->answer = (int) vhost_source (self, line->args, line->args_len, ' ');
       count (self, (guint) p->answer, IOV_TRAFFIC_IOTLB_MISSES, line);
+      count_line (self, IOV_TRAFFIC_IOTLB_MISSES, line);
       p->miss_open = TRUE;
       p->miss_timed = line->has_ts;
       p->miss_ts = line->ts_ns;
@@ -745,42 +780,31 @@ add_vhost_device (IovTraffic *self,
 }
 
 void
-iov_traffic_add_snapshot (IovTraffic *self,
-                          JsonNode   *snapshot)
+iov_traffic_add_snapshot (IovTraffic            *self,
+                          const IovSnapshotInfo *snapshot)
 {
-  JsonObject *root;
-  JsonArray *devices, *spaces;
-
   g_return_if_fail (self != NULL);
 
-  if (snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (snapshot))
+  if (snapshot == NULL)
     return;
-  root = json_node_get_object (snapshot);
-  devices = json_object_has_member (root, "devices") ? json_object_get_array_member (root, "devices") : NULL;
-  for (guint i = 0; devices != NULL && i < json_array_get_length (devices); i++)
+  for (guint i = 0; i < snapshot->devices->len; i++)
     {
-      JsonObject *d = json_array_get_object_element (devices, i);
-      JsonNode *vhost = d ? json_object_get_member (d, "vhost") : NULL;
+      const IovSnapshotDevice *d = g_ptr_array_index (snapshot->devices, i);
 
-      if (vhost != NULL && JSON_NODE_HOLDS_VALUE (vhost) && json_node_get_boolean (vhost))
-        add_vhost_device (self, json_object_get_string_member_with_default (d, "bdf", NULL),
-                          json_object_get_string_member_with_default (d, "type", NULL));
+      if (d->vhost == 1)
+        add_vhost_device (self, d->bdf, d->type);
     }
   /* a vhost notifier names its device too */
-  spaces = json_object_has_member (root, "address_spaces") ? json_object_get_array_member (root, "address_spaces")
-                                                           : NULL;
-  for (guint i = 0; spaces != NULL && i < json_array_get_length (spaces); i++)
+  for (guint i = 0; i < snapshot->address_spaces->len; i++)
     {
-      JsonObject *space = json_array_get_object_element (spaces, i);
-      JsonArray *notifiers = space && json_object_has_member (space, "notifiers")
-                             ? json_object_get_array_member (space, "notifiers") : NULL;
+      const IovSnapshotAddressSpace *as = g_ptr_array_index (snapshot->address_spaces, i);
 
-      for (guint j = 0; notifiers != NULL && j < json_array_get_length (notifiers); j++)
+      for (guint j = 0; j < as->notifiers->len; j++)
         {
-          JsonObject *n = json_array_get_object_element (notifiers, j);
+          const IovSnapshotNotifier *n = g_ptr_array_index (as->notifiers, j);
 
-          if (n && g_strcmp0 (json_object_get_string_member_with_default (n, "consumer", NULL), "vhost") == 0)
-            add_vhost_device (self, json_object_get_string_member_with_default (n, "device", NULL), NULL);
+          if (g_strcmp0 (n->consumer, "vhost") == 0)
+            add_vhost_device (self, n->device, NULL);
         }
     }
 }
@@ -915,16 +939,28 @@ gather (IovTraffic *self,
         int         what)   /* a count, or -1 for the round trips */
 {
   GArray *all = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint n_parts = 0;
 
   for (guint i = 0; i < self->sources->len; i++)
     {
-      const Source *s = g_ptr_array_index (self->sources, i);
+      Source *s = g_ptr_array_index (self->sources, i);
       GArray *a = what < 0 ? s->round_trips : s->ts[what];
 
-      if (a->len > 0 && g_strcmp0 (resolve (self, s), device) == 0)
-        g_array_append_vals (all, a->data, a->len);
+      if (a->len == 0 || g_strcmp0 (resolve (self, s), device) != 0)
+        continue;
+      /* times are kept sorted (the rate tracks search them): a device
+       * with one source, the usual case, needs no sort here, which the
+       * live window's Traffic panel asks for every second */
+      if (what >= 0 && s->unsorted[what])
+        {
+          g_array_sort (a, compare_u64);
+          s->unsorted[what] = FALSE;
+        }
+      g_array_append_vals (all, a->data, a->len);
+      n_parts++;
     }
-  g_array_sort (all, compare_u64);
+  if (what < 0 || n_parts > 1)
+    g_array_sort (all, compare_u64);
   return all;
 }
 
@@ -986,6 +1022,144 @@ iov_traffic_get_rate (IovTraffic      *self,
 
           if (t >= t0_ns && (t - t0_ns) / bin_ns < n_bins)
             bins[(t - t0_ns) / bin_ns]++;
+        }
+    }
+}
+
+/* ⌊a · b / c⌋ without overflow. */
+static inline guint64
+mul_div (guint64 a,
+         guint64 b,
+         guint64 c)
+{
+#ifdef __SIZEOF_INT128__
+  return (guint64) ((unsigned __int128) a * b / c);
+#else
+  if (b == 0 || a <= G_MAXUINT64 / b)
+    return a * b / c;
+  return (guint64) ((long double) a * (long double) b / (long double) c);
+#endif
+}
+
+/* The first index in [@lo, @hi) of sorted @t whose time is at least @ts. */
+static guint
+lower_bound_u64 (const guint64 *t,
+                 guint          lo,
+                 guint          hi,
+                 guint64        ts)
+{
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (t[mid] < ts)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+typedef struct
+{
+  guint64 t0;
+  guint64 span;
+  guint   n_bins;
+} BinGrid;
+
+static inline guint
+bin_of (const BinGrid *g,
+        guint64        ts)
+{
+  return (guint) mul_div (ts - g->t0, g->n_bins, g->span);
+}
+
+/* The earliest time in bin @b (0 < @b ≤ n_bins), by the same formula as
+ * bin_of(), so that both ways of binning agree to the nanosecond. */
+static guint64
+bin_start (const BinGrid *g,
+           guint          b)
+{
+  guint64 d = mul_div (b, g->span, g->n_bins);
+
+  while (mul_div (d, g->n_bins, g->span) < b)
+    d++;
+  while (d > 0 && mul_div (d - 1, g->n_bins, g->span) >= b)
+    d--;
+  return g->t0 + d;
+}
+
+static void
+bin_times (GArray        *times,
+           gboolean      *unsorted,
+           const BinGrid *g,
+           guint64       *bins)
+{
+  const guint64 *t;
+  guint lo, hi;
+
+  if (times->len == 0)
+    return;
+  if (*unsorted)
+    {
+      g_array_sort (times, compare_u64);
+      *unsorted = FALSE;
+    }
+  t = (const guint64 *) times->data;
+  lo = lower_bound_u64 (t, 0, times->len, g->t0);
+  hi = lower_bound_u64 (t, lo, times->len, g->t0 + g->span);
+  if (hi - lo <= 4 * (guint64) g->n_bins)
+    {
+      /* few lines in view: each to its bin */
+      for (guint i = lo; i < hi; i++)
+        bins[bin_of (g, t[i])]++;
+      return;
+    }
+  /* many: the edges of the bins, each found by a binary search */
+  for (guint b = 0, start = lo; b < g->n_bins; b++)
+    {
+      guint end = b + 1 == g->n_bins ? hi : lower_bound_u64 (t, start, hi, bin_start (g, b + 1));
+
+      bins[b] += end - start;
+      start = end;
+    }
+}
+
+void
+iov_traffic_bin (IovTraffic *self,
+                 const char *device,
+                 guint       counts,
+                 guint64     t0_ns,
+                 guint64     t1_ns,
+                 guint       n_bins,
+                 guint64    *bins)
+{
+  gboolean every = g_strcmp0 (device, IOV_TRAFFIC_EVERY_DEVICE) == 0;
+  BinGrid g = { t0_ns, t1_ns - t0_ns, n_bins };
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (bins != NULL || n_bins == 0);
+
+  if (n_bins == 0)
+    return;
+  memset (bins, 0, n_bins * sizeof *bins);
+  if (t1_ns <= t0_ns)
+    return;
+  for (guint k = 0; k < IOV_TRAFFIC_N_COUNTS; k++)
+    {
+      if ((counts & IOV_TRAFFIC_MASK (k)) == 0)
+        continue;
+      if (every)
+        {
+          bin_times (self->all_ts[k], &self->all_unsorted[k], &g, bins);
+          continue;
+        }
+      for (guint i = 0; i < self->sources->len; i++)
+        {
+          Source *s = g_ptr_array_index (self->sources, i);
+
+          if (s->ts[k]->len > 0 && g_strcmp0 (resolve (self, s), device) == 0)
+            bin_times (s->ts[k], &s->unsorted[k], &g, bins);
         }
     }
 }

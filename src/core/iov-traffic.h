@@ -17,6 +17,8 @@
 
 #include "iov-trace-parser.h"
 
+#include "iov-snapshot-info.h"
+
 G_BEGIN_DECLS
 
 /* IOTLB traffic per device (issue L): the invalidations that reach it, its
@@ -58,8 +60,8 @@ void        iov_traffic_free          (IovTraffic         *self);
 void        iov_traffic_feed          (IovTraffic         *self,
                                        const IovTraceLine *line);
 /* The vhost devices of a snapshot (each snapshot adds its own). */
-void        iov_traffic_add_snapshot  (IovTraffic         *self,
-                                       JsonNode           *snapshot);
+void        iov_traffic_add_snapshot  (IovTraffic            *self,
+                                       const IovSnapshotInfo *snapshot);
 
 /* BDFs ("01:00.0") with traffic, and the snapshot's vhost devices, sorted. */
 GPtrArray  *iov_traffic_get_devices   (IovTraffic         *self);
@@ -77,6 +79,29 @@ void        iov_traffic_get_rate      (IovTraffic         *self,
                                        IovTrafficCount     count,
                                        guint64             t0_ns,
                                        guint64             bin_ns,
+                                       guint               n_bins,
+                                       guint64            *bins);
+
+/* @device for every counted line once, however many devices it reached
+ * (a global invalidation is one line), unattributed ones included. */
+#define IOV_TRAFFIC_EVERY_DEVICE "*"
+/* The masks of iov_traffic_bin()'s rate tracks. */
+#define IOV_TRAFFIC_MASK(count) (1u << (count))
+#define IOV_TRAFFIC_INVALIDATIONS_MASK                                             \
+  (IOV_TRAFFIC_MASK (IOV_TRAFFIC_DEVICE_INVALIDATIONS) | IOV_TRAFFIC_MASK (IOV_TRAFFIC_PAGE_INVALIDATIONS) | \
+   IOV_TRAFFIC_MASK (IOV_TRAFFIC_DOMAIN_INVALIDATIONS) | IOV_TRAFFIC_MASK (IOV_TRAFFIC_GLOBAL_INVALIDATIONS))
+
+/* Per-pixel bins for the window's rate tracks: the lines of the counts in
+ * @counts (a mask of IOV_TRAFFIC_MASK ()) for @device (a BDF, %NULL for
+ * the unattributed, or IOV_TRAFFIC_EVERY_DEVICE) in @n_bins equal bins of
+ * [@t0_ns, @t1_ns): a line at t is in bin ⌊(t − t0) · n_bins / (t1 − t0)⌋,
+ * exactly. The times are kept sorted, so the cost follows @n_bins (a
+ * binary search per bin), not the lines in the range. */
+void        iov_traffic_bin           (IovTraffic         *self,
+                                       const char         *device,
+                                       guint               counts,
+                                       guint64             t0_ns,
+                                       guint64             t1_ns,
                                        guint               n_bins,
                                        guint64            *bins);
 

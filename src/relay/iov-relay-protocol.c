@@ -248,6 +248,15 @@ read_member (const Reader  *r,
       break;
     case WANT_STRING:
     case WANT_STRING_OR_NULL:
+      /* json-glib lets a lone surrogate escape ("\udc00") through as bytes
+       * that are not UTF-8: written again, the message would differ (a
+       * fuzzer found it) */
+      if (!JSON_NODE_HOLDS_NULL (node) && !g_utf8_validate (json_node_get_string (node), -1, NULL))
+        {
+          g_set_error (error, IOV_RELAY_ERROR, IOV_RELAY_ERROR_INVALID_MESSAGE,
+                       _("The “%s” message's “%s” is not UTF-8 text"), r->kind, path);
+          return FALSE;
+        }
       *(const char **) out = JSON_NODE_HOLDS_NULL (node) ? NULL : json_node_get_string (node);
       break;
     case WANT_ARRAY:

@@ -201,20 +201,184 @@ test_qemu (void)
   {
     g_autofree char *address2 = g_strconcat ("unix:", sock2, NULL);
 
-    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_inv_desc", TRUE, 10));
-    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_dmar_translate", FALSE, 10));
+    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_inv_desc", TRUE, 60));
+    g_assert_true (qemu_test_wait_trace_state (address2, "vtd_dmar_translate", FALSE, 60));
   }
 
   /* QEMU goes away: the view says so and keeps the last snapshot. */
   g_subprocess_force_exit (proc);
   g_subprocess_wait (proc, NULL, NULL);
   deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-  while (!g_str_has_prefix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "Disconnected") &&
+  while (!g_str_has_prefix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "QEMU went away") &&
          g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_test_message ("status: %s", iov_live_view_get_status (IOV_LIVE_VIEW (view)));
-  g_assert_true (g_str_has_suffix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "retrying"));
+  g_assert_true (g_str_has_prefix (iov_live_view_get_status (IOV_LIVE_VIEW (view)), "QEMU went away — reconnecting…"));
 
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (sock);
+  g_unlink (sock2);
+  g_rmdir (dir);
+}
+
+static const char *
+live_status (GtkWidget *view)
+{
+  return iov_live_view_get_status (IOV_LIVE_VIEW (view));
+}
+
+/* Iterates the main loop until @view's status starts with @prefix or
+ * @seconds pass; returns the monotonic time it did, or 0. */
+static gint64
+wait_status (GtkWidget  *view,
+             const char *prefix,
+             guint       seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_TIME_SPAN_SECOND;
+
+  while (!g_str_has_prefix (live_status (view), prefix) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  return g_str_has_prefix (live_status (view), prefix) ? g_get_monotonic_time () : 0;
+}
+
+static GSubprocess *
+start_qemu (const char *qemu,
+            const char *qmp,
+            const char *qmp2)
+{
+  g_autoptr(GError) error = NULL;
+  GSubprocess *proc;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                           qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-display", "none",
+                           "-device", "intel-iommu", "-qmp", qmp, "-qmp", qmp2, "-S", NULL);
+  g_assert_no_error (error);
+  return proc;
+}
+
+/* When QEMU's QMP socket of the test's own answers with a greeting:
+ * QEMU is up and can be reached, whatever the view does. */
+static gint64
+wait_qemu_ready (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IovQmpClient) check = iov_qmp_client_new (address, &error);
+  gint64 deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+
+  g_assert_no_error (error);
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+
+      iov_qmp_client_connect_async (check, NULL, qemu_test_store_result, &result);
+      while (result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      if (iov_qmp_client_connect_finish (check, result, NULL))
+        {
+          gint64 now = g_get_monotonic_time ();
+
+          iov_qmp_client_close (check);
+          return now;
+        }
+      g_usleep (5000);
+    }
+  return 0;
+}
+
+/* QEMU SIGKILLed and started again on the same socket (issue M): the view
+ * says what happened, keeps the last snapshot, and is live again on its
+ * own, within its 1 s retry cap of QEMU being reachable. */
+static void
+test_qemu_comes_back (void)
+{
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *sock = NULL;
+  g_autofree char *qmp = NULL;
+  g_autofree char *sock2 = NULL;
+  g_autofree char *qmp2 = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *address2 = NULL;
+  g_autofree char *gone = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GSubprocess) again = NULL;
+  GtkWidget *window;
+  GtkWidget *view;
+  gint64 t_kill, t_said, t_start, t_ready, t_live;
+  guint rows_before;
+
+  if (qemu == NULL)
+    {
+      g_test_skip ("qemu-system-x86_64 is not installed");
+      return;
+    }
+  dir = g_dir_make_tmp ("iovista-live-XXXXXX", &error);
+  g_assert_no_error (error);
+  sock = g_build_filename (dir, "qmp.sock", NULL);
+  sock2 = g_build_filename (dir, "check.sock", NULL);
+  qmp = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  qmp2 = g_strdup_printf ("unix:%s,server=on,wait=off", sock2);
+  address = g_strconcat ("unix:", sock, NULL);
+  address2 = g_strconcat ("unix:", sock2, NULL);
+  proc = start_qemu (qemu, qmp, qmp2);
+
+  window = gtk_window_new ();
+  view = iov_live_view_new ();
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_status (view, "Live · QEMU 7.2", 30), !=, 0);
+  {
+    g_auto(GStrv) rows = iov_live_view_dup_rows (IOV_LIVE_VIEW (view), FALSE);
+
+    rows_before = g_strv_length (rows);
+    g_assert_cmpuint (rows_before, >=, 1);
+  }
+
+  /* SIGKILL: the view says QEMU went away, why, and that it reconnects */
+  t_kill = g_get_monotonic_time ();
+  g_subprocess_force_exit (proc);
+  g_subprocess_wait (proc, NULL, NULL);
+  t_said = wait_status (view, "QEMU went away — reconnecting…", 10);
+  g_assert_cmpint (t_said, !=, 0);
+  gone = g_strdup (live_status (view));
+  g_test_message ("%.0f ms after SIGKILL: %s", (t_said - t_kill) / 1e3, gone);
+  g_assert_true (strstr (gone, "closed the connection (it exited or crashed)") != NULL);
+
+  /* Away long enough for the retries to back off to their cap */
+  {
+    gint64 until = g_get_monotonic_time () + 3 * G_TIME_SPAN_SECOND;
+
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE), g_usleep (2000);
+  }
+  /* the retries' "cannot connect" does not hide what happened */
+  g_test_message ("after 3 s away: %s", live_status (view));
+  g_assert_cmpstr (live_status (view), ==, gone);
+  {
+    g_auto(GStrv) rows = iov_live_view_dup_rows (IOV_LIVE_VIEW (view), FALSE);
+
+    /* the last snapshot stays on screen meanwhile */
+    g_assert_cmpuint (g_strv_length (rows), ==, rows_before);
+  }
+
+  /* QEMU comes back on the same socket: live again, by itself */
+  t_start = g_get_monotonic_time ();
+  again = start_qemu (qemu, qmp, qmp2);
+  t_ready = wait_qemu_ready (address2);
+  g_assert_cmpint (t_ready, !=, 0);
+  t_live = wait_status (view, "Live · QEMU 7.2", 20);
+  g_test_message ("QEMU started again: reachable after %.0f ms, the view live again %.0f ms after that "
+                  "(%.0f ms after the start): %s",
+                  (t_ready - t_start) / 1e3, (t_live - t_ready) / 1e3, (t_live - t_start) / 1e3, live_status (view));
+  g_assert_cmpint (t_live, !=, 0);
+  /* one retry interval (capped at 1 s) and a snapshot: well under 3 s */
+  g_assert_cmpint (t_live - t_ready, <, 3 * G_TIME_SPAN_SECOND);
+
+  g_subprocess_force_exit (again);
+  g_subprocess_wait (again, NULL, NULL);
   gtk_window_destroy (GTK_WINDOW (window));
   g_unlink (sock);
   g_unlink (sock2);
@@ -231,5 +395,6 @@ main (int   argc,
   g_test_add_func ("/live/snapshot", test_snapshot);
   g_test_add_func ("/live/recording", test_recording);
   g_test_add_func ("/live/qemu", test_qemu);
+  g_test_add_func ("/live/qemu-comes-back", test_qemu_comes_back);
   return g_test_run ();
 }

@@ -265,7 +265,7 @@ test_two_windows_trace (void)
   {
     g_autofree char *check_address = g_strconcat ("unix:", remote.sock2, NULL);
 
-    g_assert_true (qemu_test_wait_trace_state (check_address, "vtd_inv_desc", TRUE, 10));
+    g_assert_true (qemu_test_wait_trace_state (check_address, "vtd_inv_desc", TRUE, 60));
   }
 
   sa = g_unix_socket_address_new (remote.trace);

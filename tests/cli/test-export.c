@@ -101,7 +101,11 @@ check_csv (const char *path)
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   lines = g_strsplit (text, "\r\n", -1);
   g_assert_true (g_str_has_prefix (lines[0], "profile,step,op,event,"));
-  n_columns = g_strv_length (g_strsplit (lines[0], ",", -1));
+  {
+    g_auto(GStrv) columns = g_strsplit (lines[0], ",", -1);
+
+    n_columns = g_strv_length (columns);
+  }
   g_assert_cmpuint (n_columns, ==, 15);
   for (guint i = 1; lines[i] && *lines[i]; i++)
     {

@@ -379,6 +379,80 @@ test_virtio_iommu_capture (void)
   g_assert_cmpuint (at_end->len, ==, 0);
 }
 
+/* Which domain each endpoint is in, at the time of every attach, detach,
+ * put_domain or reset line and a microsecond before it, as the test reads
+ * those lines itself: 16 (00:02.0), 24 and 0 attach at boot, the reset
+ * frees all. */
+static void
+test_endpoint_domains (void)
+{
+  static const guint32 endpoints[] = { 16, 24, 0, 8 };
+  g_autofree char *trace = test_capture ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GHashTable) in = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  IovMappings *index;
+  guint n_checked = 0, n_in = 0;
+
+  if (trace == NULL)
+    return;
+  doc = test_read_document (trace, NULL);
+  index = iov_trace_document_get_mappings (doc);
+  lines = test_split_lines (trace);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      unsigned tid, usec, dom, ep;
+      unsigned long long sec;
+      int n = 0;
+      const char *body;
+      guint64 ts;
+
+      if (sscanf (lines[i], "%u@%llu.%u:%n", &tid, &sec, &usec, &n) != 3 || n == 0)
+        continue;
+      body = lines[i] + n;
+      ts = sec * 1000000000ull + usec * 1000ull;
+      /* before the line: as the lines before left it */
+      for (guint k = 0; k < G_N_ELEMENTS (endpoints) && g_str_has_prefix (body, "virtio_iommu_"); k++)
+        {
+          const char *want = g_hash_table_lookup (in, GUINT_TO_POINTER (endpoints[k] + 1));
+          guint32 domain;
+          gboolean has = iov_mappings_domain_of_endpoint (index, endpoints[k], ts - 1000, &domain);
+
+          if (want == NULL)
+            g_assert_false (has);
+          else
+            {
+              g_assert_true (has);
+              g_assert_cmpstr (iov_mappings_get_domain_label (index, domain), ==, want);
+              n_in++;
+            }
+          n_checked++;
+        }
+      if (sscanf (body, "virtio_iommu_attach domain=%u endpoint=%u", &dom, &ep) == 2)
+        g_hash_table_insert (in, GUINT_TO_POINTER (ep + 1), g_strdup_printf ("%u", dom));
+      else if (sscanf (body, "virtio_iommu_detach domain=%u endpoint=%u", &dom, &ep) == 2)
+        g_hash_table_remove (in, GUINT_TO_POINTER (ep + 1));
+      else if (sscanf (body, "virtio_iommu_put_domain Free domain=%u", &dom) == 1)
+        {
+          g_autofree char *label = g_strdup_printf ("%u", dom);
+          GHashTableIter iter;
+          gpointer value;
+
+          g_hash_table_iter_init (&iter, in);
+          while (g_hash_table_iter_next (&iter, NULL, &value))
+            if (g_str_equal (value, label))
+              g_hash_table_iter_remove (&iter);
+        }
+      else if (g_str_has_prefix (body, "virtio_iommu_device_reset"))
+        g_hash_table_remove_all (in);
+    }
+  g_test_message ("%u checks, %u of them in a domain", n_checked, n_in);
+  g_assert_cmpuint (n_in, >, 1000);
+  g_assert_cmpuint (n_checked, >, n_in);
+  /* at the end: in none */
+  g_assert_false (iov_mappings_domain_of_endpoint (index, 16, G_MAXUINT64, NULL));
+}
+
 /* QEMU 5.2 walks the guest's tables for vhost's MAP notifier: 12,288
  * vtd_page_walk_one lines, the same 4,096 pages of domain 0x5 walked for
  * each of its three devices (00:1f.0, .2, .3). */
@@ -641,6 +715,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/mappings/virtio-iommu-capture", test_virtio_iommu_capture);
   g_test_add_func ("/mappings/vtd-walk-capture", test_vtd_walk_capture);
+  g_test_add_func ("/mappings/endpoint-domains", test_endpoint_domains);
   g_test_add_func ("/mappings/rules", test_rules);
   g_test_add_func ("/mappings/checkpoints", test_checkpoints);
   g_test_add_func ("/mappings/cli", test_cli);

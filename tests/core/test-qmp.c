@@ -619,6 +619,77 @@ test_eof_mid_reply (void)
   fixture_stop (&f);
 }
 
+/* A peer that answers slowly but steadily is waited for; one that stops
+ * answering (events and garbage are not answers) is given up, naming the
+ * command it left unanswered. */
+static void
+script_stall (Fixture *f,
+              int      fd)
+{
+  gint64 ids[4];
+
+  srv_handshake (f, fd);
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    ids[i] = srv_read_command (f, fd, NULL);
+  /* 4 × 200 ms: longer than the timeout in all, never between two replies */
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_usleep (200 * 1000);
+      srv_reply (fd, ids[i], "{}");
+    }
+  srv_read_command (f, fd, NULL);
+  for (guint i = 0; i < 10; i++)
+    {
+      srv_puts (fd, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"RESUME\"}\r\nnot json\r\n");
+      g_usleep (100 * 1000);
+    }
+  srv_puts (fd, "{\"return\": [{\"bus\": 0, \"devices\": [{\"irq_pin\": 0,");
+  /* then nothing: wait for the client to hang up */
+  g_free (srv_read_line (f, fd));
+}
+
+static void
+test_reply_timeout (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *results[4] = { NULL };
+  g_autoptr(JsonNode) reply = NULL;
+  gint64 t0;
+  double took;
+
+  fixture_start (&f, script_stall);
+  g_assert_true (connect_sync (&f, &error));
+  iov_qmp_client_set_reply_timeout (f.client, 300);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    iov_qmp_client_execute_async (f.client, "query-status", NULL, NULL, set_result, &results[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autoptr(JsonNode) r = iov_qmp_client_execute_finish (f.client, wait_for (&results[i]), &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (r);
+      g_clear_object (&results[i]);
+    }
+
+  t0 = g_get_monotonic_time ();
+  reply = execute_sync (&f, "query-pci", NULL, &error);
+  took = (g_get_monotonic_time () - t0) / 1e6;
+  g_test_message ("gave up after %.3f s: %s", took, error ? error->message : "(no error)");
+  g_assert_null (reply);
+  g_assert_error (error, IOV_QMP_ERROR, IOV_QMP_ERROR_TIMED_OUT);
+  g_assert_true (iov_qmp_error_is_lost (error));
+  g_assert_true (strstr (error->message, "did not answer “query-pci” within 1 s") != NULL);
+  g_assert_true (strstr (error->message, "but sent what is not QMP (lines: ") != NULL);
+  /* events and garbage came every 100 ms for 1 s: had they counted as
+   * progress, the client would have waited 1.3 s */
+  g_assert_cmpfloat (took, >=, 0.3);
+  g_assert_cmpfloat (took, <, 1.0);
+  g_assert_cmpint (iov_qmp_client_get_state (f.client), ==, IOV_QMP_STATE_DISCONNECTED);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f.log, f.log->len - 2), "disconnected stream did not answer"));
+  fixture_stop (&f);
+}
+
 static void
 script_allow_list (Fixture *f,
                    int      fd)
@@ -893,6 +964,7 @@ main (int    argc,
   g_test_add_func ("/qmp/client/garbage", test_garbage);
   g_test_add_func ("/qmp/client/not-qmp", test_not_qmp);
   g_test_add_func ("/qmp/client/eof-mid-reply", test_eof_mid_reply);
+  g_test_add_func ("/qmp/client/reply-timeout", test_reply_timeout);
   g_test_add_func ("/qmp/client/allow-list", test_allow_list_client);
   g_test_add_func ("/qmp/allow-list", test_allow_list_table);
   g_test_add_func ("/qmp/client/connect-refused", test_connect_refused);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "iov-trace-document.h"
+#include "iov-traffic-explain.h"
 #include "test-traffic-util.h"
 #include "../cli/test-cli-util.h"
 
@@ -357,6 +358,385 @@ test_virtio_iommu (void)
   expected_clear (&e);
 }
 
+/* ---- the rate tracks' bins ----------------------------------------------- */
+
+/* Bins @ts (unsorted) the way the window's rate tracks ask for them:
+ * bin ⌊(t − t0) · n / (t1 − t0)⌋ of [t0, t1), in plain integers (these
+ * spans times these bin counts stay far below 2⁶⁴). */
+static void
+bin_raw (GArray  *ts,
+         guint64  t0,
+         guint64  t1,
+         guint    n_bins,
+         guint64 *bins)
+{
+  for (guint i = 0; i < ts->len; i++)
+    {
+      guint64 t = g_array_index (ts, guint64, i);
+
+      g_assert_cmpuint ((t1 - t0) * n_bins / n_bins, ==, t1 - t0);   /* no overflow */
+      if (t >= t0 && t < t1)
+        bins[(t - t0) * n_bins / (t1 - t0)]++;
+    }
+}
+
+static void
+assert_bins (IovTraffic *traffic,
+             const char *device,
+             guint       mask,
+             GArray    **expected,   /* per count, times */
+             guint64     t0,
+             guint64     t1,
+             guint       n_bins)
+{
+  g_autofree guint64 *want = g_new0 (guint64, n_bins);
+  g_autofree guint64 *got = g_new0 (guint64, n_bins);
+  guint64 total = 0;
+
+  for (guint k = 0; k < IOV_TRAFFIC_N_COUNTS; k++)
+    if (mask & IOV_TRAFFIC_MASK (k))
+      bin_raw (expected[k], t0, t1, n_bins, want);
+  iov_traffic_bin (traffic, device, mask, t0, t1, n_bins, got);
+  for (guint b = 0; b < n_bins; b++)
+    {
+      if (got[b] != want[b])
+        g_error ("%s, mask 0x%x, [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") in %u bins: bin %u has %"
+                 G_GUINT64_FORMAT ", the raw trace %" G_GUINT64_FORMAT, device ? device : "unattributed", mask, t0, t1,
+                 n_bins, b, got[b], want[b]);
+      total += got[b];
+    }
+  g_test_message ("%s, mask 0x%x, %u bins: %" G_GUINT64_FORMAT " lines", device ? device : "unattributed", mask,
+                  n_bins, total);
+}
+
+/* The rate tracks' bins of a real capture equal the test's own binning of
+ * the raw lines: for the device (its invalidations, misses and messages),
+ * and for all devices (every counted line once), over the whole trace in
+ * many lines per bin (edges found by search), zoomed in to a second (each
+ * line to its bin), and in bins of a width that divides nothing evenly. */
+static void
+test_bins (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GArray) all_inv = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) all_miss = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) all_msg = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) empty = g_array_new (FALSE, FALSE, sizeof (guint64));
+  IovTraffic *traffic;
+  GArray *mine[IOV_TRAFFIC_N_COUNTS], *all[IOV_TRAFFIC_N_COUNTS];
+  guint64 first = G_MAXUINT64, last = 0, peak_t = 0;
+  Expected e;
+
+  doc = read_and_count ("qemu-versions/7.2/vhu-cm-on-strict.log.xz", "vhost-user-intel-ats.json", SID_01_00_0,
+                        &trace, &e);
+  if (doc == NULL)
+    return;
+  traffic = iov_trace_document_get_traffic (doc);
+
+  /* every device: each counted line once */
+  {
+    g_auto(GStrv) lines = test_split_lines (trace);
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      {
+        unsigned long long hi, lo;
+        Raw r;
+
+        if (!raw_parse (lines[i], &r))
+          continue;
+        first = MIN (first, r.ts_ns);
+        last = MAX (last, r.ts_ns);
+        if (sscanf (r.body, "vtd_inv_desc invalidate desc type device high 0x%llx low 0x%llx", &hi, &lo) == 2 ||
+            (sscanf (r.body, "vtd_inv_desc invalidate desc type iotlb high 0x%llx low 0x%llx", &hi, &lo) == 2 &&
+             ((lo >> 4) & 3) != 0))
+          g_array_append_val (all_inv, r.ts_ns);
+        else if (g_str_has_prefix (r.body, "vhost_iotlb_miss ") && g_str_has_suffix (r.body, " step 1"))
+          g_array_append_val (all_miss, r.ts_ns);
+        else if (g_str_has_prefix (r.body, "vhost_user_write req:22 "))
+          g_array_append_val (all_msg, r.ts_ns);
+      }
+  }
+  g_assert_cmpuint (all_miss->len, ==, e.n[MISSES]);
+  g_assert_cmpuint (all_inv->len, >, e.n[DEV] + e.n[PAGE]);   /* and 02:00.0's, and the unattributed */
+
+  mine[IOV_TRAFFIC_DEVICE_INVALIDATIONS] = e.ts[DEV];
+  mine[IOV_TRAFFIC_PAGE_INVALIDATIONS] = e.ts[PAGE];
+  mine[IOV_TRAFFIC_DOMAIN_INVALIDATIONS] = e.ts[DOMAIN];
+  mine[IOV_TRAFFIC_GLOBAL_INVALIDATIONS] = e.ts[GLOBAL];
+  mine[IOV_TRAFFIC_IOTLB_MISSES] = e.ts[MISSES];
+  mine[IOV_TRAFFIC_IOTLB_MESSAGES] = e.ts[MESSAGES];
+  all[IOV_TRAFFIC_DEVICE_INVALIDATIONS] = all_inv;   /* the mask below takes the four together */
+  all[IOV_TRAFFIC_PAGE_INVALIDATIONS] = empty;
+  all[IOV_TRAFFIC_DOMAIN_INVALIDATIONS] = empty;
+  all[IOV_TRAFFIC_GLOBAL_INVALIDATIONS] = empty;
+  all[IOV_TRAFFIC_IOTLB_MISSES] = all_miss;
+  all[IOV_TRAFFIC_IOTLB_MESSAGES] = all_msg;
+
+  /* the second with the most misses */
+  g_array_sort (e.ts[MISSES], test_compare_u64);
+  for (guint i = 0, j = 0, best = 0; i < e.ts[MISSES]->len; i++)
+    {
+      while (g_array_index (e.ts[MISSES], guint64, i) - g_array_index (e.ts[MISSES], guint64, j) >= 1000000000ull)
+        j++;
+      if (i - j + 1 > best)
+        best = i - j + 1, peak_t = g_array_index (e.ts[MISSES], guint64, j);
+    }
+
+  {
+    const struct { guint64 t0, t1; guint n; } grids[] = {
+      { first, last + 1, 50 },                       /* about 30 lines a bin */
+      { first, last + 1, 1597 },
+      { peak_t - 1, peak_t + 999999999, 1600 },      /* a second, in pixels */
+      { first + 1234567, first + 7654321987ull, 333 },
+    };
+    const guint masks[] = {
+      IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MISSES), IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MESSAGES),
+      IOV_TRAFFIC_INVALIDATIONS_MASK,
+    };
+
+    for (guint gi = 0; gi < G_N_ELEMENTS (grids); gi++)
+      for (guint mi = 0; mi < G_N_ELEMENTS (masks); mi++)
+        {
+          assert_bins (traffic, "01:00.0", masks[mi], mine, grids[gi].t0, grids[gi].t1, grids[gi].n);
+          assert_bins (traffic, IOV_TRAFFIC_EVERY_DEVICE, masks[mi], all, grids[gi].t0, grids[gi].t1, grids[gi].n);
+        }
+
+    /* a bin edge exactly on a line's time, many lines a bin and few:
+     * the line opens the bin, it does not close the one before */
+    for (guint i = 0; i < e.ts[MISSES]->len; i += e.ts[MISSES]->len / 7)
+      {
+        guint64 m = g_array_index (e.ts[MISSES], guint64, i);
+
+        for (guint mi = 0; mi < G_N_ELEMENTS (masks); mi++)
+          {
+            assert_bins (traffic, "01:00.0", masks[mi], mine, first, first + 8 * (m - first), 8);
+            assert_bins (traffic, IOV_TRAFFIC_EVERY_DEVICE, masks[mi], all, m - 3000, m + 3000, 2);
+            assert_bins (traffic, IOV_TRAFFIC_EVERY_DEVICE, masks[mi], all, first, m + (m - first), 2);
+          }
+      }
+  }
+
+  /* the whole trace in one bin is every line */
+  {
+    guint64 one;
+
+    iov_traffic_bin (traffic, IOV_TRAFFIC_EVERY_DEVICE, IOV_TRAFFIC_INVALIDATIONS_MASK, first, last + 1, 1, &one);
+    g_assert_cmpuint (one, ==, all_inv->len);
+    iov_traffic_bin (traffic, "01:00.0", IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MESSAGES), first, last + 1, 1, &one);
+    g_assert_cmpuint (one, ==, e.n[MESSAGES]);
+  }
+  expected_clear (&e);
+}
+
+static IovTraffic *feed_text (const char *text,
+                              const char *snapshot_json);
+
+/* Lines out of time order (two threads) still land in their bins. */
+static void
+test_bins_out_of_order (void)
+{
+  static const char trace[] =
+    "7@10.300000:vhost_iotlb_miss 0xa step 1\n"
+    "8@10.100000:vhost_iotlb_miss 0xa step 1\n"
+    "7@10.900000:vhost_iotlb_miss 0xa step 1\n"
+    "8@10.000000:vhost_iotlb_miss 0xa step 1\n";
+  g_autoptr(IovTraffic) traffic = feed_text (trace, NULL);
+  guint64 bins[4];
+
+  iov_traffic_bin (traffic, IOV_TRAFFIC_EVERY_DEVICE, IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MISSES),
+                   10000000000ull, 11000000000ull, 4, bins);
+  g_assert_cmpuint (bins[0], ==, 2);
+  g_assert_cmpuint (bins[1], ==, 1);
+  g_assert_cmpuint (bins[2], ==, 0);
+  g_assert_cmpuint (bins[3], ==, 1);
+  /* no snapshot: the vhost pointer's misses are unattributed */
+  iov_traffic_bin (traffic, NULL, IOV_TRAFFIC_MASK (IOV_TRAFFIC_IOTLB_MISSES), 10000000000ull, 11000000000ull, 4,
+                   bins);
+  g_assert_cmpuint (bins[0] + bins[1] + bins[2] + bins[3], ==, 4);
+}
+
+/* ---- the Traffic panel's words ------------------------------------------- */
+
+static char *
+joined (GPtrArray *sentences)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < sentences->len; i++)
+    g_string_append_printf (out, "%s%s", i ? "\n" : "", (char *) g_ptr_array_index (sentences, i));
+  return g_string_free (out, FALSE);
+}
+
+/* A number as the sentences group it (the locale's way). */
+static char *
+grouped (guint64 n)
+{
+  return g_strdup_printf ("%'" G_GUINT64_FORMAT, n);
+}
+
+static gboolean
+claims_mode (const char *text)
+{
+  return strstr (text, "strict") != NULL || strstr (text, "lazy") != NULL;
+}
+
+/* A strict guest's vhost-user capture: the sentences carry the test's own
+ * counts and round trips, one message per miss and per device
+ * invalidation, and the advice on the guest's mode (misses follow device
+ * invalidations one for one), with its warning. */
+static void
+test_describe_strict (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) said = NULL;
+  g_autoptr(GPtrArray) advice = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *tips = NULL;
+  g_autofree char *misses = NULL;
+  g_autofree char *expect = NULL;
+  g_autofree char *inv = NULL;
+  Expected e;
+
+  doc = read_and_count ("qemu-versions/7.2/vhu-cm-on-strict.log.xz", "vhost-user-intel-ats.json", SID_01_00_0,
+                        &trace, &e);
+  if (doc == NULL)
+    return;
+  said = iov_traffic_describe (iov_trace_document_get_traffic (doc), "01:00.0");
+  advice = iov_traffic_advise (iov_trace_document_get_traffic (doc), "01:00.0");
+  text = joined (said);
+  tips = joined (advice);
+  g_test_message ("%s\n%s", text, tips);
+
+  g_array_sort (e.round_trips, test_compare_u64);
+  misses = grouped (e.n[MISSES]);
+  expect = g_strdup_printf ("%s IOTLB misses, median round trip %" G_GUINT64_FORMAT " µs (99th percentile %"
+                            G_GUINT64_FORMAT " µs, longest %" G_GUINT64_FORMAT " µs)", misses,
+                            rank (e.round_trips, 50) / 1000, rank (e.round_trips, 99) / 1000,
+                            g_array_index (e.round_trips, guint64, e.round_trips->len - 1) / 1000);
+  g_assert_nonnull (strstr (text, expect));
+  inv = grouped (e.n[DEV] + e.n[PAGE] + e.n[DOMAIN] + e.n[GLOBAL]);
+  g_free (expect);
+  expect = g_strdup_printf ("%s invalidations reached it (", inv);
+  g_assert_nonnull (strstr (text, expect));
+  /* the raw trace: as many messages as misses and device invalidations */
+  g_assert_cmpuint (e.n[MESSAGES], ==, e.n[MISSES] + e.n[DEV]);
+  g_assert_nonnull (strstr (text, "one per miss and one per device invalidation"));
+  g_assert_nonnull (strstr (tips, "iommu.strict=1"));
+  g_assert_nonnull (strstr (tips, "DPDK 22.11 stalled"));
+  expected_clear (&e);
+}
+
+/* A lazy guest: two messages per device invalidation, a handful of misses
+ * and no claim on the guest's mode from so few. */
+static void
+test_describe_lazy (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) said = NULL;
+  g_autoptr(GPtrArray) advice = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *tips = NULL;
+  Expected e;
+
+  doc = read_and_count ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz", "vhost-user-intel-ats.json", SID_01_00_0, &trace,
+                        &e);
+  if (doc == NULL)
+    return;
+  said = iov_traffic_describe (iov_trace_document_get_traffic (doc), "01:00.0");
+  advice = iov_traffic_advise (iov_trace_document_get_traffic (doc), "01:00.0");
+  text = joined (said);
+  tips = joined (advice);
+  g_test_message ("%s\n%s", text, tips);
+  g_assert_cmpuint (e.n[MESSAGES], ==, e.n[MISSES] + 2 * e.n[DEV]);
+  g_assert_nonnull (strstr (text, "one per miss and two per device invalidation"));
+  g_assert_false (claims_mode (text));
+  g_assert_false (claims_mode (tips));
+  expected_clear (&e);
+}
+
+/* A trace without misses (the intel-strict guest, no vhost backend): the
+ * invalidations are said, and nothing on the guest's mode, though the
+ * guest ran in strict mode; no advice at all. */
+static void
+test_describe_no_misses (void)
+{
+  g_autofree char *trace = test_capture ("qemu-7.2/guest-intel-strict/trace.log.xz");
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  guint64 page = 0;
+
+  if (trace == NULL)
+    return;
+  {
+    g_auto(GStrv) lines = test_split_lines (trace);
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      g_assert_null (strstr (lines[i], "vhost_iotlb_miss"));
+  }
+  doc = test_read_document (trace, NULL);
+  devices = iov_traffic_get_devices (iov_trace_document_get_traffic (doc));
+  g_assert_cmpuint (devices->len, >, 0);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      g_autoptr(GPtrArray) said = iov_traffic_describe (iov_trace_document_get_traffic (doc),
+                                                        g_ptr_array_index (devices, i));
+      g_autoptr(GPtrArray) advice = iov_traffic_advise (iov_trace_document_get_traffic (doc),
+                                                        g_ptr_array_index (devices, i));
+      g_autofree char *text = joined (said);
+      IovTrafficFigures f;
+
+      g_test_message ("%s: %s", (char *) g_ptr_array_index (devices, i), text);
+      iov_traffic_get_figures (iov_trace_document_get_traffic (doc), g_ptr_array_index (devices, i), &f);
+      page += f.counts[IOV_TRAFFIC_PAGE_INVALIDATIONS];
+      g_assert_nonnull (strstr (text, "invalidation"));
+      g_assert_false (claims_mode (text));
+      g_assert_cmpuint (advice->len, ==, 0);
+    }
+  g_assert_cmpuint (page, >, 0);
+}
+
+/* virtio-iommu: the messages that answer no miss pass on the unmaps, as
+ * many as the trace's virtio_iommu_notify_unmap lines. */
+static void
+test_describe_virtio_iommu (void)
+{
+  g_autofree char *trace = NULL;
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_autoptr(GPtrArray) said = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *expect = NULL;
+  g_autofree char *n = NULL;
+  g_autofree char *answers = NULL;
+  g_autofree char *rest = NULL;
+  guint64 unmaps = 0;
+  Expected e;
+
+  doc = read_and_count ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz", "virtio-iommu-vhost-user.json",
+                        0x10, &trace, &e);
+  if (doc == NULL)
+    return;
+  {
+    g_auto(GStrv) lines = test_split_lines (trace);
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      unmaps += strstr (lines[i], ":virtio_iommu_notify_unmap ") != NULL;
+  }
+  said = iov_traffic_describe (iov_trace_document_get_traffic (doc), "00:02.0");
+  text = joined (said);
+  g_test_message ("%s", text);
+  n = grouped (e.n[MESSAGES]);
+  answers = grouped (e.round_trips->len);
+  rest = grouped (unmaps);
+  g_assert_cmpuint (e.n[MESSAGES], ==, e.round_trips->len + unmaps);
+  expect = g_strdup_printf ("%s IOTLB messages to the vhost backend: %s answer misses, %s pass on invalidations or "
+                            "unmaps.", n, answers, rest);
+  g_assert_nonnull (strstr (text, expect));
+  expected_clear (&e);
+}
+
 /* ---- attribution rules on small traces ----------------------------------- */
 
 static void
@@ -374,10 +754,11 @@ feed_text (const char *text,
 
   if (snapshot_json != NULL)
     {
-      g_autoptr(JsonNode) node = json_from_string (snapshot_json, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(IovSnapshotInfo) info = iov_snapshot_info_new_from_data (snapshot_json, -1, &error);
 
-      g_assert_nonnull (node);
-      iov_traffic_add_snapshot (traffic, node);
+      g_assert_no_error (error);
+      iov_traffic_add_snapshot (traffic, info);
     }
   test_each_line (text, feed_line, traffic);
   return traffic;
@@ -390,9 +771,10 @@ static void
 test_two_vhost_devices (void)
 {
   static const char snapshot[] =
-    "{\"devices\": [{\"bdf\": \"0000:01:00.0\", \"type\": \"virtio-net-pci\", \"vhost\": true},"
+    "{\"devices\": [{\"bdf\": \"01:00.0\", \"type\": \"virtio-net-pci\", \"vhost\": true},"
     "               {\"bdf\": \"02:00.0\", \"type\": \"vhost-user-blk-pci\", \"vhost\": true},"
-    "               {\"bdf\": \"03:00.0\", \"type\": \"e1000e\", \"vhost\": false}]}";
+    "               {\"bdf\": \"03:00.0\", \"type\": \"e1000e\", \"vhost\": false}],"
+    " \"qemu\": {\"version\": \"7.2.22\"}, \"address_spaces\": []}";
   static const char trace[] =
     "1@10.000000:vhost_dev_start 0xa:virtio-net vrings:0\n"
     "1@10.000001:vhost_dev_start 0xb:vhost-user-blk vrings:0\n"
@@ -557,5 +939,11 @@ main (int   argc,
   g_test_add_func ("/traffic/two-vhost-devices", test_two_vhost_devices);
   g_test_add_func ("/traffic/domains-and-peaks", test_domains_and_peaks);
   g_test_add_func ("/traffic/cli-stats", test_cli_stats);
+  g_test_add_func ("/traffic/bins", test_bins);
+  g_test_add_func ("/traffic/describe/strict", test_describe_strict);
+  g_test_add_func ("/traffic/describe/lazy", test_describe_lazy);
+  g_test_add_func ("/traffic/describe/no-misses", test_describe_no_misses);
+  g_test_add_func ("/traffic/describe/virtio-iommu", test_describe_virtio_iommu);
+  g_test_add_func ("/traffic/bins-out-of-order", test_bins_out_of_order);
   return g_test_run ();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # test-faults.py — faults with real parts: a QEMU that dies, a writer that
-# comes back, a full disk, a writer faster than Iovista (issue M)
+# comes back, a full disk, a writer faster than Iovista, QMP peers that
+# misbehave, a relay killed under 50 clients (issue M)
 # Copyright 2026 The Iovista authors
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
@@ -37,9 +38,37 @@
 #      The longest write of any kind is printed beside that of the same
 #      writer with `dd of=/dev/null` as the reader: on a loaded machine the
 #      scheduler alone stalls a writer for longer than 10 ms.
+#   f. QMP peers that misbehave: a UNIX-socket peer here greets with QEMU
+#      7.2's real greeting (tests/data/qmp/releases) and then sends
+#      garbage (and stays or closes), stalls (after the greeting, or in
+#      the middle of a reply) or closes in the middle of a reply; one says
+#      nothing at all, one sends garbage instead of a greeting, one floods
+#      bytes without a newline (the client gives up past 64 MiB, its memory
+#      bounded).
+#      `iovista-cli snapshot` must end with exit 3 and one line naming what
+#      happened (and the command left unanswered) within the client's
+#      greeting (5 s) or reply (15 s) timeout: never hang, never a signal.
+#   g. QEMU 7.2 SIGKILLed mid-snapshot and mid-preset, directly: QEMU's own
+#      trace (handle_qmp_command) shows when it received the snapshot's
+#      query-pci, and QEMU is held there with SIGSTOP while the test checks
+#      the CLI is still waiting; then SIGKILLed (exit 3, "closed the
+#      connection while running …"), or left stopped (the CLI gives up
+#      after 15 s naming the command). Mid-preset, a proxy passes exactly 3
+#      trace-event-set-state replies on, holds QEMU with SIGSTOP and kills
+#      it: the CLI exits 3 saying QEMU confirmed those 3 of the preset's
+#      commands, by name.
+#   h. A relay killed under 50 clients: `iovista-cli relay` serving QEMU
+#      7.2 to 50 WebSocket clients (tests/relay/relaytest.py) and to
+#      `iovista-cli snapshot --watch URL`; SIGKILLed, every client must see
+#      its connection end within 2 s, the --watch say once that it is
+#      reconnecting, QEMU stay unharmed. Restarted on the same port with the
+#      same token: 50 clients connect again and the --watch says it is
+#      connected. (The app's IovRemoteSession losing its relay and coming
+#      back: tests/relay/test-remote-session.c.)
 # Output is TAP. Exit 77 only when qemu-system-x86_64 is not installed; d is
 # skipped (a note) only when neither user namespaces nor root can mount a
-# tmpfs. About 30 s on two cores.
+# tmpfs. IOVISTA_TEST_PARTS=f,g runs only those parts. About 70 s on two
+# cores.
 
 import errno
 import fcntl
@@ -68,6 +97,7 @@ QEMU = shutil.which("qemu-system-x86_64")
 CLI = os.environ.get("IOVISTA_CLI")
 C_ENV = dict(os.environ, LC_ALL="C.UTF-8", LANGUAGE="C")   # English messages whatever the locale
 KEEP = os.environ.get("IOVISTA_TEST_KEEP") == "1"
+ONLY = [x for x in os.environ.get("IOVISTA_TEST_PARTS", "").split(",") if x]   # e.g. "f,g" while working on them
 
 if QEMU is None or not os.path.isdir("/usr/share/qemu"):
     print("1..0 # SKIP qemu-system-x86_64 or /usr/share/qemu is not installed (Debian package qemu-system-x86)")
@@ -737,8 +767,556 @@ def part_e():
                                                                               / max(1, got["lines"])))
 
 
+
+# --- f. QMP peers that misbehave ----------------------------------------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GREETING = open(os.path.join(HERE, "..", "data", "qmp", "releases", "7.2-greeting.jsonl"), "rb").read().strip() + b"\r\n"
+# what a half-sent query-qmp-schema reply of QEMU 7.2 starts with
+HALF_REPLY = b'{"return": [{"name": "query-status", "ret-type": "1", "meta-type": "command", "arg-type": "0"}, {"na'
+REPLY_TIMEOUT = 15      # IOV_QMP_REPLY_TIMEOUT_MS in src/core/iov-qmp-client.h
+GREETING_TIMEOUT = 5    # GREETING_TIMEOUT_MS in src/core/iov-qmp-client.c
+
+
+def garbage(rnd, n):
+    """Bytes no QMP client can take for a reply: binary with NULs, invalid
+    UTF-8, JSON that is not an object, objects that are neither reply nor
+    event, a reply to an id never sent, all in lines."""
+    parts = [b"\xff\xfe\x00garbage\x00\r\n", b"[1, 2, 3]\r\n", b'"return"\r\n', b'{"foo": 1}\r\n',
+             b'{"return": {}, "id": 999999}\r\n', b"\xc3\x28\xa0\xa1 not utf-8\r\n", b"{{{{\r\n"]
+    out = bytearray()
+    while len(out) < n:
+        out += rnd.choice(parts) if rnd.random() < 0.3 else bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 200))).replace(b"{", b"(") + b"\n"
+    return bytes(out)
+
+
+class Peer(threading.Thread):
+    """A UNIX-socket peer that greets like QEMU 7.2 and then misbehaves."""
+
+    def __init__(self, path, how, seed):
+        super().__init__(daemon=True)
+        if os.path.exists(path):
+            os.unlink(path)
+        self.lsock = socket.socket(socket.AF_UNIX)
+        self.lsock.bind(path)
+        self.lsock.listen(1)
+        self.how = how
+        self.rnd = random.Random(seed)
+        self.commands = []
+        self.client_closed = None   # monotonic time the CLI closed its end
+        self.flooded = 0
+        self.error = None
+
+    def hold(self, conn):
+        """Stays silent, reading whatever comes, until the client hangs up."""
+        conn.settimeout(REPLY_TIMEOUT + 40)
+        try:
+            while conn.recv(65536):
+                pass
+            self.client_closed = time.monotonic()
+        except OSError:
+            pass
+
+    def run(self):
+        try:
+            conn, _ = self.lsock.accept()
+            f = conn.makefile("rb")
+            how = self.how
+            if how == "silent":
+                return self.hold(conn)
+            if how == "garbage-greeting":
+                conn.sendall(garbage(self.rnd, 4096))
+                return self.hold(conn)
+            conn.sendall(GREETING)
+            if how == "stall-after-greeting":
+                return self.hold(conn)
+            msg = json.loads(f.readline())
+            self.commands.append(msg["execute"])
+            conn.sendall(b'{"return": {}, "id": %d}\r\n' % msg["id"])
+            msg = json.loads(f.readline())
+            self.commands.append(msg["execute"])
+            if how == "flood":
+                # no newline, as fast as it goes, until the client hangs up
+                block = b"x" * (1 << 20)
+                try:
+                    while True:
+                        conn.sendall(block)
+                        self.flooded += len(block)
+                except OSError:
+                    self.client_closed = time.monotonic()
+                return
+            if how.startswith("garbage"):
+                conn.sendall(garbage(self.rnd, 64 * 1024))
+            else:
+                conn.sendall(HALF_REPLY)
+            if how in ("garbage-close", "close-mid-reply"):
+                conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+                return
+            return self.hold(conn)
+        except Exception as e:
+            self.error = repr(e)
+        finally:
+            self.lsock.close()
+
+
+def run_timed(args, box, env=None, timeout=90):
+    """Runs @args; appends (CompletedProcess or None if it hung, seconds,
+    its peak RSS in MiB) to @box."""
+    t = time.monotonic()
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env or C_ENV)
+    procs.append(proc)
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    killer.cancel()
+    took = time.monotonic() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    err.seek(0)
+    res = subprocess.CompletedProcess(args, proc.returncode, out.read().decode(errors="replace"),
+                                      err.read().decode(errors="replace"))
+    box.append((None if took >= timeout else res, took, usage.ru_maxrss / 1024))
+
+
+def part_f():
+    # how → (what stderr must say, the longest it may take)
+    cases = [
+        ("silent", r"sent no QMP greeting within %d s" % GREETING_TIMEOUT, GREETING_TIMEOUT + 5),
+        ("garbage-greeting", r"is not a QMP socket \(it sent ", 3),
+        ("stall-after-greeting", r"QEMU at unix:\S+ did not answer “qmp_capabilities” within %d s" % REPLY_TIMEOUT,
+         REPLY_TIMEOUT + 5),
+        ("garbage", r"unix:\S+ did not answer “{cmd}” within %d s but sent what is not QMP \(lines: \d+\)"
+         % REPLY_TIMEOUT, REPLY_TIMEOUT + 5),
+        ("garbage-close", r"closed the connection while running “{cmd}”", 3),
+        ("stall-mid-reply", r"QEMU at unix:\S+ did not answer “{cmd}” within %d s" % REPLY_TIMEOUT,
+         REPLY_TIMEOUT + 5),
+        ("close-mid-reply", r"closed the connection while running “{cmd}”", 3),
+        ("flood", r"unix:\S+ sent a line of more than 64 MiB without its end: it is not QEMU's QMP", 10),
+    ]
+    runs = []
+    for k, (how, want, bound) in enumerate(cases):
+        path = p("f-%s.sock" % how)
+        peer = Peer(path, how, k)
+        peer.start()
+        box = []
+        th = threading.Thread(target=run_timed, args=([CLI, "snapshot", "unix:" + path], box), daemon=True)
+        th.start()
+        runs.append((how, want, bound, peer, th, box))
+    for how, want, bound, peer, th, box in runs:
+        th.join(timeout=120)
+        res, took, rss = box[0] if box else (None, -1, -1)
+        peer.join(timeout=10)
+        if res is None:
+            tap.ok(False, "f: %s: iovista-cli snapshot ends (it hung for %.0f s)" % (how, took))
+            continue
+        cmd = peer.commands[-1] if len(peer.commands) > 1 else "?"
+        pattern = want.replace("{cmd}", re.escape(cmd))
+        lines = res.stderr.strip().splitlines()
+        tap.note("f: %s: %s after %.2f s, peak RSS %.0f MiB%s: %s"
+                 % (how, signal_name(res.returncode), took, rss,
+                    ", the peer sent %d MiB" % (peer.flooded >> 20) if how == "flood" else "",
+                    res.stderr.strip()[-400:]))
+        tap.ok(peer.error is None and res.returncode == 3 and res.stdout == "",
+               "f: %s: exit 3 (QEMU cannot be reached; documented in docs/live-vm.md), not a signal (%s), nothing on "
+               "stdout" % (how, signal_name(res.returncode)), "%s\n%s" % (peer.error, res.stderr[-1500:]))
+        tap.ok(len(lines) == 1 and re.search(pattern, lines[0]) is not None,
+               "f: %s: one line on stderr saying what happened%s" % (how, "" if "{cmd}" not in want else
+                                                                     ", naming “%s”" % cmd), res.stderr[-1500:])
+        tap.ok(0 <= took <= bound, "f: %s: ends after %.2f s <= %d s" % (how, took, bound))
+        if how not in ("garbage-close", "close-mid-reply"):
+            tap.ok(peer.client_closed is not None, "f: %s: the CLI hung up on the peer" % how)
+        if how == "flood":
+            # unbounded, a flood grows the line buffer by ~200 MiB/s until
+            # the machine runs out of memory
+            tap.ok(rss < 256, "f: flood: the CLI's peak RSS %.0f MiB < 256 MiB (the peer sent %d MiB)"
+                   % (rss, peer.flooded >> 20))
+
+
+# --- g. QEMU killed mid-snapshot (held by SIGSTOP) and mid-preset ---------------------
+
+def traced_commands(path):
+    """QEMU's own account of the QMP commands it received (handle_qmp_command)."""
+    out = []
+    for line in read(path).splitlines():
+        m = re.search(r"handle_qmp_command mon \S+ req: (\{.*)$", line)
+        if m:
+            try:
+                out.append(json.loads(m.group(1)))
+            except ValueError:
+                pass
+    return out
+
+
+def start_traced_qemu(tag, sockets):
+    trace = p("g-%s.trace" % tag)
+    with open(p("g-events"), "w") as f:
+        f.write("handle_qmp_command\n")
+    args = [QEMU, "-accel", "tcg", "-nodefaults", "-machine", "q35,kernel-irqchip=split", "-m", "128",
+            "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "none", "-parallel", "none",
+            "-device", "intel-iommu,intremap=on,caching-mode=on",
+            "-object", "rng-random,id=rng0,filename=/dev/urandom",
+            "-device", "virtio-rng-pci,rng=rng0,iommu_platform=on,disable-legacy=on",
+            "-msg", "timestamp=on", "-trace", "events=%s,file=%s" % (p("g-events"), trace)]
+    for s in sockets:
+        if os.path.exists(s):
+            os.unlink(s)
+        args += ["-qmp", "unix:%s,server=on,wait=off" % s]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=open(p("qemu.stderr"), "ab"))
+    procs.append(proc)
+    Qmp(sockets[-1], timeout=30).close()     # up and serving (the last socket is the test's)
+    return proc, trace
+
+
+def hold_mid_snapshot(tag, attempts=5):
+    """Starts `iovista-cli snapshot` on a fresh QEMU and SIGSTOPs QEMU once
+    QEMU's trace shows it received the snapshot's query-pci (the second
+    stage: the schema's answer came, the rest waits for this one): the CLI
+    is then provably mid-snapshot, QEMU unable to answer. Returns (qemu,
+    cli, trace, commands QEMU had received) or None."""
+    for attempt in range(attempts):
+        sock, mine = p("g-%s.qmp" % tag), p("g-%s-test.qmp" % tag)
+        qemu, trace = start_traced_qemu(tag, [sock, mine])
+        n0 = len(traced_commands(trace))
+        c = subprocess.Popen([CLI, "snapshot", "unix:" + sock], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=C_ENV)
+        procs.append(c)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and c.poll() is None:
+            got = traced_commands(trace)[n0:]
+            if any(m.get("execute") == "query-pci" for m in got):
+                qemu.send_signal(signal.SIGSTOP)
+                break
+            time.sleep(0.002)
+        time.sleep(0.3)
+        if c.poll() is None:
+            return qemu, c, trace, traced_commands(trace)[n0:]
+        tap.note("g: %s: attempt %d: the snapshot finished before QEMU was stopped; again" % (tag, attempt + 1))
+        qemu.kill()
+        qemu.wait()
+    return None
+
+
+def part_g():
+    # 1. held by SIGSTOP, then SIGKILLed
+    held = hold_mid_snapshot("kill")
+    if not tap.ok(held is not None, "g: QEMU held by SIGSTOP mid-snapshot (after query-pci) with the CLI waiting"):
+        return
+    qemu, c, trace, got = held
+    t_kill = time.monotonic()
+    qemu.kill()
+    qemu.wait()
+    try:
+        out, err = c.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        c.kill()
+        out, err = c.communicate()
+    took = time.monotonic() - t_kill
+    last = got[-1].get("execute") if got else "?"
+    tap.note("g: mid-snapshot: QEMU had received %d commands (the last %s); the CLI: %s %.2f s after the kill: %s"
+             % (len(got), last, signal_name(c.returncode), took, err.strip()))
+    tap.ok(c.returncode == 3 and out == "", "g: mid-snapshot, SIGKILL: exit 3, not a signal (%s), nothing on stdout"
+           % signal_name(c.returncode), err[-1500:])
+    tap.ok(len(err.strip().splitlines()) == 1 and re.search(
+        r"QEMU at unix:\S+ closed the connection while running “[a-z-]+”: it exited or crashed", err),
+        "g: mid-snapshot, SIGKILL: one line on stderr saying QEMU closed the connection while running a command",
+        err[-1500:])
+    tap.ok(took < 3, "g: mid-snapshot, SIGKILL: the CLI ends %.2f s after the kill" % took)
+
+    # 2. held by SIGSTOP and left so: a real QEMU that stalls mid-reply
+    held = hold_mid_snapshot("stop")
+    if not tap.ok(held is not None, "g: QEMU held by SIGSTOP mid-snapshot, and left stopped"):
+        return
+    qemu, c, trace, got = held
+    t_stop = time.monotonic()
+    try:
+        out, err = c.communicate(timeout=REPLY_TIMEOUT + 30)
+    except subprocess.TimeoutExpired:
+        c.kill()
+        out, err = c.communicate()
+    took = time.monotonic() - t_stop
+    qemu.kill()
+    qemu.wait()
+    tap.note("g: QEMU stopped mid-snapshot: the CLI: %s %.2f s after SIGSTOP: %s"
+             % (signal_name(c.returncode), took, err.strip()))
+    tap.ok(c.returncode == 3 and out == "", "g: QEMU stopped: exit 3, not a signal (%s), nothing on stdout"
+           % signal_name(c.returncode), err[-1500:])
+    # the oldest command without a reply: one QEMU received after the
+    # schema's (which came back: the CLI sent query-pci)
+    m = re.search(r"QEMU at unix:\S+ did not answer “([a-z-]+)” within %d s: it is stopped" % REPLY_TIMEOUT, err)
+    later = [x.get("execute") for x in got[2:]]
+    tap.ok(len(err.strip().splitlines()) == 1 and m is not None and m.group(1) in later,
+           "g: QEMU stopped: one line naming the command QEMU did not answer (%s, one of the %s QEMU received "
+           "before SIGSTOP)" % (m and m.group(1), "/".join(sorted(set(later)))), err[-1500:])
+    tap.ok(took <= REPLY_TIMEOUT + 5, "g: QEMU stopped: the CLI gives up after %.2f s <= %d s"
+           % (took, REPLY_TIMEOUT + 5))
+
+    # 3. mid-preset: a proxy passes the first 3 trace-event-set-state
+    # replies on, then holds QEMU (SIGSTOP), checks the CLI is waiting,
+    # and SIGKILLs it
+    sock, mine, proxy = p("g-preset.qmp"), p("g-preset-test.qmp"), p("g-preset-proxy.qmp")
+    qemu, trace = start_traced_qemu("preset", [sock, mine])
+    lsock = socket.socket(socket.AF_UNIX)
+    lsock.bind(proxy)
+    lsock.listen(1)
+    set_ids, passed, state = set(), [], {}
+    ready = threading.Event()
+    PASS = 3
+
+    def up(src, dst):
+        buf = b""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    try:
+                        msg = json.loads(line)
+                        if msg.get("execute") == "trace-event-set-state":
+                            set_ids.add(msg.get("id"))
+                    except ValueError:
+                        pass
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    def down(src, dst):
+        buf = b""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    try:
+                        msg = json.loads(line)
+                    except ValueError:
+                        msg = {}
+                    if msg.get("id") in set_ids:
+                        if len(passed) == PASS:
+                            state["held_at"] = time.monotonic()
+                            qemu.send_signal(signal.SIGSTOP)
+                            ready.set()
+                            return
+                        passed.append(msg["id"])
+                    dst.sendall(line + b"\n")
+        except OSError:
+            pass
+        finally:
+            ready.set()
+
+    def serve():
+        client, _ = lsock.accept()
+        upstream = socket.socket(socket.AF_UNIX)
+        upstream.connect(sock)
+        state["sockets"] = (client, upstream)
+        threading.Thread(target=up, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=down, args=(upstream, client), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    c = subprocess.Popen([CLI, "trace", "--qmp", "unix:" + proxy, "--preset", "notifier-traffic"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=C_ENV)
+    procs.append(c)
+    ready.wait(timeout=30)
+    time.sleep(0.3)
+    waiting = c.poll() is None
+    got = traced_commands(trace)
+    n_set = sum(1 for m in got if m.get("execute") == "trace-event-set-state")
+    tap.ok("held_at" in state and waiting,
+           "g: mid-preset: QEMU held by SIGSTOP after %d of the preset's %d trace-event-set-state replies reached "
+           "the CLI (QEMU had received %d), the CLI waiting" % (len(passed), len(set_ids), n_set))
+    t_kill = time.monotonic()
+    qemu.kill()
+    qemu.wait()
+    for s in state.get("sockets", ()):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    lsock.close()
+    try:
+        out, err = c.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        c.kill()
+        out, err = c.communicate()
+    took = time.monotonic() - t_kill
+    tap.note("g: mid-preset: the CLI: %s %.2f s after the kill: %s" % (signal_name(c.returncode), took, err.strip()))
+    tap.ok(c.returncode == 3 and out == "", "g: mid-preset: exit 3, not a signal (%s), nothing on stdout"
+           % signal_name(c.returncode), err[-1500:])
+    m = re.search(r"closed the connection while running “trace-event-set-state”.*; QEMU confirmed (\d+) of the "
+                  r"preset's (\d+) trace-event-set-state commands before that: (.*)$", err.strip())
+    tap.ok(len(err.strip().splitlines()) == 1 and m is not None,
+           "g: mid-preset: one line saying QEMU closed the connection mid-preset and what it had confirmed",
+           err[-1500:])
+    if m:
+        tap.ok(int(m.group(1)) == PASS and int(m.group(2)) == len(set_ids),
+               "g: mid-preset: the CLI reports the %s of %s commands confirmed == the %d replies the proxy passed of "
+               "the %d sent" % (m.group(1), m.group(2), PASS, len(set_ids)))
+        sent = [x for x in got if x.get("execute") == "trace-event-set-state"]
+        first = [x["arguments"]["name"] for x in sent[:PASS]]
+        tap.ok(m.group(3).split(", ") == first, "g: mid-preset: it names them, as QEMU's trace has them: %s"
+               % ", ".join(first), m.group(3))
+    tap.ok(took < 3, "g: mid-preset: the CLI ends %.2f s after the kill" % took)
+
+
+# --- h. a relay killed under 50 clients ------------------------------------------------
+
+N_CLIENTS = 50
+
+
+def ws_round(relaytest, relay, n):
+    """n WebSocket clients on the events of vm1, each past its hello."""
+    clients, bad = [], []
+    for i in range(n):
+        try:
+            ws = relaytest.WebSocket(relay, "vm1")
+            hello = ws.recv_json() if ws.status == 101 else None
+            if hello is None or hello.get("type") != "hello":
+                bad.append((i, ws.status, hello))
+            clients.append(ws)
+        except (OSError, EOFError, ValueError) as e:
+            bad.append((i, repr(e)))
+    return clients, bad
+
+
+def wait_vm_connected(relaytest, relay, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            vms = relaytest.get_json(relay, "/api/v1/vms")["vms"]
+            if vms and vms[0].get("state") == "connected":
+                return True
+        except (OSError, RuntimeError, ValueError):
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def part_h():
+    sys.path.insert(0, os.path.join(HERE, "..", "relay"))
+    import relaytest
+    relaytest.CLI = CLI
+    sock, mine = p("h.qmp"), p("h-test.qmp")
+    qemu = start_qemu([sock, mine])
+    check = Qmp(mine, timeout=30)
+    relay = relaytest.Relay(TMP, ["vm1,qmp=unix:" + sock], name="h-relay")
+    procs.append(relay.proc)
+    tap.ok(wait_vm_connected(relaytest, relay), "h: the relay serves vm1 (QEMU 7.2 connected)", relay.stderr()[-1500:])
+    clients, bad = ws_round(relaytest, relay, N_CLIENTS)
+    tap.ok(len(clients) == N_CLIENTS and not bad, "h: %d WebSocket clients connected, each got its hello"
+           % len(clients), repr(bad)[:1500])
+    # a real Iovista client too: the relay's snapshot --watch
+    env = dict(C_ENV, IOVISTA_TOKEN=relay.token)
+    watch_err = p("h-watch.stderr")
+    watch = subprocess.Popen([CLI, "snapshot", "--watch", "0.2", relay.url + "/vm1"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=open(watch_err, "wb"), text=True, env=env)
+    procs.append(watch)
+    first = watch.stdout.readline()
+    tap.ok(first.startswith("{"), "h: iovista-cli snapshot --watch through the relay printed a snapshot",
+           read(watch_err)[-800:])
+    vms = relaytest.get_json(relay, "/api/v1/vms")["vms"]
+    tap.note("h: the relay counts %s clients on vm1" % vms[0].get("clients"))
+    for ws in clients:
+        ws.sock.setblocking(False)
+
+    t_kill = time.monotonic()
+    relay.proc.kill()
+    relay.proc.wait()
+    # every client must see its connection end (EOF or reset), promptly
+    ended = {}
+    open_ = {ws.sock.fileno(): ws for ws in clients}
+    poller = select.poll()
+    for fd in open_:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    deadline = t_kill + 10
+    while open_ and time.monotonic() < deadline:
+        for fd, _ in poller.poll(100):
+            ws = open_.get(fd)
+            if ws is None:
+                continue
+            try:
+                while True:
+                    data = ws.sock.recv(1 << 16)
+                    if not data:
+                        raise EOFError
+            except BlockingIOError:
+                continue
+            except (EOFError, ConnectionResetError, OSError):
+                ended[fd] = time.monotonic() - t_kill
+                poller.unregister(fd)
+                del open_[fd]
+    worst = max(ended.values()) if ended else -1
+    tap.ok(relay.proc.returncode == -signal.SIGKILL and len(ended) == N_CLIENTS and worst < 2.0,
+           "h: relay SIGKILLed under %d clients: all %d saw the connection end, the last %.0f ms after the kill "
+           "(median %.0f ms)" % (N_CLIENTS, len(ended), worst * 1e3,
+                                 sorted(ended.values())[len(ended) // 2] * 1e3 if ended else -1))
+    for ws in clients:
+        ws.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "reconnecting" not in read(watch_err):
+        time.sleep(0.05)
+    t_said = time.monotonic() - t_kill
+    werr = read(watch_err)
+    tap.ok(watch.poll() is None and "reconnecting" in werr,
+           "h: snapshot --watch says it lost the relay and keeps trying (%.2f s after the kill): %s"
+           % (t_said, werr.strip().splitlines()[-1] if werr.strip() else "-"), werr[-1500:])
+    try:
+        st = check.cmd("query-status")
+        alive = qemu.poll() is None
+    except (OSError, EOFError, ValueError, RuntimeError):
+        st, alive = None, False
+    tap.ok(alive and st is not None, "h: QEMU is unharmed by its relay's death (query-status: %s)"
+           % (st and st.get("status")))
+
+    # the relay comes back on the same port: the clients can connect again
+    said_connected = []
+
+    def watch_for_connected():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if read(watch_err).rstrip().endswith("connected"):
+                said_connected.append(time.monotonic())
+                return
+            time.sleep(0.01)
+    seer = threading.Thread(target=watch_for_connected, daemon=True)
+    seer.start()
+    t_restart = time.monotonic()
+    # the same token file (name): the clients' token stays valid
+    relay2 = relaytest.Relay(TMP, ["vm1,qmp=unix:" + sock], extra=["--listen", "127.0.0.1:%d" % relay.port],
+                             name="h-relay")
+    procs.append(relay2.proc)
+    up = wait_vm_connected(relaytest, relay2)
+    t_up = time.monotonic() - t_restart
+    tap.ok(relay2.port == relay.port and up, "h: the relay restarted on port %d and has QEMU again after %.2f s"
+           % (relay2.port, t_up), relay2.stderr()[-1500:])
+    clients, bad = ws_round(relaytest, relay2, N_CLIENTS)
+    tap.ok(len(clients) == N_CLIENTS and not bad, "h: %d clients connect again, each gets its hello"
+           % len(clients), repr(bad)[:1500])
+    for ws in clients:
+        ws.close()
+    seer.join()
+    werr = read(watch_err)
+    tap.ok(watch.poll() is None and werr.rstrip().endswith("iovista-cli snapshot: connected")
+           and werr.count("reconnecting") == 1 and said_connected,
+           "h: snapshot --watch (polling every 0.2 s) says once that it reconnects and, %.2f s after the relay "
+           "was restarted, that it is connected" % ((said_connected[0] if said_connected else -1) - t_restart),
+           werr[-1500:])
+    rc = stop(watch)
+    tap.ok(rc == 0, "h: snapshot --watch exits 0 on SIGINT (%s)" % signal_name(rc))
+    relay2.stop()
+    check.close()
+
 try:
-    for name, part in (("a", part_a), ("a2", part_a2), ("b", part_b), ("c", part_c), ("d", part_d), ("e", part_e)):
+    for name, part in (("a", part_a), ("a2", part_a2), ("b", part_b), ("c", part_c), ("d", part_d), ("e", part_e),
+                       ("f", part_f), ("g", part_g), ("h", part_h)):
+        if ONLY and name not in ONLY:
+            continue
         t = time.monotonic()
         try:
             part()
