@@ -506,6 +506,26 @@ iov_event_list_select_row (IovEventList *self,
   gtk_single_selection_set_selected (self->selection, row);
 }
 
+void
+iov_event_list_reveal_row (IovEventList *self,
+                           guint         row)
+{
+  GtkAdjustment *adj;
+  double upper, page;
+
+  g_return_if_fail (IOV_IS_EVENT_LIST (self));
+
+  if (self->n_rows == 0)
+    return;
+  /* rows are of one height: the adjustment says where, without a layout
+   * pass of GTK 4.8's "list.scroll-to-item" */
+  self->stick_to_end = FALSE;
+  adj = gtk_scrolled_window_get_vadjustment (self->scroller);
+  upper = gtk_adjustment_get_upper (adj);
+  page = gtk_adjustment_get_page_size (adj);
+  gtk_adjustment_set_value (adj, CLAMP (upper * row / self->n_rows - page / 2, 0, MAX (upper - page, 0)));
+}
+
 /* ---- GObject ------------------------------------------------------------ */
 
 static void

@@ -63,6 +63,9 @@ char      *iov_event_list_dup_cell_text   (IovEventList     *self,
                                            guint             column);
 void       iov_event_list_select_row      (IovEventList     *self,
                                            guint             row);
+/* Scrolls @row to the middle of the list. */
+void       iov_event_list_reveal_row      (IovEventList     *self,
+                                           guint             row);
 /* The inspector's text, for tests and copying. */
 char      *iov_event_list_dup_inspector_text (IovEventList  *self);
 

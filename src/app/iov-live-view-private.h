@@ -101,7 +101,19 @@ struct _IovLiveView
   gint64            last_lanes_us;
   gint64            last_traffic_us;
   gboolean          loading;
+
+  /* Compare Versions (-compare.c) */
+  struct _IovComparePanel *compare_panel;
+  struct _IovCompareMarks *compare_marks;
+  char             *source_path;    /* the opened trace or recording */
+  GCancellable     *compare_cancellable;
+  guint64           compare_event;  /* the event the panel shows */
+  gboolean          comparing;
 };
+
+void         _iov_live_view_compare_class_init (GtkWidgetClass *widget_class);
+void         _iov_live_view_compare_init      (IovLiveView   *self);
+void         _iov_live_view_compare_reset     (IovLiveView   *self);
 
 /* iov-live-view.c */
 void         _iov_live_view_set_status        (IovLiveView   *self,

@@ -682,6 +682,7 @@ _iov_live_view_open_file (IovLiveView  *self,
     }
 
   _iov_live_view_reset (self);
+  self->source_path = g_strdup (path);
   basename = g_file_get_basename (file);
   self->recording_name = g_strdup (basename);
   /* Translators: the header's subtitle, %s is the file's name */

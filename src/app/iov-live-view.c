@@ -178,6 +178,7 @@ void
 _iov_live_view_reset (IovLiveView *self)
 {
   iov_live_view_disconnect (self);
+  _iov_live_view_compare_reset (self);
   g_clear_pointer (&self->snapshot, json_node_unref);
   g_clear_pointer (&self->snapshot_info, iov_snapshot_info_free);
   g_clear_pointer (&self->selected_bdf, g_free);
@@ -270,6 +271,8 @@ iov_live_view_dispose (GObject *object)
   IovLiveView *self = IOV_LIVE_VIEW (object);
 
   iov_live_view_disconnect (self);
+  g_cancellable_cancel (self->compare_cancellable);
+  g_clear_object (&self->compare_cancellable);
   /* AdwBin unparents its child itself: no gtk_widget_dispose_template(),
    * which would unparent it behind AdwBin's back. */
 
@@ -290,6 +293,7 @@ iov_live_view_finalize (GObject *object)
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->trace_preset, g_free);
   g_clear_pointer (&self->untrusted_sha256, g_free);
+  g_clear_pointer (&self->source_path, g_free);
   g_clear_weak_pointer (&self->change_toast);
   g_clear_object (&self->doc);
 
@@ -316,6 +320,7 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   g_type_ensure (IOV_TYPE_RATE_TRACKS);
   g_type_ensure (IOV_TYPE_TRAFFIC_PANEL);
   g_type_ensure (IOV_TYPE_EVENT_LIST);
+  _iov_live_view_compare_class_init (widget_class);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/iovista/Iovista/iov-live-view.ui");
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, stack);
@@ -337,6 +342,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, follow_button);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, speed_dropdown);
   gtk_widget_class_bind_template_child (widget_class, IovLiveView, lanes_title);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, compare_panel);
+  gtk_widget_class_bind_template_child (widget_class, IovLiveView, compare_marks);
   /* the handlers live in the files of their part (-sidebar.c, -trace.c) */
   gtk_widget_class_bind_template_callback_full (widget_class, "follow_toggled_cb",
                                                 G_CALLBACK (_iov_live_view_follow_toggled_cb));
@@ -366,6 +373,7 @@ iov_live_view_init (IovLiveView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   _iov_live_view_sidebar_init (self);
   _iov_live_view_trace_init (self);
+  _iov_live_view_compare_init (self);
   self->cancellable = g_cancellable_new ();
   self->status = g_strdup (_("Not connected"));
   _iov_live_view_update_trace_label (self);

@@ -68,5 +68,13 @@ IovEventList *iov_live_view_get_event_list (IovLiveView *self);
 IovTraceDocument *iov_live_view_get_document (IovLiveView *self);
 IovTimeline *iov_live_view_get_timeline  (IovLiveView  *self);
 GtkWidget  *iov_live_view_get_lanes      (IovLiveView  *self);
+/* Replays the opened trace or recording under every QEMU release, with
+ * @snapshot (NULL: the view's own), in a thread; the panel under the
+ * timeline shows the result, the timeline marks where releases differ. */
+void        iov_live_view_compare_versions (IovLiveView *self,
+                                            JsonNode    *snapshot);
+gboolean    iov_live_view_is_comparing   (IovLiveView  *self);
+GtkWidget  *iov_live_view_get_compare_panel (IovLiveView *self);
+GtkWidget  *iov_live_view_get_compare_marks (IovLiveView *self);
 
 G_END_DECLS

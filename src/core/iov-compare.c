@@ -35,40 +35,135 @@ typedef struct
   guint64 by_type[3];   /* map, unmap, deviotlb-unmap */
 } Counts;
 
+/* A notifier's outcome of one line (several deliveries of an event split
+ * in chunks make one): merging compares these, without a string built
+ * or an allocation per delivery. */
 typedef struct
 {
-  GPtrArray    *members;     /* const IovProfile*: releases that behave alike */
-  IovInference *inference;
+  guint       id;            /* the notifier's name, as a number the same in every pass */
+  guint       rank;          /* RANK_* */
+  const char *name;          /* the notifier's; its pass owns it */
+} Word;
+
+/* A notifier of a pass as merging needs it, found without hashing. */
+typedef struct
+{
+  const IovNotifier *notifier;
+  Counts            *counts;
+  guint              id;
+} Slot;
+
+enum { RANK_SKIPPED, RANK_DELIVERED, RANK_CROPPED, RANK_ABORT };
+
+static const char *const rank_words[] = { "skipped", "delivered", "cropped", "abort" };
+
+/* Releases that share every rule the model has (iov_profile_same_rules()):
+ * the same outcomes on any trace. */
+typedef struct
+{
+  GPtrArray    *members;     /* const IovProfile*, in the caller's order */
+  struct _Pass *pass;        /* the pass that runs them */
+} Group;
+
+typedef struct _Pass
+{
+  GPtrArray    *groups;      /* Group*, not owned: those that behaved alike so far, in order */
+  IovInference *inference;   /* under the first group's rules */
   GArray       *out;         /* IovDelivery, settled, not merged yet */
   guint         next;        /* first of out not merged */
   GHashTable   *counts;      /* const IovNotifier* → Counts */
+  GArray       *slots;       /* Slot */
+  GArray       *words;       /* Word: this pass's outcomes of the line being merged */
+  gboolean      has_words;   /* FALSE: aborted before that line */
 } Pass;
+
+/* Events wait in a batch, decoded once, until every pass reads the whole
+ * batch: a pass at a time on each of two threads, the caller's and a
+ * worker's (issue K: both cores are there). A pass only ever runs on one
+ * thread at a time and reads the events in order, and the outcomes are
+ * merged in line order after the batch, so the output does not depend on
+ * which thread ran what. */
+#define BATCH 8192
+
+typedef struct
+{
+  GArray     *events;        /* IovInferenceEvent, name and args point into text */
+  GByteArray *text;
+} Batch;
 
 struct _IovCompare
 {
-  GPtrArray *passes;         /* Pass* */
+  GPtrArray *groups;         /* Group*, in the order of their first release */
+  GPtrArray *passes;         /* Pass*, in the order of their first group */
   GPtrArray *divergences;    /* JsonNode* */
   guint64    n_divergences;
   guint64    n_walk_events;  /* events whose notifications need the guest's tables */
+  GHashTable *name_ids;      /* notifier name → Word.id + 1 */
+
+  Batch      batches[2];     /* one filled while the passes read the other */
+  guint      filling;
+  GThread   *worker;         /* NULL on a single processor */
+  GMutex     lock;
+  GCond      cond;
+  Batch     *job;            /* the batch the passes read; NULL: none */
+  guint      next_pass;      /* the job's first pass nobody runs yet */
+  guint      n_running;      /* passes of the job running */
+  gboolean   quit;
 };
+
+static void
+group_free (Group *group)
+{
+  g_ptr_array_unref (group->members);
+  g_free (group);
+}
+
+static const IovProfile *
+group_rules (const Group *group)
+{
+  return g_ptr_array_index (group->members, 0);
+}
 
 static void
 pass_free (Pass *pass)
 {
-  g_ptr_array_unref (pass->members);
+  g_ptr_array_unref (pass->groups);
   iov_inference_free (pass->inference);
   g_array_unref (pass->out);
   g_hash_table_unref (pass->counts);
+  g_array_unref (pass->words);
+  g_array_unref (pass->slots);
   g_free (pass);
 }
+
+static void wait_job (IovCompare *self);
+static gpointer worker_main (gpointer data);
 
 void
 iov_compare_free (IovCompare *self)
 {
   if (self == NULL)
     return;
+  if (self->worker != NULL)
+    {
+      wait_job (self);
+      g_mutex_lock (&self->lock);
+      self->quit = TRUE;
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+      g_thread_join (self->worker);
+    }
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  for (guint i = 0; i < G_N_ELEMENTS (self->batches); i++)
+    {
+      g_clear_pointer (&self->batches[i].events, g_array_unref);
+      g_clear_pointer (&self->batches[i].text, g_byte_array_unref);
+    }
   g_ptr_array_unref (self->passes);
+  g_ptr_array_unref (self->groups);
   g_ptr_array_unref (self->divergences);
+  g_hash_table_unref (self->name_ids);
   g_free (self);
 }
 
@@ -133,6 +228,19 @@ snapshot_for (JsonNode         *snapshot,
   return copy;
 }
 
+static Pass *
+pass_new (void)
+{
+  Pass *pass = g_new0 (Pass, 1);
+
+  pass->groups = g_ptr_array_new ();
+  pass->out = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
+  pass->words = g_array_new (FALSE, FALSE, sizeof (Word));
+  pass->slots = g_array_new (FALSE, FALSE, sizeof (Slot));
+  pass->counts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  return pass;
+}
+
 IovCompare *
 iov_compare_new (JsonNode          *snapshot,
                  const IovProfile **profiles,
@@ -153,9 +261,39 @@ iov_compare_new (JsonNode          *snapshot,
 
   self->passes = g_ptr_array_new_with_free_func ((GDestroyNotify) pass_free);
   self->divergences = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  self->name_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  for (guint i = 0; i < G_N_ELEMENTS (self->batches); i++)
+    {
+      self->batches[i].events = g_array_sized_new (FALSE, FALSE, sizeof (IovInferenceEvent), BATCH);
+      self->batches[i].text = g_byte_array_sized_new (128 * BATCH);
+    }
+  self->groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_free);
   for (guint i = 0; i < n_profiles; i++)
     {
       const IovProfile *profile = profiles[i];
+      Group *group = NULL;
+
+      for (guint g = 0; g < self->groups->len && group == NULL; g++)
+        if (iov_profile_same_rules (group_rules (g_ptr_array_index (self->groups, g)), profile))
+          group = g_ptr_array_index (self->groups, g);
+      if (group != NULL)
+        {
+          if (!g_ptr_array_find (group->members, profile, NULL))
+            g_ptr_array_add (group->members, (gpointer) profile);
+          continue;
+        }
+      group = g_new0 (Group, 1);
+      group->members = g_ptr_array_new ();
+      g_ptr_array_add (group->members, (gpointer) profile);
+      g_ptr_array_add (self->groups, group);
+    }
+  /* Groups whose rules differ only where an event the trace may never
+   * hold reads them share one pass until such an event comes (split()). */
+  for (guint g = 0; g < self->groups->len; g++)
+    {
+      Group *group = g_ptr_array_index (self->groups, g);
       g_autoptr(JsonNode) mine = NULL;
       Pass *pass = NULL;
 
@@ -163,22 +301,20 @@ iov_compare_new (JsonNode          *snapshot,
         {
           Pass *other = g_ptr_array_index (self->passes, p);
 
-          if (iov_profile_same_rules (g_ptr_array_index (other->members, 0), profile))
+          if (iov_inference_profiles_alike (group_rules (g_ptr_array_index (other->groups, 0)), group_rules (group)))
             pass = other;
         }
       if (pass != NULL)
         {
-          if (!g_ptr_array_find (pass->members, profile, NULL))
-            g_ptr_array_add (pass->members, (gpointer) profile);
+          g_ptr_array_add (pass->groups, group);
+          group->pass = pass;
           continue;
         }
-      mine = snapshot_for (snapshot, profile);
-      pass = g_new0 (Pass, 1);
-      pass->members = g_ptr_array_new ();
-      g_ptr_array_add (pass->members, (gpointer) profile);
-      pass->out = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
-      pass->counts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
-      pass->inference = iov_inference_new_from_snapshot (mine, profile, error);
+      mine = snapshot_for (snapshot, group_rules (group));
+      pass = pass_new ();
+      g_ptr_array_add (pass->groups, group);
+      group->pass = pass;
+      pass->inference = iov_inference_new_from_snapshot (mine, group_rules (group), error);
       if (pass->inference == NULL)
         {
           pass_free (pass);
@@ -186,6 +322,8 @@ iov_compare_new (JsonNode          *snapshot,
         }
       g_ptr_array_add (self->passes, pass);
     }
+  if (self->groups->len > 1 && g_get_num_processors () > 1)
+    self->worker = g_thread_new ("iov-compare", worker_main, self);
   return g_steal_pointer (&self);
 }
 
@@ -197,41 +335,57 @@ iov_compare_get_n_passes (IovCompare *self)
 
 /* ---- merging ------------------------------------------------------------ */
 
-static const char *
-outcome_word (const IovDelivery *d)
+static guint
+outcome_rank (const IovDelivery *d)
 {
   switch (d->outcome.result)
     {
     case IOV_RESULT_DELIVERED:
-      return d->outcome.cropped ? "cropped" : "delivered";
+      return d->outcome.cropped ? RANK_CROPPED : RANK_DELIVERED;
     case IOV_RESULT_ABORT:
-      return "abort";
+      return RANK_ABORT;
     case IOV_RESULT_SKIPPED_RANGE:
     case IOV_RESULT_SKIPPED_FLAGS:
     default:
-      return "skipped";
+      return RANK_SKIPPED;
     }
 }
 
-/* A notifier's outcomes of one line, as one word: an event split in
- * chunks reaches a notifier several times. */
-static int
-rank (const char *word)
+static Slot *
+slot_of (IovCompare        *self,
+         Pass              *pass,
+         const IovNotifier *n)
 {
-  return g_str_equal (word, "abort") ? 3 : g_str_equal (word, "cropped") ? 2 : g_str_equal (word, "delivered") ? 1 : 0;
+  Slot slot = { n, NULL, 0 };
+  gpointer id;
+
+  for (guint i = 0; i < pass->slots->len; i++)
+    if (g_array_index (pass->slots, Slot, i).notifier == n)
+      return &g_array_index (pass->slots, Slot, i);
+  slot.counts = g_hash_table_lookup (pass->counts, n);
+  if (slot.counts == NULL)
+    {
+      slot.counts = g_new0 (Counts, 1);
+      g_hash_table_insert (pass->counts, (gpointer) n, slot.counts);
+    }
+  if (n != NULL)
+    {
+      id = g_hash_table_lookup (self->name_ids, n->name);
+      if (id == NULL)
+        {
+          id = GUINT_TO_POINTER (g_hash_table_size (self->name_ids) + 1);
+          g_hash_table_insert (self->name_ids, g_strdup (n->name), id);
+        }
+      slot.id = GPOINTER_TO_UINT (id) - 1;
+    }
+  g_array_append_val (pass->slots, slot);
+  return &g_array_index (pass->slots, Slot, pass->slots->len - 1);
 }
 
 static void
-count (Pass              *pass,
+count (Counts            *c,
        const IovDelivery *d)
 {
-  Counts *c = g_hash_table_lookup (pass->counts, d->notifier);
-
-  if (c == NULL)
-    {
-      c = g_new0 (Counts, 1);
-      g_hash_table_insert (pass->counts, (gpointer) d->notifier, c);
-    }
   if (d->outcome.result == IOV_RESULT_DELIVERED)
     {
       c->delivered++;
@@ -250,84 +404,95 @@ count (Pass              *pass,
   c->observed += d->kind == IOV_DELIVERY_OBSERVED;
 }
 
-/* Pass @pass's outcomes of @line, from its next unmerged delivery on:
- * notifier name → word, sorted by name. */
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
+/* Pass @pass's outcomes of @line, from its next unmerged delivery on,
+ * into pass->words: one per notifier (the strongest), in no order. */
+static void
+take_line (IovCompare *self,
+           Pass       *pass,
+           guint64     line)
 {
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
+  GArray *words = pass->words;
 
-static GPtrArray *
-take_line (Pass    *pass,
-           guint64  line)
-{
-  GPtrArray *words = g_ptr_array_new_with_free_func (g_free);   /* "name\tword" */
-
+  g_array_set_size (words, 0);
   while (pass->next < pass->out->len)
     {
       const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);
-      const char *word = outcome_word (d);
-      gboolean merged = FALSE;
+      const Slot *slot;
+      guint rank, at;
 
       if (d->line != line)
         break;
-      count (pass, d);
+      slot = slot_of (self, pass, d->notifier);
+      count (slot->counts, d);
       pass->next++;
       if (d->notifier == NULL)
         continue;
-      for (guint i = 0; i < words->len; i++)
+      rank = outcome_rank (d);
+      for (at = 0; at < words->len; at++)
         {
-          char *entry = g_ptr_array_index (words, i);
-          char *tab = strchr (entry, '\t');
+          Word *other = &g_array_index (words, Word, at);
 
-          if (strncmp (entry, d->notifier->name, tab - entry) == 0 && d->notifier->name[tab - entry] == '\0')
+          if (other->id == slot->id)
             {
-              if (rank (word) > rank (tab + 1))
-                {
-                  g_ptr_array_index (words, i) = g_strconcat (d->notifier->name, "\t", word, NULL);
-                  g_free (entry);
-                }
-              merged = TRUE;
+              other->rank = MAX (other->rank, rank);
               break;
             }
         }
-      if (!merged)
-        g_ptr_array_add (words, g_strconcat (d->notifier->name, "\t", word, NULL));
+      if (at == words->len)
+        {
+          Word w = { slot->id, rank, d->notifier->name };
+
+          g_array_append_val (words, w);
+        }
     }
-  g_ptr_array_sort (words, compare_strings);
-  return words;
+}
+
+/* How many of @a's words are no skip, and whether @b has each of them. */
+static gboolean
+words_within (GArray *a,
+              GArray *b,
+              guint  *n)
+{
+  *n = 0;
+  for (guint i = 0; i < a->len; i++)
+    {
+      const Word *x = &g_array_index (a, Word, i);
+      gboolean found = FALSE;
+
+      if (x->rank == RANK_SKIPPED)
+        continue;
+      (*n)++;
+      for (guint j = 0; j < b->len && !found; j++)
+        found = g_array_index (b, Word, j).id == x->id && g_array_index (b, Word, j).rank == x->rank;
+      if (!found)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Releases differ on a line when a notifier gets something (delivered,
  * cropped, abort) under one and not the same under another; a skip and
  * no notification at all are the same to the notifier. */
 static gboolean
-same_words (GPtrArray *a,
-            GPtrArray *b)
+same_words (GArray *a,
+            GArray *b)
 {
-  guint i = 0, j = 0;
+  guint na, nb;
 
-  for (;;)
-    {
-      while (i < a->len && g_str_has_suffix (g_ptr_array_index (a, i), "\tskipped"))
-        i++;
-      while (j < b->len && g_str_has_suffix (g_ptr_array_index (b, j), "\tskipped"))
-        j++;
-      if (i == a->len || j == b->len)
-        return i == a->len && j == b->len;
-      if (g_strcmp0 (g_ptr_array_index (a, i), g_ptr_array_index (b, j)) != 0)
-        return FALSE;
-      i++, j++;
-    }
+  return words_within (a, b, &na) && words_within (b, a, &nb) && na == nb;
+}
+
+static int
+compare_words (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (((const Word *) a)->name, ((const Word *) b)->name);
 }
 
 static JsonNode *
 divergence_node (IovCompare        *self,
                  guint64            line,
-                 const IovDelivery *first,
-                 GPtrArray        **words)
+                 const IovDelivery *first)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   char hex[20];
@@ -346,22 +511,27 @@ divergence_node (IovCompare        *self,
   json_builder_end_object (b);
   json_builder_set_member_name (b, "outcomes");
   json_builder_begin_object (b);
-  for (guint p = 0; p < self->passes->len; p++)
+  for (guint g = 0; g < self->groups->len; g++)
     {
-      Pass *pass = g_ptr_array_index (self->passes, p);
+      Group *group = g_ptr_array_index (self->groups, g);
+      Pass *pass = group->pass;
+      g_autoptr(GArray) sorted = NULL;
 
-      if (words[p] == NULL)
+      if (!pass->has_words)
         continue;   /* aborted before this line */
-      for (guint m = 0; m < pass->members->len; m++)
+      /* by name, as people read them */
+      sorted = g_array_copy (pass->words);
+      g_array_sort (sorted, compare_words);
+      for (guint m = 0; m < group->members->len; m++)
         {
-          json_builder_set_member_name (b, ((const IovProfile *) g_ptr_array_index (pass->members, m))->id);
+          json_builder_set_member_name (b, ((const IovProfile *) g_ptr_array_index (group->members, m))->id);
           json_builder_begin_object (b);
-          for (guint i = 0; i < words[p]->len; i++)
+          for (guint i = 0; i < pass->words->len; i++)
             {
-              g_auto(GStrv) kv = g_strsplit (g_ptr_array_index (words[p], i), "\t", 2);
+              const Word *w = &g_array_index (sorted, Word, i);
 
-              json_builder_set_member_name (b, kv[0]);
-              json_builder_add_string_value (b, kv[1]);
+              json_builder_set_member_name (b, w->name);
+              json_builder_add_string_value (b, rank_words[w->rank]);
             }
           json_builder_end_object (b);
         }
@@ -377,13 +547,13 @@ merge (IovCompare *self,
        guint64     safe)
 {
   guint n = self->passes->len;
-  g_autofree GPtrArray **words = g_new0 (GPtrArray *, n);
 
   for (;;)
     {
       guint64 line = G_MAXUINT64;
       const IovDelivery *first = NULL;
-      GPtrArray *reference = NULL;
+      IovDelivery first_copy;
+      GArray *reference = NULL;
       gboolean differ = FALSE;
 
       for (guint p = 0; p < n; p++)
@@ -400,28 +570,29 @@ merge (IovCompare *self,
         }
       if (line == G_MAXUINT64 || line >= safe)
         break;
+      /* taking the lines moves on: the event is read before */
+      first_copy = *first;
       for (guint p = 0; p < n; p++)
         {
           Pass *pass = g_ptr_array_index (self->passes, p);
           const IovInferenceAbort *abort = iov_inference_get_abort (pass->inference);
 
           /* QEMU stopped at its abort: later lines are not its to differ on */
-          words[p] = abort != NULL && abort->line < line ? NULL : take_line (pass, line);
-          if (words[p] == NULL)
+          pass->has_words = !(abort != NULL && abort->line < line);
+          if (!pass->has_words)
             continue;
+          take_line (self, pass, line);
           if (reference == NULL)
-            reference = words[p];
-          else if (!same_words (reference, words[p]))
+            reference = pass->words;
+          else if (!same_words (reference, pass->words))
             differ = TRUE;
         }
       if (differ)
         {
           if (self->divergences->len < MAX_DIVERGENCES)
-            g_ptr_array_add (self->divergences, divergence_node (self, line, first, words));
+            g_ptr_array_add (self->divergences, divergence_node (self, line, &first_copy));
           self->n_divergences++;
         }
-      for (guint p = 0; p < n; p++)
-        g_clear_pointer (&words[p], g_ptr_array_unref);
     }
   for (guint p = 0; p < n; p++)
     {
@@ -432,6 +603,195 @@ merge (IovCompare *self,
     }
 }
 
+/* ---- batches ------------------------------------------------------------- */
+
+static void
+run_pass (Pass  *pass,
+          Batch *batch)
+{
+  for (guint i = 0; i < batch->events->len; i++)
+    iov_inference_feed_event (pass->inference, &g_array_index (batch->events, IovInferenceEvent, i), pass->out);
+}
+
+/* Runs passes of the job until none is left to start; called and
+ * returns with the lock held. */
+static void
+claim_passes (IovCompare *self)
+{
+  while (self->job != NULL && self->next_pass < self->passes->len)
+    {
+      Pass *pass = g_ptr_array_index (self->passes, self->next_pass++);
+      Batch *job = self->job;
+
+      self->n_running++;
+      g_mutex_unlock (&self->lock);
+      run_pass (pass, job);
+      g_mutex_lock (&self->lock);
+      if (--self->n_running == 0 && self->next_pass == self->passes->len)
+        g_cond_broadcast (&self->cond);
+    }
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  IovCompare *self = data;
+
+  g_mutex_lock (&self->lock);
+  while (!self->quit)
+    {
+      claim_passes (self);
+      if (!self->quit)
+        g_cond_wait (&self->cond, &self->lock);
+    }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+/* Waits until every pass has read the job, runs passes meanwhile, and
+ * merges what they settled. */
+static void
+wait_job (IovCompare *self)
+{
+  Batch *job;
+  guint64 safe = G_MAXUINT64;
+
+  g_mutex_lock (&self->lock);
+  claim_passes (self);
+  while (self->job != NULL && self->n_running > 0)
+    g_cond_wait (&self->cond, &self->lock);
+  job = self->job;
+  self->job = NULL;
+  g_mutex_unlock (&self->lock);
+  if (job == NULL)
+    return;
+
+  for (guint p = 0; p < self->passes->len; p++)
+    safe = MIN (safe, iov_inference_get_oldest_held_line (((Pass *) g_ptr_array_index (self->passes, p))->inference));
+  if (safe == G_MAXUINT64 && job->events->len > 0)
+    safe = g_array_index (job->events, IovInferenceEvent, job->events->len - 1).line + 1;
+  g_array_set_size (job->events, 0);
+  g_byte_array_set_size (job->text, 0);
+  merge (self, safe);
+}
+
+/* The filling batch becomes the job: the worker starts on it, and this
+ * thread returns to fill the other. */
+static void
+start_job (IovCompare *self)
+{
+  Batch *batch = &self->batches[self->filling];
+
+  wait_job (self);
+  if (batch->events->len == 0)
+    return;
+  /* the text has its final address now */
+  for (guint i = 0; i < batch->events->len; i++)
+    {
+      IovInferenceEvent *ev = &g_array_index (batch->events, IovInferenceEvent, i);
+
+      ev->name = (const char *) batch->text->data + GPOINTER_TO_SIZE (ev->name);
+      ev->args = (const char *) batch->text->data + GPOINTER_TO_SIZE (ev->args);
+    }
+  g_mutex_lock (&self->lock);
+  self->job = batch;
+  self->next_pass = 0;
+  g_cond_broadcast (&self->cond);
+  /* alone, this thread runs them all now; else it reads on, and helps
+   * with what the worker has not started when it needs the batch back */
+  if (self->worker == NULL)
+    claim_passes (self);
+  g_mutex_unlock (&self->lock);
+  self->filling = 1 - self->filling;
+}
+
+/* Whether a pass runs groups that @ev tells apart. */
+static gboolean
+needs_split (IovCompare              *self,
+             const IovInferenceEvent *ev)
+{
+  for (guint p = 0; p < self->passes->len; p++)
+    {
+      Pass *pass = g_ptr_array_index (self->passes, p);
+
+      for (guint g = 1; g < pass->groups->len; g++)
+        if (!iov_inference_event_alike (ev, group_rules (g_ptr_array_index (pass->groups, 0)),
+                                        group_rules (g_ptr_array_index (pass->groups, g))))
+          return TRUE;
+    }
+  return FALSE;
+}
+
+/* Before @ev, which some groups of a pass handle differently: those go on
+ * in a pass of their own, from a copy of the state they shared. */
+static void
+split (IovCompare              *self,
+       const IovInferenceEvent *ev)
+{
+  guint n_passes = self->passes->len;
+
+  for (guint p = 0; p < n_passes; p++)
+    {
+      Pass *pass = g_ptr_array_index (self->passes, p);
+
+      while (pass->groups->len > 1)
+        {
+          const IovProfile *first = group_rules (g_ptr_array_index (pass->groups, 0));
+          g_autoptr(GPtrArray) apart = g_ptr_array_new ();
+          Pass *copy;
+          GHashTableIter iter;
+          gpointer key, value;
+
+          /* the first group the others are not alike to, and its likes */
+          for (guint g = 1; g < pass->groups->len; g++)
+            {
+              Group *group = g_ptr_array_index (pass->groups, g);
+
+              if (apart->len == 0 ? !iov_inference_event_alike (ev, first, group_rules (group))
+                                  : iov_inference_event_alike (ev, group_rules (g_ptr_array_index (apart, 0)),
+                                                               group_rules (group)))
+                g_ptr_array_add (apart, group);
+            }
+          if (apart->len == 0)
+            break;
+          copy = pass_new ();
+          copy->inference = iov_inference_copy (pass->inference, group_rules (g_ptr_array_index (apart, 0)));
+          for (guint g = 0; g < apart->len; g++)
+            {
+              Group *group = g_ptr_array_index (apart, g);
+
+              g_ptr_array_remove (pass->groups, group);
+              g_ptr_array_add (copy->groups, group);
+              group->pass = copy;
+            }
+          for (guint i = pass->next; i < pass->out->len; i++)
+            {
+              IovDelivery d = g_array_index (pass->out, IovDelivery, i);
+
+              iov_inference_copy_delivery (pass->inference, copy->inference, &d);
+              g_array_append_val (copy->out, d);
+            }
+          g_hash_table_iter_init (&iter, pass->counts);
+          while (g_hash_table_iter_next (&iter, &key, &value))
+            g_hash_table_insert (copy->counts,
+                                 (gpointer) iov_inference_copy_notifier (pass->inference, copy->inference, key),
+                                 g_memdup2 (value, sizeof (Counts)));
+          g_ptr_array_add (self->passes, copy);
+        }
+    }
+  /* passes in the order of their first group, as merging needs */
+  g_ptr_array_set_free_func (self->passes, NULL);
+  g_ptr_array_set_size (self->passes, 0);
+  for (guint g = 0; g < self->groups->len; g++)
+    {
+      Pass *pass = ((Group *) g_ptr_array_index (self->groups, g))->pass;
+
+      if (!g_ptr_array_find (self->passes, pass, NULL))
+        g_ptr_array_add (self->passes, pass);
+    }
+  g_ptr_array_set_free_func (self->passes, (GDestroyNotify) pass_free);
+}
+
 void
 iov_compare_feed (IovCompare *self,
                   guint64     ts_ns,
@@ -440,29 +800,43 @@ iov_compare_feed (IovCompare *self,
                   const char *args,
                   gsize       args_len)
 {
-  guint64 safe = G_MAXUINT64;
+  Batch *batch;
+  IovInferenceEvent *ev;
+  gsize name_len = strlen (name), at;
 
   g_return_if_fail (self != NULL);
 
-  if (g_str_equal (name, "vtd_page_walk_one") || g_str_equal (name, "vtd_inv_desc_iotlb_domain") ||
-      g_str_equal (name, "vtd_inv_desc_iotlb_global"))
+  batch = &self->batches[self->filling];
+  g_array_set_size (batch->events, batch->events->len + 1);
+  ev = &g_array_index (batch->events, IovInferenceEvent, batch->events->len - 1);
+  /* decoded once, for every release */
+  iov_inference_event_init (ev, ts_ns, line, name, args, args_len);
+  if (iov_inference_event_is_walk (ev))
     self->n_walk_events++;
-  for (guint p = 0; p < self->passes->len; p++)
+  if (self->passes->len < self->groups->len && iov_inference_event_tells_apart (ev) && needs_split (self, ev))
     {
-      Pass *pass = g_ptr_array_index (self->passes, p);
+      IovInferenceEvent copy = *ev;
 
-      iov_inference_feed (pass->inference, ts_ns, line, name, args, args_len, pass->out);
-      safe = MIN (safe, iov_inference_get_oldest_held_line (pass->inference));
+      /* every pass up to this event first: the copies start from there */
+      g_array_set_size (batch->events, batch->events->len - 1);
+      start_job (self);
+      wait_job (self);
+      split (self, &copy);
+      batch = &self->batches[self->filling];
+      g_array_append_val (batch->events, copy);
+      ev = &g_array_index (batch->events, IovInferenceEvent, batch->events->len - 1);
     }
-  /* now and then: merging per line would cost more than the lines */
-  if (safe == G_MAXUINT64)
-    safe = line + 1;
-  for (guint p = 0; p < self->passes->len; p++)
-    if (((Pass *) g_ptr_array_index (self->passes, p))->out->len >= 4096)
-      {
-        merge (self, safe);
-        break;
-      }
+  /* the text is copied: until the batch runs, its place in it stands for
+   * where it will be */
+  at = batch->text->len;
+  g_byte_array_set_size (batch->text, at + name_len + 1 + args_len + 1);
+  memcpy (batch->text->data + at, name, name_len + 1);
+  memcpy (batch->text->data + at + name_len + 1, args, args_len);
+  batch->text->data[at + name_len + 1 + args_len] = '\0';
+  ev->name = GSIZE_TO_POINTER (at);
+  ev->args = GSIZE_TO_POINTER (at + name_len + 1);
+  if (batch->events->len >= BATCH)
+    start_job (self);
 }
 
 void
@@ -470,6 +844,8 @@ iov_compare_finish (IovCompare *self)
 {
   g_return_if_fail (self != NULL);
 
+  start_job (self);
+  wait_job (self);
   for (guint p = 0; p < self->passes->len; p++)
     {
       Pass *pass = g_ptr_array_index (self->passes, p);
@@ -616,9 +992,9 @@ add_assumptions (JsonBuilder *b,
     json_builder_add_string_value (b, _("the trace holds no page tables: where a release walks the guest's tables "
                                         "(a MAP notifier, or domain and global invalidations up to 7.2), its "
                                         "notifications are only those the trace shows"));
-  for (guint p = 0; p < self->passes->len; p++)
+  for (guint g = 0; g < self->groups->len; g++)
     {
-      Pass *pass = g_ptr_array_index (self->passes, p);
+      Pass *pass = ((Group *) g_ptr_array_index (self->groups, g))->pass;
       GPtrArray *notes = iov_inference_get_notes (pass->inference);
 
       for (guint i = 0; i < notes->len; i++)
@@ -646,16 +1022,16 @@ iov_compare_to_json (IovCompare *self)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "profiles");
   json_builder_begin_object (b);
-  for (guint p = 0; p < self->passes->len; p++)
+  for (guint g = 0; g < self->groups->len; g++)
     {
-      Pass *pass = g_ptr_array_index (self->passes, p);
+      Group *group = g_ptr_array_index (self->groups, g);
 
-      for (guint m = 0; m < pass->members->len; m++)
+      for (guint m = 0; m < group->members->len; m++)
         {
-          const IovProfile *profile = g_ptr_array_index (pass->members, m);
+          const IovProfile *profile = g_ptr_array_index (group->members, m);
 
           json_builder_set_member_name (b, profile->id);
-          add_profile (b, pass, profile);
+          add_profile (b, group->pass, profile);
         }
     }
   json_builder_end_object (b);

@@ -41,6 +41,7 @@ struct _IovInference
   const IovProfile *profile;
   IovIommuModel     model;
   guint             aw;
+  guint             aw_bits;     /* as asked; 0: the profile's default */
   GPtrArray        *spaces;      /* Space* */
   GPtrArray        *pool;        /* IovNotifier*, owned */
   GPtrArray        *findings;    /* char* */
@@ -69,6 +70,7 @@ struct _IovInference
   IovInferenceAbort abort;
   gboolean          contradicted;
   gboolean          seen_miss;     /* a vhost_iotlb_miss came: vhost runs */
+  GArray           *outcomes;    /* IovOutcome: dispatch()'s, reused (no allocation per event) */
 };
 
 /* A notifier's public facts and what QEMU's registration needs: vhost
@@ -122,6 +124,7 @@ iov_inference_new (const IovProfile *profile,
 
   self->profile = profile;
   self->model = model;
+  self->aw_bits = aw_bits;
   self->aw = aw_bits ? aw_bits : profile->default_aw_bits;
   self->spaces = g_ptr_array_new_with_free_func ((GDestroyNotify) space_free);
   self->pool = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
@@ -135,6 +138,7 @@ iov_inference_new (const IovProfile *profile,
   self->awaiting = g_ptr_array_new ();
   self->replay = g_array_new (FALSE, FALSE, sizeof (Held));
   g_array_set_clear_func (self->replay, (GDestroyNotify) held_clear);
+  self->outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
   return self;
 }
 
@@ -154,8 +158,153 @@ iov_inference_free (IovInference *self)
   g_ptr_array_unref (self->undecided);
   g_ptr_array_unref (self->awaiting);
   g_array_unref (self->replay);
+  g_array_unref (self->outcomes);
   g_free (self->abort.message);
   g_free (self);
+}
+
+static Space *space_for (IovInference *self, const char *device, gboolean create);
+
+static gpointer
+copy_string (gconstpointer src,
+             gpointer      data)
+{
+  return g_strdup (src);
+}
+
+/* @n of @self as its copy @to has it: same place in the pool. */
+static IovNotifier *
+notifier_in (IovInference      *self,
+             IovInference      *to,
+             const IovNotifier *n)
+{
+  guint i;
+
+  if (n == NULL || !g_ptr_array_find (self->pool, n, &i))
+    return (IovNotifier *) n;
+  return g_ptr_array_index (to->pool, i);
+}
+
+static gpointer
+meta_in (IovInference *self,
+         IovInference *to,
+         gpointer      meta)
+{
+  guint i;
+
+  if (!g_ptr_array_find (self->metas, meta, &i))
+    return meta;
+  return g_ptr_array_index (to->metas, i);
+}
+
+IovInference *
+iov_inference_copy (IovInference     *self,
+                    const IovProfile *profile)
+{
+  IovInference *to = iov_inference_new (profile, self->model, self->aw_bits);
+
+  /* the notifiers first: everything else points at them */
+  for (guint i = 0; i < self->pool->len; i++)
+    {
+      const IovNotifier *n = g_ptr_array_index (self->pool, i);
+      IovNotifier *copy = iov_notifier_new (n->name, n->owner, n->start, n->end, n->flags);
+
+      copy->iommu_idx = n->iommu_idx;
+      g_ptr_array_add (to->pool, copy);
+    }
+  for (guint i = 0; i < self->spaces->len; i++)
+    {
+      const Space *space = g_ptr_array_index (self->spaces, i);
+      Space *copy = g_new0 (Space, 1);
+
+      *copy = *space;
+      copy->device = g_strdup (space->device);
+      iov_iommu_mr_init (&copy->mr);
+      copy->mr.agg_flags = space->mr.agg_flags;
+      for (guint j = 0; j < space->mr.list->len; j++)
+        g_ptr_array_add (copy->mr.list, notifier_in (self, to, g_ptr_array_index (space->mr.list, j)));
+      copy->all = g_ptr_array_new ();
+      for (guint j = 0; j < space->all->len; j++)
+        g_ptr_array_add (copy->all, notifier_in (self, to, g_ptr_array_index (space->all, j)));
+      g_ptr_array_add (to->spaces, copy);
+    }
+  for (guint i = 0; i < self->metas->len; i++)
+    {
+      const Meta *meta = g_ptr_array_index (self->metas, i);
+      Meta *copy = g_new0 (Meta, 1);
+      Space *space = space_for (to, meta->pub.device, FALSE);
+
+      *copy = *meta;
+      copy->pub.notifier = notifier_in (self, to, meta->pub.notifier);
+      copy->pub.device = space ? space->device : meta->pub.device;
+      g_ptr_array_add (to->metas, copy);
+    }
+  for (guint i = 0; i < self->undecided->len; i++)
+    g_ptr_array_add (to->undecided, meta_in (self, to, g_ptr_array_index (self->undecided, i)));
+  for (guint i = 0; i < self->awaiting->len; i++)
+    g_ptr_array_add (to->awaiting, meta_in (self, to, g_ptr_array_index (self->awaiting, i)));
+  g_ptr_array_extend (to->findings, self->findings, copy_string, NULL);
+  g_ptr_array_extend (to->notes, self->notes, copy_string, NULL);
+  g_array_append_vals (to->pending, self->pending->data, self->pending->len);
+  g_array_append_vals (to->pending_vfio, self->pending_vfio->data, self->pending_vfio->len);
+  for (guint i = 0; i < self->held->len; i++)
+    {
+      IovDelivery d = g_array_index (self->held, IovDelivery, i);
+
+      iov_inference_copy_delivery (self, to, &d);
+      g_array_append_val (to->held, d);
+    }
+  for (guint i = 0; i < self->replay->len; i++)
+    {
+      const Held *h = &g_array_index (self->replay, Held, i);
+      Held copy = { h->ts_ns, h->line, g_strdup (h->name), g_memdup2 (h->args, h->len + 1), h->len };
+
+      g_array_append_val (to->replay, copy);
+    }
+  to->n_events = self->n_events;
+  to->n_findings = self->n_findings;
+  to->n_unexplained = self->n_unexplained;
+  to->miss_pending = self->miss_pending;
+  to->seen_miss = self->seen_miss;
+  to->seen_vhost_user = self->seen_vhost_user;
+  to->noted_walk = self->noted_walk;
+  to->n_waited = self->n_waited;
+  to->seen_vhost_event = self->seen_vhost_event;
+  to->replaying = self->replaying;
+  to->scan_kind = self->scan_kind;
+  to->scan_sid = self->scan_sid;
+  to->scan_miss = self->scan_miss;
+  to->abort = self->abort;
+  to->abort.message = g_strdup (self->abort.message);
+  if (self->abort.notifier != NULL)
+    for (guint i = 0; i < self->pool->len; i++)
+      if (((IovNotifier *) g_ptr_array_index (self->pool, i))->name == self->abort.notifier)
+        to->abort.notifier = ((IovNotifier *) g_ptr_array_index (to->pool, i))->name;
+  to->contradicted = self->contradicted;
+  return to;
+}
+
+void
+iov_inference_copy_delivery (IovInference *self,
+                             IovInference *to,
+                             IovDelivery  *d)
+{
+  for (guint i = 0; i < self->spaces->len; i++)
+    if (((Space *) g_ptr_array_index (self->spaces, i))->device == d->device)
+      {
+        d->device = ((Space *) g_ptr_array_index (to->spaces, i))->device;
+        break;
+      }
+  d->notifier = notifier_in (self, to, d->notifier);
+  d->outcome.notifier = notifier_in (self, to, d->outcome.notifier);
+}
+
+const IovNotifier *
+iov_inference_copy_notifier (IovInference      *self,
+                             IovInference      *to,
+                             const IovNotifier *n)
+{
+  return notifier_in (self, to, n);
 }
 
 const IovProfile *
@@ -638,10 +787,11 @@ dispatch (IovInference      *self,
           guint64            line,
           GArray            *deliveries)
 {
-  g_autoptr(GArray) outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
+  GArray *outcomes = self->outcomes;
 
   if (!space->enabled)
     return;
+  g_array_set_size (outcomes, 0);
   if (target != NULL)
     {
       IovOutcome o;
@@ -809,9 +959,17 @@ vfio_evidence (IovInference *self,
  * there the first miss is when vhost started; a backend's later misses
  * leave registered notifiers as they are. */
 static gboolean
-vhost_started_by_miss (IovInference *self,
-                       const char   *args,
-                       gsize         len)
+vhost_started_by_miss (IovInference            *self,
+                       const IovInferenceEvent *e)
+{
+  return self->profile->trace_vhost_start == NULL && e->has_number && e->number == 1;
+}
+
+/* The same, for a line not decoded yet (the evidence scan while held). */
+static gboolean
+vhost_started_by_miss_text (IovInference *self,
+                            const char   *args,
+                            gsize         len)
 {
   gint64 step = 0;
 
@@ -874,36 +1032,188 @@ registered_already (IovInference *self,
   note (self, why);
 }
 
-static void
-feed (IovInference *self,
-      guint64       ts_ns,
-      guint64       line,
-      const char   *name,
-      const char   *args,
-      gsize         len,
-      GArray       *deliveries)
+/* The events feed() knows, told apart once per event. */
+enum
 {
+  EV_OTHER,
+  EV_VHOST_OTHER,
+  EV_VHOST_DEV_START,
+  EV_VHOST_DEV_STOP,
+  EV_VHOST_IOTLB_MISS,
+  EV_VHOST_USER_WRITE,
+  EV_VFIO_MAP_NOTIFY,
+  EV_VIRTIO_NOTIFY_UNMAP,
+  EV_VIRTIO_NOTIFY_MAP,
+  EV_VTD_OTHER,
+  EV_VTD_INV_DESC,
+  EV_VTD_IOTLB_PAGE_UPDATE,
+  EV_VTD_IOTLB_CC_UPDATE,
+  EV_VTD_INV_DESC_IOTLB_PAGES,
+  EV_VTD_INV_DESC_IOTLB_DOMAIN,
+  EV_VTD_INV_DESC_IOTLB_GLOBAL,
+  EV_VTD_PAGE_WALK_ONE,
+  EV_VTD_AS_UNMAP_WHOLE,
+  EV_VTD_SWITCH_ADDRESS_SPACE,
+};
+
+static const struct
+{
+  const char *name;
+  gsize       len;
+  guint       kind;
+} event_kinds[] = {
+#define KIND(name, kind) { name, sizeof name - 1, kind }
+  /* the most frequent first: a compare tells millions apart */
+  KIND ("vtd_inv_desc", EV_VTD_INV_DESC),
+  KIND ("vhost_user_write", EV_VHOST_USER_WRITE),
+  KIND ("vhost_dev_start", EV_VHOST_DEV_START),
+  KIND ("vhost_dev_start_in", EV_VHOST_DEV_START),
+  KIND ("vhost_dev_stop", EV_VHOST_DEV_STOP),
+  KIND ("vhost_dev_stop_in", EV_VHOST_DEV_STOP),
+  KIND ("vhost_iotlb_miss", EV_VHOST_IOTLB_MISS),
+  KIND ("vfio_iommu_map_notify", EV_VFIO_MAP_NOTIFY),
+  KIND ("virtio_iommu_notify_unmap", EV_VIRTIO_NOTIFY_UNMAP),
+  KIND ("virtio_iommu_notify_map", EV_VIRTIO_NOTIFY_MAP),
+  KIND ("vtd_iotlb_page_update", EV_VTD_IOTLB_PAGE_UPDATE),
+  KIND ("vtd_iotlb_cc_update", EV_VTD_IOTLB_CC_UPDATE),
+  KIND ("vtd_inv_desc_iotlb_pages", EV_VTD_INV_DESC_IOTLB_PAGES),
+  KIND ("vtd_inv_desc_iotlb_domain", EV_VTD_INV_DESC_IOTLB_DOMAIN),
+  KIND ("vtd_inv_desc_iotlb_global", EV_VTD_INV_DESC_IOTLB_GLOBAL),
+  KIND ("vtd_page_walk_one", EV_VTD_PAGE_WALK_ONE),
+  KIND ("vtd_as_unmap_whole", EV_VTD_AS_UNMAP_WHOLE),
+  KIND ("vtd_switch_address_space", EV_VTD_SWITCH_ADDRESS_SPACE),
+#undef KIND
+};
+
+void
+iov_inference_event_init (IovInferenceEvent *ev,
+                          guint64            ts_ns,
+                          guint64            line,
+                          const char        *name,
+                          const char        *args,
+                          gsize              args_len)
+{
+  gsize name_len = strlen (name);
+
+  ev->ts_ns = ts_ns;
+  ev->line = line;
+  ev->name = name;
+  ev->args = args;
+  ev->len = args_len;
+  ev->kind = G_MAXUINT;
+  /* cheaper than hashing the name: few share its length */
+  for (guint i = 0; i < G_N_ELEMENTS (event_kinds); i++)
+    if (name_len == event_kinds[i].len && memcmp (name, event_kinds[i].name, name_len) == 0)
+      {
+        ev->kind = event_kinds[i].kind;
+        break;
+      }
+  if (ev->kind != G_MAXUINT)
+    ;
+  else if (g_str_has_prefix (name, "vhost_"))
+    ev->kind = EV_VHOST_OTHER;
+  else if (g_str_has_prefix (name, "vtd_"))
+    ev->kind = EV_VTD_OTHER;
+  else
+    ev->kind = EV_OTHER;
+  ev->has_number = FALSE;
+  ev->number = 0;
+  ev->has_desc = FALSE;
+  if (ev->kind == EV_VHOST_IOTLB_MISS)
+    ev->has_number = dec_after (args, args_len, "step ", &ev->number);
+  else if (ev->kind == EV_VHOST_USER_WRITE)
+    ev->has_number = dec_after (args, args_len, "req:", &ev->number);
+  else if (ev->kind == EV_VTD_INV_DESC)
+    {
+      IovVtdDesc desc;
+
+      if (iov_vtd_desc_parse (args, args_len, &desc) && desc.type == IOV_VTD_DESC_DEVICE)
+        {
+          ev->has_desc = TRUE;
+          ev->sid = desc.sid;
+          iov_vtd_decode_device_iotlb (desc.raw_addr, desc.s, &ev->iova, &ev->addr_mask);
+        }
+    }
+}
+
+gboolean
+iov_inference_event_is_walk (const IovInferenceEvent *ev)
+{
+  return ev->kind == EV_VTD_PAGE_WALK_ONE || ev->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN ||
+         ev->kind == EV_VTD_INV_DESC_IOTLB_GLOBAL;
+}
+
+/* The fields of a profile the inference reads whatever the trace holds
+ * (the notifiers' flags, the engine's era, when vhost registers); the
+ * others it reads only for the events of iov_inference_event_alike(), but
+ * trace_vhost_user, which only words a note at the end (no deliveries, no
+ * finding, nothing a comparison prints). Keep them in step with feed(). */
+gboolean
+iov_inference_profiles_alike (const IovProfile *a,
+                              const IovProfile *b)
+{
+  return a->era == b->era && a->vhost == b->vhost &&
+         (a->trace_vhost_start == NULL) == (b->trace_vhost_start == NULL);
+}
+
+gboolean
+iov_inference_event_tells_apart (const IovInferenceEvent *ev)
+{
+  return ev->kind == EV_VTD_AS_UNMAP_WHOLE || ev->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN ||
+         ev->kind == EV_VTD_INV_DESC_IOTLB_GLOBAL || ev->kind == EV_VIRTIO_NOTIFY_MAP ||
+         ev->kind == EV_VIRTIO_NOTIFY_UNMAP;
+}
+
+gboolean
+iov_inference_event_alike (const IovInferenceEvent *ev,
+                           const IovProfile        *a,
+                           const IovProfile        *b)
+{
+  switch (ev->kind)
+    {
+    case EV_VTD_AS_UNMAP_WHOLE:
+      return a->default_aw_bits == b->default_aw_bits;
+    case EV_VTD_INV_DESC_IOTLB_DOMAIN:
+    case EV_VTD_INV_DESC_IOTLB_GLOBAL:
+      return a->vtd_sync_unmap_range == b->vtd_sync_unmap_range;
+    case EV_VIRTIO_NOTIFY_MAP:
+    case EV_VIRTIO_NOTIFY_UNMAP:
+      return iov_profile_virtio_splits (a, TRUE) == iov_profile_virtio_splits (b, TRUE) &&
+             iov_profile_virtio_splits (a, FALSE) == iov_profile_virtio_splits (b, FALSE);
+    default:
+      return TRUE;
+    }
+}
+
+static void
+feed (IovInference            *self,
+      const IovInferenceEvent *e,
+      GArray                  *deliveries)
+{
+  guint64 ts_ns = e->ts_ns, line = e->line;
+  const char *args = e->args;
+  gsize len = e->len;
   char bdf[8];
 
-  if (g_str_has_prefix (name, "vhost_"))
+  if (e->kind >= EV_VHOST_OTHER && e->kind <= EV_VHOST_USER_WRITE)
     {
-      gint64 req = -1, step = 0;
+      gint64 req = e->number;
 
-      if (g_str_equal (name, "vhost_dev_start") || g_str_equal (name, "vhost_dev_start_in"))
+      if (e->kind == EV_VHOST_DEV_START)
         vhost_registration (self, TRUE, line);
-      else if (g_str_equal (name, "vhost_dev_stop") || g_str_equal (name, "vhost_dev_stop_in"))
+      else if (e->kind == EV_VHOST_DEV_STOP)
         vhost_registration (self, FALSE, line);
-      else if (g_str_equal (name, "vhost_iotlb_miss"))
+      else if (e->kind == EV_VHOST_IOTLB_MISS)
         {
           /* An IOTLB miss: the next IOTLB message answers it (an update);
            * step 2 ends the miss, answered or not (a failed translation
            * sends nothing). */
-          if (vhost_started_by_miss (self, args, len))
+          if (vhost_started_by_miss (self, e))
             vhost_registration (self, TRUE, line);
-          if (dec_after (args, len, "step ", &step))
-            self->miss_pending = step == 1;
+          if (e->has_number)
+            self->miss_pending = e->number == 1;
         }
-      else if (g_str_equal (name, "vhost_user_write") && dec_after (args, len, "req:", &req))
+      else if (e->kind == EV_VHOST_USER_WRITE && e->has_number)
         {
           self->seen_vhost_user = TRUE;
           if (req != 22)   /* VHOST_USER_IOTLB_MSG */
@@ -928,41 +1238,41 @@ feed (IovInference *self,
       return;
     }
 
-  if (g_str_equal (name, "vfio_iommu_map_notify"))
+  if (e->kind == EV_VFIO_MAP_NOTIFY)
     {
       vfio_evidence (self, args, len, line, deliveries);
       return;
     }
 
-  if (g_str_equal (name, "virtio_iommu_notify_unmap") || g_str_equal (name, "virtio_iommu_notify_map"))
+  if (e->kind == EV_VIRTIO_NOTIFY_UNMAP || e->kind == EV_VIRTIO_NOTIFY_MAP)
     {
       self->n_events++;
-      virtio_notify (self, g_str_equal (name, "virtio_iommu_notify_map"), args, len, ts_ns, line, deliveries);
+      virtio_notify (self, e->kind == EV_VIRTIO_NOTIFY_MAP, args, len, ts_ns, line, deliveries);
       return;
     }
 
-  if (!g_str_has_prefix (name, "vtd_"))
+  if (e->kind < EV_VTD_OTHER)
     return;
 
-  if (g_str_equal (name, "vtd_inv_desc"))
+  if (e->kind == EV_VTD_INV_DESC)
     {
-      IovVtdDesc desc;
       Space *space;
       IovTlbEvent ev = { 0 };
 
-      if (!iov_vtd_desc_parse (args, len, &desc) || desc.type != IOV_VTD_DESC_DEVICE)
+      if (!e->has_desc)
         return;
       self->n_events++;
       settle_pending (self, deliveries);
-      space = space_for_sid (self, desc.sid);
+      space = space_for_sid (self, e->sid);
       if (space == NULL)
         return;
-      iov_vtd_decode_device_iotlb (desc.raw_addr, desc.s, &ev.iova, &ev.addr_mask);
+      ev.iova = e->iova;
+      ev.addr_mask = e->addr_mask;
       ev.type = self->profile->era == IOV_ERA_5_0 ? IOV_NOTIFIER_UNMAP : IOV_NOTIFIER_DEVIOTLB_UNMAP;
       ev.perm = IOV_PERM_NONE;
       dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
     }
-  else if (g_str_equal (name, "vtd_iotlb_page_update") || g_str_equal (name, "vtd_iotlb_cc_update"))
+  else if (e->kind == EV_VTD_IOTLB_PAGE_UPDATE || e->kind == EV_VTD_IOTLB_CC_UPDATE)
     {
       /* Which domain a device is in: the trace says it when the IOMMU
        * caches a translation (sid … domain) or a context entry (whose
@@ -970,7 +1280,7 @@ feed (IovInference *self,
       guint64 sid = 0, domain = 0, bus, devfn, high;
       Space *space;
 
-      if (g_str_equal (name, "vtd_iotlb_page_update"))
+      if (e->kind == EV_VTD_IOTLB_PAGE_UPDATE)
         {
           if (!hex_after (args, len, "sid ", &sid) || !hex_after (args, len, "domain ", &domain))
             return;
@@ -987,7 +1297,7 @@ feed (IovInference *self,
       if (space != NULL)
         space->domain = (int) (domain & 0xffff);
     }
-  else if (g_str_equal (name, "vtd_inv_desc_iotlb_pages"))
+  else if (e->kind == EV_VTD_INV_DESC_IOTLB_PAGES)
     {
       guint64 addr, am, domain = 0;
       gboolean has_domain;
@@ -1016,10 +1326,10 @@ feed (IovInference *self,
           dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
         }
     }
-  else if (g_str_equal (name, "vtd_inv_desc_iotlb_domain") || g_str_equal (name, "vtd_inv_desc_iotlb_global"))
+  else if (e->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN || e->kind == EV_VTD_INV_DESC_IOTLB_GLOBAL)
     {
       guint64 domain = 0;
-      gboolean has_domain = g_str_equal (name, "vtd_inv_desc_iotlb_domain") &&
+      gboolean has_domain = e->kind == EV_VTD_INV_DESC_IOTLB_DOMAIN &&
                             hex_after (args, len, "domain ", &domain);
 
       self->n_events++;
@@ -1045,7 +1355,7 @@ feed (IovInference *self,
             }
         }
     }
-  else if (g_str_equal (name, "vtd_page_walk_one"))
+  else if (e->kind == EV_VTD_PAGE_WALK_ONE)
     {
       guint64 iova, gpa = 0, mask;
       gint64 perm = 0;
@@ -1069,7 +1379,7 @@ feed (IovInference *self,
             dispatch (self, space, &ev, NULL, ts_ns, line, deliveries);
         }
     }
-  else if (g_str_equal (name, "vtd_as_unmap_whole") && device_after (args, len, bdf))
+  else if (e->kind == EV_VTD_AS_UNMAP_WHOLE && device_after (args, len, bdf))
     {
       Space *space = space_for (self, bdf, FALSE);
       guint64 start, size;
@@ -1090,7 +1400,7 @@ feed (IovInference *self,
             }
         }
     }
-  else if (g_str_equal (name, "vtd_switch_address_space") && device_after (args, len, bdf))
+  else if (e->kind == EV_VTD_SWITCH_ADDRESS_SPACE && device_after (args, len, bdf))
     {
       Space *space = space_for (self, bdf, FALSE);
       gint64 on = 0;
@@ -1107,7 +1417,7 @@ feed (IovInference *self,
             {
               Meta *meta = meta_of (self, g_ptr_array_index (space->all, i));
 
-              if (meta->active)
+              if (meta != NULL && meta->active)
                 meta->pub.to_line = line;
             }
         }
@@ -1116,7 +1426,7 @@ feed (IovInference *self,
           {
             Meta *meta = meta_of (self, g_ptr_array_index (space->all, i));
 
-            if (!meta->active)
+            if (meta == NULL || !meta->active)
               continue;
             space->mr.agg_flags = iov_iommu_mr_insert (&space->mr, g_ptr_array_index (space->all, i));
             meta->pub.to_line = 0;
@@ -1222,7 +1532,7 @@ scan_evidence (IovInference *self,
        * requests come from vhost's set-up, before it starts). */
       gint64 req = -1;
 
-      if (g_str_equal (name, "vhost_iotlb_miss") && vhost_started_by_miss (self, args, len))
+      if (g_str_equal (name, "vhost_iotlb_miss") && vhost_started_by_miss_text (self, args, len))
         {
           /* Registered at this line (≤7.1): feed() activates them there. */
           for (guint i = 0; i < self->awaiting->len; i++)
@@ -1337,8 +1647,10 @@ replay_held (IovInference *self)
   for (guint i = 0; i < self->replay->len; i++)
     {
       Held *h = &g_array_index (self->replay, Held, i);
+      IovInferenceEvent ev;
 
-      feed (self, h->ts_ns, h->line, h->name, h->args, h->len, self->held);
+      iov_inference_event_init (&ev, h->ts_ns, h->line, h->name, h->args, h->len);
+      feed (self, &ev, self->held);
     }
   g_array_set_size (self->replay, 0);
   self->replaying = FALSE;
@@ -1353,10 +1665,28 @@ iov_inference_feed (IovInference *self,
                     gsize         len,
                     GArray       *deliveries)
 {
+  IovInferenceEvent ev;
+
   g_return_if_fail (self != NULL);
   g_return_if_fail (deliveries != NULL);
 
-  if (g_str_equal (name, "vhost_iotlb_miss"))
+  iov_inference_event_init (&ev, ts_ns, line, name, args, len);
+  iov_inference_feed_event (self, &ev, deliveries);
+}
+
+void
+iov_inference_feed_event (IovInference            *self,
+                          const IovInferenceEvent *ev,
+                          GArray                  *deliveries)
+{
+  guint64 ts_ns = ev->ts_ns, line = ev->line;
+  const char *name = ev->name, *args = ev->args;
+  gsize len = ev->len;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (deliveries != NULL);
+
+  if (ev->kind == EV_VHOST_IOTLB_MISS)
     self->seen_miss = TRUE;
 
   /* QEMU stops at its first abort: an event after it contradicts it. */
@@ -1391,7 +1721,7 @@ iov_inference_feed (IovInference *self,
       replay_held (self);
     }
   else
-    feed (self, ts_ns, line, name, args, len, self->held);
+    feed (self, ev, self->held);
   flush_held (self, deliveries, FALSE);
 }
 

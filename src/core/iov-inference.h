@@ -17,6 +17,7 @@
 #include "iov-engine.h"
 #include "iov-scenario.h"
 #include "iov-snapshot-info.h"
+#include "iov-trace-vtd.h"
 
 G_BEGIN_DECLS
 
@@ -78,6 +79,17 @@ IovInference *iov_inference_new_from_snapshot (JsonNode          *snapshot,
 IovInference *iov_inference_new_from_info (const IovSnapshotInfo *info,
                                            const IovProfile      *profile);
 void          iov_inference_free          (IovInference      *self);
+/* A deep copy of @self's state that goes on under @profile: a comparison
+ * splits releases that behaved alike until an event tells them apart. */
+IovInference *iov_inference_copy          (IovInference      *self,
+                                           const IovProfile  *profile);
+/* Points @d (a delivery of @self) at @to's notifier and device. */
+void          iov_inference_copy_delivery (IovInference      *self,
+                                           IovInference      *to,
+                                           IovDelivery       *d);
+const IovNotifier *iov_inference_copy_notifier (IovInference      *self,
+                                                IovInference      *to,
+                                                const IovNotifier *n);
 
 /* Registers a notifier on the address space of @device (a BDF such as
  * "00:02.0"), at the head of its list as QEMU does. */
@@ -102,6 +114,52 @@ void          iov_inference_feed          (IovInference      *self,
                                            const char        *args,
                                            gsize              args_len,
                                            GArray            *deliveries);
+/* One trace event, decoded once for every inference that reads it: a
+ * comparison feeds the same event to one inference per release, and
+ * deciding what it is and parsing its arguments would otherwise be done
+ * once per release (issue K). Fill it with iov_inference_event_init(). */
+typedef struct
+{
+  guint64     ts_ns;
+  guint64     line;
+  const char *name;
+  const char *args;
+  gsize       len;
+  guint       kind;         /* which event the inference knows it as */
+  gboolean    has_number;
+  gint64      number;       /* req: of vhost_user_write, step of vhost_iotlb_miss */
+  gboolean    has_desc;     /* vtd_inv_desc of a device-IOTLB invalidation */
+  guint16     sid;          /* its source id */
+  guint64     iova;         /* its decoded range */
+  guint64     addr_mask;
+} IovInferenceEvent;
+
+/* @name, @args: must outlive @ev */
+void          iov_inference_event_init    (IovInferenceEvent *ev,
+                                           guint64            ts_ns,
+                                           guint64            line,
+                                           const char        *name,
+                                           const char        *args,
+                                           gsize              args_len);
+/* As iov_inference_feed(), with the event decoded already. */
+void          iov_inference_feed_event    (IovInference            *self,
+                                           const IovInferenceEvent *ev,
+                                           GArray                  *deliveries);
+/* Whether two releases take the same path through the inference on any
+ * trace until an event that iov_inference_event_alike() says they handle
+ * differently (the wording of a closing note aside): a comparison runs
+ * them as one until then. */
+gboolean      iov_inference_profiles_alike (const IovProfile       *a,
+                                            const IovProfile       *b);
+/* Whether iov_inference_event_alike() can say no to @ev at all. */
+gboolean      iov_inference_event_tells_apart (const IovInferenceEvent *ev);
+gboolean      iov_inference_event_alike   (const IovInferenceEvent *ev,
+                                           const IovProfile        *a,
+                                           const IovProfile        *b);
+/* Whether the event's notifications come from a walk of the guest's page
+ * tables (vtd_page_walk_one, domain and global invalidations). */
+gboolean      iov_inference_event_is_walk (const IovInferenceEvent *ev);
+
 /* Call at the end: pending consumer evidence is settled. */
 void          iov_inference_finish        (IovInference      *self,
                                            GArray            *deliveries);

@@ -1,0 +1,53 @@
+/* iov-compare-run.h
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "iov-compare.h"
+
+G_BEGIN_DECLS
+
+/* A whole trace replayed under every release (issue K), with what a view
+ * needs to show the result on its events: which event each line is. */
+typedef struct
+{
+  JsonNode *result;        /* iov_compare_to_json() */
+  GArray   *event_lines;   /* guint64: the trace line of each event, in the order an event store keeps them */
+} IovCompareRun;
+
+/* @text: a whole trace, as a file or recording holds it. Blocking: run it
+ * in a thread. */
+IovCompareRun *iov_compare_run_text   (JsonNode            *snapshot,
+                                       const char          *text,
+                                       gsize                len,
+                                       GError             **error);
+void           iov_compare_run_free   (IovCompareRun       *self);
+/* The event of trace line @line; G_MAXUINT64 when it is none. */
+guint64        iov_compare_run_event_of_line (IovCompareRun *self,
+                                              guint64        line);
+guint64        iov_compare_run_line_of_event (IovCompareRun *self,
+                                              guint64        event);
+
+/* What the releases did at @line of @result, in a sentence: "QEMU 5.0–5.2
+ * would have aborted here (memory.c:1959 …); 6.0–10.1 crop it for DEVIOTLB
+ * notifiers; 10.2+ crop always". NULL when no release acted there. */
+char          *iov_compare_headline   (JsonNode            *result,
+                                       guint64              line);
+/* "5.2", "6.0–10.1", "10.2+": releases @first to @last of the table. */
+char          *iov_compare_range_label (const IovProfile   *first,
+                                        const IovProfile   *last);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovCompareRun, iov_compare_run_free)
+
+G_END_DECLS

@@ -1,0 +1,223 @@
+/* test-compare-view.c
+ *
+ * Copyright 2026 The Iovista authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "iov-compare-marks.h"
+#include "iov-compare-panel.h"
+#include "iov-compare-run.h"
+#include "iov-event-list.h"
+#include "iov-event-store.h"
+#include "iov-live-view.h"
+#include "iov-timeline.h"
+#include "test-app-util.h"
+#include "../test-xz.h"
+
+/* Compare Versions in the window (issue K), on the real trace of a lazy
+ * guest under QEMU 7.2.22: the releases before 6.0 would abort at its
+ * first full-range device-IOTLB flush. What the window shows is checked
+ * against what the core computes from the same text. */
+
+static JsonNode *
+load_snapshot (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "snapshots", "vhost-user-intel-ats.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static void
+selected_cb (IovEventList *list,
+             guint64       index,
+             guint64      *selected)
+{
+  *selected = index;
+}
+
+static void
+spin_until (gboolean (*done) (gpointer), gpointer data, guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_TIME_SPAN_SECOND;
+
+  while (!done (data) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+typedef struct
+{
+  IovLiveView *view;
+  guint64      n_events;
+} Wait;
+
+static gboolean
+loaded (gpointer data)
+{
+  Wait *w = data;
+  IovEventStore *store = iov_timeline_get_store (iov_live_view_get_timeline (w->view));
+
+  return store != NULL && iov_event_store_get_n_events (store) >= w->n_events;
+}
+
+static gboolean
+compared (gpointer data)
+{
+  Wait *w = data;
+
+  return !iov_live_view_is_comparing (w->view) &&
+         iov_compare_panel_get_run (IOV_COMPARE_PANEL (iov_live_view_get_compare_panel (w->view))) != NULL;
+}
+
+static void
+test_lazy (void)
+{
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(IovCompareRun) expected = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *expected_headline = NULL;
+  g_autofree char *headline = NULL;
+  g_autofree char *grid = NULL;
+  g_autoptr(GFile) file = NULL;
+  GtkWidget *window, *view, *panel, *marks;
+  JsonArray *divergences;
+  guint64 first_line, first_event, selected = G_MAXUINT64;
+  gboolean any_x = FALSE;
+  Wait w;
+
+  if (text == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  snapshot = load_snapshot ();
+  /* what the core says of this text: the first divergence and its event */
+  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
+  g_assert_no_error (error);
+  divergences = json_object_get_array_member (json_node_get_object (expected->result), "divergences");
+  g_assert_cmpuint (json_array_get_length (divergences), >, 0);
+  first_line = (guint64) json_object_get_int_member (json_array_get_object_element (divergences, 0), "line");
+  first_event = iov_compare_run_event_of_line (expected, first_line);
+  g_assert_cmpuint (first_event, !=, G_MAXUINT64);
+  expected_headline = iov_compare_headline (expected->result, first_line);
+  g_assert_nonnull (expected_headline);
+
+  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "vhu-cm-off-lazy.log", NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+
+  window = gtk_window_new ();
+  view = iov_live_view_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 900);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  file = g_file_new_for_path (path);
+  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
+  g_assert_no_error (error);
+  w.view = IOV_LIVE_VIEW (view);
+  w.n_events = expected->event_lines->len;
+  spin_until (loaded, &w, 60);
+  g_assert_true (loaded (&w));
+
+  /* a plain trace has no snapshot: the user names one */
+  iov_live_view_compare_versions (IOV_LIVE_VIEW (view), snapshot);
+  spin_until (compared, &w, 120);
+  g_assert_true (compared (&w));
+  panel = iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view));
+  marks = iov_live_view_get_compare_marks (IOV_LIVE_VIEW (view));
+  g_assert_true (gtk_widget_get_visible (panel));
+
+  /* a mark where releases differ and one where 5.x would abort: the same
+   * flush, on the timeline */
+  g_assert_cmpuint (iov_compare_marks_get_n_marks (IOV_COMPARE_MARKS (marks)), ==, 2);
+  app_test_wait_for_draw (window);
+  for (guint i = 0; i < iov_compare_marks_get_n_marks (IOV_COMPARE_MARKS (marks)); i++)
+    {
+      double x;
+
+      if (iov_compare_marks_get_mark_x (IOV_COMPARE_MARKS (marks), i, &x))
+        {
+          any_x = TRUE;
+          g_assert_cmpfloat (x, >=, 0);
+          g_assert_cmpfloat (x, <=, gtk_widget_get_width (GTK_WIDGET (iov_live_view_get_timeline (IOV_LIVE_VIEW (view)))));
+        }
+    }
+  g_assert_true (any_x);
+
+  /* Next Difference selects the divergent event in the list */
+  g_signal_connect (iov_live_view_get_event_list (IOV_LIVE_VIEW (view)), "event-selected",
+                    G_CALLBACK (selected_cb), &selected);
+  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (selected, ==, first_event);
+
+  /* and the panel says what each release did there, in the issue's words */
+  headline = iov_compare_panel_dup_headline (IOV_COMPARE_PANEL (panel));
+  g_test_message ("%s", headline);
+  g_assert_cmpstr (headline, ==, expected_headline);
+  g_assert_true (g_str_has_prefix (headline, "QEMU 5."));
+  g_assert_nonnull (strstr (headline, "would have aborted here (memory.c:1959 …)"));
+  g_assert_nonnull (strstr (headline, "6.0–10.1 crop it for DEVIOTLB notifiers"));
+  g_assert_nonnull (strstr (headline, "10.2+ crop always"));
+  grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (panel));
+  g_test_message ("%s", grid);
+  /* the releases that abort, and those that crop for both vhost notifiers */
+  g_assert_nonnull (strstr (grid, "abort"));
+  g_assert_nonnull (strstr (grid, "\n6.0+\tcropped\tcropped\n"));
+  g_assert_true (g_str_has_prefix (grid, "Releases\t01:00.0.vhost.1\t01:00.0.vhost.2\n"));
+
+  /* only one difference: the next one is the same again */
+  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (selected, ==, first_event);
+
+  app_test_wait_for_draw (window);
+  if (g_getenv ("IOV_TEST_SCREENSHOT") != NULL)
+    {
+      g_autoptr(GdkTexture) texture = app_test_render (window);
+
+      gdk_texture_save_to_png (texture, g_getenv ("IOV_TEST_SCREENSHOT"));
+    }
+  /* to look at it as a user: IOV_TEST_HOLD=SECONDS keeps it on screen */
+  if (g_getenv ("IOV_TEST_HOLD") != NULL)
+    {
+      gint64 until = g_get_monotonic_time () + g_ascii_strtoll (g_getenv ("IOV_TEST_HOLD"), NULL, 10) * G_TIME_SPAN_SECOND;
+
+      while (g_get_monotonic_time () < until)
+        g_main_context_iteration (NULL, FALSE);
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  g_test_add_func ("/app/compare/lazy-7.2", test_lazy);
+  return g_test_run ();
+}
