@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "iov-drawing-private.h"
-#include "iov-timeline.h"
+#include "iov-timeline-private.h"
 
 /* A time axis over the trace with one density row per event kind.  The
  * bins come from the event store (iov_event_store_bin_multi(), every row
@@ -28,24 +28,6 @@
  * recomputed in snapshot, so at most once per frame however often events
  * arrive. */
 
-#define AXIS_HEIGHT     22.0
-#define ROW_HEIGHT      20.0
-#define ROW_GAP         2.0
-#define MIN_SPAN_NS     G_GUINT64_CONSTANT (1000)
-#define DEFAULT_SPAN_NS G_GUINT64_CONSTANT (10000000000)   /* 10 s */
-#define ZOOM_STEP       1.25
-#define PAN_STEP        0.1                                 /* of the span */
-
-typedef enum
-{
-  KIND_TRANSLATION,
-  KIND_INVALIDATION,
-  KIND_MAP,
-  KIND_EVIDENCE,
-  KIND_FAULT,
-  KIND_OTHER,
-  N_KINDS
-} Kind;
 
 /* Checked before kind_patterns: what consumers show of the deliveries they
  * got (issue H) has its own row, and interrupt remapping, which matches
@@ -68,46 +50,6 @@ static const char * const kind_patterns[N_KINDS][6] = {
   [KIND_OTHER]        = { NULL },
 };
 
-struct _IovTimeline
-{
-  GtkWidget        parent_instance;
-
-  IovEventStore   *store;     /* borrowed */
-  IovTraceCatalog *catalog;   /* borrowed */
-  GArray          *row_of_id;  /* guint: catalogue id → Kind */
-  guint            n_catalog_events;
-
-  guint64          t0;
-  guint64          t1;
-  gboolean         follow_live;
-  gboolean         absolute_axis;  /* QEMU's clock rather than since the first event */
-  gboolean         has_range;
-
-  gboolean         has_selection;
-  guint64          sel0;
-  guint64          sel1;
-
-  /* the bins of the last snapshot, and what they were computed for */
-  IovEventBin     *bins[N_KINDS];
-  IovEventBin     *multi_bins;   /* N_KINDS × n_bins, as the store fills them */
-  guint            n_bins;
-  guint64          bins_t0;
-  guint64          bins_t1;
-  guint64          bins_n_events;
-  guint64          bins_last_ts;   /* the newest event binned */
-  gboolean         bins_valid;
-
-  /* the pointer, for zooming around it; -1 when outside */
-  double           pointer_x;
-
-  /* drags */
-  gboolean         drag_pans;
-  double           drag_x;
-  guint64          drag_t0;
-  guint64          drag_t1;
-
-  IovPalette       palette;
-};
 
 G_DEFINE_FINAL_TYPE (IovTimeline, iov_timeline, GTK_TYPE_WIDGET)
 
@@ -128,8 +70,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static const char *
-kind_label (Kind kind)
+const char *
+_iov_timeline_kind_label (Kind kind)
 {
   switch (kind)
     {
@@ -150,9 +92,9 @@ kind_label (Kind kind)
     }
 }
 
-static const GdkRGBA *
-kind_color (IovTimeline *self,
-            Kind         kind)
+const GdkRGBA *
+_iov_timeline_kind_color (IovTimeline *self,
+                          Kind         kind)
 {
   switch (kind)
     {
@@ -202,9 +144,9 @@ time_at_x (IovTimeline *self,
   return self->t0 + (guint64) (f * (double) (self->t1 - self->t0));
 }
 
-static double
-x_at_time (IovTimeline *self,
-           guint64      t)
+double
+_iov_timeline_x_at_time (IovTimeline *self,
+                         guint64      t)
 {
   double px, pw;
 
@@ -231,8 +173,8 @@ store_extent (IovTimeline *self,
 }
 
 /* In follow mode the range ends at the newest event. */
-static void
-apply_follow (IovTimeline *self)
+void
+_iov_timeline_apply_follow (IovTimeline *self)
 {
   guint64 first, last, span, n_bins, bin_ns;
   double pw;
@@ -253,7 +195,7 @@ apply_follow (IovTimeline *self)
     return;
 
   /* On a grid of whole bins, so that a frame only bins what is new and
-   * shifts the rest (see update_bins()). */
+   * shifts the rest (see _iov_timeline_update_bins()). */
   iov_timeline_get_plot_area (self, NULL, &pw);
   n_bins = MAX (1, (guint64) floor (pw));
   bin_ns = MAX (1, (self->t1 - self->t0) / n_bins);
@@ -298,8 +240,8 @@ set_range_internal (IovTimeline *self,
 
 /* ---- kinds --------------------------------------------------------------- */
 
-static void
-update_kinds (IovTimeline *self)
+void
+_iov_timeline_update_kinds (IovTimeline *self)
 {
   guint n;
 
@@ -363,9 +305,9 @@ bin_range (IovTimeline *self,
  * the old bins are kept, shifted, and only the bins from the newest event
  * binned on are recomputed: a live frame costs the new events, not the
  * events in view. */
-static void
-update_bins (IovTimeline *self,
-             guint        n_bins)
+void
+_iov_timeline_update_bins (IovTimeline *self,
+                           guint        n_bins)
 {
   guint64 n_events = iov_event_store_get_n_events (self->store);
   guint64 first, last;
@@ -416,175 +358,6 @@ update_bins (IovTimeline *self,
   self->bins_n_events = n_events;
   self->bins_last_ts = last;
   self->bins_valid = TRUE;
-}
-
-/* ---- drawing ------------------------------------------------------------- */
-
-static guint64
-nice_step (guint64 span)
-{
-  guint64 step = 1;
-
-  /* about six ticks: 1, 2, 5 × 10ⁿ ns */
-  while (step * 6 < span)
-    {
-      if (step * 2 * 6 >= span)
-        return step * 2;
-      if (step * 5 * 6 >= span)
-        return step * 5;
-      step *= 10;
-    }
-  return step;
-}
-
-static char *
-format_time (guint64 t,
-             guint64 step)
-{
-  if (step >= G_GUINT64_CONSTANT (1000000000))
-    /* Translators: a time on the timeline's axis, in seconds */
-    return g_strdup_printf (_("%.0f s"), t / 1e9);
-  if (step >= 1000000)
-    /* Translators: a time on the timeline's axis, in seconds */
-    return g_strdup_printf (_("%.3f s"), t / 1e9);
-  if (step >= 1000)
-    /* Translators: a time on the timeline's axis, in seconds */
-    return g_strdup_printf (_("%.6f s"), t / 1e9);
-  /* Translators: a time on the timeline's axis, in seconds */
-  return g_strdup_printf (_("%.9f s"), t / 1e9);
-}
-
-static void
-draw_axis (IovTimeline *self,
-           GtkSnapshot *snapshot,
-           double       px,
-           double       pw)
-{
-  GtkWidget *widget = GTK_WIDGET (self);
-  GdkRGBA line = _iov_rgba_alpha (&self->palette.fg, 0.25);
-  guint64 step = nice_step (self->t1 - self->t0);
-  guint64 origin = 0, t;
-  double height = gtk_widget_get_height (widget);
-  IovEventRecord first;
-
-  /* Seconds since the trace's first event, as the event list counts them:
-   * QEMU's clock reads 1795459770 s, which tells nobody anything. */
-  if (!self->absolute_axis && self->store != NULL && iov_event_store_get (self->store, 0, &first))
-    origin = first.ts_ns;
-  if (self->t0 >= origin)
-    t = origin + (self->t0 - origin + step - 1) / step * step;
-  else
-    t = origin - (origin - self->t0) / step * step;
-
-  _iov_draw_rect (snapshot, px, AXIS_HEIGHT - 1, pw, 1, &line);
-  for (; t < self->t1; t += step)
-    {
-      double x = x_at_time (self, t);
-      g_autofree char *magnitude = format_time (t >= origin ? t - origin : origin - t, step);
-      g_autofree char *text = g_strconcat (t >= origin ? "" : "−", magnitude, NULL);
-      g_autoptr(PangoLayout) layout = _iov_layout_new (widget, text, 0.8, FALSE);
-
-      _iov_draw_rect (snapshot, floor (x), AXIS_HEIGHT - 5, 1, height - AXIS_HEIGHT + 5, &line);
-      _iov_draw_layout (snapshot, layout, floor (x) + 3, 2, &self->palette.fg);
-    }
-}
-
-static void
-iov_timeline_snapshot (GtkWidget   *widget,
-                       GtkSnapshot *snapshot)
-{
-  IovTimeline *self = IOV_TIMELINE (widget);
-  double px, pw;
-  guint n_bins;
-
-  iov_timeline_get_plot_area (self, &px, &pw);
-  n_bins = (guint) floor (pw);
-
-  for (guint k = 0; k < N_KINDS; k++)
-    {
-      g_autoptr(PangoLayout) layout = _iov_layout_new (widget, kind_label (k), 0.85, FALSE);
-      int lw, lh;
-
-      pango_layout_get_pixel_size (layout, &lw, &lh);
-      _iov_draw_layout (snapshot, layout, MAX (8, IOV_GUTTER_WIDTH - 12 - lw),
-                        AXIS_HEIGHT + k * (ROW_HEIGHT + ROW_GAP) + (ROW_HEIGHT - lh) / 2,
-                        &self->palette.fg);
-    }
-
-  if (self->store == NULL || n_bins == 0)
-    return;
-  update_kinds (self);
-  apply_follow (self);
-  if (!self->has_range)
-    return;
-
-  draw_axis (self, snapshot, px, pw);
-  update_bins (self, n_bins);
-
-  for (guint k = 0; k < N_KINDS; k++)
-    {
-      const IovEventBin *bins = self->bins[k];
-      const GdkRGBA *color = kind_color (self, k);
-      double y = AXIS_HEIGHT + k * (ROW_HEIGHT + ROW_GAP);
-      guint64 max = 0;
-      double log_max;
-
-      for (guint i = 0; i < n_bins; i++)
-        max = MAX (max, bins[i].count);
-      if (max == 0)
-        continue;
-      log_max = log1p ((double) max);
-
-      /* one node per pixel column with events: height by log density */
-      for (guint i = 0; i < n_bins; i++)
-        {
-          double h;
-
-          if (bins[i].count == 0)
-            continue;
-          h = MAX (2.0, round (ROW_HEIGHT * log1p ((double) bins[i].count) / log_max));
-          gtk_snapshot_append_color (snapshot, color,
-                                     &GRAPHENE_RECT_INIT (px + i, y + ROW_HEIGHT - h, 1, h));
-        }
-    }
-
-  if (self->has_selection && self->sel1 > self->t0 && self->sel0 < self->t1)
-    {
-      double x0 = MAX (px, x_at_time (self, self->sel0));
-      double x1 = MIN (px + pw, x_at_time (self, self->sel1));
-      GdkRGBA tint = _iov_rgba_alpha (&self->palette.accent_bg, 0.25);
-
-      _iov_draw_rect (snapshot, x0, AXIS_HEIGHT, MAX (1, x1 - x0),
-                      N_KINDS * (ROW_HEIGHT + ROW_GAP), &tint);
-      _iov_draw_outline (snapshot, x0, AXIS_HEIGHT, MAX (1, x1 - x0),
-                         N_KINDS * (ROW_HEIGHT + ROW_GAP), 1, &self->palette.accent_bg);
-    }
-}
-
-static void
-iov_timeline_measure (GtkWidget      *widget,
-                      GtkOrientation  orientation,
-                      int             for_size,
-                      int            *minimum,
-                      int            *natural,
-                      int            *minimum_baseline,
-                      int            *natural_baseline)
-{
-  if (orientation == GTK_ORIENTATION_HORIZONTAL)
-    *minimum = *natural = IOV_GUTTER_WIDTH + IOV_AXIS_END_MARGIN + 100;
-  else
-    *minimum = *natural = AXIS_HEIGHT + N_KINDS * (ROW_HEIGHT + ROW_GAP) + 4;
-}
-
-static void
-iov_timeline_css_changed (GtkWidget         *widget,
-                          GtkCssStyleChange *change)
-{
-  IovTimeline *self = IOV_TIMELINE (widget);
-
-  GTK_WIDGET_CLASS (iov_timeline_parent_class)->css_changed (widget, change);
-  _iov_palette_load (&self->palette, widget);
-  gtk_widget_queue_draw (widget);
 }
 
 /* ---- input --------------------------------------------------------------- */
@@ -721,6 +494,17 @@ clear_selection_action (GtkWidget  *widget,
 /* ---- GObject ------------------------------------------------------------- */
 
 static void
+iov_timeline_css_changed (GtkWidget         *widget,
+                          GtkCssStyleChange *change)
+{
+  IovTimeline *self = IOV_TIMELINE (widget);
+
+  GTK_WIDGET_CLASS (iov_timeline_parent_class)->css_changed (widget, change);
+  _iov_palette_load (&self->palette, widget);
+  gtk_widget_queue_draw (widget);
+}
+
+static void
 iov_timeline_finalize (GObject *object)
 {
   IovTimeline *self = IOV_TIMELINE (object);
@@ -788,8 +572,8 @@ iov_timeline_class_init (IovTimelineClass *klass)
   object_class->get_property = iov_timeline_get_property;
   object_class->set_property = iov_timeline_set_property;
 
-  widget_class->snapshot = iov_timeline_snapshot;
-  widget_class->measure = iov_timeline_measure;
+  widget_class->snapshot = _iov_timeline_snapshot;
+  widget_class->measure = _iov_timeline_measure;
   widget_class->css_changed = iov_timeline_css_changed;
 
   properties[PROP_FOLLOW_LIVE] =
@@ -959,7 +743,7 @@ iov_timeline_get_range (IovTimeline *self,
 {
   g_return_if_fail (IOV_IS_TIMELINE (self));
 
-  apply_follow (self);
+  _iov_timeline_apply_follow (self);
   if (start_ns != NULL)
     *start_ns = self->t0;
   if (end_ns != NULL)
@@ -977,7 +761,7 @@ iov_timeline_zoom (IovTimeline *self,
   g_return_if_fail (IOV_IS_TIMELINE (self));
   g_return_if_fail (factor > 0);
 
-  apply_follow (self);
+  _iov_timeline_apply_follow (self);
   if (!self->has_range)
     return;
   iov_timeline_get_plot_area (self, &px, &pw);
@@ -1010,7 +794,7 @@ iov_timeline_pan (IovTimeline *self,
 
   g_return_if_fail (IOV_IS_TIMELINE (self));
 
-  apply_follow (self);
+  _iov_timeline_apply_follow (self);
   if (!self->has_range)
     return;
   span = (double) (self->t1 - self->t0);
