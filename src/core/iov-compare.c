@@ -172,60 +172,49 @@ iov_compare_free (IovCompare *self)
  * messages still differ, by file and line). */
 /* The snapshot as @profile would have registered its notifiers: vhost's
  * flag by the release's rule (reference §3), never the tracing release's;
- * under the ATS rule, the trace's evidence decides it as it does live. */
-static JsonNode *
-snapshot_for (JsonNode         *snapshot,
-              const IovProfile *profile)
+ * under the ATS rule, the trace's evidence decides it as it does live.
+ * Set on the one snapshot read, before each pass's inference reads it. */
+static void
+set_vhost_flags_for (IovSnapshotInfo  *info,
+                     const IovProfile *profile)
 {
-  JsonNode *copy = json_node_copy (snapshot);
-  JsonObject *root = json_node_get_object (copy);
-  JsonNode *iommu = json_object_get_member (root, "iommu");
-  JsonNode *spaces = json_object_get_member (root, "address_spaces");
-  gboolean device_iotlb = FALSE;
-  gboolean intel = FALSE;
+  JsonNode *prop = info->iommu_properties ? json_object_get_member (info->iommu_properties, "device-iotlb") : NULL;
+  gboolean device_iotlb = prop != NULL && JSON_NODE_HOLDS_VALUE (prop) &&
+                          json_node_get_value_type (prop) == G_TYPE_BOOLEAN && json_node_get_boolean (prop);
+  gboolean intel = g_strcmp0 (info->iommu_type, "intel-iommu") == 0;
 
-  if (iommu != NULL && JSON_NODE_HOLDS_OBJECT (iommu))
+  for (guint i = 0; i < info->address_spaces->len; i++)
     {
-      JsonObject *o = json_node_get_object (iommu);
-      JsonNode *props = json_object_get_member (o, "properties");
+      IovSnapshotAddressSpace *as = g_ptr_array_index (info->address_spaces, i);
 
-      intel = g_strcmp0 (json_object_get_string_member_with_default (o, "type", NULL), "intel-iommu") == 0;
-      if (props != NULL && JSON_NODE_HOLDS_OBJECT (props))
-        device_iotlb = json_object_get_boolean_member_with_default (json_node_get_object (props),
-                                                                      "device-iotlb", FALSE);
-    }
-  for (guint i = 0; spaces != NULL && JSON_NODE_HOLDS_ARRAY (spaces) &&
-                    i < json_array_get_length (json_node_get_array (spaces)); i++)
-    {
-      JsonObject *as = json_array_get_object_element (json_node_get_array (spaces), i);
-      JsonNode *ns = as ? json_object_get_member (as, "notifiers") : NULL;
-
-      for (guint j = 0; ns != NULL && JSON_NODE_HOLDS_ARRAY (ns) && j < json_array_get_length (json_node_get_array (ns)); j++)
+      for (guint j = 0; j < as->notifiers->len; j++)
         {
-          JsonObject *n = json_array_get_object_element (json_node_get_array (ns), j);
+          IovSnapshotNotifier *n = g_ptr_array_index (as->notifiers, j);
 
-          if (n == NULL || g_strcmp0 (json_object_get_string_member_with_default (n, "consumer", NULL), "vhost") != 0)
+          if (g_strcmp0 (n->consumer, "vhost") != 0)
             continue;
+          g_clear_pointer (&n->flags_source, g_free);
           switch (profile->vhost)
             {
             case IOV_VHOST_UNMAP:
-              json_object_set_string_member (n, "flags", "unmap");
-              json_object_set_string_member (n, "flags_source", "profile");
+              n->has_flags = TRUE;
+              n->flags = IOV_NOTIFIER_UNMAP;
+              n->flags_source = g_strdup ("profile");
               break;
             case IOV_VHOST_TRY_DEVIOTLB:
               /* the IOMMU refuses DEVIOTLB_UNMAP without a device IOTLB */
-              json_object_set_string_member (n, "flags", intel && device_iotlb ? "deviotlb-unmap" : "unmap");
-              json_object_set_string_member (n, "flags_source", "profile");
+              n->has_flags = TRUE;
+              n->flags = intel && device_iotlb ? IOV_NOTIFIER_DEVIOTLB_UNMAP : IOV_NOTIFIER_UNMAP;
+              n->flags_source = g_strdup ("profile");
               break;
             case IOV_VHOST_BY_ATS:
             default:
-              json_object_set_null_member (n, "flags");
-              json_object_remove_member (n, "flags_source");
+              n->has_flags = FALSE;
+              n->flags = 0;
               break;
             }
         }
     }
-  return copy;
 }
 
 static Pass *
@@ -248,12 +237,16 @@ iov_compare_new (JsonNode          *snapshot,
                  GError           **error)
 {
   g_autoptr(IovCompare) self = g_new0 (IovCompare, 1);
+  g_autoptr(IovSnapshotInfo) info = NULL;
+  g_autoptr(GError) local = NULL;
 
   g_return_val_if_fail (snapshot != NULL, NULL);
 
-  if (!JSON_NODE_HOLDS_OBJECT (snapshot))
+  /* read once, by the one snapshot reader */
+  info = iov_snapshot_info_new_from_json (snapshot, &local);
+  if (info == NULL)
     {
-      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("a snapshot is a JSON object"));
+      g_set_error (error, IOV_ERROR, IOV_ERROR_INVALID, _("snapshot: %s"), local->message);
       return NULL;
     }
   if (profiles == NULL)
@@ -294,7 +287,6 @@ iov_compare_new (JsonNode          *snapshot,
   for (guint g = 0; g < self->groups->len; g++)
     {
       Group *group = g_ptr_array_index (self->groups, g);
-      g_autoptr(JsonNode) mine = NULL;
       Pass *pass = NULL;
 
       for (guint p = 0; p < self->passes->len && pass == NULL; p++)
@@ -310,16 +302,11 @@ iov_compare_new (JsonNode          *snapshot,
           group->pass = pass;
           continue;
         }
-      mine = snapshot_for (snapshot, group_rules (group));
+      set_vhost_flags_for (info, group_rules (group));
       pass = pass_new ();
       g_ptr_array_add (pass->groups, group);
       group->pass = pass;
-      pass->inference = iov_inference_new_from_snapshot (mine, group_rules (group), error);
-      if (pass->inference == NULL)
-        {
-          pass_free (pass);
-          return NULL;
-        }
+      pass->inference = iov_inference_new_from_info (info, group_rules (group));
       g_ptr_array_add (self->passes, pass);
     }
   if (self->groups->len > 1 && g_get_num_processors () > 1)
