@@ -302,3 +302,137 @@ iov_export_csv (const IovRun *run,
         }
     }
 }
+
+/* ---- a trace's traffic ---------------------------------------------------- */
+
+#define SECOND_NS G_GUINT64_CONSTANT (1000000000)
+
+/* The devices with traffic, then NULL for the unattributed lines. */
+static GPtrArray *
+traffic_devices (IovTraffic *traffic)
+{
+  GPtrArray *devices = iov_traffic_get_devices (traffic);
+
+  g_ptr_array_add (devices, NULL);
+  return devices;
+}
+
+/* @device's counts per second: n_seconds bins per count, count after count. */
+static guint64 *
+traffic_per_second (IovTraffic *traffic,
+                    const char *device,
+                    guint64     t0_ns,
+                    guint       n_seconds)
+{
+  guint64 *bins = g_new0 (guint64, (gsize) n_seconds * IOV_TRAFFIC_N_COUNTS);
+
+  for (guint c = 0; c < IOV_TRAFFIC_N_COUNTS; c++)
+    iov_traffic_get_rate (traffic, device, c, t0_ns, SECOND_NS, n_seconds, bins + (gsize) c * n_seconds);
+  return bins;
+}
+
+static guint
+n_seconds_of (guint64 t0_ns,
+              guint64 t1_ns)
+{
+  return t1_ns > t0_ns ? (guint) MIN ((t1_ns - t0_ns) / SECOND_NS + 1, G_MAXUINT32 / IOV_TRAFFIC_N_COUNTS) : 1;
+}
+
+void
+iov_export_traffic_csv (IovTraffic *traffic,
+                        guint64     t0_ns,
+                        guint64     t1_ns,
+                        GString    *out)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  guint n_seconds = n_seconds_of (t0_ns, t1_ns);
+
+  g_return_if_fail (traffic != NULL && out != NULL);
+
+  names = traffic_devices (traffic);
+  g_string_append (out, "second,device");
+  for (guint c = 0; c < IOV_TRAFFIC_N_COUNTS; c++)
+    g_string_append_printf (out, ",%s", iov_traffic_count_name (c));
+  g_string_append (out, "\r\n");
+  for (guint d = 0; d < names->len; d++)
+    {
+      const char *device = g_ptr_array_index (names, d);
+      g_autofree guint64 *bins = traffic_per_second (traffic, device, t0_ns, n_seconds);
+
+      for (guint s = 0; s < n_seconds; s++)
+        {
+          guint64 any = 0;
+
+          for (guint c = 0; c < IOV_TRAFFIC_N_COUNTS; c++)
+            any |= bins[(gsize) c * n_seconds + s];
+          if (any == 0)
+            continue;
+          g_string_append_printf (out, "%u,%s", s, device ? device : "unattributed");
+          for (guint c = 0; c < IOV_TRAFFIC_N_COUNTS; c++)
+            g_string_append_printf (out, ",%" G_GUINT64_FORMAT, bins[(gsize) c * n_seconds + s]);
+          g_string_append (out, "\r\n");
+        }
+    }
+}
+
+void
+iov_export_traffic_perfetto (IovTraffic *traffic,
+                             guint64     t0_ns,
+                             guint64     t1_ns,
+                             GString    *out)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autofree char *text = NULL;
+  guint n_seconds = n_seconds_of (t0_ns, t1_ns);
+
+  g_return_if_fail (traffic != NULL && out != NULL);
+
+  names = traffic_devices (traffic);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "displayTimeUnit");
+  json_builder_add_string_value (b, "ns");
+  json_builder_set_member_name (b, "traceEvents");
+  json_builder_begin_array (b);
+  add_metadata (b, "process_name", 0, "IOTLB traffic per second");
+  for (guint d = 0; d < names->len; d++)
+    {
+      const char *device = g_ptr_array_index (names, d);
+      g_autofree guint64 *bins = traffic_per_second (traffic, device, t0_ns, n_seconds);
+      g_autofree char *track = g_strdup_printf ("%s IOTLB traffic/s", device ? device : "unattributed");
+      guint64 total = 0;
+
+      for (gsize i = 0; i < (gsize) n_seconds * IOV_TRAFFIC_N_COUNTS; i++)
+        total += bins[i];
+      if (total == 0)
+        continue;
+      /* one sample per second, and one at the end so the last second
+       * shows its width; the time is the trace's, from its first event */
+      for (guint s = 0; s <= n_seconds; s++)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "ph"); json_builder_add_string_value (b, "C");
+          json_builder_set_member_name (b, "name"); json_builder_add_string_value (b, track);
+          json_builder_set_member_name (b, "pid"); json_builder_add_int_value (b, 1);
+          json_builder_set_member_name (b, "ts"); json_builder_add_int_value (b, (gint64) s * 1000000);
+          json_builder_set_member_name (b, "args");
+          json_builder_begin_object (b);
+          for (guint c = 0; c < IOV_TRAFFIC_N_COUNTS; c++)
+            {
+              json_builder_set_member_name (b, iov_traffic_count_name (c));
+              json_builder_add_int_value (b, s < n_seconds ? (gint64) bins[(gsize) c * n_seconds + s] : 0);
+            }
+          json_builder_end_object (b);
+          json_builder_end_object (b);
+        }
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  g_string_append (out, text);
+}

@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "iov-system.h"
+#include "iov-traffic.h"
 
 G_BEGIN_DECLS
 
@@ -27,5 +28,20 @@ void iov_export_perfetto (const IovRun *run,
 /* One row per (event, notifier) outcome, with a header row. */
 void iov_export_csv      (const IovRun *run,
                           GString      *out);
+
+/* A trace's IOTLB traffic per device and per second (issue L), the
+ * seconds counted from @t0_ns (the trace's first event, as on the
+ * window's timeline) up to @t1_ns; each device's unattributed lines under
+ * "unattributed".  CSV: one row per device and second that counted
+ * anything.  Perfetto: a counter track per device whose series are the
+ * counts per second, one sample at the start of each second. */
+void iov_export_traffic_csv      (IovTraffic *traffic,
+                                  guint64     t0_ns,
+                                  guint64     t1_ns,
+                                  GString    *out);
+void iov_export_traffic_perfetto (IovTraffic *traffic,
+                                  guint64     t0_ns,
+                                  guint64     t1_ns,
+                                  GString    *out);
 
 G_END_DECLS
