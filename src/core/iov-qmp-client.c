@@ -726,9 +726,26 @@ handle_greeting (IovQmpClient *self,
   if (qemu == NULL)
     return FALSE;
 
-  self->major = (guint) json_object_get_int_member_with_default (qemu, "major", 0);
-  self->minor = (guint) json_object_get_int_member_with_default (qemu, "minor", 0);
-  self->micro = (guint) json_object_get_int_member_with_default (qemu, "micro", 0);
+  {
+    gint64 major = json_object_get_int_member_with_default (qemu, "major", 0);
+    gint64 minor = json_object_get_int_member_with_default (qemu, "minor", 0);
+    gint64 micro = json_object_get_int_member_with_default (qemu, "micro", 0);
+
+    /* No release numbers a part past 65535 (what a snapshot may say):
+     * a peer that claims one is not QEMU (found by fuzz-qmp-stream) */
+    if (major < 0 || major > 65535 || minor < 0 || minor > 65535 || micro < 0 || micro > 65535)
+      {
+        iov_qmp_client_fail (self, g_error_new (IOV_QMP_ERROR, IOV_QMP_ERROR_NOT_QMP,
+                                                _("%s greeted with QEMU version %lld.%lld.%lld, which no "
+                                                  "release has: is it QEMU's QMP socket?"),
+                                                self->address, (long long) major, (long long) minor,
+                                                (long long) micro));
+        return TRUE;
+      }
+    self->major = (guint) major;
+    self->minor = (guint) minor;
+    self->micro = (guint) micro;
+  }
   g_free (self->version);
   self->version = g_strdup_printf ("%u.%u.%u", self->major, self->minor, self->micro);
   g_free (self->package);
