@@ -400,7 +400,8 @@ take_line (IovCompare *self,
 {
   GArray *words = pass->words;
 
-  g_array_set_size (words, 0);
+  if (words->len > 0)
+    g_array_set_size (words, 0);
   while (pass->next < pass->out->len)
     {
       const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);

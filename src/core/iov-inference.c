@@ -731,6 +731,20 @@ device_after (const char *args,
  * Dispatch
  */
 
+/* Whether a notifier's owner is @word ("vhost" or "vfio"): compared
+ * inline, once per delivery of every release's pass. */
+static inline gboolean
+owner_is_vhost (const char *o)
+{
+  return o[0] == 'v' && o[1] == 'h' && o[2] == 'o' && o[3] == 's' && o[4] == 't' && o[5] == '\0';
+}
+
+static inline gboolean
+owner_is_vfio (const char *o)
+{
+  return o[0] == 'v' && o[1] == 'f' && o[2] == 'i' && o[3] == 'o' && o[4] == '\0';
+}
+
 static void
 record (IovInference      *self,
         Space             *space,
@@ -740,39 +754,49 @@ record (IovInference      *self,
         guint64            line,
         GArray            *deliveries)
 {
+  guint base = deliveries->len;
+  IovTlbEvent event = *ev;
+
+  if (outcomes->len == 0)
+    return;
+  event.type = iov_event_effective_type (self->profile, ev);
+  /* grown once and written in place: this runs for every delivery of every
+   * release's pass (issue K's replay of a million flushes) */
+  g_array_set_size (deliveries, base + outcomes->len);
   for (guint i = 0; i < outcomes->len; i++)
     {
-      IovDelivery d = { 0 };
-      guint index = deliveries->len;
+      guint index = base + i;
+      IovDelivery *d = &g_array_index (deliveries, IovDelivery, index);
+      const IovOutcome *o = &g_array_index (outcomes, IovOutcome, i);
 
-      d.ts_ns = ts_ns;
-      d.line = line;
-      d.outcome = g_array_index (outcomes, IovOutcome, i);
-      d.notifier = d.outcome.notifier;
-      d.device = space->device;
-      d.kind = IOV_DELIVERY_INFERRED;
-      d.event = *ev;
-      d.event.type = iov_event_effective_type (self->profile, ev);
-      g_array_append_val (deliveries, d);
+      *d = (IovDelivery) {
+        .ts_ns = ts_ns,
+        .line = line,
+        .notifier = o->notifier,
+        .device = space->device,
+        .kind = IOV_DELIVERY_INFERRED,
+        .outcome = *o,
+        .event = event,
+      };
 
-      if (d.outcome.result == IOV_RESULT_ABORT)
+      if (d->outcome.result == IOV_RESULT_ABORT)
         {
           /* QEMU stops at its first abort: the rest of the trace, if any,
            * contradicts it (iov_inference_feed() says so). */
           if (self->abort.line == 0)
             {
               self->abort.line = line;
-              self->abort.notifier = d.notifier ? d.notifier->name : NULL;
-              self->abort.message = iov_abort_message (self->profile, d.outcome.abort);
-              self->abort.kind = d.outcome.abort;
+              self->abort.notifier = d->notifier ? d->notifier->name : NULL;
+              self->abort.message = iov_abort_message (self->profile, d->outcome.abort);
+              self->abort.kind = d->outcome.abort;
             }
         }
-      else if (d.outcome.result == IOV_RESULT_DELIVERED && d.notifier->owner != NULL)
+      else if (d->outcome.result == IOV_RESULT_DELIVERED && d->notifier->owner != NULL)
         {
           /* kernel vhost leaves no trace: only vhost-user evidence can come */
-          if (g_str_equal (d.notifier->owner, "vhost") && self->seen_vhost_user)
+          if (owner_is_vhost (d->notifier->owner) && self->seen_vhost_user)
             g_array_append_val (self->pending, index);
-          else if (g_str_equal (d.notifier->owner, "vfio"))
+          else if (owner_is_vfio (d->notifier->owner))
             g_array_append_val (self->pending_vfio, index);
         }
     }
@@ -821,10 +845,12 @@ settle_pending (IovInference *self,
                  (unsigned long long) d->line, d->notifier->name, (unsigned long long) d->outcome.iova,
                  (unsigned long long) d->outcome.addr_mask);
       }
-  g_array_set_size (self->pending, 0);
+  if (self->pending->len > 0)
+    g_array_set_size (self->pending, 0);
   /* vfio's notifier traces synchronously, before QEMU moves on to the
    * next invalidation: evidence that has not come by then never will. */
-  g_array_set_size (self->pending_vfio, 0);
+  if (self->pending_vfio->len > 0)
+    g_array_set_size (self->pending_vfio, 0);
 }
 
 typedef struct
@@ -1460,7 +1486,10 @@ flush_held (IovInference *self,
   /* Everything before the oldest delivery still waiting is settled: out it
    * goes, in order, and the waiting ones move up. */
   g_array_append_vals (deliveries, self->held->data, oldest);
-  g_array_remove_range (self->held, 0, oldest);
+  if (oldest == self->held->len)
+    g_array_set_size (self->held, 0);
+  else
+    g_array_remove_range (self->held, 0, oldest);
   for (guint i = 0; i < self->pending->len; i++)
     g_array_index (self->pending, guint, i) -= oldest;
   for (guint i = 0; i < self->pending_vfio->len; i++)
