@@ -749,7 +749,8 @@ static void
 record (IovInference      *self,
         Space             *space,
         const IovTlbEvent *ev,
-        GArray            *outcomes,
+        const IovOutcome  *outcomes,
+        guint              n_outcomes,
         guint64            ts_ns,
         guint64            line,
         GArray            *deliveries)
@@ -757,17 +758,17 @@ record (IovInference      *self,
   guint base = deliveries->len;
   IovTlbEvent event = *ev;
 
-  if (outcomes->len == 0)
+  if (n_outcomes == 0)
     return;
   event.type = iov_event_effective_type (self->profile, ev);
   /* grown once and written in place: this runs for every delivery of every
    * release's pass (issue K's replay of a million flushes) */
-  g_array_set_size (deliveries, base + outcomes->len);
-  for (guint i = 0; i < outcomes->len; i++)
+  g_array_set_size (deliveries, base + n_outcomes);
+  for (guint i = 0; i < n_outcomes; i++)
     {
       guint index = base + i;
       IovDelivery *d = &g_array_index (deliveries, IovDelivery, index);
-      const IovOutcome *o = &g_array_index (outcomes, IovOutcome, i);
+      const IovOutcome *o = &outcomes[i];
 
       *d = (IovDelivery) {
         .ts_ns = ts_ns,
@@ -811,22 +812,40 @@ dispatch (IovInference      *self,
           guint64            line,
           GArray            *deliveries)
 {
-  GArray *outcomes = self->outcomes;
+  IovOutcome buf[16];
+  const IovOutcome *outcomes = buf;
+  guint n = 0;
 
   if (!space->enabled)
     return;
-  g_array_set_size (outcomes, 0);
   if (target != NULL)
     {
-      IovOutcome o;
-
-      o.event = 0;
-      iov_notify_one (self->profile, target, ev, &o);
-      g_array_append_val (outcomes, o);
+      buf[0].event = 0;
+      iov_notify_one (self->profile, target, ev, &buf[0]);
+      n = 1;
     }
+  else if (space->mr.list->len <= G_N_ELEMENTS (buf))
+    /* iov_iommu_mr_notify(), into the stack: no array grown per notifier
+     * (issue K's replay runs this for every flush under every release) */
+    for (guint i = 0; i < space->mr.list->len; i++)
+      {
+        const IovNotifier *notifier = g_ptr_array_index (space->mr.list, i);
+
+        if (notifier->iommu_idx != 0)
+          continue;
+        buf[n].event = 0;
+        iov_notify_one (self->profile, notifier, ev, &buf[n]);
+        if (buf[n++].result == IOV_RESULT_ABORT)
+          break;
+      }
   else
-    iov_iommu_mr_notify (self->profile, &space->mr, 0, ev, 0, outcomes);
-  record (self, space, ev, outcomes, ts_ns, line, deliveries);
+    {
+      g_array_set_size (self->outcomes, 0);
+      iov_iommu_mr_notify (self->profile, &space->mr, 0, ev, 0, self->outcomes);
+      outcomes = (const IovOutcome *) self->outcomes->data;
+      n = self->outcomes->len;
+    }
+  record (self, space, ev, outcomes, n, ts_ns, line, deliveries);
 }
 
 static void
