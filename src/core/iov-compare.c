@@ -307,6 +307,7 @@ iov_compare_new (JsonNode          *snapshot,
       g_ptr_array_add (pass->groups, group);
       group->pass = pass;
       pass->inference = iov_inference_new_from_info (info, group_rules (group));
+      iov_inference_set_batched (pass->inference, TRUE);
       g_ptr_array_add (self->passes, pass);
     }
   if (self->groups->len > 1 && g_get_num_processors () > 1)
@@ -611,6 +612,8 @@ run_pass (Pass  *pass,
 {
   for (guint i = 0; i < batch->events->len; i++)
     iov_inference_feed_event (pass->inference, &g_array_index (batch->events, IovInferenceEvent, i), pass->out);
+  /* settled deliveries move once a batch, not once an event */
+  iov_inference_release (pass->inference, pass->out);
 }
 
 /* Runs passes of the job until none is left to start; called and

@@ -71,6 +71,11 @@ struct _IovInference
   gboolean          contradicted;
   gboolean          seen_miss;     /* a vhost_iotlb_miss came: vhost runs */
   GArray           *outcomes;    /* IovOutcome: dispatch()'s, reused (no allocation per event) */
+  /* Batched (iov_inference_set_batched()): the first @settled of held are
+   * settled, and reach the caller at iov_inference_release(), not after
+   * every event (issue K: a pass of --compare per release). */
+  gboolean          batched;
+  guint             settled;
 };
 
 /* A notifier's public facts and what QEMU's registration needs: vhost
@@ -245,6 +250,8 @@ iov_inference_copy (IovInference     *self,
     g_ptr_array_add (to->awaiting, meta_in (self, to, g_ptr_array_index (self->awaiting, i)));
   g_ptr_array_extend (to->findings, self->findings, copy_string, NULL);
   g_ptr_array_extend (to->notes, self->notes, copy_string, NULL);
+  to->batched = self->batched;
+  to->settled = self->settled;
   g_array_append_vals (to->pending, self->pending->data, self->pending->len);
   g_array_append_vals (to->pending_vfio, self->pending_vfio->data, self->pending_vfio->len);
   for (guint i = 0; i < self->held->len; i++)
@@ -340,8 +347,8 @@ iov_inference_get_oldest_held_line (IovInference *self)
 
   if (self->replay->len > 0)
     oldest = g_array_index (self->replay, Held, 0).line;
-  if (self->held->len > 0)
-    oldest = MIN (oldest, g_array_index (self->held, IovDelivery, 0).line);
+  if (self->held->len > self->settled)
+    oldest = MIN (oldest, g_array_index (self->held, IovDelivery, self->settled).line);
   return oldest;
 }
 
@@ -1486,6 +1493,27 @@ feed (IovInference            *self,
  * made of it since (live views drain it every tick). */
 #define HOLD_MAX 4096
 
+/* Moves the first @n deliveries of held, settled, to @deliveries. */
+static void
+move_settled (IovInference *self,
+              GArray       *deliveries,
+              guint         n)
+{
+  self->settled = 0;
+  if (n == 0)
+    return;
+  /* out they go, in order, and the waiting ones move up */
+  g_array_append_vals (deliveries, self->held->data, n);
+  if (n == self->held->len)
+    g_array_set_size (self->held, 0);
+  else
+    g_array_remove_range (self->held, 0, n);
+  for (guint i = 0; i < self->pending->len; i++)
+    g_array_index (self->pending, guint, i) -= n;
+  for (guint i = 0; i < self->pending_vfio->len; i++)
+    g_array_index (self->pending_vfio, guint, i) -= n;
+}
+
 static void
 flush_held (IovInference *self,
             GArray       *deliveries,
@@ -1493,26 +1521,40 @@ flush_held (IovInference *self,
 {
   guint oldest = self->held->len;
 
-  /* Too many waiting: give up on their evidence, with the findings. */
-  if (force || self->held->len >= HOLD_MAX)
+  /* Too many waiting: give up on their evidence, with the findings. (The
+   * settled ones a batched inference keeps until its release are not
+   * waiting.) */
+  if (force || self->held->len - self->settled >= HOLD_MAX)
     settle_pending (self, self->held);
   for (guint i = 0; i < self->pending->len; i++)
     oldest = MIN (oldest, g_array_index (self->pending, guint, i));
   for (guint i = 0; i < self->pending_vfio->len; i++)
     oldest = MIN (oldest, g_array_index (self->pending_vfio, guint, i));
-  if (oldest == 0)
-    return;
-  /* Everything before the oldest delivery still waiting is settled: out it
-   * goes, in order, and the waiting ones move up. */
-  g_array_append_vals (deliveries, self->held->data, oldest);
-  if (oldest == self->held->len)
-    g_array_set_size (self->held, 0);
+  /* Everything before the oldest delivery still waiting is settled. */
+  if (self->batched && !force)
+    self->settled = oldest;
   else
-    g_array_remove_range (self->held, 0, oldest);
-  for (guint i = 0; i < self->pending->len; i++)
-    g_array_index (self->pending, guint, i) -= oldest;
-  for (guint i = 0; i < self->pending_vfio->len; i++)
-    g_array_index (self->pending_vfio, guint, i) -= oldest;
+    move_settled (self, deliveries, oldest);
+}
+
+void
+iov_inference_set_batched (IovInference *self,
+                           gboolean      batched)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (self->settled == 0);
+
+  self->batched = batched;
+}
+
+void
+iov_inference_release (IovInference *self,
+                       GArray       *deliveries)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (deliveries != NULL);
+
+  move_settled (self, deliveries, self->settled);
 }
 
 /* Sets the flags of the undecided vhost notifiers (of @space, or all of

@@ -163,6 +163,12 @@ gboolean      iov_inference_event_is_walk (const IovInferenceEvent *ev);
 /* Call at the end: pending consumer evidence is settled. */
 void          iov_inference_finish        (IovInference      *self,
                                            GArray            *deliveries);
+/* Batched, deliveries reach the caller's array only at release() (and
+ * finish()), in the same order as unbatched after every event. */
+void          iov_inference_set_batched   (IovInference      *self,
+                                           gboolean           batched);
+void          iov_inference_release       (IovInference      *self,
+                                           GArray            *deliveries);
 
 /* Adds the notifiers a newer snapshot of the same VM lists and the
  * inference does not know yet, registered from @line on. */
