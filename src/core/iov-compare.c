@@ -399,14 +399,18 @@ take_line (IovCompare *self,
            Pass       *pass,
            guint64     line)
 {
+  /* Gathered on the stack, and into pass->words in one go: this runs for
+   * every line under every release (a notifier or two, mostly). */
+  Word buf[16];
+  guint n = 0;
   GArray *words = pass->words;
+  gboolean spilled = FALSE;
 
-  if (words->len > 0)
-    g_array_set_size (words, 0);
   while (pass->next < pass->out->len)
     {
       const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);
       const Slot *slot;
+      Word *list;
       guint rank, at;
 
       if (d->line != line)
@@ -417,22 +421,38 @@ take_line (IovCompare *self,
       if (d->notifier == NULL)
         continue;
       rank = outcome_rank (d);
-      for (at = 0; at < words->len; at++)
+      list = spilled ? (Word *) words->data : buf;
+      for (at = 0; at < n; at++)
+        if (list[at].id == slot->id)
+          {
+            list[at].rank = MAX (list[at].rank, rank);
+            break;
+          }
+      if (at < n)
+        continue;
+      if (!spilled && n == G_N_ELEMENTS (buf))
         {
-          Word *other = &g_array_index (words, Word, at);
-
-          if (other->id == slot->id)
-            {
-              other->rank = MAX (other->rank, rank);
-              break;
-            }
+          /* more notifiers than the stack holds: the array from here on */
+          g_array_set_size (words, n);
+          memcpy (words->data, buf, sizeof buf);
+          spilled = TRUE;
         }
-      if (at == words->len)
+      if (spilled)
         {
           Word w = { slot->id, rank, d->notifier->name };
 
           g_array_append_val (words, w);
         }
+      else
+        buf[n] = (Word) { slot->id, rank, d->notifier->name };
+      n++;
+    }
+  if (!spilled)
+    {
+      if (words->len != n)
+        g_array_set_size (words, n);
+      if (n > 0)
+        memcpy (words->data, buf, n * sizeof (Word));
     }
 }
 

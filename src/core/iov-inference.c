@@ -687,6 +687,34 @@ number_after (const char *args,
     return FALSE;
   p += strlen (key);
   n = MIN ((gsize) (args + len - p), sizeof buf - 1);
+  /* A plain number of up to 15 digits ("req:22", "0x1000") by hand; the
+   * rest (signs, spaces, a second 0x, long numbers) as strtoull reads it. */
+  {
+    const char *q = p + (base == 16 && n >= 2 && p[0] == '0' && p[1] == 'x' ? 2 : 0);
+    const char *stop = p + n;
+    guint64 v = 0;
+    guint digits = 0;
+
+    while (q < stop && digits <= 15)
+      {
+        guint c = (guchar) *q, d;
+
+        if (c - '0' < 10)
+          d = c - '0';
+        else if (base == 16 && (c | 0x20) - 'a' < 6)
+          d = (c | 0x20) - 'a' + 10;
+        else
+          break;
+        v = v * base + d;
+        digits++;
+        q++;
+      }
+    if (digits > 0 && digits <= 15 && !(digits == 1 && v == 0 && base == 16 && q < stop && (*q | 0x20) == 'x'))
+      {
+        *out = v;
+        return TRUE;
+      }
+  }
   memcpy (buf, p, n);
   buf[n] = '\0';
   p = buf;

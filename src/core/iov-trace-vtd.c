@@ -42,11 +42,8 @@ iov_vtd_device_iotlb_range (guint64  hi,
       guint64 pfn = addr >> 12;
       guint k = 0;
 
-      while (k < 64 && (pfn & 1))
-        {
-          pfn >>= 1;
-          k++;
-        }
+      /* the trailing ones of the page number, counted at once */
+      k = ~pfn == 0 ? 64 : (guint) __builtin_ctzll (~pfn);
       size = k >= 64 ? 0 : G_GUINT64_CONSTANT (8192) << k;
       addr &= ~(size - 1);
     }
