@@ -63,6 +63,7 @@ struct _IovInference
   guint             n_waited;    /* invalidations held while awaiting */
   gboolean          seen_vhost_event;
   GArray           *replay;      /* Held */
+  GByteArray       *replay_text;
   gboolean          replaying;
   int               scan_kind;   /* SCAN_* of the last invalidation */
   guint16           scan_sid;
@@ -88,12 +89,15 @@ typedef struct
   gboolean             awaiting;    /* until when is for the trace to say */
 } Meta;
 
+/* An event waiting in @replay: its text in @replay_text (one arena, not
+ * two allocations an event: a release waiting for vhost's registration
+ * holds up to REPLAY_MAX of them). */
 typedef struct
 {
   guint64  ts_ns;
   guint64  line;
-  char    *name;
-  char    *args;
+  gsize    name_at;   /* offsets into replay_text, each text NUL-terminated */
+  gsize    args_at;
   gsize    len;
 } Held;
 
@@ -101,13 +105,6 @@ enum { SCAN_NONE, SCAN_DEVICE, SCAN_PAGE };
 
 /* Past this many events without evidence, the assumption stands. */
 #define REPLAY_MAX 500000
-
-static void
-held_clear (Held *h)
-{
-  g_free (h->name);
-  g_free (h->args);
-}
 
 static void
 space_free (Space *space)
@@ -142,7 +139,7 @@ iov_inference_new (const IovProfile *profile,
   self->undecided = g_ptr_array_new ();
   self->awaiting = g_ptr_array_new ();
   self->replay = g_array_new (FALSE, FALSE, sizeof (Held));
-  g_array_set_clear_func (self->replay, (GDestroyNotify) held_clear);
+  self->replay_text = g_byte_array_new ();
   self->outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
   return self;
 }
@@ -163,6 +160,7 @@ iov_inference_free (IovInference *self)
   g_ptr_array_unref (self->undecided);
   g_ptr_array_unref (self->awaiting);
   g_array_unref (self->replay);
+  g_byte_array_unref (self->replay_text);
   g_array_unref (self->outcomes);
   g_free (self->abort.message);
   g_free (self);
@@ -261,13 +259,8 @@ iov_inference_copy (IovInference     *self,
       iov_inference_copy_delivery (self, to, &d);
       g_array_append_val (to->held, d);
     }
-  for (guint i = 0; i < self->replay->len; i++)
-    {
-      const Held *h = &g_array_index (self->replay, Held, i);
-      Held copy = { h->ts_ns, h->line, g_strdup (h->name), g_memdup2 (h->args, h->len + 1), h->len };
-
-      g_array_append_val (to->replay, copy);
-    }
+  g_array_append_vals (to->replay, self->replay->data, self->replay->len);
+  g_byte_array_append (to->replay_text, self->replay_text->data, self->replay_text->len);
   to->n_events = self->n_events;
   to->n_findings = self->n_findings;
   to->n_unexplained = self->n_unexplained;
@@ -1765,12 +1758,15 @@ replay_held (IovInference *self)
   for (guint i = 0; i < self->replay->len; i++)
     {
       Held *h = &g_array_index (self->replay, Held, i);
+      const char *name = (const char *) self->replay_text->data + h->name_at;
+      const char *args = (const char *) self->replay_text->data + h->args_at;
       IovInferenceEvent ev;
 
-      iov_inference_event_init (&ev, h->ts_ns, h->line, h->name, h->args, h->len);
+      iov_inference_event_init (&ev, h->ts_ns, h->line, name, args, h->len);
       feed (self, &ev, self->held);
     }
   g_array_set_size (self->replay, 0);
+  g_byte_array_set_size (self->replay_text, 0);
   self->replaying = FALSE;
 }
 
@@ -1822,8 +1818,15 @@ iov_inference_feed_event (IovInference            *self,
 
   if (self->undecided->len > 0 || self->awaiting->len > 0)
     {
-      Held h = { ts_ns, line, g_strdup (name), g_strndup (args, len), len };
+      gsize name_len = strlen (name), at = self->replay_text->len;
+      /* as g_strndup() copies it: up to a NUL, zeros after */
+      gsize kept = strnlen (args, len);
+      Held h = { ts_ns, line, at, at + name_len + 1, len };
 
+      g_byte_array_set_size (self->replay_text, at + name_len + 1 + len + 1);
+      memcpy (self->replay_text->data + at, name, name_len + 1);
+      memcpy (self->replay_text->data + h.args_at, args, kept);
+      memset (self->replay_text->data + h.args_at + kept, 0, len - kept + 1);
       g_array_append_val (self->replay, h);
       scan_evidence (self, line, name, args, len);
       if (self->replay->len >= REPLAY_MAX)
