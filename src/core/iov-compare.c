@@ -69,7 +69,8 @@ typedef struct _Pass
 {
   GPtrArray    *groups;      /* Group*, not owned: those that behaved alike so far, in order */
   IovInference *inference;   /* under the first group's rules */
-  GArray       *out;         /* IovDelivery, settled, not merged yet */
+  const IovDelivery *out;    /* settled, not merged yet: the inference's own (peek_settled()) */
+  guint         n_out;
   guint         next;        /* first of out not merged */
   GHashTable   *counts;      /* const IovNotifier* → Counts */
   GArray       *slots;       /* Slot */
@@ -129,7 +130,6 @@ pass_free (Pass *pass)
 {
   g_ptr_array_unref (pass->groups);
   iov_inference_free (pass->inference);
-  g_array_unref (pass->out);
   g_hash_table_unref (pass->counts);
   g_array_unref (pass->words);
   g_array_unref (pass->slots);
@@ -223,7 +223,6 @@ pass_new (void)
   Pass *pass = g_new0 (Pass, 1);
 
   pass->groups = g_ptr_array_new ();
-  pass->out = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   pass->words = g_array_new (FALSE, FALSE, sizeof (Word));
   pass->slots = g_array_new (FALSE, FALSE, sizeof (Slot));
   pass->counts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
@@ -406,9 +405,9 @@ take_line (IovCompare *self,
   GArray *words = pass->words;
   gboolean spilled = FALSE;
 
-  while (pass->next < pass->out->len)
+  while (pass->next < pass->n_out)
     {
-      const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);
+      const IovDelivery *d = &pass->out[pass->next];
       const Slot *slot;
       Word *list;
       guint rank, at;
@@ -569,6 +568,15 @@ merge (IovCompare *self,
 {
   guint n = self->passes->len;
 
+  /* read where each inference keeps them: no copy per delivery */
+  for (guint p = 0; p < n; p++)
+    {
+      Pass *pass = g_ptr_array_index (self->passes, p);
+
+      pass->out = iov_inference_peek_settled (pass->inference, &pass->n_out);
+      pass->next = 0;
+    }
+
   for (;;)
     {
       guint64 line = G_MAXUINT64;
@@ -581,9 +589,9 @@ merge (IovCompare *self,
         {
           Pass *pass = g_ptr_array_index (self->passes, p);
 
-          if (pass->next < pass->out->len)
+          if (pass->next < pass->n_out)
             {
-              const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);
+              const IovDelivery *d = &pass->out[pass->next];
 
               if (d->line < line)
                 line = d->line, first = d;
@@ -619,7 +627,7 @@ merge (IovCompare *self,
     {
       Pass *pass = g_ptr_array_index (self->passes, p);
 
-      g_array_remove_range (pass->out, 0, pass->next);
+      iov_inference_drop_settled (pass->inference, pass->next);
       pass->next = 0;
     }
 }
@@ -631,9 +639,7 @@ run_pass (Pass  *pass,
           Batch *batch)
 {
   for (guint i = 0; i < batch->events->len; i++)
-    iov_inference_feed_event (pass->inference, &g_array_index (batch->events, IovInferenceEvent, i), pass->out);
-  /* settled deliveries move once a batch, not once an event */
-  iov_inference_release (pass->inference, pass->out);
+    iov_inference_feed_event (pass->inference, &g_array_index (batch->events, IovInferenceEvent, i), NULL);
 }
 
 /* Runs passes of the job until none is left to start; called and
@@ -787,13 +793,8 @@ split (IovCompare              *self,
               g_ptr_array_add (copy->groups, group);
               group->pass = copy;
             }
-          for (guint i = pass->next; i < pass->out->len; i++)
-            {
-              IovDelivery d = g_array_index (pass->out, IovDelivery, i);
-
-              iov_inference_copy_delivery (pass->inference, copy->inference, &d);
-              g_array_append_val (copy->out, d);
-            }
+          /* the settled deliveries not merged yet came along with the
+           * inference's copy: they are its own */
           g_hash_table_iter_init (&iter, pass->counts);
           while (g_hash_table_iter_next (&iter, &key, &value))
             g_hash_table_insert (copy->counts,
@@ -873,7 +874,7 @@ iov_compare_finish (IovCompare *self)
     {
       Pass *pass = g_ptr_array_index (self->passes, p);
 
-      iov_inference_finish (pass->inference, pass->out);
+      iov_inference_finish (pass->inference, NULL);
     }
   merge (self, G_MAXUINT64);
 }

@@ -73,8 +73,8 @@ struct _IovInference
   gboolean          seen_miss;     /* a vhost_iotlb_miss came: vhost runs */
   GArray           *outcomes;    /* IovOutcome: dispatch()'s, reused (no allocation per event) */
   /* Batched (iov_inference_set_batched()): the first @settled of held are
-   * settled, and reach the caller at iov_inference_release(), not after
-   * every event (issue K: a pass of --compare per release). */
+   * settled, and stay there for the caller to read and drop, never copied
+   * to an array of its own (issue K: a pass of --compare per release). */
   gboolean          batched;
   guint             settled;
 };
@@ -1552,7 +1552,7 @@ flush_held (IovInference *self,
   for (guint i = 0; i < self->pending_vfio->len; i++)
     oldest = MIN (oldest, g_array_index (self->pending_vfio, guint, i));
   /* Everything before the oldest delivery still waiting is settled. */
-  if (self->batched && !force)
+  if (self->batched)
     self->settled = oldest;
   else
     move_settled (self, deliveries, oldest);
@@ -1568,14 +1568,35 @@ iov_inference_set_batched (IovInference *self,
   self->batched = batched;
 }
 
+const IovDelivery *
+iov_inference_peek_settled (IovInference *self,
+                            guint        *n)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (self->batched, NULL);
+
+  *n = self->settled;
+  return (const IovDelivery *) self->held->data;
+}
+
 void
-iov_inference_release (IovInference *self,
-                       GArray       *deliveries)
+iov_inference_drop_settled (IovInference *self,
+                            guint         n)
 {
   g_return_if_fail (self != NULL);
-  g_return_if_fail (deliveries != NULL);
+  g_return_if_fail (n <= self->settled);
 
-  move_settled (self, deliveries, self->settled);
+  if (n == 0)
+    return;
+  if (n == self->held->len)
+    g_array_set_size (self->held, 0);
+  else
+    g_array_remove_range (self->held, 0, n);
+  for (guint i = 0; i < self->pending->len; i++)
+    g_array_index (self->pending, guint, i) -= n;
+  for (guint i = 0; i < self->pending_vfio->len; i++)
+    g_array_index (self->pending_vfio, guint, i) -= n;
+  self->settled -= n;
 }
 
 /* Sets the flags of the undecided vhost notifiers (of @space, or all of
@@ -1798,7 +1819,7 @@ iov_inference_feed_event (IovInference            *self,
   gsize len = ev->len;
 
   g_return_if_fail (self != NULL);
-  g_return_if_fail (deliveries != NULL);
+  g_return_if_fail (deliveries != NULL || self->batched);
 
   if (ev->kind == EV_VHOST_IOTLB_MISS)
     self->seen_miss = TRUE;
