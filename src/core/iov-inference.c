@@ -46,7 +46,11 @@ struct _IovInference
   GPtrArray        *pool;        /* IovNotifier*, owned */
   GPtrArray        *findings;    /* char* */
   GPtrArray        *notes;       /* char* */
-  GArray           *pending;     /* guint: delivery indexes awaiting vhost-user evidence */
+  /* delivery indexes awaiting vhost-user evidence, oldest first: a plain
+   * vector, pushed and popped inline (twice per flush per release) */
+  guint            *pending;
+  guint             n_pending;
+  guint             pending_size;
   GArray           *pending_vfio;
   GArray           *held;        /* IovDelivery: the pending ones index it */
   guint64           n_events;
@@ -132,7 +136,6 @@ iov_inference_new (const IovProfile *profile,
   self->pool = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
   self->findings = g_ptr_array_new_with_free_func (g_free);
   self->notes = g_ptr_array_new_with_free_func (g_free);
-  self->pending = g_array_new (FALSE, FALSE, sizeof (guint));
   self->pending_vfio = g_array_new (FALSE, FALSE, sizeof (guint));
   self->held = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   self->metas = g_ptr_array_new_with_free_func (g_free);
@@ -153,7 +156,7 @@ iov_inference_free (IovInference *self)
   g_ptr_array_unref (self->pool);
   g_ptr_array_unref (self->findings);
   g_ptr_array_unref (self->notes);
-  g_array_unref (self->pending);
+  g_free (self->pending);
   g_array_unref (self->pending_vfio);
   g_array_unref (self->held);
   g_ptr_array_unref (self->metas);
@@ -250,7 +253,9 @@ iov_inference_copy (IovInference     *self,
   g_ptr_array_extend (to->notes, self->notes, copy_string, NULL);
   to->batched = self->batched;
   to->settled = self->settled;
-  g_array_append_vals (to->pending, self->pending->data, self->pending->len);
+  to->pending = g_memdup2 (self->pending, self->pending_size * sizeof (guint));
+  to->n_pending = self->n_pending;
+  to->pending_size = self->pending_size;
   g_array_append_vals (to->pending_vfio, self->pending_vfio->data, self->pending_vfio->len);
   for (guint i = 0; i < self->held->len; i++)
     {
@@ -824,7 +829,14 @@ record (IovInference      *self,
         {
           /* kernel vhost leaves no trace: only vhost-user evidence can come */
           if (owner_is_vhost (d->notifier->owner) && self->seen_vhost_user)
-            g_array_append_val (self->pending, index);
+            {
+              if (self->n_pending == self->pending_size)
+                {
+                  self->pending_size = MAX (16, 2 * self->pending_size);
+                  self->pending = g_renew (guint, self->pending, self->pending_size);
+                }
+              self->pending[self->n_pending++] = index;
+            }
           else if (owner_is_vfio (d->notifier->owner))
             g_array_append_val (self->pending_vfio, index);
         }
@@ -883,17 +895,16 @@ settle_pending (IovInference *self,
   /* Deliveries that no IOTLB message followed. Only meaningful when the
    * backend is vhost-user: kernel vhost leaves no trace at all. */
   if (self->seen_vhost_user)
-    for (guint i = 0; i < self->pending->len; i++)
+    for (guint i = 0; i < self->n_pending; i++)
       {
-        IovDelivery *d = &g_array_index (deliveries, IovDelivery, g_array_index (self->pending, guint, i));
+        IovDelivery *d = &g_array_index (deliveries, IovDelivery, self->pending[i]);
 
         finding (self, _("line %llu: the model predicted a delivery to %s [0x%llx, +0x%llx], "
                          "but no vhost-user IOTLB message followed"),
                  (unsigned long long) d->line, d->notifier->name, (unsigned long long) d->outcome.iova,
                  (unsigned long long) d->outcome.addr_mask);
       }
-  if (self->pending->len > 0)
-    g_array_set_size (self->pending, 0);
+  self->n_pending = 0;
   /* vfio's notifier traces synchronously, before QEMU moves on to the
    * next invalidation: evidence that has not come by then never will. */
   if (self->pending_vfio->len > 0)
@@ -1293,12 +1304,12 @@ feed (IovInference            *self,
             return;
           if (self->miss_pending)
             self->miss_pending = FALSE;
-          else if (self->pending->len > 0)
+          else if (self->n_pending > 0)
             {
-              IovDelivery *d = &g_array_index (deliveries, IovDelivery, g_array_index (self->pending, guint, 0));
+              IovDelivery *d = &g_array_index (deliveries, IovDelivery, self->pending[0]);
 
               d->kind = IOV_DELIVERY_OBSERVED;
-              g_array_remove_index (self->pending, 0);
+              memmove (self->pending, self->pending + 1, --self->n_pending * sizeof (guint));
             }
           else
             {
@@ -1529,8 +1540,8 @@ move_settled (IovInference *self,
     g_array_set_size (self->held, 0);
   else
     g_array_remove_range (self->held, 0, n);
-  for (guint i = 0; i < self->pending->len; i++)
-    g_array_index (self->pending, guint, i) -= n;
+  for (guint i = 0; i < self->n_pending; i++)
+    self->pending[i] -= n;
   for (guint i = 0; i < self->pending_vfio->len; i++)
     g_array_index (self->pending_vfio, guint, i) -= n;
 }
@@ -1547,8 +1558,8 @@ flush_held (IovInference *self,
    * waiting.) */
   if (force || self->held->len - self->settled >= HOLD_MAX)
     settle_pending (self, self->held);
-  for (guint i = 0; i < self->pending->len; i++)
-    oldest = MIN (oldest, g_array_index (self->pending, guint, i));
+  for (guint i = 0; i < self->n_pending; i++)
+    oldest = MIN (oldest, self->pending[i]);
   for (guint i = 0; i < self->pending_vfio->len; i++)
     oldest = MIN (oldest, g_array_index (self->pending_vfio, guint, i));
   /* Everything before the oldest delivery still waiting is settled. */
@@ -1592,8 +1603,8 @@ iov_inference_drop_settled (IovInference *self,
     g_array_set_size (self->held, 0);
   else
     g_array_remove_range (self->held, 0, n);
-  for (guint i = 0; i < self->pending->len; i++)
-    g_array_index (self->pending, guint, i) -= n;
+  for (guint i = 0; i < self->n_pending; i++)
+    self->pending[i] -= n;
   for (guint i = 0; i < self->pending_vfio->len; i++)
     g_array_index (self->pending_vfio, guint, i) -= n;
   self->settled -= n;
