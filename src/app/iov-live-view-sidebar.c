@@ -155,11 +155,18 @@ _iov_live_view_populate_sidebar (IovLiveView *self)
     {
       const IovSnapshotAddressSpace *entry = g_ptr_array_index (info->address_spaces, i);
 
-      for (guint j = 0; j < entry->spaces->len; j++)
+      /* A device is named by the address spaces that belong to it, and
+       * also by the notifiers registered for it: a snapshot written from
+       * a trace alone knows vhost's notifiers but not the memory tree. */
+      for (guint j = 0; j < entry->spaces->len + entry->notifiers->len; j++)
         {
-          const IovSnapshotSpace *space = g_ptr_array_index (entry->spaces, j);
-          const char *bdf = space->device;
+          const char *bdf;
           GtkWidget *row;
+
+          if (j < entry->spaces->len)
+            bdf = ((const IovSnapshotSpace *) g_ptr_array_index (entry->spaces, j))->device;
+          else
+            bdf = ((const IovSnapshotNotifier *) g_ptr_array_index (entry->notifiers, j - entry->spaces->len))->device;
 
           if (bdf == NULL || g_hash_table_contains (seen, bdf))
             continue;
