@@ -160,14 +160,8 @@ iov_live_view_disconnect (IovLiveView *self)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      iov_session_stop (self->session);
-      g_clear_object (&self->session);
-    }
   _iov_live_view_stop_trace (self);
-  _iov_live_view_relay_stop (self);
+  _iov_live_view_stop_source (self);
   g_clear_pointer (&self->address, g_free);
   g_clear_pointer (&self->recording_name, g_free);
   g_clear_pointer (&self->went_away, g_free);
@@ -208,15 +202,8 @@ retry_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
-  if (self->remote != NULL)
-    {
-      iov_remote_session_start (self->remote);
-      return;
-    }
-  if (self->session == NULL)
-    return;
-  iov_session_stop (self->session);
-  iov_session_start (self->session);
+  if (self->source != NULL)
+    iov_vm_source_retry (self->source);
 }
 
 static void
@@ -226,12 +213,11 @@ trust_certificate_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
-  if (self->relay == NULL || self->untrusted_sha256 == NULL)
+  if (self->source == NULL || self->untrusted_sha256 == NULL)
     return;
-  iov_relay_client_trust_certificate (self->relay, self->untrusted_sha256);
-  _iov_live_view_relay_show_page (self, "network-transmit-receive-symbolic", _("Connecting to the Relay…"), self->address, NULL, TRUE);
-  if (self->remote != NULL)
-    iov_remote_session_start (self->remote);
+  _iov_live_view_show_page (self, "network-transmit-receive-symbolic", _("Connecting to the Relay…"), self->address,
+                            NULL, TRUE);
+  iov_vm_source_trust_certificate (self->source, self->untrusted_sha256);
 }
 
 static void
@@ -241,10 +227,7 @@ refresh_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
-  if (self->session != NULL)
-    iov_session_refresh (self->session);
-  else if (self->relay != NULL)
-    _iov_live_view_relay_fetch (self);
+  _iov_live_view_refresh (self);
 }
 
 static void

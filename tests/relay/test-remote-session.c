@@ -26,12 +26,14 @@
 #include "iov-remote-session.h"
 #include "iov-trace-events.h"
 #include "iov-trace-parser.h"
+#include "iov-vm-source.h"
 
 typedef struct
 {
   char        *tmp;
   char        *token_file;
   char        *qmp_path;
+  char        *qmp2_path; /* QEMU's second QMP socket, for a local IovVmSource */
   GSubprocess *qemu;
   GSubprocess *relay;
   char        *url;       /* http://127.0.0.1:PORT */
@@ -303,6 +305,151 @@ test_wrong_token (void)
   g_assert_cmpint (iov_remote_session_get_state (session), ==, IOV_REMOTE_SESSION_FAILED);
 }
 
+/* ---- IovVmSource: one object whichever way the VM comes ----------------- */
+
+static void
+refreshed_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  int *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *done = iov_vm_source_refresh_finish (IOV_VM_SOURCE (object), result, &error) ? 1 : -1;
+  g_assert_no_error (error);
+}
+
+static void
+state_cb (IovVmSource *source,
+          GParamSpec  *pspec,
+          GArray      *states)
+{
+  int state = iov_vm_source_get_state (source);
+
+  if (states->len == 0 || g_array_index (states, int, states->len - 1) != state)
+    g_array_append_val (states, state);
+}
+
+static const char *
+snapshot_version (JsonNode *snapshot)
+{
+  return json_object_get_string_member (json_object_get_object_member (json_node_get_object (snapshot), "qemu"),
+                                        "version");
+}
+
+/* The same QEMU straight over its second QMP socket, with a local trace
+ * file of real 7.2 lines: the snapshot, the trace byte for byte, and the
+ * end of a plain file. */
+static void
+test_vm_source_qmp (void)
+{
+  g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_default (NULL, NULL);
+  g_autoptr(GPtrArray) lines = fixture_lines (catalog);
+  g_autofree char *trace = g_build_filename (env.tmp, "local-trace.log", NULL);
+  g_autofree char *address = g_strconcat ("unix:", env.qmp2_path, NULL);
+  g_autoptr(GString) want = g_string_new (NULL);
+  g_autoptr(GString) got = g_string_new (NULL);
+  g_autoptr(GArray) states = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(IovVmSource) source = NULL;
+  g_autoptr(GError) error = NULL;
+  int refreshed = 0;
+
+  for (guint i = 0; i < lines->len; i++)
+    g_string_append_printf (want, "%s\n", (const char *) g_ptr_array_index (lines, i));
+  g_assert_true (g_file_set_contents (trace, want->str, want->len, &error));
+
+  source = iov_vm_source_new (address, trace, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (iov_vm_source_get_kind (source), ==, IOV_VM_SOURCE_QMP);
+  g_assert_cmpint (iov_vm_source_get_state (source), ==, IOV_VM_SOURCE_STOPPED);
+  g_assert_true (iov_vm_source_follows_topology (source));
+  g_signal_connect (source, "notify::state", G_CALLBACK (state_cb), states);
+  g_assert_true (iov_vm_source_start (source, &error));
+  g_assert_no_error (error);
+  g_assert_true (iov_vm_source_has_trace (source));
+  g_assert_nonnull (iov_vm_source_get_reader (source));
+
+  WAIT_UNTIL (iov_vm_source_get_state (source) == IOV_VM_SOURCE_LIVE && iov_vm_source_get_snapshot (source), 30000);
+  g_assert_cmpint (iov_vm_source_get_state (source), ==, IOV_VM_SOURCE_LIVE);
+  g_assert_nonnull (iov_vm_source_get_snapshot (source));
+  g_assert_cmpstr (iov_vm_source_get_qemu_version (source), ==, snapshot_version (iov_vm_source_get_snapshot (source)));
+  g_assert_null (iov_vm_source_get_error (source));
+  /* it went through CONNECTING to LIVE, told by notify::state */
+  g_assert_cmpuint (states->len, >=, 2);
+  g_assert_cmpint (g_array_index (states, int, states->len - 1), ==, IOV_VM_SOURCE_LIVE);
+
+  iov_vm_source_refresh_async (source, NULL, refreshed_cb, &refreshed);
+  WAIT_UNTIL (refreshed != 0, 10000);
+  g_assert_cmpint (refreshed, ==, 1);
+
+  /* the trace, byte for byte; a live VM's trace file is followed as QEMU
+   * appends to it, so its end is not the end */
+  WAIT_UNTIL (({ g_autoptr(GBytes) b = iov_vm_source_pop_trace (source);
+                 if (b) g_string_append_len (got, g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+                 got->len >= want->len; }), 10000);
+  g_assert_cmpuint (got->len, ==, want->len);
+  g_assert_true (memcmp (got->str, want->str, want->len) == 0);
+  WAIT_UNTIL (FALSE, 300);
+  g_assert_false (iov_vm_source_trace_ended (source, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (iov_vm_source_get_dropped (source), ==, 0);
+
+  iov_vm_source_stop (source);
+  g_assert_cmpint (iov_vm_source_get_state (source), ==, IOV_VM_SOURCE_STOPPED);
+  g_assert_null (iov_vm_source_get_reader (source));
+  g_unlink (trace);
+}
+
+/* Through the relay: the hello's version is the snapshot's, the relay
+ * reads a trace for this VM, F5 asks the relay over HTTP. */
+static void
+test_vm_source_relay (void)
+{
+  g_autofree char *address = g_strconcat (env.url, "/vm1", NULL);
+  g_autoptr(IovVmSource) source = NULL;
+  g_autoptr(GError) error = NULL;
+  int refreshed = 0;
+
+  /* a relay reads its VM's trace itself */
+  g_assert_null (iov_vm_source_new (address, "/tmp/trace.log", env.token, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  source = iov_vm_source_new (address, NULL, env.token, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (iov_vm_source_get_kind (source), ==, IOV_VM_SOURCE_RELAY);
+  g_assert_false (iov_vm_source_follows_topology (source));
+  g_assert_true (iov_vm_source_start (source, &error));
+  WAIT_UNTIL (iov_vm_source_get_state (source) == IOV_VM_SOURCE_LIVE && iov_vm_source_get_snapshot (source), 30000);
+  g_assert_cmpint (iov_vm_source_get_state (source), ==, IOV_VM_SOURCE_LIVE);
+  g_assert_nonnull (iov_vm_source_get_snapshot (source));
+  g_assert_cmpstr (iov_vm_source_get_qemu_version (source), ==, snapshot_version (iov_vm_source_get_snapshot (source)));
+  g_assert_true (iov_vm_source_has_trace (source));
+  g_assert_null (iov_vm_source_get_reader (source));
+  g_assert_false (iov_vm_source_trace_ended (source, NULL));
+
+  iov_vm_source_refresh_async (source, NULL, refreshed_cb, &refreshed);
+  WAIT_UNTIL (refreshed != 0, 10000);
+  g_assert_cmpint (refreshed, ==, 1);
+  g_assert_nonnull (iov_vm_source_get_snapshot (source));
+}
+
+/* A refused token is FAILED, with the relay's reason, and stays so. */
+static void
+test_vm_source_refused (void)
+{
+  g_autofree char *address = g_strconcat (env.url, "/vm1", NULL);
+  g_autoptr(IovVmSource) source = iov_vm_source_new (address, NULL, "not-the-token", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (source);
+  g_assert_true (iov_vm_source_start (source, &error));
+  WAIT_UNTIL (iov_vm_source_get_state (source) == IOV_VM_SOURCE_FAILED, 10000);
+  g_assert_cmpint (iov_vm_source_get_state (source), ==, IOV_VM_SOURCE_FAILED);
+  g_assert_error (iov_vm_source_get_error (source), IOV_RELAY_ERROR, IOV_RELAY_ERROR_UNAUTHORIZED);
+  g_assert_null (iov_vm_source_get_snapshot (source));
+}
+
 static void
 test_relay_restart (void)
 {
@@ -345,6 +492,7 @@ main (int   argc,
   g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
   g_autoptr(GError) error = NULL;
   g_autofree char *qmp_arg = NULL;
+  g_autofree char *qmp2_arg = NULL;
   g_autofree char *trace_path = NULL;
   g_autofree char *qemu_stderr = NULL;
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -367,7 +515,9 @@ main (int   argc,
   env.token_file = g_build_filename (env.tmp, "relay.token", NULL);
   env.qmp_path = g_build_filename (env.tmp, "relay.qmp", NULL);
   trace_path = g_build_filename (env.tmp, "trace.sock", NULL);
+  env.qmp2_path = g_build_filename (env.tmp, "local.qmp", NULL);
   qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", env.qmp_path);
+  qmp2_arg = g_strdup_printf ("unix:%s,server=on,wait=off", env.qmp2_path);
   qemu_stderr = g_build_filename (env.tmp, "qemu.stderr", NULL);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_set_stderr_file_path (launcher, qemu_stderr);
@@ -375,7 +525,7 @@ main (int   argc,
                                           "-machine", "q35", "-m", "128", "-display", "none", "-vga", "none",
                                           "-monitor", "none", "-serial", "none", "-parallel", "none",
                                           "-device", "intel-iommu,caching-mode=on",
-                                          "-qmp", qmp_arg, NULL);
+                                          "-qmp", qmp_arg, "-qmp", qmp2_arg, NULL);
   g_assert_no_error (error);
   /* QEMU creates the QMP socket; the relay retries until it is there */
   env.relay = start_relay ("127.0.0.1:0", trace_path, &env.url);
@@ -384,6 +534,9 @@ main (int   argc,
 
   g_test_add_func ("/relay/remote-session/stream", test_stream);
   g_test_add_func ("/relay/remote-session/wrong-token", test_wrong_token);
+  g_test_add_func ("/relay/remote-session/vm-source-qmp", test_vm_source_qmp);
+  g_test_add_func ("/relay/remote-session/vm-source-relay", test_vm_source_relay);
+  g_test_add_func ("/relay/remote-session/vm-source-refused", test_vm_source_refused);
   g_test_add_func ("/relay/remote-session/relay-restart", test_relay_restart);
   status = g_test_run ();
 
@@ -414,6 +567,7 @@ main (int   argc,
   g_free (env.tmp);
   g_free (env.token_file);
   g_free (env.qmp_path);
+  g_free (env.qmp2_path);
   g_free (env.url);
   g_free (env.token);
   return status;
