@@ -466,17 +466,9 @@ trace_tick_cb (gpointer user_data)
   guint64 n_events, first_joined, n_deliveries;
   g_autoptr(GError) error = NULL;
 
-  while (g_get_monotonic_time () - start < TRACE_BUDGET_US)
-    {
-      g_autoptr(GBytes) batch = iov_vm_source_pop_trace (self->source);
-      gsize len;
-      const char *data;
-
-      if (batch == NULL)
-        break;
-      data = g_bytes_get_data (batch, &len);
-      iov_trace_document_feed (self->doc, data, len, arrival_ns);
-    }
+  while (g_get_monotonic_time () - start < TRACE_BUDGET_US &&
+         iov_vm_source_feed (self->source, self->doc, arrival_ns))
+    ;
   iov_trace_document_take_news (self->doc, &n_events, &first_joined, &n_deliveries);
   /* QEMU writes: the hint on how to start it has done its job */
   if (n_events > 0 && self->hint_toast != NULL)

@@ -21,6 +21,7 @@
 #include "iov-remote-session.h"
 #include "iov-session.h"
 #include "iov-snapshot.h"
+#include "iov-trace-json.h"
 #include "iov-vm-source.h"
 
 /* What a local trace may hold while the view is busy: beyond it the
@@ -463,14 +464,39 @@ iov_vm_source_has_trace (IovVmSource *self)
   return self->reader != NULL;
 }
 
-GBytes *
-iov_vm_source_pop_trace (IovVmSource *self)
+gboolean
+iov_vm_source_feed (IovVmSource      *self,
+                    IovTraceDocument *doc,
+                    guint64           arrival_ns)
 {
-  g_return_val_if_fail (IOV_IS_VM_SOURCE (self), NULL);
+  g_autoptr(GBytes) batch = NULL;
+  g_autoptr(GArray) lines = NULL;
+  const char *data;
+  gsize len;
+
+  g_return_val_if_fail (IOV_IS_VM_SOURCE (self), FALSE);
+  g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (doc), FALSE);
 
   if (self->remote != NULL)
-    return iov_remote_session_pop_lines (self->remote, NULL);
-  return self->reader ? iov_trace_reader_pop (self->reader, 0) : NULL;
+    batch = iov_remote_session_pop_events (self->remote, &lines);
+  else if (self->reader != NULL)
+    batch = iov_trace_reader_pop (self->reader, 0);
+  if (batch == NULL)
+    return FALSE;
+  data = g_bytes_get_data (batch, &len);
+  if (lines == NULL)
+    {
+      iov_trace_document_feed (doc, data, len, arrival_ns);
+      return TRUE;
+    }
+  for (guint i = 0; i < lines->len; i++)
+    {
+      IovTraceLine line;
+
+      iov_trace_json_line_get (&g_array_index (lines, IovTraceJsonLine, i), data, &line);
+      iov_trace_document_feed_parsed (doc, &line, arrival_ns);
+    }
+  return TRUE;
 }
 
 guint64

@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "iov-trace-control.h"
+#include "iov-trace-document.h"
 #include "iov-trace-reader.h"
 
 G_BEGIN_DECLS
@@ -107,9 +108,12 @@ gboolean          iov_vm_source_set_trace_preset_finish (IovVmSource          *s
 
 /* FALSE when no trace comes: no local source, or a relay that reads none. */
 gboolean          iov_vm_source_has_trace     (IovVmSource         *self);
-/* Whole lines as QEMU's log backend printed them, for
- * iov_trace_document_feed(); NULL when none wait.  Any thread may call it. */
-GBytes           *iov_vm_source_pop_trace     (IovVmSource         *self);
+/* Feeds @doc the oldest batch of trace that waits: a local source's lines
+ * as read, a relay's events as parsed lines (no text round trip).  FALSE
+ * when none waits. */
+gboolean          iov_vm_source_feed          (IovVmSource         *self,
+                                               IovTraceDocument    *doc,
+                                               guint64              arrival_ns);
 /* Lines lost on the way: here when the consumer fell behind, at the relay,
  * or by the relay's reader. */
 guint64           iov_vm_source_get_dropped   (IovVmSource         *self);

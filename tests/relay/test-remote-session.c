@@ -24,7 +24,9 @@
 
 #include "iov-relay-client.h"
 #include "iov-remote-session.h"
+#include "iov-trace-document.h"
 #include "iov-trace-events.h"
+#include "iov-trace-json.h"
 #include "iov-trace-parser.h"
 #include "iov-vm-source.h"
 
@@ -177,9 +179,10 @@ test_stream (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) got = g_string_new (NULL);
   g_autoptr(GString) want = g_string_new (NULL);
+  g_autoptr(GArray) parsed = g_array_new (FALSE, FALSE, sizeof (IovTraceLine));
+  g_autoptr(GPtrArray) batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   IovRemoteSessionCounters c;
   guint n_changed = 0, half, popped = 0;
-  g_auto(GStrv) got_lines = NULL;
 
   g_assert_cmpuint (lines->len, >, 100);
   g_signal_connect (session, "changed", G_CALLBACK (changed_cb), &n_changed);
@@ -215,16 +218,28 @@ test_stream (void)
   write_lines (sock, lines, half, lines->len);
   for (;;)
     {
-      g_autoptr(GBytes) batch = NULL;
-      guint n = 0;
+      g_autoptr(GArray) events = NULL;
+      GBytes *batch;
 
       WAIT_UNTIL (received (session) >= lines->len, 20000);
-      batch = iov_remote_session_pop_lines (session, &n);
+      batch = iov_remote_session_pop_events (session, &events);
       if (batch == NULL)
         break;
-      g_assert_cmpuint (n, >, 0);
-      popped += n;
-      g_string_append_len (got, g_bytes_get_data (batch, NULL), g_bytes_get_size (batch));
+      g_ptr_array_add (batches, batch);
+      g_assert_cmpuint (events->len, >, 0);
+      popped += events->len;
+      /* each event as the line QEMU printed: the prefix from its fields */
+      for (guint i = 0; i < events->len; i++)
+        {
+          IovTraceLine line;
+
+          iov_trace_json_line_get (&g_array_index (events, IovTraceJsonLine, i), g_bytes_get_data (batch, NULL),
+                                   &line);
+          g_assert_cmpint (line.kind, ==, IOV_TRACE_LINE_EVENT);
+          g_string_append_printf (got, "%u@%" G_GUINT64_FORMAT ".%06u:%.*s %.*s\n", line.tid, line.sec, line.usec,
+                                  (int) line.name_len, line.name, (int) line.args_len, line.args);
+          g_array_append_val (parsed, line);
+        }
     }
   iov_remote_session_get_counters (session, &c);
   g_assert_cmpuint (c.events_received, ==, lines->len);
@@ -238,19 +253,24 @@ test_stream (void)
   g_assert_cmpuint (c.invalid_messages, ==, 0);
   g_assert_cmpuint (c.connections, ==, 1);
 
-  /* byte for byte, prefix included; and they parse to the same events */
+  /* byte for byte, prefix included; and every field is what the parser
+   * reads from the line QEMU printed */
   for (guint i = 0; i < lines->len; i++)
     g_string_append_printf (want, "%s\n", (char *) g_ptr_array_index (lines, i));
   g_assert_cmpuint (got->len, ==, want->len);
-  got_lines = g_strsplit (got->str, "\n", -1);
+  g_assert_cmpuint (parsed->len, ==, lines->len);
   for (guint i = 0; i < lines->len; i++)
     {
       const char *w = g_ptr_array_index (lines, i);
-      IovTraceLine a, b;
+      IovTraceLine a = g_array_index (parsed, IovTraceLine, i), b;
 
-      g_assert_cmpint (iov_trace_parse_line (catalog, got_lines[i], strlen (got_lines[i]), &a), ==,
-                       IOV_TRACE_LINE_EVENT);
       g_assert_cmpint (iov_trace_parse_line (catalog, w, strlen (w), &b), ==, IOV_TRACE_LINE_EVENT);
+      g_assert_cmpint (a.prefix, ==, b.prefix);
+      g_assert_cmpint (a.has_ts, ==, b.has_ts);
+      g_assert_cmpint (a.has_tid, ==, b.has_tid);
+      g_assert_cmpuint (a.sec, ==, b.sec);
+      g_assert_cmpuint (a.usec, ==, b.usec);
+      g_assert_cmpint (a.event_id, ==, b.event_id);
       g_assert_cmpmem (a.name, a.name_len, b.name, b.name_len);
       g_assert_cmpmem (a.args, a.args_len, b.args, b.args_len);
       g_assert_cmpuint (a.ts_ns, ==, b.ts_ns);
@@ -274,12 +294,12 @@ test_stream (void)
   for (;;)
     {
       g_autoptr(GBytes) batch = NULL;
-      guint n = 0;
+      g_autoptr(GArray) events = NULL;
 
-      batch = iov_remote_session_pop_lines (session, &n);
+      batch = iov_remote_session_pop_events (session, &events);
       if (batch == NULL)
         break;
-      popped += n;
+      popped += events->len;
     }
   g_test_message ("behind: %u popped, %" G_GUINT64_FORMAT " dropped", popped, c.events_dropped);
   g_assert_cmpuint (c.events_dropped, >, 0);
@@ -330,6 +350,29 @@ state_cb (IovVmSource *source,
     g_array_append_val (states, state);
 }
 
+/* @doc read the lines of @text, and counted every event as a document
+ * fed @text itself does. */
+static void
+assert_same_counts (IovTraceDocument *doc,
+                    const char       *text)
+{
+  g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_default (NULL, NULL);
+  g_autoptr(IovTraceDocument) ref = iov_trace_document_new (g_steal_pointer (&catalog), 0);
+  const IovTraceStats *a = iov_trace_document_get_stats (doc), *b;
+
+  iov_trace_document_feed (ref, text, strlen (text), 0);
+  b = iov_trace_document_get_stats (ref);
+  g_assert_cmpuint (a->lines, ==, b->lines);
+  g_assert_cmpuint (a->events, ==, b->events);
+  g_assert_cmpuint (a->events, >, 100);
+  g_assert_cmpuint (a->other + a->malformed, ==, b->other + b->malformed);
+  g_assert_cmpuint (a->first_sec, ==, b->first_sec);
+  g_assert_cmpuint (a->last_usec, ==, b->last_usec);
+  for (guint i = 0; i < MAX (a->by_id->len, b->by_id->len); i++)
+    g_assert_cmpuint (i < a->by_id->len ? g_array_index (a->by_id, guint64, i) : 0, ==,
+                      i < b->by_id->len ? g_array_index (b->by_id, guint64, i) : 0);
+}
+
 static const char *
 snapshot_version (JsonNode *snapshot)
 {
@@ -348,7 +391,8 @@ test_vm_source_qmp (void)
   g_autofree char *trace = g_build_filename (env.tmp, "local-trace.log", NULL);
   g_autofree char *address = g_strconcat ("unix:", env.qmp2_path, NULL);
   g_autoptr(GString) want = g_string_new (NULL);
-  g_autoptr(GString) got = g_string_new (NULL);
+  g_autoptr(IovTraceDocument) doc = iov_trace_document_new (iov_trace_catalog_new_default (NULL, NULL),
+                                                            IOV_TRACE_DOCUMENT_KEEP_EVENTS);
   g_autoptr(GArray) states = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr(IovVmSource) source = NULL;
   g_autoptr(GError) error = NULL;
@@ -382,13 +426,12 @@ test_vm_source_qmp (void)
   WAIT_UNTIL (refreshed != 0, 10000);
   g_assert_cmpint (refreshed, ==, 1);
 
-  /* the trace, byte for byte; a live VM's trace file is followed as QEMU
-   * appends to it, so its end is not the end */
-  WAIT_UNTIL (({ g_autoptr(GBytes) b = iov_vm_source_pop_trace (source);
-                 if (b) g_string_append_len (got, g_bytes_get_data (b, NULL), g_bytes_get_size (b));
-                 got->len >= want->len; }), 10000);
-  g_assert_cmpuint (got->len, ==, want->len);
-  g_assert_true (memcmp (got->str, want->str, want->len) == 0);
+  /* the trace, every line into the document as the same text read here
+   * gives; a live VM's trace file is followed as QEMU appends to it, so
+   * its end is not the end */
+  WAIT_UNTIL (({ while (iov_vm_source_feed (source, doc, 0)) ;
+                 iov_trace_document_get_n_lines (doc) >= lines->len; }), 10000);
+  assert_same_counts (doc, want->str);
   WAIT_UNTIL (FALSE, 300);
   g_assert_false (iov_vm_source_trace_ended (source, &error));
   g_assert_no_error (error);
@@ -432,6 +475,30 @@ test_vm_source_relay (void)
   WAIT_UNTIL (refreshed != 0, 10000);
   g_assert_cmpint (refreshed, ==, 1);
   g_assert_nonnull (iov_vm_source_get_snapshot (source));
+
+  /* QEMU's lines through the relay's trace socket reach the document as
+   * the same lines read locally would */
+  {
+    g_autoptr(IovTraceCatalog) catalog = iov_trace_catalog_new_default (NULL, NULL);
+    g_autoptr(GPtrArray) lines = fixture_lines (catalog);
+    g_autoptr(IovTraceDocument) doc = iov_trace_document_new (iov_trace_catalog_new_default (NULL, NULL),
+                                                            IOV_TRACE_DOCUMENT_KEEP_EVENTS);
+    g_autofree char *trace_path = g_build_filename (env.tmp, "trace.sock", NULL);
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new (trace_path);
+    g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, &error);
+    g_autoptr(GString) want = g_string_new (NULL);
+
+    g_assert_no_error (error);
+    g_assert_true (g_socket_connect (sock, addr, NULL, &error));
+    g_assert_no_error (error);
+    for (guint i = 0; i < lines->len; i++)
+      g_string_append_printf (want, "%s\n", (const char *) g_ptr_array_index (lines, i));
+    write_lines (sock, lines, 0, lines->len);
+    WAIT_UNTIL (({ while (iov_vm_source_feed (source, doc, 0)) ;
+                   iov_trace_document_get_n_lines (doc) >= lines->len; }), 20000);
+    assert_same_counts (doc, want->str);
+    g_assert_cmpuint (iov_vm_source_get_dropped (source), ==, 0);
+  }
 }
 
 /* A refused token is FAILED, with the relay's reason, and stays so. */
