@@ -25,10 +25,11 @@ G_BEGIN_DECLS
  *   {"ts_ns": N|null, "tid": N|null, "name": "…", "args": {"arg": "text", …}}
  *   {"ts_ns": N|null, "tid": N|null, "name": "…", "args": {}, "raw": "text"}
  *
- * turned back into the line QEMU's log backend printed, so that a remote
- * trace goes through the same parser, event store and inference as a local
- * one.  Argument values are the text as printed, so with the event's format
- * from the catalogue the arguments come back byte for byte. */
+ * turned back into the line QEMU's log backend printed, or straight into
+ * what the parser reads from that line, so that a remote trace goes
+ * through the same event store and inference as a local one.  Argument
+ * values are the text as printed, so with the event's format from the
+ * catalogue the arguments come back byte for byte. */
 
 typedef enum
 {

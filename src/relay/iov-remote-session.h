@@ -51,7 +51,7 @@ G_BEGIN_DECLS
  * iov_relay_client_trust_certificate()).  Any other message the reader
  * refuses is counted in invalid_messages and skipped.
  *
- * Everything except iov_remote_session_pop_lines() and
+ * Everything except iov_remote_session_pop_events() and
  * iov_remote_session_get_counters() is for the thread that created the
  * session (its thread-default main context). */
 
