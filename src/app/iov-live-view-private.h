@@ -56,7 +56,10 @@ struct _IovLiveView
   GtkWidget        *trust_button;
   char             *untrusted_sha256;  /* the relay certificate on show */
   GtkSearchEntry   *search_entry;
-  GtkListBox       *space_list;
+  GtkListBox       *space_list;     /* bound to shown_devices */
+  GListStore       *devices;        /* IovSidebarDevice, by BDF (-sidebar.c) */
+  GtkCustomFilter  *device_filter;  /* the search */
+  GtkFilterListModel *shown_devices;
   GtkWidget        *range_map;
   GtkWidget        *lanes;
   IovTimeline      *timeline;

@@ -256,6 +256,12 @@ iov_live_view_dispose (GObject *object)
   iov_live_view_disconnect (self);
   g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
+  /* the list box may keep the model a little longer than self lives */
+  if (self->device_filter != NULL)
+    gtk_custom_filter_set_filter_func (self->device_filter, NULL, NULL, NULL);
+  g_clear_object (&self->shown_devices);
+  g_clear_object (&self->device_filter);
+  g_clear_object (&self->devices);
   /* AdwBin unparents its child itself: no gtk_widget_dispose_template(),
    * which would unparent it behind AdwBin's back. */
 
