@@ -103,6 +103,8 @@ struct _IovLiveView
   struct _IovCompareMarks *compare_marks;
   char             *source_path;    /* the opened trace or recording */
   GCancellable     *compare_cancellable;
+  struct _IovCompareReplay *compare_replay;  /* a live VM's trace, replayed in slices */
+  guint             compare_replay_id;
   guint64           compare_event;  /* the event the panel shows */
   gboolean          comparing;
 };
@@ -110,6 +112,7 @@ struct _IovLiveView
 void         _iov_live_view_compare_class_init (GtkWidgetClass *widget_class);
 void         _iov_live_view_compare_init      (IovLiveView   *self);
 void         _iov_live_view_compare_reset     (IovLiveView   *self);
+void         _iov_live_view_compare_stop      (IovLiveView   *self);
 
 /* iov-live-view.c */
 void         _iov_live_view_set_status        (IovLiveView   *self,

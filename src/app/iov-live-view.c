@@ -254,6 +254,7 @@ iov_live_view_dispose (GObject *object)
   IovLiveView *self = IOV_LIVE_VIEW (object);
 
   iov_live_view_disconnect (self);
+  _iov_live_view_compare_stop (self);
   g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
   /* the list box may keep the model a little longer than self lives */

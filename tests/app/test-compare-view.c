@@ -212,6 +212,99 @@ test_lazy (void)
   g_rmdir (dir);
 }
 
+static gboolean
+live_at (gpointer data)
+{
+  return g_str_has_prefix (iov_live_view_get_status (data) ? iov_live_view_get_status (data) : "", "Live");
+}
+
+/* A live VM: a real QEMU over QMP, its trace a file that QEMU's log
+ * backend wrote (the lazy guest's).  Compare Versions replays what the
+ * document stored, in slices, without a file to read again, and says
+ * what the core says of the same text. */
+static void
+test_live (void)
+{
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(IovCompareRun) expected = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *sock = NULL;
+  g_autofree char *qmp = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *expected_headline = NULL;
+  g_autofree char *headline = NULL;
+  g_autofree char *grid = NULL;
+  GtkWidget *window, *view, *panel, *marks;
+  JsonArray *divergences;
+  guint64 first_line;
+  Wait w;
+
+  if (qemu == NULL || text == NULL)
+    {
+      g_test_skip (qemu == NULL ? "qemu-system-x86_64 is not installed" : "xz is not installed");
+      return;
+    }
+  snapshot = load_snapshot ();
+  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
+  g_assert_no_error (error);
+  divergences = json_object_get_array_member (json_node_get_object (expected->result), "divergences");
+  first_line = (guint64) json_object_get_int_member (json_array_get_object_element (divergences, 0), "line");
+  expected_headline = iov_compare_headline (expected->result, first_line);
+
+  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "trace.log", NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  sock = g_build_filename (dir, "qmp.sock", NULL);
+  qmp = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                           qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-display", "none",
+                           "-device", "intel-iommu", "-qmp", qmp, "-S", NULL);
+  g_assert_no_error (error);
+
+  window = gtk_window_new ();
+  view = iov_live_view_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 900);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  address = g_strconcat ("unix:", sock, NULL);
+  g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, path, &error));
+  g_assert_no_error (error);
+  spin_until (live_at, view, 60);
+  g_assert_true (live_at (view));
+  w.view = IOV_LIVE_VIEW (view);
+  w.n_events = expected->event_lines->len;
+  spin_until (loaded, &w, 60);
+  g_assert_true (loaded (&w));
+
+  iov_live_view_compare_versions (IOV_LIVE_VIEW (view), snapshot);
+  g_assert_true (iov_live_view_is_comparing (IOV_LIVE_VIEW (view)));
+  spin_until (compared, &w, 120);
+  g_assert_true (compared (&w));
+  panel = iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view));
+  marks = iov_live_view_get_compare_marks (IOV_LIVE_VIEW (view));
+  g_assert_cmpuint (iov_compare_marks_get_n_marks (IOV_COMPARE_MARKS (marks)), ==, 2);
+  headline = iov_compare_panel_dup_headline (IOV_COMPARE_PANEL (panel));
+  g_test_message ("live: %s", headline);
+  g_assert_cmpstr (headline, ==, expected_headline);
+  grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (panel));
+  g_assert_nonnull (strstr (grid, "\n6.0+\tcropped\tcropped\n"));
+  /* QEMU kept running all along */
+  g_assert_true (live_at (view));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_subprocess_force_exit (proc);
+  g_subprocess_wait (proc, NULL, NULL);
+  g_unlink (path);
+  g_unlink (sock);
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -219,5 +312,6 @@ main (int    argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   g_test_add_func ("/app/compare/lazy-7.2", test_lazy);
+  g_test_add_func ("/app/compare/live", test_live);
   return g_test_run ();
 }
