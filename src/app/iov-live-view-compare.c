@@ -20,6 +20,7 @@
 #include "iov-compare-marks.h"
 #include "iov-compare-panel.h"
 #include "iov-live-view-private.h"
+#include "iov-notifier-lanes.h"
 #include "iov-recording.h"
 
 /* An opened trace is read again from its file, whole, in a thread.  A
@@ -390,6 +391,9 @@ event_selected_cb (IovLiveView  *self,
     return;
   self->compare_event = index;
   iov_compare_panel_show_event (self->compare_panel, index);
+  /* every release's outcome in the lanes, beside this trace's */
+  iov_notifier_lanes_set_releases (IOV_NOTIFIER_LANES (self->lanes),
+                                   iov_compare_panel_get_release_outcomes (self->compare_panel));
 }
 
 void
@@ -427,4 +431,6 @@ _iov_live_view_compare_reset (IovLiveView *self)
     }
   if (self->compare_marks != NULL)
     iov_compare_marks_set_marks (self->compare_marks, NULL);
+  if (self->lanes != NULL)
+    iov_notifier_lanes_set_releases (IOV_NOTIFIER_LANES (self->lanes), NULL);
 }

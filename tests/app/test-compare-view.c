@@ -22,6 +22,8 @@
 #include "iov-event-list.h"
 #include "iov-event-store.h"
 #include "iov-live-view.h"
+#include "iov-notifier-lanes.h"
+#include "iov-recording.h"
 #include "iov-timeline.h"
 #include "test-app-util.h"
 #include "../test-xz.h"
@@ -212,6 +214,120 @@ test_lazy (void)
   g_rmdir (dir);
 }
 
+/* A recording carries its snapshot: the lanes show the notifiers, and
+ * beside each one, for the selected divergence, every release's outcome. */
+static void
+test_lanes (void)
+{
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(IovCompareRun) expected = NULL;
+  g_autoptr(IovRecordingWriter) writer = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *grid = NULL;
+  g_auto(GStrv) rows = NULL;
+  GtkWidget *window, *view;
+  IovNotifierLanes *lanes;
+  guint n_abort = 0;
+  Wait w;
+
+  if (text == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  snapshot = load_snapshot ();
+  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
+  g_assert_no_error (error);
+  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "lazy.iovista", NULL);
+  writer = iov_recording_writer_new (path, "fifo:/tmp/x", &error);
+  g_assert_no_error (error);
+  g_assert_true (iov_recording_writer_snapshot (writer, snapshot, 0, &error));
+  g_assert_true (iov_recording_writer_trace (writer, text, strlen (text), &error));
+  g_assert_true (iov_recording_writer_close (writer, &error));
+  g_assert_no_error (error);
+
+  window = gtk_window_new ();
+  view = iov_live_view_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 900);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  file = g_file_new_for_path (path);
+  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
+  g_assert_no_error (error);
+  w.view = IOV_LIVE_VIEW (view);
+  w.n_events = expected->event_lines->len;
+  spin_until (loaded, &w, 60);
+  g_assert_true (loaded (&w));
+  g_assert_true (gtk_widget_activate_action (view, "live.compare-versions", NULL));
+  spin_until (compared, &w, 120);
+  g_assert_true (compared (&w));
+  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  /* the test's own merge of the panel's grid, per notifier: rows of
+   * releases whose word for it is the same become one range */
+  grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view))));
+  rows = g_strsplit (grid, "\n", -1);
+  lanes = IOV_NOTIFIER_LANES (iov_live_view_get_lanes (IOV_LIVE_VIEW (view)));
+  g_assert_cmpuint (iov_notifier_lanes_get_n_lanes (lanes), ==, 2);
+  for (guint lane = 0; lane < 2; lane++)
+    {
+      const char *releases = iov_notifier_lanes_get_releases (lanes, lane);
+      g_autoptr(GString) want = g_string_new (NULL);
+      g_autofree char *word = NULL;
+      g_autofree char *from = NULL;
+      g_autofree char *to = NULL;
+
+      for (guint r = 1; rows[r] != NULL && rows[r][0] != '\0'; r++)
+        {
+          g_auto(GStrv) cells = g_strsplit (rows[r], "\t", -1);
+          g_auto(GStrv) range = g_strsplit (cells[0], "–", 2);
+          const char *lo = range[0], *hi = range[1] ? range[1] : range[0];
+
+          if (word != NULL && g_str_equal (word, cells[lane + 1]))
+            {
+              g_free (to);
+              to = g_strdup (hi);
+              continue;
+            }
+          if (word != NULL)
+            g_string_append_printf (want, "%s%s%s%s %s", want->len ? " · " : "", from,
+                                    g_str_equal (from, to) ? "" : "–", g_str_equal (from, to) ? "" : to, word);
+          g_free (word);
+          g_free (from);
+          g_free (to);
+          word = g_strdup (cells[lane + 1]);
+          from = g_strdup (lo);
+          to = g_strdup (hi);
+        }
+      g_string_append_printf (want, "%s%s%s%s %s", want->len ? " · " : "", from,
+                              g_str_equal (from, to) ? "" : "–", g_str_equal (from, to) ? "" : to, word);
+      g_test_message ("lane %u: %s", lane, releases);
+      g_assert_cmpstr (releases, ==, want->str);
+      g_assert_true (g_str_has_suffix (releases, " · 6.0+ cropped"));
+      n_abort += strstr (releases, "abort") != NULL;
+    }
+  /* 5.x stops at one of them */
+  g_assert_cmpuint (n_abort, ==, 1);
+  app_test_wait_for_draw (window);
+  if (g_getenv ("IOV_TEST_SCREENSHOT") != NULL)
+    {
+      g_autoptr(GdkTexture) texture = app_test_render (window);
+
+      gdk_texture_save_to_png (texture, g_getenv ("IOV_TEST_SCREENSHOT"));
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static gboolean
 live_at (gpointer data)
 {
@@ -313,5 +429,6 @@ main (int    argc,
   adw_init ();
   g_test_add_func ("/app/compare/lazy-7.2", test_lazy);
   g_test_add_func ("/app/compare/live", test_live);
+  g_test_add_func ("/app/compare/lanes", test_lanes);
   return g_test_run ();
 }
