@@ -26,6 +26,7 @@ struct _IovComparePanel
   GtkLabel      *headline;
   GtkLabel      *summary;
   GtkGrid       *grid;
+  GtkLabel      *assumptions;  /* what the replay cannot know */
   IovCompareRun *run;
   GArray        *lines;      /* guint64: divergence and abort lines, sorted, unique */
   GHashTable    *aborts;     /* line → TRUE: a release aborts there */
@@ -328,8 +329,25 @@ iov_compare_panel_set_run (IovComparePanel *self,
   g_hash_table_remove_all (self->by_notifier);
   self->run = run;
   clear_grid (self);
+  gtk_label_set_text (self->assumptions, "");
+  gtk_widget_set_visible (GTK_WIDGET (self->assumptions), FALSE);
   if (run == NULL)
     return;
+  /* what the replay cannot know is said, never filled in (issue K) */
+  {
+    JsonArray *assumed = json_object_get_array_member (result_root (self), "assumptions");
+    g_autoptr(GString) text = g_string_new (NULL);
+
+    for (guint i = 0; assumed != NULL && i < json_array_get_length (assumed); i++)
+      g_string_append_printf (text, "\n• %s", json_array_get_string_element (assumed, i));
+    if (text->len > 0)
+      {
+        /* Translators: followed by a list of what a replay of a trace cannot know */
+        g_string_prepend (text, _("What the trace cannot tell, so no release is credited with it:"));
+        gtk_label_set_text (self->assumptions, text->str);
+        gtk_widget_set_visible (GTK_WIDGET (self->assumptions), TRUE);
+      }
+  }
   /* the lines to go through: where releases differ (the first 1,000) and
    * where one would abort */
   divergences = json_object_get_array_member (result_root (self), "divergences");
@@ -385,6 +403,14 @@ iov_compare_panel_dup_headline (IovComparePanel *self)
 {
   g_return_val_if_fail (IOV_IS_COMPARE_PANEL (self), NULL);
   return g_strdup (gtk_label_get_text (self->headline));
+}
+
+/* The assumptions as shown, or "" when there are none. */
+char *
+iov_compare_panel_dup_assumptions (IovComparePanel *self)
+{
+  g_return_val_if_fail (IOV_IS_COMPARE_PANEL (self), NULL);
+  return g_strdup (gtk_label_get_text (self->assumptions));
 }
 
 char *
@@ -474,4 +500,12 @@ iov_compare_panel_init (IovComparePanel *self)
   gtk_grid_set_column_spacing (self->grid, 18);
   gtk_grid_set_row_spacing (self->grid, 2);
   gtk_box_append (GTK_BOX (self), GTK_WIDGET (self->grid));
+
+  self->assumptions = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (self->assumptions, 0);
+  gtk_label_set_wrap (self->assumptions, TRUE);
+  gtk_label_set_natural_wrap_mode (self->assumptions, GTK_NATURAL_WRAP_WORD);
+  gtk_widget_add_css_class (GTK_WIDGET (self->assumptions), "caption");
+  gtk_widget_set_visible (GTK_WIDGET (self->assumptions), FALSE);
+  gtk_box_append (GTK_BOX (self), GTK_WIDGET (self->assumptions));
 }

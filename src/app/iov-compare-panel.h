@@ -48,5 +48,6 @@ char          *iov_compare_panel_dup_headline   (IovComparePanel *self);
 char          *iov_compare_panel_dup_grid_text  (IovComparePanel *self);
 
 GHashTable *iov_compare_panel_get_release_outcomes (IovComparePanel *self);
+char       *iov_compare_panel_dup_assumptions (IovComparePanel *self);
 
 G_END_DECLS

@@ -183,6 +183,15 @@ test_lazy (void)
   g_assert_nonnull (strstr (headline, "10.2+ crop always"));
   grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (panel));
   g_test_message ("%s", grid);
+  /* and what the replay cannot know, each assumption of the core's */
+  {
+    JsonArray *assumed = json_object_get_array_member (json_node_get_object (expected->result), "assumptions");
+    g_autofree char *shown = iov_compare_panel_dup_assumptions (IOV_COMPARE_PANEL (panel));
+
+    g_assert_cmpuint (json_array_get_length (assumed), >, 0);
+    for (guint i = 0; i < json_array_get_length (assumed); i++)
+      g_assert_nonnull (strstr (shown, json_array_get_string_element (assumed, i)));
+  }
   /* the releases that abort, and those that crop for both vhost notifiers */
   g_assert_nonnull (strstr (grid, "abort"));
   g_assert_nonnull (strstr (grid, "\n6.0+\tcropped\tcropped\n"));
