@@ -77,6 +77,19 @@ loaded (gpointer data)
   return store != NULL && iov_event_store_get_n_events (store) >= w->n_events;
 }
 
+/* A live view in a window as a user sees it. */
+static GtkWidget *
+present_view (GtkWidget **window)
+{
+  GtkWidget *view = iov_live_view_new ();
+
+  *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (*window), 1280, 900);
+  gtk_window_set_child (GTK_WINDOW (*window), view);
+  gtk_window_present (GTK_WINDOW (*window));
+  return view;
+}
+
 static gboolean
 compared (gpointer data)
 {
@@ -127,11 +140,7 @@ test_lazy (void)
   path = g_build_filename (dir, "vhu-cm-off-lazy.log", NULL);
   g_assert_true (g_file_set_contents (path, text, -1, &error));
 
-  window = gtk_window_new ();
-  view = iov_live_view_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 900);
-  gtk_window_set_child (GTK_WINDOW (window), view);
-  gtk_window_present (GTK_WINDOW (window));
+  view = present_view (&window);
   file = g_file_new_for_path (path);
   g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
   g_assert_no_error (error);
@@ -261,11 +270,7 @@ test_lanes (void)
   g_assert_true (iov_recording_writer_close (writer, &error));
   g_assert_no_error (error);
 
-  window = gtk_window_new ();
-  view = iov_live_view_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 900);
-  gtk_window_set_child (GTK_WINDOW (window), view);
-  gtk_window_present (GTK_WINDOW (window));
+  view = present_view (&window);
   file = g_file_new_for_path (path);
   g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
   g_assert_no_error (error);
@@ -392,11 +397,7 @@ test_live (void)
                            "-device", "intel-iommu", "-qmp", qmp, "-S", NULL);
   g_assert_no_error (error);
 
-  window = gtk_window_new ();
-  view = iov_live_view_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 900);
-  gtk_window_set_child (GTK_WINDOW (window), view);
-  gtk_window_present (GTK_WINDOW (window));
+  view = present_view (&window);
   address = g_strconcat ("unix:", sock, NULL);
   g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, path, &error));
   g_assert_no_error (error);
