@@ -388,6 +388,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
                                                 G_CALLBACK (_iov_live_view_event_selected_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "timeline_selection_cb",
                                                 G_CALLBACK (_iov_live_view_timeline_selection_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class, "timeline_cursor_cb",
+                                                G_CALLBACK (_iov_live_view_timeline_cursor_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "show_in_map_cb",
                                                 G_CALLBACK (_iov_live_view_show_in_map_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "row_selected_cb",

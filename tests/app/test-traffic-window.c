@@ -519,6 +519,220 @@ test_mappings_scrub (void)
   raw_clear (&raw);
 }
 
+/* Whether endpoint 16 (00:02.0) is attached to domain 0 at @t, from the
+ * raw attach, detach, put_domain and reset lines. */
+static gboolean
+attached_domain0 (const char *trace,
+                  guint64     t)
+{
+  g_auto(GStrv) lines = test_lines_of (trace);
+  gboolean attached = FALSE;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      unsigned tid, usec;
+      unsigned long long sec;
+      int n = 0;
+      const char *body;
+
+      if (sscanf (lines[i], "%u@%llu.%u:%n", &tid, &sec, &usec, &n) != 3 || n == 0)
+        continue;
+      if (sec * 1000000000ull + usec * 1000ull > t)
+        break;
+      body = lines[i] + n;
+      if (g_str_has_prefix (body, "virtio_iommu_attach domain=0 endpoint=16"))
+        attached = TRUE;
+      else if (g_str_has_prefix (body, "virtio_iommu_detach domain=0 endpoint=16") ||
+               g_str_has_prefix (body, "virtio_iommu_put_domain Free domain=0") ||
+               g_str_has_prefix (body, "virtio_iommu_device_reset"))
+        attached = FALSE;
+    }
+  return attached;
+}
+
+static int
+compare_spans (gconstpointer a,
+               gconstpointer b)
+{
+  const Span *x = a, *y = b;
+
+  if (x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  if (x->end != y->end)
+    return x->end < y->end ? -1 : 1;
+  return x->phys < y->phys ? -1 : x->phys > y->phys;
+}
+
+/* What the map shows as mapped equals the test's replay at @t, range by
+ * range; the number shown. */
+static guint
+assert_map_at (View        *v,
+               IovRangeMap *map,
+               const char  *trace,
+               guint64      origin,
+               guint64      t)
+{
+  g_autoptr(GArray) shown = iov_range_map_dup_mappings (map, IOV_RANGE_MAP_MAPPED);
+  g_autoptr(GArray) want = replay_domain0 (trace, t);
+  g_autofree char *text = iov_traffic_panel_get_text (v->panel);
+  g_autofree char *say = NULL;
+  guint n_added = 0, n_removed = 0;
+
+  g_array_sort (want, compare_spans);
+  g_test_message ("cursor at %.6f s: %u mapped (replay: %u)", (t - origin) / 1e9, shown->len, want->len);
+  g_assert_cmpuint (shown->len, ==, want->len);
+  for (guint i = 0; i < shown->len; i++)
+    {
+      const IovMapping *m = &g_array_index (shown, IovMapping, i);
+      const Span *w = &g_array_index (want, Span, i);
+
+      if (m->start != w->start || m->end != w->end || m->phys != w->phys || m->flags != w->flags)
+        g_error ("at %.6f s, mapping %u: the map shows 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x → 0x%"
+                 G_GINT64_MODIFIER "x flags %u, the replay 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x → 0x%"
+                 G_GINT64_MODIFIER "x flags %u", (t - origin) / 1e9, i, m->start, m->end, m->phys, m->flags,
+                 w->start, w->end, w->phys, w->flags);
+    }
+  /* an instant has no span: nothing added or removed */
+  iov_range_map_get_n_mappings (map, &n_added, &n_removed);
+  g_assert_cmpuint (n_added + n_removed, ==, 0);
+  say = g_strdup_printf ("At %.6f s, %u IOVA ranges are mapped in domain 0 (white on the map).", (t - origin) / 1e9,
+                         shown->len);
+  /* the panel says it while the device is in a domain, none or many */
+  if (attached_domain0 (trace, t))
+    g_assert_nonnull (strstr (text, say));
+  else
+    {
+      g_assert_cmpuint (shown->len, ==, 0);
+      g_assert_null (strstr (text, "IOVA ranges are mapped"));
+    }
+  return shown->len;
+}
+
+static GtkGesture *
+timeline_drag (IovTimeline *timeline)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (timeline));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_DRAG (c))
+        return GTK_GESTURE (c);   /* the widget keeps it */
+    }
+  g_assert_not_reached ();
+}
+
+static double
+x_of (IovTimeline *timeline,
+      guint64      t)
+{
+  guint64 t0, t1;
+  double px, pw;
+
+  iov_timeline_get_range (timeline, &t0, &t1);
+  iov_timeline_get_plot_area (timeline, &px, &pw);
+  return px + pw * ((double) t - (double) t0) / (double) (t1 - t0);
+}
+
+/* A press at @x, a move by @dx and a release, through the timeline's own
+ * drag gesture (primary button, no modifier). */
+static void
+drag (IovTimeline *timeline,
+      double       x,
+      double       dx)
+{
+  GtkGesture *gesture = timeline_drag (timeline);
+
+  g_signal_emit_by_name (gesture, "drag-begin", x, 30.0);
+  if (dx != 0)
+    g_signal_emit_by_name (gesture, "drag-update", dx, 0.0);
+  g_signal_emit_by_name (gesture, "drag-end", dx, 0.0);
+}
+
+/* The timeline's cursor scrubs the map: at every instant, 00:02.0's
+ * mappings on the map are the test's own replay of the map and unmap lines
+ * up to then; a click places the cursor, dragging it moves it and the map
+ * follows, a drag elsewhere selects a span instead. */
+static void
+test_mappings_cursor (void)
+{
+  static const double instants[] = { 4.0, 5.5, 7.6, 7.75, 8.2, 8.7, 9.3, 10.2, 11.3, 12.1, 12.8, 15.0, 21.5, 22.05 };
+  g_autofree char *trace = test_read_xz_trace ("qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz");
+  g_autoptr(GHashTable) sizes = g_hash_table_new (g_direct_hash, g_direct_equal);
+  IovRangeMap *map;
+  guint64 origin, t, t_before;
+  guint n_nonzero = 0;
+  View v;
+  Raw raw;
+
+  if (!view_open (&v, "qemu-7.2/guest-virtio-iommu-vhost-user-nomsi/trace.log.xz", "virtio-iommu-vhost-user.json",
+                  &raw))
+    return;
+  map = IOV_RANGE_MAP (find_type (v.window, IOV_TYPE_RANGE_MAP));
+  g_assert_nonnull (map);
+  g_assert_false (iov_timeline_get_cursor (v.timeline, NULL));
+  g_assert_cmpuint (iov_range_map_get_n_mappings (map, NULL, NULL), ==, 0);   /* no cursor, no mappings */
+  {
+    unsigned tid, usec;
+    unsigned long long sec;
+
+    g_assert_cmpint (sscanf (trace, "%u@%llu.%u:", &tid, &sec, &usec), ==, 3);
+    origin = sec * 1000000000ull + usec * 1000ull;
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (instants); i++)
+    {
+      guint n;
+
+      t = origin + (guint64) (instants[i] * 1e9);
+      iov_timeline_set_cursor (v.timeline, t);
+      n = assert_map_at (&v, map, trace, origin, t);
+      n_nonzero += n > 0;
+      g_hash_table_add (sizes, GUINT_TO_POINTER (n));
+    }
+  /* the instants saw the device's mappings come and go */
+  g_assert_cmpuint (n_nonzero, >=, 8);
+  g_assert_cmpuint (g_hash_table_size (sizes), >=, 6);
+
+  /* dragging the cursor scrubs: 8.2 s, then 40 px later */
+  t_before = origin + 8200000000ull;
+  iov_timeline_set_cursor (v.timeline, t_before);
+  drag (v.timeline, x_of (v.timeline, t_before) + 2, 40);
+  g_assert_true (iov_timeline_get_cursor (v.timeline, &t));
+  g_assert_false (iov_timeline_get_selection (v.timeline, NULL, NULL));
+  g_assert_cmpuint (t, >, t_before + 1000000000ull);
+  assert_map_at (&v, map, trace, origin, t);
+
+  /* a click away from the cursor places it there */
+  drag (v.timeline, x_of (v.timeline, origin + 12000000000ull), 0);
+  g_assert_true (iov_timeline_get_cursor (v.timeline, &t));
+  g_assert_cmpuint (t, >, origin + 11900000000ull);
+  g_assert_cmpuint (t, <, origin + 12100000000ull);
+  g_assert_cmpuint (assert_map_at (&v, map, trace, origin, t), >, 0);
+
+  /* a drag away from it selects a span: the cursor goes, the span's
+   * changes show */
+  drag (v.timeline, x_of (v.timeline, origin + 7000000000ull), 120);
+  g_assert_false (iov_timeline_get_cursor (v.timeline, NULL));
+  g_assert_true (iov_timeline_get_selection (v.timeline, NULL, NULL));
+  {
+    guint n_added = 0;
+
+    iov_range_map_get_n_mappings (map, &n_added, NULL);
+    g_assert_cmpuint (n_added, >, 0);
+  }
+
+  /* Escape clears both, and the map's mappings */
+  iov_timeline_set_cursor (v.timeline, origin + 9000000000ull);
+  g_assert_cmpuint (iov_range_map_get_n_mappings (map, NULL, NULL), >, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (v.timeline), "timeline.clear-selection", NULL));
+  g_assert_false (iov_timeline_get_cursor (v.timeline, NULL));
+  g_assert_cmpuint (iov_range_map_get_n_mappings (map, NULL, NULL), ==, 0);
+  view_close (&v);
+  raw_clear (&raw);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -528,5 +742,6 @@ main (int    argc,
   g_test_add_func ("/app/traffic/vhost-user", test_vhost_user);
   g_test_add_func ("/app/traffic/virtio-iommu", test_virtio_iommu);
   g_test_add_func ("/app/traffic/mappings-scrub", test_mappings_scrub);
+  g_test_add_func ("/app/traffic/mappings-cursor", test_mappings_cursor);
   return g_test_run ();
 }
