@@ -38,17 +38,23 @@
  *     each map the same pages, so an identical mapping counts its address
  *     spaces and goes when the last of them unmaps it.
  * Every applied change is logged with its time; a checkpoint of the live
- * set is kept every max(CHECKPOINT_MIN, live) changes, so the checkpoints
- * take no more room than the log and a query replays a bounded tail. */
+ * set, in the order queries return it, is kept every max(CHECKPOINT_MIN,
+ * live / CHECKPOINT_SHARE) changes: its 4-byte entries take no more room
+ * than the 16-byte changes they follow, and a query copies the checkpoint
+ * and sorts only the tail after it (a quarter of the live set at most).
+ * A diff over a span with fewer changes than mappings live reads those
+ * changes alone. */
 
-#define CHECKPOINT_MIN 4096
-#define NOT_REMOVED    G_MAXUINT64
+#define CHECKPOINT_MIN   4096
+#define CHECKPOINT_SHARE 4
+#define NOT_REMOVED      G_MAXUINT64
 
 typedef struct
 {
   IovMapping m;
   guint64    removed_at;   /* index of the change that removed it */
   guint      refs;         /* VT-d: the address spaces that mapped it */
+  guint32    added_at;     /* index of the change that added it (a GArray's length fits) */
 } Record;
 
 typedef struct
@@ -124,6 +130,7 @@ struct _IovMappings
   GByteArray *kind_by_id;
   GArray     *scratch;      /* guint32 */
   GArray     *attachments;  /* Attachment, times never decreasing */
+  GHashTable *attached;     /* endpoint + 1 → its domain + 1, now */
 
   guint64     n_events;
   guint64     n_refused;
@@ -153,6 +160,7 @@ iov_mappings_new (void)
   self->kind_by_id = g_byte_array_new ();
   self->scratch = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->attachments = g_array_new (FALSE, FALSE, sizeof (Attachment));
+  self->attached = g_hash_table_new (g_direct_hash, g_direct_equal);
   return self;
 }
 
@@ -171,6 +179,7 @@ iov_mappings_free (IovMappings *self)
   g_byte_array_unref (self->kind_by_id);
   g_array_unref (self->scratch);
   g_array_unref (self->attachments);
+  g_hash_table_unref (self->attached);
   g_free (self);
 }
 
@@ -259,14 +268,36 @@ overlapping (IovMappings *self,
   return partial;
 }
 
+/* Domains in the order of iov_mappings_at()'s output: by their label's number. */
+static int
+compare_domains (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      user_data)
+{
+  IovMappings *self = user_data;
+  const Domain *da = g_ptr_array_index (self->domains, *(const guint32 *) a);
+  const Domain *db = g_ptr_array_index (self->domains, *(const guint32 *) b);
+
+  if (da->number != db->number)
+    return da->number < db->number ? -1 : 1;
+  return strcmp (da->label, db->label);
+}
+
+/* The live set, in the order iov_mappings_at() returns (by domain, then
+ * start: a domain's mappings never overlap), so that a query merges the
+ * changes after it instead of sorting everything. */
 static void
 take_checkpoint (IovMappings *self)
 {
   Checkpoint cp = { self->changes->len, g_array_sized_new (FALSE, FALSE, sizeof (guint32), self->n_live) };
+  g_autoptr(GArray) order = g_array_sized_new (FALSE, FALSE, sizeof (guint32), self->domains->len);
 
-  for (guint i = 0; i < self->domains->len; i++)
+  for (guint32 i = 0; i < self->domains->len; i++)
+    g_array_append_val (order, i);
+  g_array_sort_with_data (order, compare_domains, self);
+  for (guint o = 0; o < order->len; o++)
     {
-      Domain *d = g_ptr_array_index (self->domains, i);
+      Domain *d = g_ptr_array_index (self->domains, g_array_index (order, guint32, o));
 
       for (GTreeNode *n = g_tree_node_first (d->live); n != NULL; n = g_tree_node_next (n))
         {
@@ -287,7 +318,7 @@ log_change (IovMappings *self,
   Change c = { self->last_ts, record, add };
 
   g_array_append_val (self->changes, c);
-  if (++self->since_checkpoint >= MAX (CHECKPOINT_MIN, self->n_live))
+  if (++self->since_checkpoint >= MAX (CHECKPOINT_MIN, self->n_live / CHECKPOINT_SHARE))
     take_checkpoint (self);
 }
 
@@ -301,7 +332,7 @@ add (IovMappings *self,
      gboolean     shared)
 {
   Domain *d = g_ptr_array_index (self->domains, domain);
-  Record r = { { start, end, phys, flags, domain }, NOT_REMOVED, 1 };
+  Record r = { { start, end, phys, flags, domain }, NOT_REMOVED, 1, self->changes->len };
 
   if (end >= start && !d->freed)
     overlapping (self, d, start, end);
@@ -402,6 +433,15 @@ numbers (const char **pos,
   return iov_trace_args_next_number (pos, end, k1, v1) && iov_trace_args_next_number (pos, end, k2, v2);
 }
 
+static int
+compare_u32 (gconstpointer a,
+             gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
 static void
 attach (IovMappings *self,
         guint32      endpoint,
@@ -410,26 +450,34 @@ attach (IovMappings *self,
   Attachment a = { self->last_ts, endpoint, domain };
 
   g_array_append_val (self->attachments, a);
+  if (domain >= 0)
+    g_hash_table_insert (self->attached, GUINT_TO_POINTER (endpoint + 1), GINT_TO_POINTER (domain + 1));
+  else
+    g_hash_table_remove (self->attached, GUINT_TO_POINTER (endpoint + 1));
 }
 
-/* Every endpoint in @domain (-1: in any) leaves it. */
+/* Every endpoint in @domain (-1: in any) leaves it: the endpoints attached
+ * now, not the whole history (a long trace resets many times). */
 static void
 detach_all (IovMappings *self,
             gint32       domain)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr(GArray) leaving = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GHashTableIter iter;
+  gpointer key, value;
 
-  /* the latest attachment of each endpoint, from the end */
-  for (guint i = self->attachments->len; i-- > 0;)
-    {
-      Attachment a = g_array_index (self->attachments, Attachment, i);
+  g_hash_table_iter_init (&iter, self->attached);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (domain < 0 || GPOINTER_TO_INT (value) - 1 == domain)
+      {
+        guint32 endpoint = GPOINTER_TO_UINT (key) - 1;
 
-      if (g_hash_table_contains (seen, GUINT_TO_POINTER (a.endpoint + 1)))
-        continue;
-      g_hash_table_add (seen, GUINT_TO_POINTER (a.endpoint + 1));
-      if (a.domain >= 0 && (domain < 0 || a.domain == domain))
-        attach (self, a.endpoint, -1);
-    }
+        g_array_append_val (leaving, endpoint);
+      }
+  /* in endpoint order, so that the log does not depend on the hash's */
+  g_array_sort (leaving, compare_u32);
+  for (guint i = 0; i < leaving->len; i++)
+    attach (self, g_array_index (leaving, guint32, i), -1);
 }
 
 static void
@@ -643,8 +691,10 @@ iov_mappings_at (IovMappings *self,
                  guint64      ts_ns)
 {
   GArray *out = g_array_new (FALSE, FALSE, sizeof (IovMapping));
+  g_autoptr(GArray) kept = NULL;
+  g_autoptr(GArray) added = g_array_new (FALSE, FALSE, sizeof (IovMapping));
   guint64 n = 0, from = 0;
-  guint lo;
+  guint lo, i = 0, j = 0;
 
   g_return_val_if_fail (self != NULL, out);
 
@@ -655,25 +705,74 @@ iov_mappings_at (IovMappings *self,
     {
       const Checkpoint *cp = &g_array_index (self->checkpoints, Checkpoint, lo - 1);
 
+      /* what the checkpoint held and is still there: in order already */
       from = cp->n_changes;
-      for (guint i = 0; i < cp->live->len; i++)
+      kept = g_array_sized_new (FALSE, FALSE, sizeof (IovMapping), cp->live->len);
+      for (guint k = 0; k < cp->live->len; k++)
         {
-          const Record *r = &g_array_index (self->records, Record, g_array_index (cp->live, guint32, i));
+          const Record *r = &g_array_index (self->records, Record, g_array_index (cp->live, guint32, k));
 
           if (r->removed_at >= n)
-            g_array_append_val (out, r->m);
+            g_array_append_val (kept, r->m);
         }
     }
-  for (guint64 i = from; i < n; i++)
+  /* what came after it and is still there: sorted, then merged in */
+  for (guint64 k = from; k < n; k++)
     {
-      const Change *c = &g_array_index (self->changes, Change, i);
+      const Change *c = &g_array_index (self->changes, Change, k);
       const Record *r = &g_array_index (self->records, Record, c->record);
 
       if (c->add && r->removed_at >= n)
-        g_array_append_val (out, r->m);
+        g_array_append_val (added, r->m);
     }
-  g_array_sort_with_data (out, compare_mappings, self);
+  g_array_sort_with_data (added, compare_mappings, self);
+  if (kept == NULL || kept->len == 0)
+    {
+      g_array_unref (out);
+      return g_steal_pointer (&added);
+    }
+  if (added->len == 0)
+    {
+      g_array_unref (out);
+      return g_steal_pointer (&kept);
+    }
+  g_array_set_size (out, kept->len + added->len);
+  for (guint k = 0; k < out->len; k++)
+    {
+      const IovMapping *x = i < kept->len ? &g_array_index (kept, IovMapping, i) : NULL;
+      const IovMapping *y = j < added->len ? &g_array_index (added, IovMapping, j) : NULL;
+
+      if (y == NULL || (x != NULL && iov_mappings_compare (self, x, y) <= 0))
+        g_array_index (out, IovMapping, k) = *x, i++;
+      else
+        g_array_index (out, IovMapping, k) = *y, j++;
+    }
   return out;
+}
+
+/* Drops the mappings @a and @b (each sorted) have in common. */
+static void
+cancel_common (IovMappings *self,
+               GArray      *a,
+               GArray      *b)
+{
+  guint i = 0, j = 0, na = 0, nb = 0;
+
+  while (i < a->len || j < b->len)
+    {
+      const IovMapping *x = i < a->len ? &g_array_index (a, IovMapping, i) : NULL;
+      const IovMapping *y = j < b->len ? &g_array_index (b, IovMapping, j) : NULL;
+      int c = x == NULL ? 1 : y == NULL ? -1 : iov_mappings_compare (self, x, y);
+
+      if (c < 0 && x != NULL)
+        g_array_index (a, IovMapping, na++) = *x, i++;
+      else if (c > 0 && y != NULL)
+        g_array_index (b, IovMapping, nb++) = *y, j++;
+      else
+        i++, j++;
+    }
+  g_array_set_size (a, na);
+  g_array_set_size (b, nb);
 }
 
 void
@@ -683,29 +782,54 @@ iov_mappings_diff (IovMappings  *self,
                    GArray      **added,
                    GArray      **removed)
 {
-  g_autoptr(GArray) a = NULL;
-  g_autoptr(GArray) b = NULL;
-  guint i = 0, j = 0;
+  guint64 n1, n2, live = 0;
+  guint lo;
 
   g_return_if_fail (self != NULL);
 
-  a = iov_mappings_at (self, t1_ns);
-  b = iov_mappings_at (self, t2_ns);
+  /* backwards in time: what was removed going forward was added */
+  if (t2_ns < t1_ns)
+    {
+      iov_mappings_diff (self, t2_ns, t1_ns, removed, added);
+      return;
+    }
   *added = g_array_new (FALSE, FALSE, sizeof (IovMapping));
   *removed = g_array_new (FALSE, FALSE, sizeof (IovMapping));
-  while (i < a->len || j < b->len)
-    {
-      const IovMapping *x = i < a->len ? &g_array_index (a, IovMapping, i) : NULL;
-      const IovMapping *y = j < b->len ? &g_array_index (b, IovMapping, j) : NULL;
-      int c = x == NULL ? 1 : y == NULL ? -1 : iov_mappings_compare (self, x, y);
+  n1 = at_most (self->changes, offsetof (Change, ts), t1_ns);
+  n2 = at_most (self->changes, offsetof (Change, ts), t2_ns);
+  lo = at_most (self->checkpoints, offsetof (Checkpoint, n_changes), n2);
+  if (lo > 0)
+    live = g_array_index (self->checkpoints, Checkpoint, lo - 1).live->len;
 
-      if (c < 0)
-        g_array_append_val (*removed, *x), i++;
-      else if (c > 0)
-        g_array_append_val (*added, *y), j++;
-      else
-        i++, j++;
+  /* A span with fewer changes than mappings live: its changes say it (a
+   * mapping there at @t1_ns and gone at @t2_ns was removed in between),
+   * without listing everything mapped at either end. */
+  if (n2 - n1 <= MAX (CHECKPOINT_MIN, 2 * live))
+    {
+      for (guint64 k = n1; k < n2; k++)
+        {
+          const Change *c = &g_array_index (self->changes, Change, k);
+          const Record *r = &g_array_index (self->records, Record, c->record);
+
+          if (c->add && r->removed_at >= n2)
+            g_array_append_val (*added, r->m);
+          else if (!c->add && r->added_at < n1)
+            g_array_append_val (*removed, r->m);
+        }
+      g_array_sort_with_data (*added, compare_mappings, self);
+      g_array_sort_with_data (*removed, compare_mappings, self);
+      /* removed and made again the same: no difference */
+      cancel_common (self, *removed, *added);
+      return;
     }
+  {
+    g_autoptr(GArray) a = iov_mappings_at (self, t1_ns);
+    g_autoptr(GArray) b = iov_mappings_at (self, t2_ns);
+
+    g_array_append_vals (*removed, a->data, a->len);
+    g_array_append_vals (*added, b->data, b->len);
+    cancel_common (self, *removed, *added);
+  }
 }
 
 GPtrArray *

@@ -301,6 +301,19 @@ check_instants (const char  *trace,
           assert_same (index, added, want_added);
           assert_same (index, removed, want_removed);
         }
+      /* and from the first instant, backwards too: long spans, which the
+       * index answers from both ends rather than from the changes */
+      if (k > 0)
+        {
+          g_autoptr(GArray) added = NULL;
+          g_autoptr(GArray) removed = NULL;
+          g_autoptr(GArray) want_added = minus (r.ranges, g_ptr_array_index (states, 0));
+          g_autoptr(GArray) want_removed = minus (g_ptr_array_index (states, 0), r.ranges);
+
+          iov_mappings_diff (index, t, g_array_index (instants, guint64, 0), &removed, &added);
+          assert_same (index, added, want_added);
+          assert_same (index, removed, want_removed);
+        }
     }
   replay_clear (&r);
   return seen;
