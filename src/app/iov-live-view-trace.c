@@ -59,8 +59,9 @@ only_domain (GArray  *mappings,
 /* The timeline's cursor scrubs the address map (issue L): the selected
  * device's IOVA mappings as of that instant; a selected span shows them as
  * of its end, and what changed over it. virtio-iommu's trace says them
- * exactly (the domain the device's endpoint was attached to then);
- * elsewhere the map shows none. */
+ * exactly (the domain the device's endpoint was attached to then), VT-d's
+ * where QEMU's walks name the device's domain; elsewhere the map shows
+ * none and the panel says why. */
 static void
 show_mappings (IovLiveView *self)
 {
@@ -74,17 +75,44 @@ show_mappings (IovLiveView *self)
   IovEventRecord first = { 0 };
   guint64 t0 = 0, t1 = 0;
   gboolean span, cursor;
-  guint32 domain;
+  IovMappingsEndpoint where;
+  guint32 domain = 0;
   unsigned bus, dev, fn;
 
   span = iov_timeline_get_selection (self->timeline, &t0, &t1);
   cursor = !span && iov_timeline_get_cursor (self->timeline, &t1);
+  if (store != NULL)
+    iov_event_store_get (store, 0, &first);
   if (mappings == NULL || self->selected_bdf == NULL || (!span && !cursor) ||
-      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3 ||
-      !iov_mappings_domain_of_endpoint (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain))
+      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3)
+    where = IOV_MAPPINGS_ENDPOINT_UNKNOWN;
+  else
+    where = iov_mappings_endpoint_at (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain);
+  if (where != IOV_MAPPINGS_ENDPOINT_IN_DOMAIN)
     {
+      /* where the map has nothing to show, the panel says why */
+      if (mappings == NULL || self->selected_bdf == NULL || (!span && !cursor))
+        ;
+      else if (iov_mappings_get_n_events (mappings) == 0)
+        text = g_strdup (_("This trace has no map or unmap events: virtio-iommu traces them as virtio_iommu_map and "
+                           "virtio_iommu_unmap; VT-d only where a MAP notifier makes QEMU walk the guest's tables "
+                           "(vfio with caching mode, or QEMU 5.2's walks)."));
+      else if (where == IOV_MAPPINGS_ENDPOINT_NONE)
+        {
+          g_autofree char *when = g_strdup_printf ("%.6f", t1 >= first.ts_ns ? (t1 - first.ts_ns) / 1e9 : 0.0);
+
+          /* Translators: the Traffic panel at the timeline's cursor or a
+           * span's end: the instant in seconds, the device */
+          text = g_strdup_printf (_("At %s s, %s is in no domain: nothing is mapped for it."), when,
+                                  self->selected_bdf);
+        }
+      else
+        /* Translators: %s is the selected device */
+        text = g_strdup_printf (_("The trace does not say which domain %s is in then (VT-d names a device's domain "
+                                  "only when QEMU walks its tables right after invalidating its context, or replays "
+                                  "them for vfio): its mappings are not shown."), self->selected_bdf);
       iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), NULL, NULL, NULL);
-      iov_traffic_panel_set_mappings (self->traffic_panel, NULL);
+      iov_traffic_panel_set_mappings (self->traffic_panel, text);
       iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
                                      iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
       return;
@@ -115,8 +143,6 @@ show_mappings (IovLiveView *self)
       g_autofree char *when = NULL;
 
       /* seconds since the trace's first event, as the timeline counts them */
-      if (store != NULL)
-        iov_event_store_get (store, 0, &first);
       when = g_strdup_printf ("%.6f", t1 >= first.ts_ns ? (t1 - first.ts_ns) / 1e9 : 0.0);
       /* Translators: the Traffic panel, at the timeline's cursor: the
        * instant in seconds, how many ranges are mapped then and the domain

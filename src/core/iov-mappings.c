@@ -91,6 +91,11 @@ typedef enum
   EV_VIOMMU_RESET,
   EV_VTD_WALK,
   EV_VTD_UNMAP_WHOLE,
+  EV_VTD_INV_DESC,
+  EV_VTD_INV_CC,
+  EV_VTD_SWITCH,
+  EV_VTD_REPLAY_CE,
+  EV_VTD_WALK_OTHER,
 } EventKind;
 
 static const IovTraceNameKind event_kinds[] = {
@@ -104,9 +109,22 @@ static const IovTraceNameKind event_kinds[] = {
   { "virtio_iommu_device_reset", EV_VIOMMU_RESET },
   { "vtd_page_walk_one", EV_VTD_WALK },
   { "vtd_as_unmap_whole", EV_VTD_UNMAP_WHOLE },
+  { "vtd_inv_desc", EV_VTD_INV_DESC },
+  { "vtd_inv_desc_cc_devices", EV_VTD_INV_CC },
+  { "vtd_inv_desc_cc_device", EV_VTD_INV_CC },
+  { "vtd_switch_address_space", EV_VTD_SWITCH },
+  { "vtd_replay_ce_valid", EV_VTD_REPLAY_CE },
+  { "vtd_page_walk_level", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_one_skip_map", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_one_skip_unmap", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_skip_read", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_skip_reserve", EV_VTD_WALK_OTHER },
 };
 
-/* virtio-iommu: from @ts on, @endpoint is in @domain (or in none: -1),
+#define UNKNOWN_DOMAIN (-2)
+
+/* virtio-iommu: from @ts on, @endpoint is in @domain (or in none: -1, or
+ * VT-d's device in a domain the trace does not name: UNKNOWN_DOMAIN),
  * so that the window can show a device's mappings at any instant. */
 typedef struct
 {
@@ -131,6 +149,21 @@ struct _IovMappings
   GArray     *scratch;      /* guint32 */
   GArray     *attachments;  /* Attachment, times never decreasing */
   GHashTable *attached;     /* endpoint + 1 → its domain + 1, now */
+
+  /* VT-d (issue L): which device's tables the walk under way reads. QEMU
+   * names the domain in each vtd_page_walk_one, never the device; the
+   * device is known only where the walk follows, in the same thread and
+   * with nothing else between, a device-selective context-cache
+   * invalidation of that device and its address-space switch (QEMU walks
+   * it then: vtd_context_device_invalidate), or vfio's replay of it
+   * (vtd_replay_ce_valid). Anything else on that thread ends it. */
+  guint32     vtd_tid;
+  guint32     ctx_sid;        /* the invalidation's source-id … */
+  guint32     ctx_keep;       /* … and the devfn bits its function mask keeps */
+  gboolean    ctx_pending;
+  gint64      walk_endpoint;  /* the device walked, or -1 */
+  guint64     n_vtd_walked;   /* walk lines with a known device */
+  guint64     n_vtd_walks;    /* vtd_page_walk_one lines */
 
   guint64     n_events;
   guint64     n_refused;
@@ -161,6 +194,7 @@ iov_mappings_new (void)
   self->scratch = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->attachments = g_array_new (FALSE, FALSE, sizeof (Attachment));
   self->attached = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->walk_endpoint = -1;
   return self;
 }
 
@@ -566,10 +600,20 @@ vtd_walk (IovMappings        *self,
   guint32 domain;
 
   self->n_events++;
+  self->n_vtd_walks++;
   if (!token_after (&p, stop, "domain ", &label, &label_len) || !numbers (&p, stop, " iova 0x", &iova, " -> gpa 0x", &gpa) ||
       !numbers (&p, stop, " mask 0x", &mask, " perm ", &perm))
     return;
   domain = domain_of (self, label, label_len);
+  /* the walked device is in the domain its context entry names */
+  if (self->walk_endpoint >= 0 && (!line->has_tid || line->tid == self->vtd_tid))
+    {
+      gpointer now = g_hash_table_lookup (self->attached, GINT_TO_POINTER (self->walk_endpoint + 1));
+
+      self->n_vtd_walked++;
+      if (GPOINTER_TO_INT (now) != (int) domain + 1)
+        attach (self, (guint32) self->walk_endpoint, (gint32) domain);
+    }
   if (perm != 0)
     add (self, domain, iova, iova + mask, gpa, (guint32) perm, TRUE);
   else
@@ -583,6 +627,99 @@ vtd_walk (IovMappings        *self,
     }
 }
 
+/* "BB:DD.F" after @key, as a PCI source-id (bus << 8 | devfn). */
+static gboolean
+bdf_after (const IovTraceLine *line,
+           const char         *key,
+           guint32            *sid)
+{
+  const char *p = line->args, *end = line->args + line->args_len;
+  gsize klen = strlen (key);
+  guint64 part[3] = { 0, 0, 0 };
+
+  for (; p + klen <= end && memcmp (p, key, klen) != 0; p++)
+    ;
+  if (p + klen > end)
+    return FALSE;
+  p += klen;
+  for (guint k = 0; k < 3; k++)
+    {
+      guint n = 0;
+
+      for (; p < end && g_ascii_isxdigit (*p) && n < 4; p++, n++)
+        part[k] = part[k] * 16 + g_ascii_xdigit_value (*p);
+      if (n == 0 || (k < 2 && (p >= end || *p != (k == 0 ? ':' : '.'))))
+        return FALSE;
+      p += k < 2;
+    }
+  if (part[0] > 0xff || part[1] > 0x1f || part[2] > 7)
+    return FALSE;
+  *sid = (guint32) (part[0] << 8 | part[1] << 3 | part[2]);
+  return TRUE;
+}
+
+/* The lines that say which device a VT-d walk reads (see vtd_tid). */
+static void
+vtd_attribute (IovMappings        *self,
+               EventKind           kind,
+               const IovTraceLine *line)
+{
+  guint32 tid = line->has_tid ? line->tid : 0;
+  guint32 sid;
+
+  if (tid != self->vtd_tid && kind != EV_VTD_INV_DESC && kind != EV_VTD_REPLAY_CE)
+    return;
+  switch (kind)
+    {
+    case EV_VTD_INV_DESC:
+      {
+        const char *p = line->args, *stop = line->args + line->args_len;
+        guint64 lo;
+        static const guint32 masked[4] = { 0, 4, 6, 7 };
+
+        self->vtd_tid = tid;
+        self->walk_endpoint = -1;
+        /* context-cache, device-selective: granularity (bits 5:4) 3, the
+         * source-id in bits 47:32, the function mask in bits 49:48 */
+        self->ctx_pending = g_strstr_len (line->args, line->args_len, "type context-cache ") != NULL &&
+                            iov_trace_args_next_number (&p, stop, " low 0x", &lo) && ((lo >> 4) & 3) == 3;
+        if (self->ctx_pending)
+          {
+            self->ctx_sid = (guint32) ((lo >> 32) & 0xffff);
+            self->ctx_keep = ~masked[(lo >> 48) & 3] & 0xffff;
+          }
+      }
+      break;
+    case EV_VTD_INV_CC:
+      break;   /* QEMU's own lines of that invalidation */
+    case EV_VTD_SWITCH:
+      self->walk_endpoint = -1;
+      if (self->ctx_pending && bdf_after (line, "Device ", &sid) &&
+          (sid & self->ctx_keep) == (self->ctx_sid & self->ctx_keep))
+        {
+          /* its context entry was read again: its domain is unknown
+           * until the walk names one (there may be none to walk) */
+          self->walk_endpoint = sid;
+          if (line->has_ts)
+            self->last_ts = MAX (self->last_ts, line->ts_ns);
+          attach (self, sid, UNKNOWN_DOMAIN);
+        }
+      break;
+    case EV_VTD_REPLAY_CE:
+      self->vtd_tid = tid;
+      self->ctx_pending = FALSE;
+      self->walk_endpoint = bdf_after (line, "device ", &sid) ? (gint64) sid : -1;
+      break;
+    case EV_VTD_WALK_OTHER:
+      break;
+    default:
+      /* anything else on that thread: not that walk */
+      self->ctx_pending = FALSE;
+      self->walk_endpoint = -1;
+      break;
+    }
+}
+
 /* The lines that matter, away from the test that every line passes. */
 static G_GNUC_NO_INLINE void
 feed_kind (IovMappings        *self,
@@ -591,8 +728,13 @@ feed_kind (IovMappings        *self,
 {
   if (kind == 0)
     kind = iov_trace_classify_line (self->kind_by_id, event_kinds, G_N_ELEMENTS (event_kinds), EV_OTHER, line);
-  if (kind == EV_OTHER)
-    return;
+  if (kind == EV_OTHER || kind >= EV_VTD_INV_DESC)
+    {
+      /* a line between the switch and the walk ends what it said */
+      if (self->ctx_pending || self->walk_endpoint >= 0 || kind != EV_OTHER)
+        vtd_attribute (self, kind, line);
+      return;
+    }
   if (line->has_ts)
     self->last_ts = MAX (self->last_ts, line->ts_ns);
   if (kind == EV_VTD_WALK)
@@ -612,7 +754,7 @@ iov_mappings_feed (IovMappings        *self,
   g_return_if_fail (self != NULL);
 
   kind = iov_trace_classify_cached (self->kind_by_id, line, EV_OTHER);
-  if (kind != EV_OTHER)
+  if (kind != EV_OTHER || self->ctx_pending || self->walk_endpoint >= 0)
     feed_kind (self, kind, line);
 }
 
@@ -854,6 +996,11 @@ iov_mappings_get_notes (IovMappings *self)
                                              ? "they removed what the virtio_iommu_unmap_done lines after them say"
                                              : "the trace has no virtio_iommu_unmap_done to say what they removed, "
                                                "so their mappings are kept"));
+  if (self->n_vtd_walks > 0)
+    g_ptr_array_add (notes, g_strdup ("VT-d's domains are named as vtd_page_walk_one prints them: QEMU 5.2 prints the "
+                                      "number in decimal after \"0x\", 7.2 in hex; a device's domain is known only "
+                                      "where QEMU walks its tables right after a device-selective context "
+                                      "invalidation of it, or replays them for vfio"));
   if (self->n_unmap_whole > 0)
     g_ptr_array_add (notes, g_strdup_printf ("%" G_GUINT64_FORMAT " vtd_as_unmap_whole lines name a device, not a "
                                              "domain: the VT-d mappings after them may still show ranges QEMU dropped",
@@ -861,15 +1008,15 @@ iov_mappings_get_notes (IovMappings *self)
   return notes;
 }
 
-gboolean
-iov_mappings_domain_of_endpoint (IovMappings *self,
-                                 guint32      endpoint,
-                                 guint64      ts_ns,
-                                 guint32     *domain)
+IovMappingsEndpoint
+iov_mappings_endpoint_at (IovMappings *self,
+                          guint32      endpoint,
+                          guint64      ts_ns,
+                          guint32     *domain)
 {
-  gint32 found = -1;
+  gint32 found = UNKNOWN_DOMAIN;
 
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (self != NULL, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
 
   /* few attachments (one per endpoint and boot): a plain walk */
   for (guint i = 0; i < self->attachments->len; i++)
@@ -881,9 +1028,20 @@ iov_mappings_domain_of_endpoint (IovMappings *self,
       if (a->endpoint == endpoint)
         found = a->domain;
     }
+  if (found == UNKNOWN_DOMAIN)
+    return IOV_MAPPINGS_ENDPOINT_UNKNOWN;
   if (found < 0)
-    return FALSE;
+    return IOV_MAPPINGS_ENDPOINT_NONE;
   if (domain != NULL)
     *domain = (guint32) found;
-  return TRUE;
+  return IOV_MAPPINGS_ENDPOINT_IN_DOMAIN;
+}
+
+gboolean
+iov_mappings_domain_of_endpoint (IovMappings *self,
+                                 guint32      endpoint,
+                                 guint64      ts_ns,
+                                 guint32     *domain)
+{
+  return iov_mappings_endpoint_at (self, endpoint, ts_ns, domain) == IOV_MAPPINGS_ENDPOINT_IN_DOMAIN;
 }

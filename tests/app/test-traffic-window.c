@@ -147,7 +147,9 @@ view_open (View       *v,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *trace = test_read_xz_trace (capture);
-  g_autofree char *snapshot_path = g_test_build_filename (G_TEST_DIST, "data", "snapshots", snapshot_name, NULL);
+  g_autofree char *snapshot_path = g_path_is_absolute (snapshot_name)
+                                    ? g_strdup (snapshot_name)
+                                    : g_test_build_filename (G_TEST_DIST, "data", "snapshots", snapshot_name, NULL);
   g_autofree char *snapshot_text = NULL;
   g_autoptr(JsonNode) snapshot = NULL;
   g_autoptr(IovRecordingWriter) writer = NULL;
@@ -733,6 +735,174 @@ test_mappings_cursor (void)
   raw_clear (&raw);
 }
 
+/* The sidebar row of @bdf, selected as a click would. */
+static gboolean
+select_device (GtkWidget  *widget,
+               const char *bdf)
+{
+  if (GTK_IS_LIST_BOX_ROW (widget) && g_strcmp0 (g_object_get_data (G_OBJECT (widget), "bdf"), bdf) == 0)
+    {
+      gtk_list_box_select_row (GTK_LIST_BOX (gtk_widget_get_parent (widget)), GTK_LIST_BOX_ROW (widget));
+      return TRUE;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    if (select_device (child, bdf))
+      return TRUE;
+  return FALSE;
+}
+
+/* Domain 0x5's VT-d mappings after every vtd_page_walk_one line at or
+ * before @t, from the raw lines: perm ≠ 0 maps the page (once, however
+ * many devices' walks name it), perm 0 unmaps what it covers. */
+static GArray *
+replay_vtd (const char *trace,
+            guint64     t)
+{
+  g_auto(GStrv) lines = test_lines_of (trace);
+  GArray *live = g_array_new (FALSE, TRUE, sizeof (Span));
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      unsigned tid, usec, perm;
+      unsigned long long sec, iova, gpa, mask;
+      int n = 0;
+      gboolean found = FALSE;
+
+      if (sscanf (lines[i], "%u@%llu.%u:%n", &tid, &sec, &usec, &n) != 3 || n == 0)
+        continue;
+      if (sec * 1000000000ull + usec * 1000ull > t)
+        break;
+      if (sscanf (lines[i] + n, "vtd_page_walk_one domain 0x5 iova 0x%llx -> gpa 0x%llx mask 0x%llx perm %u",
+                  &iova, &gpa, &mask, &perm) != 4)
+        continue;
+      for (guint k = live->len; k-- > 0;)
+        {
+          Span *s = &g_array_index (live, Span, k);
+
+          if (s->start <= iova + mask && s->end >= iova)
+            {
+              if (perm == 0)
+                g_array_remove_index (live, k);
+              else
+                found = TRUE;
+            }
+        }
+      if (perm != 0 && !found)
+        {
+          Span span = { iova, iova + mask, gpa, perm };
+
+          g_array_append_val (live, span);
+        }
+    }
+  return live;
+}
+
+/* VT-d on the real 5.2 capture: 01:00.0, the vhost device, is walked only
+ * while nothing is mapped, so the trace never names its domain and the
+ * panel says so; 00:1f.0 is walked after its context invalidation, so at
+ * the cursor the map shows domain 0x5's mappings, as the test's own
+ * replay of the walk lines finds them, and before that walk it says the
+ * domain is not known. */
+static void
+test_vtd_mappings (void)
+{
+  g_autofree char *trace = test_read_xz_trace ("qemu-versions/5.2/vhu-cm-on-strict.log.xz");
+  g_autofree char *dir = NULL;
+  g_autofree char *snapshot_path = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) shown = NULL;
+  g_autoptr(GArray) want = NULL;
+  IovRangeMap *map;
+  guint64 origin, end = 0, walked = 0;
+  View v;
+  Raw raw;
+  static const char snapshot[] =
+    "{\"qemu\": {\"version\": \"5.2.0\"}, \"iommu\": {\"type\": \"intel-iommu\", \"properties\": {\"aw-bits\": 39, "
+    "\"caching-mode\": true, \"device-iotlb\": true}}, \"devices\": [{\"bdf\": \"01:00.0\", \"type\": "
+    "\"virtio-net-pci\", \"vhost\": true}, {\"bdf\": \"00:1f.0\", \"type\": \"ICH9-LPC\"}], \"address_spaces\": "
+    "[{\"spaces\": [{\"name\": \"virtio-net-pci\", \"root\": \"intel_iommu\", \"device\": \"01:00.0\"}, "
+    "{\"name\": \"ICH9-LPC\", \"root\": \"intel_iommu\", \"device\": \"00:1f.0\"}], \"root_region\": \"intel_iommu\", "
+    "\"iommu\": true, \"flat_ranges\": [{\"start\": \"0x0\", \"end\": \"0xffffffffffffffff\", \"priority\": 0, "
+    "\"kind\": \"i/o\", \"region\": \"intel_iommu\", \"offset\": \"0x0\", \"role\": \"iommu\"}], \"notifiers\": "
+    "[{\"consumer\": \"vhost\", \"device\": \"01:00.0\", \"region\": \"intel_iommu\", \"start\": \"0x0\", "
+    "\"end\": \"0xffffffffffffffff\", \"flags\": null, \"inferred\": true}]}]}";
+
+  if (trace == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  dir = g_dir_make_tmp ("iovista-vtd-XXXXXX", &error);
+  g_assert_no_error (error);
+  snapshot_path = g_build_filename (dir, "snapshot.json", NULL);
+  g_assert_true (g_file_set_contents (snapshot_path, snapshot, -1, &error));
+  if (!view_open (&v, "qemu-versions/5.2/vhu-cm-on-strict.log.xz", snapshot_path, &raw))
+    return;
+  map = IOV_RANGE_MAP (find_type (v.window, IOV_TYPE_RANGE_MAP));
+  {
+    g_auto(GStrv) lines = test_lines_of (trace);
+    unsigned tid, usec;
+    unsigned long long sec;
+
+    g_assert_cmpint (sscanf (trace, "%u@%llu.%u:", &tid, &sec, &usec), ==, 3);
+    origin = sec * 1000000000ull + usec * 1000ull;
+    for (guint i = 0; lines[i] != NULL; i++)
+      if (sscanf (lines[i], "%u@%llu.%u:", &tid, &sec, &usec) == 3)
+        {
+          end = sec * 1000000000ull + usec * 1000ull;
+          /* 00:1f.0's walk: after QEMU's line invalidating its context */
+          if (walked == 0 && i > 1 && strstr (lines[i - 2], "context invalidate device 00:1f.00") &&
+              strstr (lines[i - 1], "vtd_switch_address_space Device 00:1f.0 "))
+            walked = end;
+        }
+  }
+  g_assert_cmpuint (walked, >, origin);
+
+  /* 01:00.0 (the device with notifiers) is selected: no domain named */
+  iov_timeline_set_cursor (v.timeline, end);
+  g_assert_cmpuint (iov_range_map_get_n_mappings (map, NULL, NULL), ==, 0);
+  text = iov_traffic_panel_get_text (v.panel);
+  g_assert_nonnull (strstr (text, "The trace does not say which domain 01:00.0 is in then"));
+  g_clear_pointer (&text, g_free);
+
+  /* 00:1f.0: before its walk, unknown; after it, domain 0x5 */
+  g_assert_true (select_device (v.window, "00:1f.0"));
+  iov_timeline_set_cursor (v.timeline, walked - 1000);
+  g_assert_cmpuint (iov_range_map_get_n_mappings (map, NULL, NULL), ==, 0);
+  text = iov_traffic_panel_get_text (v.panel);
+  g_assert_nonnull (strstr (text, "The trace does not say which domain 00:1f.0 is in then"));
+  g_clear_pointer (&text, g_free);
+
+  iov_timeline_set_cursor (v.timeline, end);
+  shown = iov_range_map_dup_mappings (map, IOV_RANGE_MAP_MAPPED);
+  want = replay_vtd (trace, end);
+  g_array_sort (want, compare_spans);
+  g_test_message ("00:1f.0 at the end: %u mapped (replay: %u)", shown->len, want->len);
+  g_assert_cmpuint (shown->len, >, 0);
+  g_assert_cmpuint (shown->len, ==, want->len);
+  for (guint i = 0; i < shown->len; i++)
+    {
+      const IovMapping *m = &g_array_index (shown, IovMapping, i);
+      const Span *w = &g_array_index (want, Span, i);
+
+      g_assert_cmpuint (m->start, ==, w->start);
+      g_assert_cmpuint (m->end, ==, w->end);
+      g_assert_cmpuint (m->phys, ==, w->phys);
+      g_assert_cmpuint (m->flags, ==, w->flags);
+    }
+  text = iov_traffic_panel_get_text (v.panel);
+  {
+    g_autofree char *say = g_strdup_printf ("%u IOVA ranges are mapped in domain 0x5", shown->len);
+
+    g_assert_nonnull (strstr (text, say));
+  }
+  view_close (&v);
+  raw_clear (&raw);
+  g_unlink (snapshot_path);
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -743,5 +913,6 @@ main (int    argc,
   g_test_add_func ("/app/traffic/virtio-iommu", test_virtio_iommu);
   g_test_add_func ("/app/traffic/mappings-scrub", test_mappings_scrub);
   g_test_add_func ("/app/traffic/mappings-cursor", test_mappings_cursor);
+  g_test_add_func ("/app/traffic/vtd-mappings", test_vtd_mappings);
   return g_test_run ();
 }
