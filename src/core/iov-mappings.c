@@ -681,7 +681,9 @@ vtd_attribute (IovMappings        *self,
         self->walk_endpoint = -1;
         /* context-cache, device-selective: granularity (bits 5:4) 3, the
          * source-id in bits 47:32, the function mask in bits 49:48 */
-        self->ctx_pending = g_strstr_len (line->args, line->args_len, "type context-cache ") != NULL &&
+        /* "invalidate desc type context-cache high 0x… low 0x…": most
+         * descriptors are IOTLB ones, told apart by one compare */
+        self->ctx_pending = line->args_len > 40 && memcmp (line->args + 21, "context-cache ", 14) == 0 &&
                             iov_trace_args_next_number (&p, stop, " low 0x", &lo) && ((lo >> 4) & 3) == 3;
         if (self->ctx_pending)
           {
