@@ -508,7 +508,9 @@ iov_snapshot_new_from_data (const char *version,
     }
   match_qom_devices (self);
 
-  self->mtree_text = g_strdup (mtree_text ? mtree_text : "");
+  /* QMP's JSON strings are UTF-8; text from anywhere else is made so
+   * here, once, so that every name the snapshot writes is text. */
+  self->mtree_text = g_utf8_make_valid (mtree_text ? mtree_text : "", -1);
   self->mtree = iov_mtree_parse (self->mtree_text, -1);
   resolve_spaces (self);
   return self;
