@@ -162,6 +162,8 @@ gboolean     _iov_live_view_open_file         (IovLiveView   *self,
                                                GError       **error);
 void         _iov_live_view_timeline_selection_cb (IovLiveView *self,
                                                    IovTimeline *timeline);
+void         _iov_live_view_timeline_cursor_cb (IovLiveView *self,
+                                                IovTimeline *timeline);
 void         _iov_live_view_show_in_map_cb    (IovLiveView   *self,
                                                const char    *device,
                                                guint64        iova,

@@ -55,51 +55,102 @@ only_domain (GArray  *mappings,
   g_array_set_size (mappings, n);
 }
 
-/* A span selected on the timeline (dragging it scrubs): the selected
- * device's IOVA mappings as of its end, and what changed over it, on the
- * map. virtio-iommu's trace says them exactly (the domain the device's
- * endpoint was attached to then); elsewhere the map shows none. */
+/* The timeline's cursor scrubs the address map (issue L): the selected
+ * device's IOVA mappings as of that instant; a selected span shows them as
+ * of its end, and what changed over it. virtio-iommu's trace says them
+ * exactly (the domain the device's endpoint was attached to then), VT-d's
+ * where QEMU's walks name the device's domain; elsewhere the map shows
+ * none and the panel says why. */
 static void
 show_mappings (IovLiveView *self)
 {
   IovMappings *mappings = self->doc ? iov_trace_document_get_mappings (self->doc) : NULL;
+  IovEventStore *store = self->doc ? iov_trace_document_get_store (self->doc) : NULL;
   g_autoptr(GArray) at = NULL;
   g_autoptr(GArray) added = NULL;
   g_autoptr(GArray) removed = NULL;
-  guint64 t0, t1;
-  guint32 domain;
+  g_autofree char *text = NULL;
+  g_autofree char *n = NULL;
+  IovEventRecord first = { 0 };
+  guint64 t0 = 0, t1 = 0;
+  gboolean span, cursor;
+  IovMappingsEndpoint where;
+  guint32 domain = 0;
   unsigned bus, dev, fn;
 
-  if (mappings == NULL || self->selected_bdf == NULL || !iov_timeline_get_selection (self->timeline, &t0, &t1) ||
-      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3 ||
-      !iov_mappings_domain_of_endpoint (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain))
+  span = iov_timeline_get_selection (self->timeline, &t0, &t1);
+  cursor = !span && iov_timeline_get_cursor (self->timeline, &t1);
+  if (store != NULL)
+    iov_event_store_get (store, 0, &first);
+  if (mappings == NULL || self->selected_bdf == NULL || (!span && !cursor) ||
+      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3)
+    where = IOV_MAPPINGS_ENDPOINT_UNKNOWN;
+  else
+    where = iov_mappings_endpoint_at (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain);
+  if (where != IOV_MAPPINGS_ENDPOINT_IN_DOMAIN)
     {
+      /* where the map has nothing to show, the panel says why */
+      if (mappings == NULL || self->selected_bdf == NULL || (!span && !cursor))
+        ;
+      else if (iov_mappings_get_n_events (mappings) == 0)
+        text = g_strdup (_("This trace has no map or unmap events: virtio-iommu traces them as virtio_iommu_map and "
+                           "virtio_iommu_unmap; VT-d only where a MAP notifier makes QEMU walk the guest's tables "
+                           "(vfio with caching mode, or QEMU 5.2's walks)."));
+      else if (where == IOV_MAPPINGS_ENDPOINT_NONE)
+        {
+          g_autofree char *when = g_strdup_printf ("%.6f", t1 >= first.ts_ns ? (t1 - first.ts_ns) / 1e9 : 0.0);
+
+          /* Translators: the Traffic panel at the timeline's cursor or a
+           * span's end: the instant in seconds, the device */
+          text = g_strdup_printf (_("At %s s, %s is in no domain: nothing is mapped for it."), when,
+                                  self->selected_bdf);
+        }
+      else
+        /* Translators: %s is the selected device */
+        text = g_strdup_printf (_("The trace does not say which domain %s is in then (VT-d names a device's domain "
+                                  "only when QEMU walks its tables right after invalidating its context, or replays "
+                                  "them for vfio): its mappings are not shown."), self->selected_bdf);
       iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), NULL, NULL, NULL);
-      iov_traffic_panel_set_mappings (self->traffic_panel, NULL);
+      iov_traffic_panel_set_mappings (self->traffic_panel, text);
       iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
                                      iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
       return;
     }
   at = iov_mappings_at (mappings, t1);
-  iov_mappings_diff (mappings, t0, t1, &added, &removed);
   only_domain (at, domain);
-  only_domain (added, domain);
-  only_domain (removed, domain);
-  iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), at, added, removed);
-  {
-    g_autofree char *n = g_strdup_printf ("%'u", at->len);
-    g_autofree char *plus = g_strdup_printf ("%'u", added->len);
-    g_autofree char *minus = g_strdup_printf ("%'u", removed->len);
-    /* Translators: the Traffic panel, on the timeline's selected span:
-     * ranges mapped at its end, the domain as QEMU prints it, then how
-     * many were added and removed over the span */
-    g_autofree char *text = g_strdup_printf (_("At the selection's end, %s IOVA ranges are mapped in domain %s (white "
-                                               "on the map); over the selection, %s were mapped (green) and %s "
-                                               "unmapped (red)."), n, iov_mappings_get_domain_label (mappings, domain),
-                                             plus, minus);
+  n = g_strdup_printf ("%'u", at->len);
+  if (span)
+    {
+      g_autofree char *plus = NULL;
+      g_autofree char *minus = NULL;
 
-    iov_traffic_panel_set_mappings (self->traffic_panel, text);
-  }
+      iov_mappings_diff (mappings, t0, t1, &added, &removed);
+      only_domain (added, domain);
+      only_domain (removed, domain);
+      plus = g_strdup_printf ("%'u", added->len);
+      minus = g_strdup_printf ("%'u", removed->len);
+      /* Translators: the Traffic panel, on the timeline's selected span:
+       * ranges mapped at its end, the domain as QEMU prints it, then how
+       * many were added and removed over the span */
+      text = g_strdup_printf (_("At the selection's end, %s IOVA ranges are mapped in domain %s (white "
+                                "on the map); over the selection, %s were mapped (green) and %s "
+                                "unmapped (red)."), n, iov_mappings_get_domain_label (mappings, domain),
+                              plus, minus);
+    }
+  else
+    {
+      g_autofree char *when = NULL;
+
+      /* seconds since the trace's first event, as the timeline counts them */
+      when = g_strdup_printf ("%.6f", t1 >= first.ts_ns ? (t1 - first.ts_ns) / 1e9 : 0.0);
+      /* Translators: the Traffic panel, at the timeline's cursor: the
+       * instant in seconds, how many ranges are mapped then and the domain
+       * as QEMU prints it */
+      text = g_strdup_printf (_("At %s s, %s IOVA ranges are mapped in domain %s (white on the map)."), when, n,
+                              iov_mappings_get_domain_label (mappings, domain));
+    }
+  iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), at, added, removed);
+  iov_traffic_panel_set_mappings (self->traffic_panel, text);
   /* the map's axis gave the mappings a segment: the lanes share it */
   iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
                                  iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
@@ -683,6 +734,13 @@ _iov_live_view_timeline_selection_cb (IovLiveView *self,
   if (!limited)  /* back to the latest events, without counting them again */
     self->lanes_mark = log ? iov_delivery_log_get_n (log) : 0;
   _iov_live_view_show_lanes (self, FALSE);
+}
+
+void
+_iov_live_view_timeline_cursor_cb (IovLiveView *self,
+                                   IovTimeline *timeline)
+{
+  show_mappings (self);
 }
 
 void

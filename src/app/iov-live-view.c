@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "iov-export.h"
 #include "iov-live-view-private.h"
 #include "iov-range-map.h"
 #include "iov-notifier-lanes.h"
@@ -70,6 +71,40 @@ iov_live_view_get_document (IovLiveView *self)
 {
   g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
   return self->doc;
+}
+
+/* Returns: (nullable): the opened trace or recording */
+const char *
+iov_live_view_get_source_path (IovLiveView *self)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
+  return self->source_path;
+}
+
+gboolean
+iov_live_view_export_traffic (IovLiveView  *self,
+                              const char   *format,
+                              GString      *out,
+                              GError      **error)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), FALSE);
+  g_return_val_if_fail (format != NULL && out != NULL, FALSE);
+
+  if (self->loading)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                           _("Nothing to export yet: the trace is still being read"));
+      return FALSE;
+    }
+  if (self->doc == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _("Nothing to export: this view reads no trace (open a trace or a recording, or "
+                             "connect with a trace source)"));
+      return FALSE;
+    }
+  /* the core writes it as `iovista-cli export` does, byte for byte */
+  return iov_export_document_traffic (self->doc, format, out, error);
 }
 
 void
@@ -343,6 +378,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
                                                 G_CALLBACK (_iov_live_view_event_selected_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "timeline_selection_cb",
                                                 G_CALLBACK (_iov_live_view_timeline_selection_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class, "timeline_cursor_cb",
+                                                G_CALLBACK (_iov_live_view_timeline_cursor_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "show_in_map_cb",
                                                 G_CALLBACK (_iov_live_view_show_in_map_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "row_selected_cb",
