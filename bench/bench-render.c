@@ -28,15 +28,31 @@
  *   zoomed    the same store and input, not following, the whole trace
  *             in view (every event binned in every frame)
  *
+ *   mappings  (issue L) the mappings index of a 10 M-event trace, built
+ *             from the real virtio-iommu capture given as the third
+ *             argument: its map, unmap, attach, put_domain and reset lines
+ *             repeated with their times moved so that the copies follow
+ *             each other, every line an event the index takes. Twice: as
+ *             captured (the guest resets at the end of each copy: a few
+ *             hundred mappings live at a time), and growing (each copy's
+ *             IOVAs 4 GiB above the last one's and no resets: about a
+ *             million mappings live at the end). Then, on the same clock as
+ *             the frames, mappings at 200 instants across the trace and
+ *             diffs of 100 seven-second spans, each against the zoomed-out
+ *             frame's median: the goal is a query cheaper than one frame.
+ *
  * Output: one JSON line per phase with the median and p95 frame time, and
  * a summary with the ratios to the baseline. */
 
 #include "config.h"
 
 #include <adwaita.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "iov-event-store.h"
+#include "iov-mappings.h"
 #include "iov-notifier-lanes.h"
 #include "iov-range-map.h"
 #include "iov-timeline.h"
@@ -231,6 +247,222 @@ pick_ids (Bench           *b,
   g_assert (b->n_ids >= 2);
 }
 
+/* ---- mappings (issue L) -------------------------------------------------- */
+
+typedef struct
+{
+  guint64  rel_ns;     /* since the capture's first line */
+  char    *name;       /* "virtio_iommu_map" … */
+  char    *args;       /* what follows the name, for the kinds kept as is */
+  guint64  start;      /* map, unmap, unmap_done: the range, moved when growing */
+  guint64  end;
+  gboolean has_range;
+  gboolean resets;     /* reset, put_domain, detach: left out when growing */
+} CaptureLine;
+
+static void
+capture_line_clear (CaptureLine *l)
+{
+  g_free (l->name);
+  g_free (l->args);
+}
+
+/* The capture's lines the mappings index takes. */
+static GArray *
+read_capture (const char *path)
+{
+  const char *argv[] = { "xz", "-dc", path, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (CaptureLine));
+  guint64 first = 0;
+  int status;
+
+  g_array_set_clear_func (out, (GDestroyNotify) capture_line_clear);
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &text, NULL, &status, &error) ||
+      !g_spawn_check_wait_status (status, &error))
+    g_error ("bench-render: %s: %s", path, error->message);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      static const char * const kept[] = {
+        "virtio_iommu_map", "virtio_iommu_unmap", "virtio_iommu_unmap_done", "virtio_iommu_attach",
+        "virtio_iommu_detach", "virtio_iommu_get_domain", "virtio_iommu_put_domain", "virtio_iommu_device_reset",
+      };
+      unsigned tid, usec;
+      unsigned long long sec, a, b;
+      int n = 0;
+      const char *body, *space;
+      CaptureLine l = { 0 };
+      guint64 ts;
+
+      if (sscanf (lines[i], "%u@%llu.%u:%n", &tid, &sec, &usec, &n) != 3 || n == 0)
+        continue;
+      ts = sec * G_GUINT64_CONSTANT (1000000000) + usec * G_GUINT64_CONSTANT (1000);
+      if (first == 0)
+        first = ts;
+      body = lines[i] + n;
+      space = strchr (body, ' ');
+      if (space == NULL)
+        continue;
+      l.name = g_strndup (body, space - body);
+      for (guint k = 0; k < G_N_ELEMENTS (kept); k++)
+        if (g_str_equal (l.name, kept[k]))
+          {
+            l.rel_ns = ts - first;
+            l.args = g_strdup (space + 1);
+            l.resets = k == 4 || k >= 6;
+            if (k <= 2)
+              {
+                const char *v = strstr (space, "virt_start=0x");
+
+                if (v == NULL || sscanf (v, "virt_start=0x%llx virt_end=0x%llx", &a, &b) != 2)
+                  g_error ("bench-render: %s: no range in “%s”", path, lines[i]);
+                l.start = a;
+                l.end = b;
+                l.has_range = TRUE;
+              }
+            g_array_append_val (out, l);
+            l.name = NULL;
+            break;
+          }
+      g_free (l.name);
+    }
+  if (out->len == 0)
+    g_error ("bench-render: %s has no virtio-iommu map lines", path);
+  return out;
+}
+
+/* Feeds @n_events lines made of copies of @capture to a new index, as the
+ * trace reader does (parsed, then fed); the most mappings live at once. */
+static IovMappings *
+build_mappings (IovTraceCatalog *catalog,
+                GArray          *capture,
+                guint64          n_events,
+                gboolean         growing,
+                double          *seconds,
+                guint64         *span_ns)
+{
+  IovMappings *mappings = iov_mappings_new ();
+  GString *line = g_string_new (NULL);
+  guint64 fed = 0, copy = 0, period;
+  gint64 start = g_get_monotonic_time ();
+
+  period = g_array_index (capture, CaptureLine, capture->len - 1).rel_ns + G_GUINT64_CONSTANT (1000000000);
+  while (fed < n_events)
+    {
+      for (guint i = 0; i < capture->len && fed < n_events; i++)
+        {
+          const CaptureLine *l = &g_array_index (capture, CaptureLine, i);
+          guint64 ts = copy * period + l->rel_ns;
+          IovTraceLine parsed;
+
+          if (growing && l->resets)
+            continue;
+          g_string_printf (line, "1@%" G_GUINT64_FORMAT ".%06u:%s ", ts / 1000000000,
+                           (guint) (ts % 1000000000 / 1000), l->name);
+          if (l->has_range)
+            {
+              guint64 shift = growing ? copy << 32 : 0;
+              const char *rest = strstr (l->args, " virt_end=0x");
+
+              /* "domain=D virt_start=0x… virt_end=0x…[ phys_start=…]" */
+              g_string_append_len (line, l->args, strstr (l->args, "virt_start=") - l->args);
+              g_string_append_printf (line, "virt_start=0x%" G_GINT64_MODIFIER "x virt_end=0x%" G_GINT64_MODIFIER "x",
+                                      l->start + shift, l->end + shift);
+              rest = strchr (rest + 1, ' ');
+              if (rest != NULL)
+                g_string_append (line, rest);
+            }
+          else
+            g_string_append (line, l->args);
+          if (iov_trace_parse_line (catalog, line->str, line->len, &parsed) != IOV_TRACE_LINE_EVENT)
+            g_error ("bench-render: not an event: %s", line->str);
+          iov_mappings_feed (mappings, &parsed);
+          fed++;
+        }
+      copy++;
+    }
+  *seconds = (g_get_monotonic_time () - start) / 1e6;
+  *span_ns = copy * period;
+  g_string_free (line, TRUE);
+  return mappings;
+}
+
+typedef struct
+{
+  double at_median, at_p95, at_max;
+  double diff_median, diff_p95, diff_max;
+  guint  most_mapped;
+} Queries;
+
+static void
+run_queries (IovMappings *mappings,
+             guint64      span_ns,
+             Queries     *q)
+{
+  double at[200], diff[100];
+
+  q->most_mapped = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (at); i++)
+    {
+      guint64 t = (guint64) ((double) i / G_N_ELEMENTS (at) * span_ns) + 1;
+      gint64 start = g_get_monotonic_time ();
+      g_autoptr(GArray) m = iov_mappings_at (mappings, t);
+
+      at[i] = (g_get_monotonic_time () - start) / 1000.0;
+      q->most_mapped = MAX (q->most_mapped, m->len);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (diff); i++)
+    {
+      guint64 a = (guint64) ((double) i / G_N_ELEMENTS (diff) * span_ns);
+      gint64 start = g_get_monotonic_time ();
+      g_autoptr(GArray) added = NULL;
+      g_autoptr(GArray) removed = NULL;
+
+      iov_mappings_diff (mappings, a, a + 7 * G_GUINT64_CONSTANT (1000000000), &added, &removed);
+      diff[i] = (g_get_monotonic_time () - start) / 1000.0;
+    }
+  qsort (at, G_N_ELEMENTS (at), sizeof (double), cmp_double);
+  qsort (diff, G_N_ELEMENTS (diff), sizeof (double), cmp_double);
+  q->at_median = at[G_N_ELEMENTS (at) / 2];
+  q->at_p95 = at[G_N_ELEMENTS (at) * 95 / 100];
+  q->at_max = at[G_N_ELEMENTS (at) - 1];
+  q->diff_median = diff[G_N_ELEMENTS (diff) / 2];
+  q->diff_p95 = diff[G_N_ELEMENTS (diff) * 95 / 100];
+  q->diff_max = diff[G_N_ELEMENTS (diff) - 1];
+}
+
+static void
+mappings_phase (IovTraceCatalog *catalog,
+                const char      *capture_path,
+                guint64          n_events,
+                double           frame_ms)
+{
+  g_autoptr(GArray) capture = read_capture (capture_path);
+
+  for (guint growing = 0; growing < 2; growing++)
+    {
+      guint64 span_ns = 0;
+      double build_s = 0;
+      g_autoptr(IovMappings) mappings = build_mappings (catalog, capture, n_events, growing, &build_s, &span_ns);
+      Queries q;
+
+      run_queries (mappings, span_ns, &q);
+      g_print ("{\"bench\": \"render\", \"phase\": \"mappings\", \"trace\": \"%s\", \"events\": %" G_GUINT64_FORMAT
+               ", \"map_unmap_events\": %" G_GUINT64_FORMAT ", \"build_s\": %.2f, \"most_mapped\": %u, "
+               "\"mappings_at_ms\": {\"median\": %.3f, \"p95\": %.3f, \"max\": %.3f}, "
+               "\"mappings_diff_ms\": {\"median\": %.3f, \"p95\": %.3f, \"max\": %.3f}, "
+               "\"zoomed_out_frame_median_ms\": %.2f, \"at_p95_per_frame\": %.4f, \"diff_p95_per_frame\": %.4f, "
+               "\"query_cheaper_than_a_frame\": %s}\n",
+               growing ? "growing" : "as-captured", n_events, iov_mappings_get_n_events (mappings), build_s,
+               q.most_mapped, q.at_median, q.at_p95, q.at_max, q.diff_median, q.diff_p95, q.diff_max, frame_ms,
+               q.at_p95 / frame_ms, q.diff_p95 / frame_ms,
+               q.at_p95 < frame_ms && q.diff_p95 < frame_ms ? "true" : "false");
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -248,6 +480,7 @@ main (int    argc,
     n_events = g_ascii_strtoull (argv[1], NULL, 10);
   if (argc > 2)
     frames = MAX (2, atoi (argv[2]));
+  /* argv[3]: the virtio-iommu capture for the mappings phase */
 
   g_setenv ("GSK_RENDERER", "cairo", FALSE);
   g_setenv ("GTK_A11Y", "none", FALSE);
@@ -292,5 +525,9 @@ main (int    argc,
   iov_timeline_set_store (b.timeline, NULL, NULL);
   gtk_window_destroy (GTK_WINDOW (b.window));
   iov_event_store_free (b.store);
+
+  /* the same number of events as the store held, against its zoomed-out frame */
+  if (argc > 3)
+    mappings_phase (catalog, argv[3], n_events, zoom_med);
   return 0;
 }

@@ -26,9 +26,11 @@ struct _IovComparePanel
   GtkLabel      *headline;
   GtkLabel      *summary;
   GtkGrid       *grid;
+  GtkLabel      *assumptions;  /* what the replay cannot know */
   IovCompareRun *run;
   GArray        *lines;      /* guint64: divergence and abort lines, sorted, unique */
   GHashTable    *aborts;     /* line → TRUE: a release aborts there */
+  GHashTable    *by_notifier; /* notifier name → "5.0–5.2 abort · 6.0+ cropped", for the lanes */
 };
 
 G_DEFINE_FINAL_TYPE (IovComparePanel, iov_compare_panel, GTK_TYPE_BOX)
@@ -122,7 +124,12 @@ fill_grid (IovComparePanel *self,
   guint n;
   int row = 1;
 
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr(GPtrArray) firsts = g_ptr_array_new ();
+  g_autoptr(GPtrArray) lasts = g_ptr_array_new ();
+
   clear_grid (self);
+  g_hash_table_remove_all (self->by_notifier);
   for (GList *l = ids; l != NULL; l = l->next)
     {
       g_autoptr(GList) ns = json_object_get_members (json_object_get_object_member (outcomes, l->data));
@@ -178,11 +185,50 @@ fill_grid (IovComparePanel *self,
           for (guint j = 0; j < names->len; j++)
             cell (self, cells[j], (int) j + 1, row, FALSE);
           row++;
+          g_ptr_array_add (firsts, (gpointer) first);
+          g_ptr_array_add (lasts, (gpointer) last);
+          g_ptr_array_add (rows, g_steal_pointer (&cells));
         }
       g_free (key);
       key = profile ? g_string_free (g_steal_pointer (&words), FALSE) : NULL;
       first = last = profile;
     }
+
+  /* For each notifier, the same rows merged where its word stays the
+   * same: what its lane says beside the selected event. */
+  for (guint j = 0; j < names->len; j++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+
+      for (guint r = 0; r < rows->len;)
+        {
+          const char *word = ((char **) g_ptr_array_index (rows, r))[j];
+          guint end = r + 1;
+          g_autofree char *range = NULL;
+
+          while (end < rows->len && g_str_equal (((char **) g_ptr_array_index (rows, end))[j], word))
+            end++;
+          range = iov_compare_range_label (g_ptr_array_index (firsts, r), g_ptr_array_index (lasts, end - 1));
+          g_string_append_printf (text, "%s%s %s", text->len ? " · " : "", range, word);
+          r = end;
+        }
+      g_hash_table_insert (self->by_notifier, g_strdup (g_ptr_array_index (names, j)),
+                           g_string_free (g_steal_pointer (&text), FALSE));
+    }
+}
+
+/**
+ * iov_compare_panel_get_release_outcomes:
+ *
+ * Returns: (transfer none): for the event shown, each notifier's name → what
+ *   the releases did with it, e.g. "5.0–5.2 abort · 6.0+ cropped"; empty
+ *   where every release does the same
+ */
+GHashTable *
+iov_compare_panel_get_release_outcomes (IovComparePanel *self)
+{
+  g_return_val_if_fail (IOV_IS_COMPARE_PANEL (self), NULL);
+  return self->by_notifier;
 }
 
 void
@@ -206,6 +252,7 @@ iov_compare_panel_show_event (IovComparePanel *self,
   headline = line > 0 && (outcomes != NULL || g_hash_table_contains (self->aborts, &line))
              ? iov_compare_headline (self->run->result, line) : NULL;
   gtk_widget_set_visible (GTK_WIDGET (self->grid), outcomes != NULL);
+  g_hash_table_remove_all (self->by_notifier);
   if (outcomes != NULL)
     fill_grid (self, outcomes);
   if (headline == NULL)
@@ -279,10 +326,28 @@ iov_compare_panel_set_run (IovComparePanel *self,
   g_clear_pointer (&self->run, iov_compare_run_free);
   g_array_set_size (self->lines, 0);
   g_hash_table_remove_all (self->aborts);
+  g_hash_table_remove_all (self->by_notifier);
   self->run = run;
   clear_grid (self);
+  gtk_label_set_text (self->assumptions, "");
+  gtk_widget_set_visible (GTK_WIDGET (self->assumptions), FALSE);
   if (run == NULL)
     return;
+  /* what the replay cannot know is said, never filled in (issue K) */
+  {
+    JsonArray *assumed = json_object_get_array_member (result_root (self), "assumptions");
+    g_autoptr(GString) text = g_string_new (NULL);
+
+    for (guint i = 0; assumed != NULL && i < json_array_get_length (assumed); i++)
+      g_string_append_printf (text, "\n• %s", json_array_get_string_element (assumed, i));
+    if (text->len > 0)
+      {
+        /* Translators: followed by a list of what a replay of a trace cannot know */
+        g_string_prepend (text, _("What the trace cannot tell, so no release is credited with it:"));
+        gtk_label_set_text (self->assumptions, text->str);
+        gtk_widget_set_visible (GTK_WIDGET (self->assumptions), TRUE);
+      }
+  }
   /* the lines to go through: where releases differ (the first 1,000) and
    * where one would abort */
   divergences = json_object_get_array_member (result_root (self), "divergences");
@@ -340,6 +405,14 @@ iov_compare_panel_dup_headline (IovComparePanel *self)
   return g_strdup (gtk_label_get_text (self->headline));
 }
 
+/* The assumptions as shown, or "" when there are none. */
+char *
+iov_compare_panel_dup_assumptions (IovComparePanel *self)
+{
+  g_return_val_if_fail (IOV_IS_COMPARE_PANEL (self), NULL);
+  return g_strdup (gtk_label_get_text (self->assumptions));
+}
+
 char *
 iov_compare_panel_dup_grid_text (IovComparePanel *self)
 {
@@ -376,6 +449,7 @@ iov_compare_panel_finalize (GObject *object)
   g_clear_pointer (&self->run, iov_compare_run_free);
   g_array_unref (self->lines);
   g_hash_table_unref (self->aborts);
+  g_hash_table_unref (self->by_notifier);
   G_OBJECT_CLASS (iov_compare_panel_parent_class)->finalize (object);
 }
 
@@ -393,6 +467,7 @@ iov_compare_panel_init (IovComparePanel *self)
 
   self->lines = g_array_new (FALSE, FALSE, sizeof (guint64));
   self->aborts = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->by_notifier = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
   gtk_box_set_spacing (GTK_BOX (self), 6);
 
@@ -425,4 +500,12 @@ iov_compare_panel_init (IovComparePanel *self)
   gtk_grid_set_column_spacing (self->grid, 18);
   gtk_grid_set_row_spacing (self->grid, 2);
   gtk_box_append (GTK_BOX (self), GTK_WIDGET (self->grid));
+
+  self->assumptions = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (self->assumptions, 0);
+  gtk_label_set_wrap (self->assumptions, TRUE);
+  gtk_label_set_natural_wrap_mode (self->assumptions, GTK_NATURAL_WRAP_WORD);
+  gtk_widget_add_css_class (GTK_WIDGET (self->assumptions), "caption");
+  gtk_widget_set_visible (GTK_WIDGET (self->assumptions), FALSE);
+  gtk_box_append (GTK_BOX (self), GTK_WIDGET (self->assumptions));
 }

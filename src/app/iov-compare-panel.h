@@ -47,4 +47,7 @@ char          *iov_compare_panel_dup_headline   (IovComparePanel *self);
 /* The grid as text, a row per line, cells separated by tabs. */
 char          *iov_compare_panel_dup_grid_text  (IovComparePanel *self);
 
+GHashTable *iov_compare_panel_get_release_outcomes (IovComparePanel *self);
+char       *iov_compare_panel_dup_assumptions (IovComparePanel *self);
+
 G_END_DECLS

@@ -20,10 +20,15 @@
 #include "iov-compare-marks.h"
 #include "iov-compare-panel.h"
 #include "iov-live-view-private.h"
+#include "iov-notifier-lanes.h"
 #include "iov-recording.h"
 
-/* The trace is read again from its file, whole, in a thread: the view's
- * store keeps events, not the lines the comparison numbers. */
+/* An opened trace is read again from its file, whole, in a thread.  A
+ * live VM's trace has no file: the events the document stored are
+ * replayed a slice at a time in the main loop, which keeps feeding it. */
+
+/* Main-loop time per slice of a live replay. */
+#define REPLAY_BUDGET_US 12000
 
 typedef struct
 {
@@ -104,13 +109,10 @@ compare_marks (gconstpointer a,
 }
 
 static void
-compare_done_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      data)
+show_run (IovLiveView   *self,
+          IovCompareRun *run,
+          const GError  *error)
 {
-  IovLiveView *self = IOV_LIVE_VIEW (object);
-  g_autoptr(GError) error = NULL;
-  IovCompareRun *run = g_task_propagate_pointer (G_TASK (result), &error);
   IovEventStore *store = self->doc ? iov_trace_document_get_store (self->doc) : NULL;
   g_autoptr(GArray) differences = NULL;
   g_autoptr(GArray) aborts = NULL;
@@ -139,6 +141,76 @@ compare_done_cb (GObject      *object,
   self->compare_event = G_MAXUINT64;
 }
 
+static void
+compare_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+  IovCompareRun *run = g_task_propagate_pointer (G_TASK (result), &error);
+
+  show_run (IOV_LIVE_VIEW (object), run, error);
+}
+
+static gboolean
+replay_step_cb (gpointer user_data)
+{
+  IovLiveView *self = user_data;
+  gint64 start = g_get_monotonic_time ();
+  guint64 done, total;
+  g_autofree char *text = NULL;
+  g_autofree char *done_text = NULL;
+  g_autofree char *total_text = NULL;
+
+  while (g_get_monotonic_time () - start < REPLAY_BUDGET_US)
+    if (iov_compare_replay_step (self->compare_replay, 2000))
+      {
+        g_autoptr(IovCompareReplay) replay = g_steal_pointer (&self->compare_replay);
+
+        self->compare_replay_id = 0;
+        show_run (self, iov_compare_replay_finish (replay), NULL);
+        return G_SOURCE_REMOVE;
+      }
+  iov_compare_replay_get_progress (self->compare_replay, &done, &total);
+  done_text = g_strdup_printf ("%'" G_GUINT64_FORMAT, done);
+  total_text = g_strdup_printf ("%'" G_GUINT64_FORMAT, total);
+  /* Translators: a live VM's trace replayed; the numbers are events */
+  text = g_strdup_printf (_("Replaying the trace so far under every QEMU release… %s of %s events"),
+                          done_text, total_text);
+  iov_compare_panel_set_busy (self->compare_panel, text);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+_iov_live_view_compare_stop (IovLiveView *self)
+{
+  g_clear_handle_id (&self->compare_replay_id, g_source_remove);
+  g_clear_pointer (&self->compare_replay, iov_compare_replay_free);
+}
+
+/* A live VM: the events its document stored until now. */
+static void
+compare_live (IovLiveView *self,
+              JsonNode    *snapshot)
+{
+  g_autoptr(GError) error = NULL;
+
+  _iov_live_view_compare_stop (self);
+  self->compare_replay = iov_compare_replay_new (snapshot, self->doc, &error);
+  if (self->compare_replay == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("Compare Versions failed: %s"), error->message);
+
+      iov_compare_panel_set_busy (self->compare_panel, text);
+      return;
+    }
+  self->comparing = TRUE;
+  iov_compare_marks_set_marks (self->compare_marks, NULL);
+  iov_compare_panel_set_run (self->compare_panel, NULL);
+  iov_compare_panel_set_busy (self->compare_panel, _("Replaying the trace so far under every QEMU release…"));
+  self->compare_replay_id = g_idle_add_full (G_PRIORITY_LOW, replay_step_cb, self, NULL);
+}
+
 void
 iov_live_view_compare_versions (IovLiveView *self,
                                 JsonNode    *snapshot)
@@ -149,11 +221,13 @@ iov_live_view_compare_versions (IovLiveView *self,
   g_return_if_fail (IOV_IS_LIVE_VIEW (self));
 
   gtk_widget_set_visible (GTK_WIDGET (self->compare_panel), TRUE);
-  if (self->source_path == NULL)
+  if (self->source_path == NULL &&
+      (self->doc == NULL || iov_trace_document_get_store (self->doc) == NULL ||
+       iov_event_store_get_n_events (iov_trace_document_get_store (self->doc)) == 0))
     {
       iov_compare_panel_set_busy (self->compare_panel,
-                                  _("Compare Versions replays a trace file or a recording: open one first "
-                                    "(a live VM: record it with “iovista-cli trace --record”, then open the recording)"));
+                                  _("Compare Versions replays a trace: open a trace file or a recording, or "
+                                    "connect to a VM with its trace and wait for its first events"));
       return;
     }
   if (snapshot == NULL)
@@ -165,6 +239,12 @@ iov_live_view_compare_versions (IovLiveView *self,
                                     "compare the releases"));
       return;
     }
+  if (self->source_path == NULL)
+    {
+      compare_live (self, snapshot);
+      return;
+    }
+  _iov_live_view_compare_stop (self);
   g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
   self->compare_cancellable = g_cancellable_new ();
@@ -311,6 +391,9 @@ event_selected_cb (IovLiveView  *self,
     return;
   self->compare_event = index;
   iov_compare_panel_show_event (self->compare_panel, index);
+  /* every release's outcome in the lanes, beside this trace's */
+  iov_notifier_lanes_set_releases (IOV_NOTIFIER_LANES (self->lanes),
+                                   iov_compare_panel_get_release_outcomes (self->compare_panel));
 }
 
 void
@@ -335,6 +418,7 @@ _iov_live_view_compare_init (IovLiveView *self)
 void
 _iov_live_view_compare_reset (IovLiveView *self)
 {
+  _iov_live_view_compare_stop (self);
   g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
   g_clear_pointer (&self->source_path, g_free);
@@ -347,4 +431,6 @@ _iov_live_view_compare_reset (IovLiveView *self)
     }
   if (self->compare_marks != NULL)
     iov_compare_marks_set_marks (self->compare_marks, NULL);
+  if (self->lanes != NULL)
+    iov_notifier_lanes_set_releases (IOV_NOTIFIER_LANES (self->lanes), NULL);
 }

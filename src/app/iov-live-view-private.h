@@ -20,14 +20,12 @@
 #include "iov-live-view.h"
 #include "iov-rate-tracks.h"
 #include "iov-relay-client.h"
-#include "iov-remote-session.h"
-#include "iov-session.h"
 #include "iov-snapshot-info.h"
 #include "iov-timeline.h"
 #include "iov-trace-control.h"
 #include "iov-trace-document.h"
-#include "iov-trace-reader.h"
 #include "iov-traffic-panel.h"
+#include "iov-vm-source.h"
 
 G_BEGIN_DECLS
 
@@ -58,7 +56,10 @@ struct _IovLiveView
   GtkWidget        *trust_button;
   char             *untrusted_sha256;  /* the relay certificate on show */
   GtkSearchEntry   *search_entry;
-  GtkListBox       *space_list;
+  GtkListBox       *space_list;     /* bound to shown_devices */
+  GListStore       *devices;        /* IovSidebarDevice, by BDF (-sidebar.c) */
+  GtkCustomFilter  *device_filter;  /* the search */
+  GtkFilterListModel *shown_devices;
   GtkWidget        *range_map;
   GtkWidget        *lanes;
   IovTimeline      *timeline;
@@ -72,17 +73,13 @@ struct _IovLiveView
   GtkDropDown      *speed_dropdown;
   GtkLabel         *lanes_title;
 
-  /* where the VM comes from: a local session, or a relay */
-  IovSession       *session;
+  /* where the VM comes from: a local QMP session or a relay, one object */
+  IovVmSource      *source;
   char             *trace_preset;  /* to turn on once live, then NULL */
   char             *went_away;     /* why QEMU went away while live, for the whole outage */
   const IovTracePreset *applying;
   char             *address;
-  IovRelayClient   *relay;
-  IovRemoteSession *remote;      /* the relay's events stream: snapshots and trace */
-  GCancellable     *relay_cancellable;
   char             *token;
-  gboolean          relay_live;
 
   char             *recording_name;
   char             *status;
@@ -92,8 +89,7 @@ struct _IovLiveView
   char             *filter;
   GCancellable     *cancellable;
 
-  /* the trace: one document; the reader when it is local */
-  IovTraceReader   *reader;
+  /* the trace: one document */
   IovTraceDocument *doc;
   guint64           lanes_mark;  /* the log's length at the last lanes update */
   guint             trace_tick_id;
@@ -107,6 +103,8 @@ struct _IovLiveView
   struct _IovCompareMarks *compare_marks;
   char             *source_path;    /* the opened trace or recording */
   GCancellable     *compare_cancellable;
+  struct _IovCompareReplay *compare_replay;  /* a live VM's trace, replayed in slices */
+  guint             compare_replay_id;
   guint64           compare_event;  /* the event the panel shows */
   gboolean          comparing;
 };
@@ -114,6 +112,7 @@ struct _IovLiveView
 void         _iov_live_view_compare_class_init (GtkWidgetClass *widget_class);
 void         _iov_live_view_compare_init      (IovLiveView   *self);
 void         _iov_live_view_compare_reset     (IovLiveView   *self);
+void         _iov_live_view_compare_stop      (IovLiveView   *self);
 
 /* iov-live-view.c */
 void         _iov_live_view_set_status        (IovLiveView   *self,
@@ -138,9 +137,9 @@ void         _iov_live_view_search_changed_cb (IovLiveView   *self,
                                                GtkSearchEntry *entry);
 
 /* iov-live-view-source.c */
-void         _iov_live_view_relay_stop        (IovLiveView   *self);
-void         _iov_live_view_relay_fetch       (IovLiveView   *self);
-void         _iov_live_view_relay_show_page   (IovLiveView   *self,
+void         _iov_live_view_stop_source       (IovLiveView   *self);
+void         _iov_live_view_refresh           (IovLiveView   *self);
+void         _iov_live_view_show_page         (IovLiveView   *self,
                                                const char    *icon,
                                                const char    *title,
                                                const char    *description,
@@ -149,10 +148,7 @@ void         _iov_live_view_relay_show_page   (IovLiveView   *self,
 
 /* iov-live-view-trace.c */
 void         _iov_live_view_trace_init        (IovLiveView   *self);
-gboolean     _iov_live_view_start_trace       (IovLiveView   *self,
-                                               const char    *source,
-                                               GError       **error);
-void         _iov_live_view_follow_remote     (IovLiveView   *self);
+void         _iov_live_view_follow_source     (IovLiveView   *self);
 void         _iov_live_view_stop_trace        (IovLiveView   *self);
 void         _iov_live_view_trace_snapshot    (IovLiveView   *self);
 void         _iov_live_view_update_trace_label (IovLiveView  *self);
@@ -166,6 +162,8 @@ gboolean     _iov_live_view_open_file         (IovLiveView   *self,
                                                GError       **error);
 void         _iov_live_view_timeline_selection_cb (IovLiveView *self,
                                                    IovTimeline *timeline);
+void         _iov_live_view_timeline_cursor_cb (IovLiveView *self,
+                                                IovTimeline *timeline);
 void         _iov_live_view_show_in_map_cb    (IovLiveView   *self,
                                                const char    *device,
                                                guint64        iova,

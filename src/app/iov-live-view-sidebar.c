@@ -53,26 +53,84 @@ entry_at (IovLiveView *self,
   return g_ptr_array_index (info->address_spaces, index);
 }
 
+/* ---- the rows' model ------------------------------------------------------ */
+
+/* One device of the sidebar: what its row shows and what selecting it
+ * shows.  The list box is bound to a model of these, filtered by the
+ * search; a row is found again by its position, never by walking widgets. */
+#define IOV_TYPE_SIDEBAR_DEVICE (iov_sidebar_device_get_type ())
+G_DECLARE_FINAL_TYPE (IovSidebarDevice, iov_sidebar_device, IOV, SIDEBAR_DEVICE, GObject)
+
+struct _IovSidebarDevice
+{
+  GObject   parent_instance;
+  char     *bdf;
+  char     *title;     /* "01:00.0 virtio-net-pci" */
+  char     *detail;    /* "IOMMU on · 2 ranges · 2 notifiers" */
+  char     *search;    /* the title, case-folded */
+  guint     entry;     /* its address space: an index into the snapshot's */
+  gboolean  iommu;
+};
+
+G_DEFINE_FINAL_TYPE (IovSidebarDevice, iov_sidebar_device, G_TYPE_OBJECT)
+
+static void
+iov_sidebar_device_finalize (GObject *object)
+{
+  IovSidebarDevice *self = IOV_SIDEBAR_DEVICE (object);
+
+  g_free (self->bdf);
+  g_free (self->title);
+  g_free (self->detail);
+  g_free (self->search);
+  G_OBJECT_CLASS (iov_sidebar_device_parent_class)->finalize (object);
+}
+
+static void
+iov_sidebar_device_class_init (IovSidebarDeviceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = iov_sidebar_device_finalize;
+}
+
+static void
+iov_sidebar_device_init (IovSidebarDevice *self)
+{
+}
+
 static gboolean
-filter_func (GtkListBoxRow *row,
-             gpointer       user_data)
+filter_func (gpointer item,
+             gpointer user_data)
 {
   IovLiveView *self = user_data;
-  const char *haystack = g_object_get_data (G_OBJECT (row), "search");
   g_autofree char *needle = NULL;
 
   if (self->filter == NULL || self->filter[0] == '\0')
     return TRUE;
   needle = g_utf8_casefold (self->filter, -1);
-  return haystack != NULL && strstr (haystack, needle) != NULL;
+  return strstr (IOV_SIDEBAR_DEVICE (item)->search, needle) != NULL;
 }
 
 static int
-sort_func (GtkListBoxRow *a,
-           GtkListBoxRow *b,
-           gpointer       user_data)
+sort_func (gconstpointer a,
+           gconstpointer b,
+           gpointer      user_data)
 {
-  return g_strcmp0 (g_object_get_data (G_OBJECT (a), "bdf"), g_object_get_data (G_OBJECT (b), "bdf"));
+  return g_strcmp0 (IOV_SIDEBAR_DEVICE ((gpointer) a)->bdf, IOV_SIDEBAR_DEVICE ((gpointer) b)->bdf);
+}
+
+/* The device of a row of the list box (bound to the filtered model). */
+static IovSidebarDevice *
+row_device (IovLiveView   *self,
+            GtkListBoxRow *row)
+{
+  int index = row ? gtk_list_box_row_get_index (row) : -1;
+  IovSidebarDevice *device;
+
+  if (index < 0 || (device = g_list_model_get_item (G_LIST_MODEL (self->shown_devices), index)) == NULL)
+    return NULL;
+  /* the store keeps it alive */
+  g_object_unref (device);
+  return device;
 }
 
 /* Devices that can have notifiers (virtio with iommu_platform, vfio)
@@ -84,40 +142,57 @@ is_dma_device (const char *type)
                           g_str_equal (type, "vfio-pci"));
 }
 
-static GtkWidget *
-make_row (IovLiveView                   *self,
-          const char                    *bdf,
-          guint                          index,
-          const IovSnapshotAddressSpace *entry)
+static IovSidebarDevice *
+make_device (IovLiveView                   *self,
+             const char                    *bdf,
+             guint                          index,
+             const IovSnapshotAddressSpace *entry)
 {
+  IovSidebarDevice *device = g_object_new (IOV_TYPE_SIDEBAR_DEVICE, NULL);
   const char *type = device_type (self, bdf);
-  gboolean on = entry->iommu;
   guint n_ranges = entry->flat_ranges->len;
   guint n_notifiers = entry->notifiers->len;
-  g_autofree char *title_text = g_strdup_printf ("%s %s", bdf, type ? type : "");
   g_autofree char *ranges_text = NULL;
   g_autofree char *notifiers_text = NULL;
-  g_autofree char *detail_text = NULL;
-  g_autofree char *search = NULL;
-  GtkWidget *row, *box, *title, *detail;
 
   ranges_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u range", "%u ranges", n_ranges), n_ranges);
   notifiers_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u notifier", "%u notifiers", n_notifiers),
                                     n_notifiers);
-  /* Translators: a sidebar row's details: IOMMU on/off · ranges · notifiers */
-  detail_text = g_strdup_printf (_("%s · %s · %s"), on ? _("IOMMU on") : _("IOMMU off"),
-                                 ranges_text, notifiers_text);
+  device->bdf = g_strdup (bdf);
+  device->title = g_strdup_printf ("%s %s", bdf, type ? type : "");
+  /* Notifiers register on IOMMU regions only: a device with notifiers is
+   * behind the IOMMU even when the snapshot has no memory tree for it. */
+  device->iommu = entry->iommu || n_notifiers > 0;
+  if (entry->spaces->len == 0 && n_ranges == 0)
+    /* Translators: a sidebar row's details when the snapshot names the
+     * device only through its notifiers: "no memory tree · 2 notifiers" */
+    device->detail = g_strdup_printf (_("%s · %s"), _("no memory tree"), notifiers_text);
+  else
+    /* Translators: a sidebar row's details: IOMMU on/off · ranges · notifiers */
+    device->detail = g_strdup_printf (_("%s · %s · %s"), device->iommu ? _("IOMMU on") : _("IOMMU off"),
+                                      ranges_text, notifiers_text);
+  device->search = g_utf8_casefold (device->title, -1);
+  device->entry = index;
+  return device;
+}
+
+static GtkWidget *
+create_row (gpointer item,
+            gpointer user_data)
+{
+  IovSidebarDevice *device = item;
+  GtkWidget *row, *box, *title, *detail;
 
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  title = gtk_label_new (title_text);
+  title = gtk_label_new (device->title);
   gtk_label_set_xalign (GTK_LABEL (title), 0);
   gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class (title, "heading");
-  detail = gtk_label_new (detail_text);
+  detail = gtk_label_new (device->detail);
   gtk_label_set_xalign (GTK_LABEL (detail), 0);
   gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class (detail, "caption");
-  if (!on)
+  if (!device->iommu)
     gtk_widget_add_css_class (detail, "dim-label");
   gtk_box_append (GTK_BOX (box), title);
   gtk_box_append (GTK_BOX (box), detail);
@@ -126,18 +201,29 @@ make_row (IovLiveView                   *self,
 
   row = gtk_list_box_row_new ();
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-  gtk_widget_set_tooltip_text (row, detail_text);
+  gtk_widget_set_tooltip_text (row, device->detail);
   gtk_accessible_update_property (GTK_ACCESSIBLE (row),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, title_text,
-                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, detail_text,
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, device->title,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, device->detail,
                                   -1);
-  search = g_utf8_casefold (title_text, -1);
-  g_object_set_data_full (G_OBJECT (row), "search", g_steal_pointer (&search), g_free);
-  g_object_set_data_full (G_OBJECT (row), "bdf", g_strdup (bdf), g_free);
-  g_object_set_data_full (G_OBJECT (row), "label", g_steal_pointer (&title_text), g_free);
-  g_object_set_data (G_OBJECT (row), "entry", GUINT_TO_POINTER (index));
-  g_object_set_data (G_OBJECT (row), "iommu", GINT_TO_POINTER (on));
   return row;
+}
+
+/* The row showing @device now, or NULL when the search hides it. */
+static GtkListBoxRow *
+device_row (IovLiveView *self,
+            const char  *bdf)
+{
+  GListModel *shown = G_LIST_MODEL (self->shown_devices);
+
+  for (guint i = 0; bdf != NULL && i < g_list_model_get_n_items (shown); i++)
+    {
+      g_autoptr(IovSidebarDevice) device = g_list_model_get_item (shown, i);
+
+      if (g_str_equal (device->bdf, bdf))
+        return gtk_list_box_get_row_at_index (self->space_list, i);
+    }
+  return NULL;
 }
 
 void
@@ -146,45 +232,53 @@ _iov_live_view_populate_sidebar (IovLiveView *self)
   const IovSnapshotInfo *info = self->snapshot_info;
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *keep = g_strdup (self->selected_bdf);
-  GtkWidget *child, *select = NULL, *first_on = NULL, *first_dma = NULL, *first = NULL, *first_notified = NULL;
+  const char *first_on = NULL, *first_dma = NULL, *first = NULL, *first_notified = NULL, *select = NULL;
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  GtkListBoxRow *row;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->space_list))) != NULL)
-    gtk_list_box_remove (self->space_list, child);
-
+  if (self->devices == NULL)  /* disposed */
+    return;
   for (guint i = 0; info != NULL && i < info->address_spaces->len; i++)
     {
       const IovSnapshotAddressSpace *entry = g_ptr_array_index (info->address_spaces, i);
 
-      for (guint j = 0; j < entry->spaces->len; j++)
+      /* A device is named by the address spaces that belong to it, and
+       * also by the notifiers registered for it: a snapshot written from
+       * a trace alone knows vhost's notifiers but not the memory tree. */
+      for (guint j = 0; j < entry->spaces->len + entry->notifiers->len; j++)
         {
-          const IovSnapshotSpace *space = g_ptr_array_index (entry->spaces, j);
-          const char *bdf = space->device;
-          GtkWidget *row;
+          const char *bdf;
 
+          if (j < entry->spaces->len)
+            bdf = ((const IovSnapshotSpace *) g_ptr_array_index (entry->spaces, j))->device;
+          else
+            bdf = ((const IovSnapshotNotifier *) g_ptr_array_index (entry->notifiers, j - entry->spaces->len))->device;
           if (bdf == NULL || g_hash_table_contains (seen, bdf))
             continue;
           g_hash_table_add (seen, (gpointer) bdf);
-          row = make_row (self, bdf, i, entry);
-          gtk_list_box_append (self->space_list, row);
+          g_ptr_array_add (devices, make_device (self, bdf, i, entry));
           if (first == NULL)
-            first = row;
+            first = bdf;
           if (first_on == NULL && entry->iommu)
-            first_on = row;
+            first_on = bdf;
           if (first_dma == NULL && is_dma_device (device_type (self, bdf)))
-            first_dma = row;
+            first_dma = bdf;
           if (first_notified == NULL && entry->notifiers->len > 0)
-            first_notified = row;
+            first_notified = bdf;
           if (g_strcmp0 (bdf, keep) == 0)
-            select = row;
+            select = bdf;
         }
     }
+  g_list_store_splice (self->devices, 0, g_list_model_get_n_items (G_LIST_MODEL (self->devices)),
+                       devices->pdata, devices->len);
+  g_list_store_sort (self->devices, sort_func, NULL);
 
   /* The device with notifiers is what the view is about (issue H); then
    * one behind the IOMMU, then one that does DMA. */
   if (select == NULL)
     select = first_notified ? first_notified : first_on ? first_on : first_dma ? first_dma : first;
-  if (select != NULL)
-    gtk_list_box_select_row (self->space_list, GTK_LIST_BOX_ROW (select));
+  if ((row = device_row (self, select)) != NULL)
+    gtk_list_box_select_row (self->space_list, row);
 }
 
 /* The map and empty lanes of the selected device's address space. */
@@ -192,16 +286,16 @@ void
 _iov_live_view_show_space (IovLiveView   *self,
                            GtkListBoxRow *row)
 {
+  IovSidebarDevice *device = row_device (self, row);
   const IovSnapshotAddressSpace *entry;
   const char *bdf;
   const char *type;
   const char *name = NULL;
   g_autofree char *subtitle = NULL;
 
-  bdf = g_object_get_data (G_OBJECT (row), "bdf");
-  entry = entry_at (self, GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (row), "entry")));
-  if (entry == NULL)
+  if (device == NULL || (entry = entry_at (self, device->entry)) == NULL)
     return;
+  bdf = device->bdf;
   g_free (self->selected_bdf);
   self->selected_bdf = g_strdup (bdf);
   _iov_live_view_traffic_device_changed (self);
@@ -209,8 +303,11 @@ _iov_live_view_show_space (IovLiveView   *self,
   type = device_type (self, bdf);
   if (entry->spaces->len > 0)
     name = ((const IovSnapshotSpace *) g_ptr_array_index (entry->spaces, 0))->root;
-  /* Translators: the map's subtitle: device type · root memory region */
-  subtitle = g_strdup_printf (_("%s · %s"), type ? type : _("unknown device"), name ? name : "");
+  if (name != NULL)
+    /* Translators: the map's subtitle: device type · root memory region */
+    subtitle = g_strdup_printf (_("%s · %s"), type ? type : _("unknown device"), name);
+  else
+    subtitle = g_strdup (type ? type : _("unknown device"));
   {
     g_autoptr(GPtrArray) known = _iov_live_view_device_notifiers (self, bdf);
 
@@ -237,22 +334,19 @@ _iov_live_view_select_device (IovLiveView *self,
                               const char  *bdf,
                               gboolean     notify)
 {
-  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->space_list));
-       row != NULL;
-       row = gtk_widget_get_next_sibling (row))
-    if (g_strcmp0 (g_object_get_data (G_OBJECT (row), "bdf"), bdf) == 0)
-      {
-        if (!notify)
-          g_signal_handlers_block_by_func (self->space_list, _iov_live_view_row_selected_cb, self);
-        gtk_list_box_select_row (self->space_list, GTK_LIST_BOX_ROW (row));
-        if (!notify)
-          {
-            g_signal_handlers_unblock_by_func (self->space_list, _iov_live_view_row_selected_cb, self);
-            _iov_live_view_show_space (self, GTK_LIST_BOX_ROW (row));
-          }
-        return TRUE;
-      }
-  return FALSE;
+  GtkListBoxRow *row = device_row (self, bdf);
+
+  if (row == NULL)
+    return FALSE;
+  if (!notify)
+    g_signal_handlers_block_by_func (self->space_list, _iov_live_view_row_selected_cb, self);
+  gtk_list_box_select_row (self->space_list, row);
+  if (!notify)
+    {
+      g_signal_handlers_unblock_by_func (self->space_list, _iov_live_view_row_selected_cb, self);
+      _iov_live_view_show_space (self, row);
+    }
+  return TRUE;
 }
 
 void
@@ -270,7 +364,7 @@ iov_live_view_set_filter (IovLiveView *self,
 
   g_free (self->filter);
   self->filter = g_strdup (text);
-  gtk_list_box_invalidate_filter (self->space_list);
+  gtk_filter_changed (GTK_FILTER (self->device_filter), GTK_FILTER_CHANGE_DIFFERENT);
 }
 
 GStrv
@@ -281,15 +375,13 @@ iov_live_view_dup_rows (IovLiveView *self,
 
   g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
 
-  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->space_list));
-       row != NULL;
-       row = gtk_widget_get_next_sibling (row))
-    {
-      const char *label = g_object_get_data (G_OBJECT (row), "label");
+  GListModel *model = visible_only ? G_LIST_MODEL (self->shown_devices) : G_LIST_MODEL (self->devices);
 
-      if (label == NULL || (visible_only && !gtk_widget_get_child_visible (row)))
-        continue;
-      g_strv_builder_add (builder, label);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(IovSidebarDevice) device = g_list_model_get_item (model, i);
+
+      g_strv_builder_add (builder, device->title);
     }
   return g_strv_builder_end (builder);
 }
@@ -299,8 +391,11 @@ _iov_live_view_sidebar_init (IovLiveView *self)
 {
   GtkWidget *placeholder = gtk_label_new (_("No address spaces"));
 
-  gtk_list_box_set_filter_func (self->space_list, filter_func, self, NULL);
-  gtk_list_box_set_sort_func (self->space_list, sort_func, NULL, NULL);
+  self->devices = g_list_store_new (IOV_TYPE_SIDEBAR_DEVICE);
+  self->device_filter = gtk_custom_filter_new (filter_func, self, NULL);
+  self->shown_devices = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->devices)),
+                                                   GTK_FILTER (g_object_ref (self->device_filter)));
+  gtk_list_box_bind_model (self->space_list, G_LIST_MODEL (self->shown_devices), create_row, NULL, NULL);
   gtk_widget_add_css_class (placeholder, "dim-label");
   gtk_widget_set_margin_top (placeholder, 24);
   gtk_list_box_set_placeholder (self->space_list, placeholder);

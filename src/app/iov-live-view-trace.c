@@ -28,7 +28,6 @@
 #define TRACE_TICK_MS     40
 #define TRACE_BUDGET_US   4000
 #define LANES_EVERY_US    (700 * G_TIME_SPAN_MILLISECOND)
-#define READER_QUEUE      (8u * 1024 * 1024)
 /* After a topology event, how long the inference waits for the snapshot
  * of that moment when the VM's topology did not change (no new one). */
 #define TOPOLOGY_WAIT_MS  1000
@@ -56,51 +55,102 @@ only_domain (GArray  *mappings,
   g_array_set_size (mappings, n);
 }
 
-/* A span selected on the timeline (dragging it scrubs): the selected
- * device's IOVA mappings as of its end, and what changed over it, on the
- * map. virtio-iommu's trace says them exactly (the domain the device's
- * endpoint was attached to then); elsewhere the map shows none. */
+/* The timeline's cursor scrubs the address map (issue L): the selected
+ * device's IOVA mappings as of that instant; a selected span shows them as
+ * of its end, and what changed over it. virtio-iommu's trace says them
+ * exactly (the domain the device's endpoint was attached to then), VT-d's
+ * where QEMU's walks name the device's domain; elsewhere the map shows
+ * none and the panel says why. */
 static void
 show_mappings (IovLiveView *self)
 {
   IovMappings *mappings = self->doc ? iov_trace_document_get_mappings (self->doc) : NULL;
+  IovEventStore *store = self->doc ? iov_trace_document_get_store (self->doc) : NULL;
   g_autoptr(GArray) at = NULL;
   g_autoptr(GArray) added = NULL;
   g_autoptr(GArray) removed = NULL;
-  guint64 t0, t1;
-  guint32 domain;
+  g_autofree char *text = NULL;
+  g_autofree char *n = NULL;
+  IovEventRecord first = { 0 };
+  guint64 t0 = 0, t1 = 0;
+  gboolean span, cursor;
+  IovMappingsEndpoint where;
+  guint32 domain = 0;
   unsigned bus, dev, fn;
 
-  if (mappings == NULL || self->selected_bdf == NULL || !iov_timeline_get_selection (self->timeline, &t0, &t1) ||
-      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3 ||
-      !iov_mappings_domain_of_endpoint (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain))
+  span = iov_timeline_get_selection (self->timeline, &t0, &t1);
+  cursor = !span && iov_timeline_get_cursor (self->timeline, &t1);
+  if (store != NULL)
+    iov_event_store_get (store, 0, &first);
+  if (mappings == NULL || self->selected_bdf == NULL || (!span && !cursor) ||
+      sscanf (self->selected_bdf, "%x:%x.%x", &bus, &dev, &fn) != 3)
+    where = IOV_MAPPINGS_ENDPOINT_UNKNOWN;
+  else
+    where = iov_mappings_endpoint_at (mappings, ((bus & 0xff) << 8) | ((dev & 0x1f) << 3) | (fn & 7), t1, &domain);
+  if (where != IOV_MAPPINGS_ENDPOINT_IN_DOMAIN)
     {
+      /* where the map has nothing to show, the panel says why */
+      if (mappings == NULL || self->selected_bdf == NULL || (!span && !cursor))
+        ;
+      else if (iov_mappings_get_n_events (mappings) == 0)
+        text = g_strdup (_("This trace has no map or unmap events: virtio-iommu traces them as virtio_iommu_map and "
+                           "virtio_iommu_unmap; VT-d only where a MAP notifier makes QEMU walk the guest's tables "
+                           "(vfio with caching mode, or QEMU 5.2's walks)."));
+      else if (where == IOV_MAPPINGS_ENDPOINT_NONE)
+        {
+          g_autofree char *when = g_strdup_printf ("%.6f", t1 >= first.ts_ns ? (t1 - first.ts_ns) / 1e9 : 0.0);
+
+          /* Translators: the Traffic panel at the timeline's cursor or a
+           * span's end: the instant in seconds, the device */
+          text = g_strdup_printf (_("At %s s, %s is in no domain: nothing is mapped for it."), when,
+                                  self->selected_bdf);
+        }
+      else
+        /* Translators: %s is the selected device */
+        text = g_strdup_printf (_("The trace does not say which domain %s is in then (VT-d names a device's domain "
+                                  "only when QEMU walks its tables right after invalidating its context, or replays "
+                                  "them for vfio): its mappings are not shown."), self->selected_bdf);
       iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), NULL, NULL, NULL);
-      iov_traffic_panel_set_mappings (self->traffic_panel, NULL);
+      iov_traffic_panel_set_mappings (self->traffic_panel, text);
       iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
                                      iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
       return;
     }
   at = iov_mappings_at (mappings, t1);
-  iov_mappings_diff (mappings, t0, t1, &added, &removed);
   only_domain (at, domain);
-  only_domain (added, domain);
-  only_domain (removed, domain);
-  iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), at, added, removed);
-  {
-    g_autofree char *n = g_strdup_printf ("%'u", at->len);
-    g_autofree char *plus = g_strdup_printf ("%'u", added->len);
-    g_autofree char *minus = g_strdup_printf ("%'u", removed->len);
-    /* Translators: the Traffic panel, on the timeline's selected span:
-     * ranges mapped at its end, the domain as QEMU prints it, then how
-     * many were added and removed over the span */
-    g_autofree char *text = g_strdup_printf (_("At the selection's end, %s IOVA ranges are mapped in domain %s (white "
-                                               "on the map); over the selection, %s were mapped (green) and %s "
-                                               "unmapped (red)."), n, iov_mappings_get_domain_label (mappings, domain),
-                                             plus, minus);
+  n = g_strdup_printf ("%'u", at->len);
+  if (span)
+    {
+      g_autofree char *plus = NULL;
+      g_autofree char *minus = NULL;
 
-    iov_traffic_panel_set_mappings (self->traffic_panel, text);
-  }
+      iov_mappings_diff (mappings, t0, t1, &added, &removed);
+      only_domain (added, domain);
+      only_domain (removed, domain);
+      plus = g_strdup_printf ("%'u", added->len);
+      minus = g_strdup_printf ("%'u", removed->len);
+      /* Translators: the Traffic panel, on the timeline's selected span:
+       * ranges mapped at its end, the domain as QEMU prints it, then how
+       * many were added and removed over the span */
+      text = g_strdup_printf (_("At the selection's end, %s IOVA ranges are mapped in domain %s (white "
+                                "on the map); over the selection, %s were mapped (green) and %s "
+                                "unmapped (red)."), n, iov_mappings_get_domain_label (mappings, domain),
+                              plus, minus);
+    }
+  else
+    {
+      g_autofree char *when = NULL;
+
+      /* seconds since the trace's first event, as the timeline counts them */
+      when = g_strdup_printf ("%.6f", t1 >= first.ts_ns ? (t1 - first.ts_ns) / 1e9 : 0.0);
+      /* Translators: the Traffic panel, at the timeline's cursor: the
+       * instant in seconds, how many ranges are mapped then and the domain
+       * as QEMU prints it */
+      text = g_strdup_printf (_("At %s s, %s IOVA ranges are mapped in domain %s (white on the map)."), when, n,
+                              iov_mappings_get_domain_label (mappings, domain));
+    }
+  iov_range_map_set_mappings (IOV_RANGE_MAP (self->range_map), at, added, removed);
+  iov_traffic_panel_set_mappings (self->traffic_panel, text);
   /* the map's axis gave the mappings a segment: the lanes share it */
   iov_notifier_lanes_set_bounds (IOV_NOTIFIER_LANES (self->lanes),
                                  iov_range_map_get_bounds (IOV_RANGE_MAP (self->range_map)));
@@ -157,8 +207,8 @@ topology_changed_cb (IovTraceDocument *doc,
                      guint64           line,
                      IovLiveView      *self)
 {
-  if (self->session != NULL)
-    iov_session_refresh (self->session);
+  if (self->source != NULL)
+    iov_vm_source_refresh_async (self->source, NULL, NULL, NULL);
   g_timeout_add_full (G_PRIORITY_DEFAULT, TOPOLOGY_WAIT_MS, topology_wait_cb, g_object_ref (doc), g_object_unref);
 }
 
@@ -244,14 +294,15 @@ _iov_live_view_update_trace_label (IovLiveView *self)
   guint64 n_lines = self->doc ? iov_trace_document_get_n_lines (self->doc) : 0;
   guint64 n_events = self->doc ? iov_trace_document_get_stats (self->doc)->events : 0;
 
-  if (self->remote != NULL && n_lines == 0 && !iov_remote_session_has_trace (self->remote))
+  if (self->source != NULL && iov_vm_source_get_kind (self->source) == IOV_VM_SOURCE_RELAY && n_lines == 0 &&
+      !iov_vm_source_has_trace (self->source))
     {
       gtk_label_set_text (self->trace_label,
                           _("The relay reads no trace for this VM (give it --vm NAME,qmp=…,trace=SOURCE): "
                             "the map follows snapshots only."));
       return;
     }
-  if (self->reader == NULL && self->remote == NULL && n_lines == 0 && !self->loading)
+  if ((self->source == NULL || !iov_vm_source_has_trace (self->source)) && n_lines == 0 && !self->loading)
     {
       gtk_label_set_text (self->trace_label, _("No trace source: the map follows QMP snapshots only."));
       return;
@@ -464,19 +515,11 @@ trace_tick_cb (gpointer user_data)
   gint64 start = g_get_monotonic_time ();
   guint64 arrival_ns = (guint64) g_get_monotonic_time () * 1000;
   guint64 n_events, first_joined, n_deliveries;
+  g_autoptr(GError) error = NULL;
 
-  while (g_get_monotonic_time () - start < TRACE_BUDGET_US)
-    {
-      g_autoptr(GBytes) batch = self->remote != NULL ? iov_remote_session_pop_lines (self->remote, NULL)
-                                                     : iov_trace_reader_pop (self->reader, 0);
-      gsize len;
-      const char *data;
-
-      if (batch == NULL)
-        break;
-      data = g_bytes_get_data (batch, &len);
-      iov_trace_document_feed (self->doc, data, len, arrival_ns);
-    }
+  while (g_get_monotonic_time () - start < TRACE_BUDGET_US &&
+         iov_vm_source_feed (self->source, self->doc, arrival_ns))
+    ;
   iov_trace_document_take_news (self->doc, &n_events, &first_joined, &n_deliveries);
   /* QEMU writes: the hint on how to start it has done its job */
   if (n_events > 0 && self->hint_toast != NULL)
@@ -494,16 +537,7 @@ trace_tick_cb (gpointer user_data)
     }
   if (first_joined != IOV_DELIVERY_LOG_NO_EVENT)
     iov_event_list_deliveries_added (self->event_list, first_joined);
-  if (self->remote != NULL)
-    {
-      IovRemoteSessionCounters c;
-
-      /* lost here, at the relay for this client, or by the relay's reader */
-      iov_remote_session_get_counters (self->remote, &c);
-      self->n_dropped = c.events_dropped + c.relay_dropped_events + c.source_dropped_lines;
-    }
-  else
-    self->n_dropped = iov_trace_reader_get_dropped_lines (self->reader);
+  self->n_dropped = iov_vm_source_get_dropped (self->source);
   iov_trace_document_set_dropped (self->doc, self->n_dropped);
 
   if (n_deliveries > 0 && g_get_monotonic_time () - self->last_lanes_us > LANES_EVERY_US &&
@@ -512,10 +546,8 @@ trace_tick_cb (gpointer user_data)
     _iov_live_view_show_lanes (self, TRUE);
   _iov_live_view_update_trace_label (self);
 
-  if (self->reader != NULL && iov_trace_reader_is_done (self->reader) && !iov_trace_reader_is_live (self->reader))
+  if (iov_vm_source_trace_ended (self->source, &error))
     {
-      g_autoptr(GError) error = NULL;
-
       /* a file read to its end: what waited for evidence is settled */
       iov_trace_document_finish (self->doc);
       iov_trace_document_take_news (self->doc, NULL, &first_joined, NULL);
@@ -524,7 +556,7 @@ trace_tick_cb (gpointer user_data)
       if (first_joined != IOV_DELIVERY_LOG_NO_EVENT)
         iov_event_list_deliveries_added (self->event_list, first_joined);
       _iov_live_view_update_trace_label (self);
-      if (!iov_trace_reader_get_error (self->reader, &error))
+      if (error != NULL)
         {
           AdwToast *toast = adw_toast_new (error->message);
 
@@ -541,9 +573,6 @@ void
 _iov_live_view_stop_trace (IovLiveView *self)
 {
   g_clear_handle_id (&self->trace_tick_id, g_source_remove);
-  if (self->reader != NULL)
-    iov_trace_reader_stop (self->reader);
-  g_clear_pointer (&self->reader, iov_trace_reader_free);
   set_document (self, NULL);
   self->n_dropped = 0;
 }
@@ -555,47 +584,30 @@ follow (IovLiveView *self)
   g_autoptr(IovTraceDocument) doc = new_document ();
 
   /* A local session can be asked for the topology after a switch. */
-  iov_trace_document_set_follow_topology (doc, self->session != NULL);
+  iov_trace_document_set_follow_topology (doc, self->source != NULL && iov_vm_source_follows_topology (self->source));
   set_document (self, doc);
   _iov_live_view_trace_snapshot (self);
   self->trace_tick_id = g_timeout_add (TRACE_TICK_MS, trace_tick_cb, self);
 }
 
 void
-_iov_live_view_follow_remote (IovLiveView *self)
+_iov_live_view_follow_source (IovLiveView *self)
 {
+  IovTraceReader *reader = iov_vm_source_get_reader (self->source);
+
   follow (self);
-}
-
-gboolean
-_iov_live_view_start_trace (IovLiveView  *self,
-                            const char   *source,
-                            GError      **error)
-{
-  g_autoptr(IovTraceReader) reader = NULL;
-
-  reader = iov_trace_reader_new (source, IOV_TRACE_READER_FOLLOW, error);
-  if (reader == NULL)
-    return FALSE;
-  iov_trace_reader_set_queue_limit (reader, READER_QUEUE);
-  if (!iov_trace_reader_start (reader, error))
-    return FALSE;
-  self->reader = g_steal_pointer (&reader);
-  follow (self);
-
-  if (iov_trace_reader_get_kind (self->reader) == IOV_TRACE_SOURCE_FIFO ||
-      iov_trace_reader_get_kind (self->reader) == IOV_TRACE_SOURCE_UNIX)
+  if (reader != NULL && (iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_FIFO ||
+                         iov_trace_reader_get_kind (reader) == IOV_TRACE_SOURCE_UNIX))
     {
       g_autofree char *msg = g_strdup_printf (_("Reading the trace at %s; start QEMU with: %s"),
-                                              iov_trace_reader_get_path (self->reader),
-                                              iov_trace_reader_get_qemu_hint (self->reader));
+                                              iov_trace_reader_get_path (reader),
+                                              iov_trace_reader_get_qemu_hint (reader));
       AdwToast *toast = adw_toast_new (msg);
 
       adw_toast_set_timeout (toast, 0);
       g_set_weak_pointer (&self->hint_toast, toast);
       adw_toast_overlay_add_toast (self->toast_overlay, toast);
     }
-  return TRUE;
 }
 
 /* ---- recordings and trace logs ------------------------------------------ */
@@ -722,6 +734,13 @@ _iov_live_view_timeline_selection_cb (IovLiveView *self,
   if (!limited)  /* back to the latest events, without counting them again */
     self->lanes_mark = log ? iov_delivery_log_get_n (log) : 0;
   _iov_live_view_show_lanes (self, FALSE);
+}
+
+void
+_iov_live_view_timeline_cursor_cb (IovLiveView *self,
+                                   IovTimeline *timeline)
+{
+  show_mappings (self);
 }
 
 void

@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "iov-export.h"
 #include "iov-live-view-private.h"
 #include "iov-range-map.h"
 #include "iov-notifier-lanes.h"
@@ -70,6 +71,40 @@ iov_live_view_get_document (IovLiveView *self)
 {
   g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
   return self->doc;
+}
+
+/* Returns: (nullable): the opened trace or recording */
+const char *
+iov_live_view_get_source_path (IovLiveView *self)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), NULL);
+  return self->source_path;
+}
+
+gboolean
+iov_live_view_export_traffic (IovLiveView  *self,
+                              const char   *format,
+                              GString      *out,
+                              GError      **error)
+{
+  g_return_val_if_fail (IOV_IS_LIVE_VIEW (self), FALSE);
+  g_return_val_if_fail (format != NULL && out != NULL, FALSE);
+
+  if (self->loading)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                           _("Nothing to export yet: the trace is still being read"));
+      return FALSE;
+    }
+  if (self->doc == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _("Nothing to export: this view reads no trace (open a trace or a recording, or "
+                             "connect with a trace source)"));
+      return FALSE;
+    }
+  /* the core writes it as `iovista-cli export` does, byte for byte */
+  return iov_export_document_traffic (self->doc, format, out, error);
 }
 
 void
@@ -160,14 +195,8 @@ iov_live_view_disconnect (IovLiveView *self)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      iov_session_stop (self->session);
-      g_clear_object (&self->session);
-    }
   _iov_live_view_stop_trace (self);
-  _iov_live_view_relay_stop (self);
+  _iov_live_view_stop_source (self);
   g_clear_pointer (&self->address, g_free);
   g_clear_pointer (&self->recording_name, g_free);
   g_clear_pointer (&self->went_away, g_free);
@@ -208,15 +237,8 @@ retry_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
-  if (self->remote != NULL)
-    {
-      iov_remote_session_start (self->remote);
-      return;
-    }
-  if (self->session == NULL)
-    return;
-  iov_session_stop (self->session);
-  iov_session_start (self->session);
+  if (self->source != NULL)
+    iov_vm_source_retry (self->source);
 }
 
 static void
@@ -226,12 +248,11 @@ trust_certificate_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
-  if (self->relay == NULL || self->untrusted_sha256 == NULL)
+  if (self->source == NULL || self->untrusted_sha256 == NULL)
     return;
-  iov_relay_client_trust_certificate (self->relay, self->untrusted_sha256);
-  _iov_live_view_relay_show_page (self, "network-transmit-receive-symbolic", _("Connecting to the Relay…"), self->address, NULL, TRUE);
-  if (self->remote != NULL)
-    iov_remote_session_start (self->remote);
+  _iov_live_view_show_page (self, "network-transmit-receive-symbolic", _("Connecting to the Relay…"), self->address,
+                            NULL, TRUE);
+  iov_vm_source_trust_certificate (self->source, self->untrusted_sha256);
 }
 
 static void
@@ -241,10 +262,7 @@ refresh_action (GtkWidget  *widget,
 {
   IovLiveView *self = IOV_LIVE_VIEW (widget);
 
-  if (self->session != NULL)
-    iov_session_refresh (self->session);
-  else if (self->relay != NULL)
-    _iov_live_view_relay_fetch (self);
+  _iov_live_view_refresh (self);
 }
 
 static void
@@ -271,8 +289,15 @@ iov_live_view_dispose (GObject *object)
   IovLiveView *self = IOV_LIVE_VIEW (object);
 
   iov_live_view_disconnect (self);
+  _iov_live_view_compare_stop (self);
   g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
+  /* the list box may keep the model a little longer than self lives */
+  if (self->device_filter != NULL)
+    gtk_custom_filter_set_filter_func (self->device_filter, NULL, NULL, NULL);
+  g_clear_object (&self->shown_devices);
+  g_clear_object (&self->device_filter);
+  g_clear_object (&self->devices);
   /* AdwBin unparents its child itself: no gtk_widget_dispose_template(),
    * which would unparent it behind AdwBin's back. */
 
@@ -353,6 +378,8 @@ iov_live_view_class_init (IovLiveViewClass *klass)
                                                 G_CALLBACK (_iov_live_view_event_selected_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "timeline_selection_cb",
                                                 G_CALLBACK (_iov_live_view_timeline_selection_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class, "timeline_cursor_cb",
+                                                G_CALLBACK (_iov_live_view_timeline_cursor_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "show_in_map_cb",
                                                 G_CALLBACK (_iov_live_view_show_in_map_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "row_selected_cb",

@@ -66,6 +66,15 @@ void        iov_live_view_get_trace_counts (IovLiveView *self,
                                             guint64     *dropped);
 IovEventList *iov_live_view_get_event_list (IovLiveView *self);
 IovTraceDocument *iov_live_view_get_document (IovLiveView *self);
+/* The opened trace or recording; NULL when watching a VM. */
+const char *iov_live_view_get_source_path (IovLiveView *self);
+/* The trace's IOTLB traffic per device and second as @format ("perfetto"
+ * or "csv"): for an opened file, the bytes `iovista-cli export FILE`
+ * writes; for a VM being watched, its traffic so far. */
+gboolean    iov_live_view_export_traffic (IovLiveView  *self,
+                                          const char   *format,
+                                          GString      *out,
+                                          GError      **error);
 IovTimeline *iov_live_view_get_timeline  (IovLiveView  *self);
 GtkWidget  *iov_live_view_get_lanes      (IovLiveView  *self);
 /* Replays the opened trace or recording under every QEMU release, with

@@ -14,6 +14,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "iov-notifier-lanes-private.h"
@@ -361,6 +363,27 @@ snapshot_lanes (IovNotifierLanes *self,
       _iov_draw_rect (snapshot, IOV_GUTTER_WIDTH, y, aw, LANE_HEIGHT, &track);
       _iov_notifier_lanes_range_x (axis, lane->start, lane->end - lane->start, &lx0, &lx1);
       _iov_draw_rect (snapshot, lx0, y, lx1 - lx0, LANE_HEIGHT, &listen);
+
+      /* Compare Versions: what every release did with this event, on the
+       * lane's right, beside what this QEMU did */
+      {
+        const char *releases = g_hash_table_lookup (self->releases, lane->name);
+
+        if (releases != NULL)
+          {
+            g_autoptr(PangoLayout) rl = _iov_layout_new (widget, releases, 0.75, TRUE);
+            gboolean aborts = strstr (releases, "abort") != NULL;
+            GdkRGBA pill = _iov_rgba_alpha (aborts ? &self->palette.error_bg : &self->palette.fg, aborts ? 0.85 : 0.10);
+            const GdkRGBA *ink = aborts ? &self->palette.error_fg : &self->palette.fg;
+            int rw, rh;
+
+            pango_layout_set_width (rl, (int) (MAX (40, aw * 0.6) * PANGO_SCALE));
+            pango_layout_set_ellipsize (rl, PANGO_ELLIPSIZE_START);
+            pango_layout_get_pixel_size (rl, &rw, &rh);
+            _iov_draw_rect (snapshot, IOV_GUTTER_WIDTH + aw - rw - 12, y + LANE_HEIGHT - rh - 4, rw + 8, rh + 2, &pill);
+            _iov_draw_layout (snapshot, rl, IOV_GUTTER_WIDTH + aw - rw - 8, y + LANE_HEIGHT - rh - 3, ink);
+          }
+      }
 
       if (!visited)
         continue;

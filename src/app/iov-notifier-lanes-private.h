@@ -62,6 +62,7 @@ struct _IovNotifierLanes
 
   GArray     *counts;     /* IovDeliveryCount per lane, or empty */
   char       *caption;
+  GHashTable *releases;   /* lane name → what each release did (Compare Versions) */
 
   GArray     *bounds;     /* guint64 */
   IovAxis    *axis;

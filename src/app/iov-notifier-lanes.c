@@ -318,6 +318,36 @@ iov_notifier_lanes_dispose (GObject *object)
   G_OBJECT_CLASS (iov_notifier_lanes_parent_class)->dispose (object);
 }
 
+void
+iov_notifier_lanes_set_releases (IovNotifierLanes *self,
+                                 GHashTable       *by_name)
+{
+  g_return_if_fail (IOV_IS_NOTIFIER_LANES (self));
+
+  g_hash_table_remove_all (self->releases);
+  if (by_name != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+
+      g_hash_table_iter_init (&iter, by_name);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        g_hash_table_insert (self->releases, g_strdup (key), g_strdup (value));
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const char *
+iov_notifier_lanes_get_releases (IovNotifierLanes *self,
+                                 guint             lane)
+{
+  g_return_val_if_fail (IOV_IS_NOTIFIER_LANES (self), NULL);
+
+  if (lane >= self->lanes->len)
+    return NULL;
+  return g_hash_table_lookup (self->releases, g_array_index (self->lanes, Lane, lane).name);
+}
+
 static void
 iov_notifier_lanes_finalize (GObject *object)
 {
@@ -330,6 +360,7 @@ iov_notifier_lanes_finalize (GObject *object)
   g_clear_pointer (&self->axis, iov_axis_unref);
   g_clear_pointer (&self->abort_message, g_free);
   g_clear_pointer (&self->counts, g_array_unref);
+  g_clear_pointer (&self->releases, g_hash_table_unref);
   g_clear_pointer (&self->caption, g_free);
 
   G_OBJECT_CLASS (iov_notifier_lanes_parent_class)->finalize (object);
@@ -362,6 +393,7 @@ iov_notifier_lanes_init (IovNotifierLanes *self)
   self->events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
   self->outcomes = g_array_new (FALSE, FALSE, sizeof (Outcome));
   self->counts = g_array_new (FALSE, TRUE, sizeof (IovDeliveryCount));
+  self->releases = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->bounds = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_array_append_val (self->bounds, (guint64) { 0 });
   self->abort_lane = -1;

@@ -58,6 +58,15 @@ void       iov_notifier_lanes_set_counts       (IovNotifierLanes          *self,
                                                 const IovDeliveryCount    *counts,
                                                 guint                      n_counts);
 gboolean   iov_notifier_lanes_is_counting      (IovNotifierLanes          *self);
+/* Compare Versions: beside each lane, what every release did with the
+ * selected event, by notifier name ("5.0–5.2 abort · 6.0+ cropped"), side
+ * by side with what this trace's QEMU did.  NULL or empty: none.  Kept
+ * until set again. */
+void       iov_notifier_lanes_set_releases     (IovNotifierLanes          *self,
+                                                GHashTable                *by_name);
+/* What set_releases() shows on lane @lane, or NULL. */
+const char *iov_notifier_lanes_get_releases    (IovNotifierLanes          *self,
+                                                guint                      lane);
 guint      iov_notifier_lanes_get_n_lanes      (IovNotifierLanes          *self);
 guint      iov_notifier_lanes_get_n_events     (IovNotifierLanes          *self);
 

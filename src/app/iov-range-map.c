@@ -16,73 +16,9 @@
 
 #include <glib/gi18n.h>
 
-#include "iov-axis.h"
-#include "iov-drawing-private.h"
-#include "iov-range-map.h"
-
-#define LABEL_LEVEL_HEIGHT 32.0
-#define BAR_Y              (2 * LABEL_LEVEL_HEIGHT + 8.0)
-#define BAR_HEIGHT         52.0
-#define ROW_TOP            (BAR_Y + BAR_HEIGHT + 10.0)
-#define ROW_HEIGHT         28.0
-#define ROW_SPACING        4.0
-#define BOTTOM_PADDING     6.0
-#define FLASH_USEC         (900 * G_TIME_SPAN_MILLISECOND)
-#define MORPH_USEC         (700 * G_TIME_SPAN_MILLISECOND)
-
-typedef struct
-{
-  guint64       start;
-  guint64       end;
-  IovRangeRole  role;
-  char         *name;
-} Range;
-
-typedef struct
-{
-  char    *name;
-  char    *owner;
-  guint64  start;
-  guint64  end;
-  guint    flags;
-} Notifier;
-
-struct _IovRangeMap
-{
-  GtkWidget   parent_instance;
-
-  char       *title;
-  char       *subtitle;
-  GArray     *ranges;         /* Range */
-  GArray     *old_ranges;     /* Range: fading out while ranges fade in */
-  GArray     *notifiers;      /* Notifier */
-  GArray     *events;         /* IovTlbEvent */
-  GArray     *mapped;         /* Mark: the device's mappings at an instant (issue L) */
-  guint       aw_bits;
-
-  GArray     *bounds;         /* guint64 */
-  IovAxis    *axis;           /* for the current width */
-  IovPalette  palette;
-
-  guint       flash_tick_id;
-  gint64      flash_start;
-  double      flash;          /* 1 when an invalidation just happened, → 0 */
-
-  guint       morph_tick_id;
-  gint64      morph_start;
-  double      morph;          /* 0 → 1 while the layout changes */
-};
+#include "iov-range-map-private.h"
 
 G_DEFINE_FINAL_TYPE (IovRangeMap, iov_range_map, GTK_TYPE_WIDGET)
-
-typedef enum { MARK_MAPPED, MARK_ADDED, MARK_REMOVED } MarkKind;
-
-typedef struct
-{
-  guint64  start;
-  guint64  end;    /* inclusive */
-  MarkKind kind;
-} Mark;
 
 static void
 range_clear (Range *r)
@@ -204,8 +140,8 @@ update_accessible (IovRangeMap *self)
   g_string_free (s, TRUE);
 }
 
-static void
-recompute_bounds (IovRangeMap *self)
+void
+_iov_range_map_recompute_bounds (IovRangeMap *self)
 {
   guint64 lo = G_MAXUINT64, hi = 0;
 
@@ -225,14 +161,7 @@ recompute_bounds (IovRangeMap *self)
     }
   /* the mappings' extent gets a segment of its own: pages near 4 GiB
    * would all fall in one pixel of the 0–4 GiB segment */
-  for (guint i = 0; i < self->mapped->len; i++)
-    {
-      const Mark *m = &g_array_index (self->mapped, Mark, i);
-
-      lo = MIN (lo, m->start);
-      hi = MAX (hi, m->end);
-    }
-  if (self->mapped->len > 0)
+  if (_iov_range_map_mappings_extent (self, &lo, &hi))
     iov_axis_bounds_add_range (self->bounds, lo, hi);
   iov_axis_bounds_add (self->bounds, G_GUINT64_CONSTANT (1) << 32);
   if (self->aw_bits > 0 && self->aw_bits < 64)
@@ -249,8 +178,8 @@ axis_width_for (int width)
   return MAX (width - IOV_GUTTER_WIDTH - IOV_AXIS_END_MARGIN, 100.0);
 }
 
-static IovAxis *
-get_axis (IovRangeMap *self)
+IovAxis *
+_iov_range_map_get_axis (IovRangeMap *self)
 {
   double width = axis_width_for (gtk_widget_get_width (GTK_WIDGET (self)));
 
@@ -493,35 +422,12 @@ snapshot_invalidations (IovRangeMap *self,
     }
 }
 
-/* The mappings as marks along the bottom of the bar: mapped light, added
- * green, removed outlined red; each at least 2 px wide. */
-static void
-snapshot_mappings (IovRangeMap *self,
-                   GtkSnapshot *snapshot,
-                   IovAxis     *axis)
-{
-  GdkRGBA mapped = _iov_rgba_alpha (&self->palette.accent_fg, 0.85);
-
-  for (guint i = 0; i < self->mapped->len; i++)
-    {
-      const Mark *m = &g_array_index (self->mapped, Mark, i);
-      double x0 = IOV_GUTTER_WIDTH + iov_axis_value_to_x (axis, m->start);
-      double x1 = IOV_GUTTER_WIDTH + iov_axis_end_to_x (axis, m->end);
-      double w = MAX (x1 - x0, 2.0), y = BAR_Y + BAR_HEIGHT - 10;
-
-      if (m->kind == MARK_REMOVED)
-        _iov_draw_outline (snapshot, x0, y - 2, w, 10, 1, &self->palette.unmap);
-      else
-        _iov_draw_rect (snapshot, x0, y, w, 6, m->kind == MARK_ADDED ? &self->palette.map : &mapped);
-    }
-}
-
 static void
 iov_range_map_snapshot (GtkWidget   *widget,
                         GtkSnapshot *snapshot)
 {
   IovRangeMap *self = IOV_RANGE_MAP (widget);
-  IovAxis *axis = get_axis (self);
+  IovAxis *axis = _iov_range_map_get_axis (self);
   GdkRGBA dim = _iov_rgba_alpha (&self->palette.fg, 0.6);
 
   if (self->title != NULL)
@@ -546,7 +452,7 @@ iov_range_map_snapshot (GtkWidget   *widget,
   snapshot_labels (self, snapshot, axis);
   snapshot_bar (self, snapshot, axis);
   snapshot_notifiers (self, snapshot, axis);
-  snapshot_mappings (self, snapshot, axis);
+  _iov_range_map_snapshot_mappings (self, snapshot, axis);
   snapshot_invalidations (self, snapshot, axis);
 }
 
@@ -604,7 +510,7 @@ iov_range_map_query_tooltip (GtkWidget  *widget,
                              GtkTooltip *tooltip)
 {
   IovRangeMap *self = IOV_RANGE_MAP (widget);
-  IovAxis *axis = get_axis (self);
+  IovAxis *axis = _iov_range_map_get_axis (self);
   GString *s = g_string_new (NULL);
   guint64 value;
 
@@ -624,6 +530,7 @@ iov_range_map_query_tooltip (GtkWidget  *widget,
 
   if (y >= BAR_Y - 4 && y < BAR_Y + BAR_HEIGHT + 4)
     {
+      _iov_range_map_describe_mappings (self, value, s);
       for (guint i = 0; i < self->ranges->len; i++)
         {
           const Range *r = &g_array_index (self->ranges, Range, i);
@@ -780,7 +687,7 @@ iov_range_map_init (IovRangeMap *self)
   g_array_set_clear_func (self->old_ranges, (GDestroyNotify) range_clear);
   self->morph = 1;
   self->notifiers = g_array_new (FALSE, TRUE, sizeof (Notifier));
-  self->mapped = g_array_new (FALSE, FALSE, sizeof (Mark));
+  self->mapped = g_array_new (FALSE, FALSE, sizeof (IovRangeMapMark));
   g_array_set_clear_func (self->notifiers, (GDestroyNotify) notifier_clear);
   self->events = g_array_new (FALSE, FALSE, sizeof (IovTlbEvent));
   self->bounds = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -790,7 +697,7 @@ iov_range_map_init (IovRangeMap *self)
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Address-space map"),
                                   -1);
   _iov_palette_load (&self->palette, GTK_WIDGET (self));
-  recompute_bounds (self);
+  _iov_range_map_recompute_bounds (self);
 }
 
 GtkWidget *
@@ -869,7 +776,7 @@ iov_range_map_set_ranges (IovRangeMap       *self,
     }
   if (self->morph_tick_id == 0)
     g_array_set_size (self->old_ranges, 0);
-  recompute_bounds (self);
+  _iov_range_map_recompute_bounds (self);
 }
 
 void
@@ -881,7 +788,7 @@ iov_range_map_set_aw_bits (IovRangeMap *self,
   if (self->aw_bits == aw_bits)
     return;
   self->aw_bits = aw_bits;
-  recompute_bounds (self);
+  _iov_range_map_recompute_bounds (self);
 }
 
 void
@@ -900,7 +807,7 @@ iov_range_map_set_notifiers (IovRangeMap               *self,
 
       g_array_append_val (self->notifiers, n);
     }
-  recompute_bounds (self);
+  _iov_range_map_recompute_bounds (self);
 }
 
 void
@@ -947,51 +854,4 @@ iov_range_map_get_n_notifiers (IovRangeMap *self)
 {
   g_return_val_if_fail (IOV_IS_RANGE_MAP (self), 0);
   return self->notifiers->len;
-}
-
-static void
-add_marks (IovRangeMap *self,
-           GArray      *mappings,
-           MarkKind     kind)
-{
-  for (guint i = 0; mappings != NULL && i < mappings->len; i++)
-    {
-      const IovMapping *m = &g_array_index (mappings, IovMapping, i);
-      Mark mark = { m->start, m->end, kind };
-
-      g_array_append_val (self->mapped, mark);
-    }
-}
-
-void
-iov_range_map_set_mappings (IovRangeMap *self,
-                            GArray      *mapped,
-                            GArray      *added,
-                            GArray      *removed)
-{
-  g_return_if_fail (IOV_IS_RANGE_MAP (self));
-
-  g_array_set_size (self->mapped, 0);
-  add_marks (self, mapped, MARK_MAPPED);
-  add_marks (self, added, MARK_ADDED);
-  add_marks (self, removed, MARK_REMOVED);
-  recompute_bounds (self);
-}
-
-guint
-iov_range_map_get_n_mappings (IovRangeMap *self,
-                              guint       *n_added,
-                              guint       *n_removed)
-{
-  guint n[3] = { 0, 0, 0 };
-
-  g_return_val_if_fail (IOV_IS_RANGE_MAP (self), 0);
-
-  for (guint i = 0; i < self->mapped->len; i++)
-    n[g_array_index (self->mapped, Mark, i).kind]++;
-  if (n_added != NULL)
-    *n_added = n[MARK_ADDED];
-  if (n_removed != NULL)
-    *n_removed = n[MARK_REMOVED];
-  return n[MARK_MAPPED];
 }

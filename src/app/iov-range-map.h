@@ -54,6 +54,13 @@ void          iov_range_map_set_invalidations (IovRangeMap        *self,
                                                const IovTlbEvent  *events,
                                                guint               n_events);
 
+typedef enum
+{
+  IOV_RANGE_MAP_MAPPED,    /* at the instant shown */
+  IOV_RANGE_MAP_ADDED,     /* over the selected span */
+  IOV_RANGE_MAP_REMOVED,
+} IovRangeMapMarkKind;
+
 /* A device's IOVA mappings (IovMapping) at an instant, and what changed
  * over a span (issue L); drawn along the bottom of the bar. NULLs clear. */
 void          iov_range_map_set_mappings      (IovRangeMap        *self,
@@ -64,6 +71,9 @@ void          iov_range_map_set_mappings      (IovRangeMap        *self,
 guint         iov_range_map_get_n_mappings    (IovRangeMap        *self,
                                                guint              *n_added,
                                                guint              *n_removed);
+/* The mappings of @kind shown, as given (IovMapping). */
+GArray       *iov_range_map_dup_mappings      (IovRangeMap        *self,
+                                               IovRangeMapMarkKind kind);
 
 /* The axis boundaries (guint64, sorted) the map uses: give them to the
  * lanes so both share one axis. */

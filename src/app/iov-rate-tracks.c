@@ -69,6 +69,8 @@ struct _IovRateTracks
   guint64       sel0;
   guint64       sel1;
   gboolean      has_sel;
+  guint64       cursor;
+  gboolean      has_cursor;
   double        plot_width;
 
   GdkFrameClock *clock;
@@ -160,17 +162,18 @@ x_at_time (IovRateTracks *self,
 static gboolean
 view_moved (IovRateTracks *self)
 {
-  guint64 t0 = 0, t1 = 0, s0 = 0, s1 = 0;
-  gboolean sel;
+  guint64 t0 = 0, t1 = 0, s0 = 0, s1 = 0, c = 0;
+  gboolean sel, cur;
   double pw;
 
   if (self->timeline == NULL)
     return FALSE;
   iov_timeline_get_range (self->timeline, &t0, &t1);
   sel = iov_timeline_get_selection (self->timeline, &s0, &s1);
+  cur = iov_timeline_get_cursor (self->timeline, &c);
   iov_timeline_get_plot_area (self->timeline, NULL, &pw);
   return t0 != self->view_t0 || t1 != self->view_t1 || pw != self->plot_width || sel != self->has_sel ||
-         (sel && (s0 != self->sel0 || s1 != self->sel1));
+         (sel && (s0 != self->sel0 || s1 != self->sel1)) || cur != self->has_cursor || (cur && c != self->cursor);
 }
 
 static void
@@ -285,6 +288,7 @@ iov_rate_tracks_snapshot (GtkWidget   *widget,
     return;
   iov_timeline_get_range (self->timeline, &self->view_t0, &self->view_t1);
   self->has_sel = iov_timeline_get_selection (self->timeline, &self->sel0, &self->sel1);
+  self->has_cursor = iov_timeline_get_cursor (self->timeline, &self->cursor);
   self->plot_width = pw;
 
   if (self->traffic != NULL && self->view_t1 > self->view_t0)
@@ -346,6 +350,10 @@ iov_rate_tracks_snapshot (GtkWidget   *widget,
 
       _iov_draw_rect (snapshot, x0, 0, MAX (1, x1 - x0), h, &tint);
     }
+  /* and so does its cursor */
+  if (self->has_cursor && self->cursor >= self->view_t0 && self->cursor < self->view_t1)
+    _iov_draw_rect (snapshot, round (x_at_time (self, px, pw, self->cursor)) - 1, 0, 2,
+                    TOP_MARGIN + IOV_N_RATE_TRACKS * (ROW_HEIGHT + ROW_GAP), &self->palette.accent_bg);
 }
 
 /* Over a bar: its time (as the timeline counts it, from the first event)

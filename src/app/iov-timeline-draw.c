@@ -161,6 +161,17 @@ _iov_timeline_snapshot (GtkWidget   *widget,
       _iov_draw_outline (snapshot, x0, AXIS_HEIGHT, MAX (1, x1 - x0),
                          N_KINDS * (ROW_HEIGHT + ROW_GAP), 1, &self->palette.accent_bg);
     }
+
+  /* the cursor: a line through the rows with a handle on the axis, to
+   * grab and drag */
+  if (self->has_cursor && self->cursor >= self->t0 && self->cursor < self->t1)
+    {
+      double x = round (_iov_timeline_x_at_time (self, self->cursor));
+
+      _iov_draw_rect (snapshot, x - 1, AXIS_HEIGHT - 8, 2, 8 + N_KINDS * (ROW_HEIGHT + ROW_GAP),
+                      &self->palette.accent_bg);
+      _iov_draw_rect (snapshot, x - 4, AXIS_HEIGHT - 10, 8, 6, &self->palette.accent_bg);
+    }
 }
 
 void

@@ -24,6 +24,7 @@ G_BEGIN_DECLS
 #define DEFAULT_SPAN_NS G_GUINT64_CONSTANT (10000000000)   /* 10 s */
 #define ZOOM_STEP       1.25
 #define PAN_STEP        0.1                                 /* of the span */
+#define CURSOR_GRAB_PX  6.0    /* a press this near the cursor drags it */
 
 typedef enum
 {
@@ -68,8 +69,13 @@ struct _IovTimeline
   /* the pointer, for zooming around it; -1 when outside */
   double           pointer_x;
 
+  /* the cursor: an instant the address map shows (issue L) */
+  gboolean         has_cursor;
+  guint64          cursor;
+
   /* drags */
   gboolean         drag_pans;
+  gboolean         drag_cursor;  /* this drag moves the cursor: it scrubs */
   double           drag_x;
   guint64          drag_t0;
   guint64          drag_t1;

@@ -64,6 +64,7 @@ enum {
 
 enum {
   SELECTION_CHANGED,
+  CURSOR_CHANGED,
   N_SIGNALS
 };
 
@@ -419,7 +420,10 @@ drag_begin_cb (IovTimeline    *self,
       gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
       return;
     }
-  self->drag_pans = button != GDK_BUTTON_PRIMARY || (state & GDK_SHIFT_MASK) != 0;
+  /* the middle and secondary buttons pan, as Shift does */
+  self->drag_pans = button == GDK_BUTTON_MIDDLE || button == GDK_BUTTON_SECONDARY || (state & GDK_SHIFT_MASK) != 0;
+  self->drag_cursor = !self->drag_pans && self->has_cursor &&
+                      ABS (x - _iov_timeline_x_at_time (self, self->cursor)) <= CURSOR_GRAB_PX;
   self->drag_x = x;
   self->drag_t0 = self->t0;
   self->drag_t1 = self->t1;
@@ -447,11 +451,27 @@ drag_update_cb (IovTimeline    *self,
       set_range_internal (self, self->drag_t0 + dt, self->drag_t1 + dt, TRUE);
       return;
     }
+  if (self->drag_cursor)
+    {
+      iov_timeline_set_cursor (self, time_at_x (self, self->drag_x + offset_x));
+      return;
+    }
   if (ABS (offset_x) < 2)
     return;
   a = time_at_x (self, self->drag_x);
   b = time_at_x (self, self->drag_x + offset_x);
   iov_timeline_set_selection (self, MIN (a, b), MAX (a, b));
+}
+
+/* A click, not a drag: the cursor goes there. */
+static void
+drag_end_cb (IovTimeline    *self,
+             double          offset_x,
+             double          offset_y,
+             GtkGestureDrag *gesture)
+{
+  if (self->has_range && !self->drag_pans && !self->drag_cursor && ABS (offset_x) < 2)
+    iov_timeline_set_cursor (self, time_at_x (self, self->drag_x));
 }
 
 static void
@@ -489,6 +509,7 @@ clear_selection_action (GtkWidget  *widget,
                         GVariant   *parameter)
 {
   iov_timeline_clear_selection (IOV_TIMELINE (widget));
+  iov_timeline_clear_cursor (IOV_TIMELINE (widget));
 }
 
 /* ---- GObject ------------------------------------------------------------- */
@@ -599,6 +620,15 @@ iov_timeline_class_init (IovTimelineClass *klass)
     g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
+  /**
+   * IovTimeline::cursor-changed:
+   *
+   * The cursor moved, was placed or was cleared.
+   */
+  signals[CURSOR_CHANGED] =
+    g_signal_new ("cursor-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
   gtk_widget_class_install_action (widget_class, "timeline.zoom-in", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "timeline.zoom-out", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "timeline.pan-left", NULL, pan_action);
@@ -634,7 +664,8 @@ iov_timeline_init (IovTimeline *self)
   gtk_widget_set_focus_on_click (GTK_WIDGET (self), TRUE);
   gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self),
-                               _("Scroll or drag with Shift to pan, Ctrl+scroll or +/− to zoom, drag to select, End to follow live events"));
+                               _("Scroll or drag with Shift to pan, Ctrl+scroll or +/− to zoom, drag to select a span, click to place "
+                                 "the cursor and drag it to scrub, End to follow live events"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Trace events over time"),
                                   -1);
@@ -653,6 +684,7 @@ iov_timeline_init (IovTimeline *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);
   g_signal_connect_swapped (drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
   g_signal_connect_swapped (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect_swapped (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
 
   _iov_palette_load (&self->palette, GTK_WIDGET (self));
@@ -680,6 +712,7 @@ iov_timeline_set_store (IovTimeline     *self,
   self->bins_valid = FALSE;
   self->has_range = FALSE;
   iov_timeline_clear_selection (self);
+  iov_timeline_clear_cursor (self);
   if (!self->follow_live)
     {
       self->follow_live = TRUE;
@@ -873,6 +906,7 @@ iov_timeline_set_selection (IovTimeline *self,
   self->sel0 = start_ns;
   self->sel1 = end_ns;
   selection_changed (self, had);
+  iov_timeline_clear_cursor (self);
 }
 
 void
@@ -885,6 +919,45 @@ iov_timeline_clear_selection (IovTimeline *self)
   self->has_selection = FALSE;
   self->sel0 = self->sel1 = 0;
   selection_changed (self, TRUE);
+}
+
+gboolean
+iov_timeline_get_cursor (IovTimeline *self,
+                         guint64     *t_ns)
+{
+  g_return_val_if_fail (IOV_IS_TIMELINE (self), FALSE);
+
+  if (t_ns != NULL)
+    *t_ns = self->cursor;
+  return self->has_cursor;
+}
+
+void
+iov_timeline_set_cursor (IovTimeline *self,
+                         guint64      t_ns)
+{
+  g_return_if_fail (IOV_IS_TIMELINE (self));
+
+  iov_timeline_clear_selection (self);
+  if (self->has_cursor && self->cursor == t_ns)
+    return;
+  self->has_cursor = TRUE;
+  self->cursor = t_ns;
+  g_signal_emit (self, signals[CURSOR_CHANGED], 0);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+iov_timeline_clear_cursor (IovTimeline *self)
+{
+  g_return_if_fail (IOV_IS_TIMELINE (self));
+
+  if (!self->has_cursor)
+    return;
+  self->has_cursor = FALSE;
+  self->cursor = 0;
+  g_signal_emit (self, signals[CURSOR_CHANGED], 0);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 guint

@@ -57,6 +57,14 @@ void       iov_timeline_set_selection     (IovTimeline     *self,
                                            guint64          start_ns,
                                            guint64          end_ns);
 void       iov_timeline_clear_selection   (IovTimeline     *self);
+/* The cursor: one instant, placed by a click and dragged to scrub (the
+ * live view shows the address map as of it). A span and the cursor
+ * exclude each other: setting one clears the other. */
+gboolean   iov_timeline_get_cursor        (IovTimeline     *self,
+                                           guint64         *t_ns);
+void       iov_timeline_set_cursor        (IovTimeline     *self,
+                                           guint64          t_ns);
+void       iov_timeline_clear_cursor      (IovTimeline     *self);
 guint      iov_timeline_get_n_kinds       (IovTimeline     *self);
 /* The x of the bins' left edge, and their width in pixels. */
 void       iov_timeline_get_plot_area     (IovTimeline     *self,

@@ -660,18 +660,29 @@ preferences_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
-/* What Export… writes, in the save dialog's filter order. */
+/* What Export… writes, in the save dialog's filter order: a model run's
+ * formats, or an opened trace's IOTLB traffic (issue L). */
 static const struct {
   const char *format;
   const char *extension;
   const char *name;
+  gboolean    trace;
 } export_formats[] = {
-  { "perfetto", "json", N_("Perfetto trace (.json)") },
-  { "csv", "csv", N_("Outcomes table (.csv)") },
-  { "svg", "svg", N_("SVG picture of this step (.svg)") },
-  { "png", "png", N_("PNG picture of this step (.png)") },
-  { "pdf", "pdf", N_("PDF of this step (.pdf)") },
+  { "perfetto", "json", N_("Perfetto trace (.json)"), FALSE },
+  { "csv", "csv", N_("Outcomes table (.csv)"), FALSE },
+  { "svg", "svg", N_("SVG picture of this step (.svg)"), FALSE },
+  { "png", "png", N_("PNG picture of this step (.png)"), FALSE },
+  { "pdf", "pdf", N_("PDF of this step (.pdf)"), FALSE },
+  { "perfetto", "json", N_("IOTLB traffic as Perfetto counter tracks (.json)"), TRUE },
+  { "csv", "csv", N_("IOTLB traffic per device and second (.csv)"), TRUE },
 };
+
+/* Export… exports what is on screen: the live view's trace when it shows. */
+static gboolean
+showing_trace (IovWindow *self)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "live") == 0;
+}
 
 static const char *
 export_format_for_name (const char *name)
@@ -682,6 +693,30 @@ export_format_for_name (const char *name)
     if (g_ascii_strcasecmp (dot + 1, export_formats[i].extension) == 0)
       return export_formats[i].format;
   return NULL;
+}
+
+/* The live view's trace: its IOTLB traffic, as `iovista-cli export` writes it. */
+static gboolean
+export_trace (IovWindow   *self,
+              GFile       *file,
+              const char  *format,
+              GError     **error)
+{
+  g_autofree char *basename = g_file_get_basename (file);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (format == NULL)
+    format = export_format_for_name (basename);
+  if (g_strcmp0 (format, "perfetto") != 0 && g_strcmp0 (format, "csv") != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("Cannot export a trace to “%s”: its IOTLB traffic goes to .json (Perfetto) or .csv"), basename);
+      return FALSE;
+    }
+  if (!iov_live_view_export_traffic (self->live_view, format, out, error))
+    return FALSE;
+  return g_file_replace_contents (file, out->str, out->len, NULL, FALSE,
+                                  G_FILE_CREATE_REPLACE_DESTINATION, NULL, NULL, error);
 }
 
 gboolean
@@ -698,6 +733,8 @@ iov_window_export (IovWindow   *self,
   g_return_val_if_fail (IOV_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (G_IS_FILE (file), FALSE);
 
+  if (showing_trace (self))
+    return export_trace (self, file, format, error);
   scenario = iov_player_get_scenario (self->player);
   run = iov_player_get_run (self->player);
   if (scenario == NULL || run == NULL)
@@ -797,6 +834,7 @@ export_action (GtkWidget  *widget,
 {
   IovWindow *self = IOV_WINDOW (widget);
   const IovScenario *scenario = iov_player_get_scenario (self->player);
+  gboolean trace = showing_trace (self);
   g_autofree char *name = NULL;
 
   if (self->export_chooser != NULL)
@@ -807,15 +845,30 @@ export_action (GtkWidget  *widget,
                                                       _("_Export"), _("_Cancel"));
   for (guint i = 0; i < G_N_ELEMENTS (export_formats); i++)
     {
-      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-      g_autofree char *pattern = g_strconcat ("*.", export_formats[i].extension, NULL);
+      g_autoptr(GtkFileFilter) filter = NULL;
+      g_autofree char *pattern = NULL;
 
+      if (export_formats[i].trace != trace)
+        continue;
+      filter = gtk_file_filter_new ();
+      pattern = g_strconcat ("*.", export_formats[i].extension, NULL);
       gtk_file_filter_set_name (filter, _(export_formats[i].name));
       gtk_file_filter_add_pattern (filter, pattern);
       g_object_set_data (G_OBJECT (filter), "format", (gpointer) export_formats[i].format);
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->export_chooser), filter);
     }
-  name = g_strconcat (scenario != NULL && scenario->name != NULL ? scenario->name : "iovista", ".json", NULL);
+  if (trace)
+    {
+      const char *path = iov_live_view_get_source_path (self->live_view);
+      g_autofree char *base = path ? g_path_get_basename (path) : g_strdup ("iovista");
+      char *dot = strrchr (base, '.');
+
+      if (dot != NULL && dot != base)
+        *dot = '\0';
+      name = g_strconcat (base, "-traffic.json", NULL);
+    }
+  else
+    name = g_strconcat (scenario != NULL && scenario->name != NULL ? scenario->name : "iovista", ".json", NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->export_chooser), name);
   g_signal_connect_object (self->export_chooser, "response", G_CALLBACK (export_response_cb),
                            self, G_CONNECT_SWAPPED);

@@ -76,9 +76,7 @@ export_trace (const char *path,
   g_autoptr(GString) out = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
-  const IovTraceStats *stats;
   gsize len = 0;
-  guint64 t0, t1;
 
   if (!g_str_equal (format, "perfetto") && !g_str_equal (format, "csv"))
     return iov_cli_usage_error ("export", _("a trace exports its IOTLB traffic as perfetto or csv, not “%s”"),
@@ -117,19 +115,12 @@ export_trace (const char *path,
     iov_trace_document_feed (doc, text, len, 0);
   iov_trace_document_finish (doc);
 
-  stats = iov_trace_document_get_stats (doc);
-  if (!stats->have_ts)
+  /* the window's Export… of an opened trace writes the same bytes */
+  if (!iov_export_document_traffic (doc, format, out, &error))
     {
-      g_printerr (_("iovista-cli export: %s: no timed trace line (QEMU's log backend prints PID@SECONDS:EVENT)\n"),
-                  path);
+      g_printerr ("iovista-cli export: %s: %s\n", path, error->message);
       return IOV_CLI_EXIT_USAGE;
     }
-  t0 = stats->first_sec * G_GUINT64_CONSTANT (1000000000) + stats->first_usec * G_GUINT64_CONSTANT (1000);
-  t1 = stats->last_sec * G_GUINT64_CONSTANT (1000000000) + stats->last_usec * G_GUINT64_CONSTANT (1000);
-  if (g_str_equal (format, "perfetto"))
-    iov_export_traffic_perfetto (iov_trace_document_get_traffic (doc), t0, t1, out);
-  else
-    iov_export_traffic_csv (iov_trace_document_get_traffic (doc), t0, t1, out);
   if (!write_text (output, out, &error))
     {
       g_printerr ("iovista-cli export: %s\n", error->message);

@@ -84,6 +84,115 @@ iov_compare_run_text (JsonNode    *snapshot,
   return self;
 }
 
+struct _IovCompareReplay
+{
+  IovTraceDocument *doc;
+  IovCompare       *compare;
+  GArray           *event_lines;
+  GString          *args;
+  guint64           next;
+  guint64           end;
+};
+
+/**
+ * iov_compare_replay_new:
+ * @doc: a document that keeps its events (IOV_TRACE_DOCUMENT_KEEP_EVENTS)
+ */
+IovCompareReplay *
+iov_compare_replay_new (JsonNode          *snapshot,
+                        IovTraceDocument  *doc,
+                        GError           **error)
+{
+  g_autoptr(IovCompare) compare = NULL;
+  IovCompareReplay *self;
+  IovEventStore *store;
+
+  g_return_val_if_fail (snapshot != NULL, NULL);
+  g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (doc), NULL);
+
+  store = iov_trace_document_get_store (doc);
+  if (store == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           _("This trace keeps no events to replay"));
+      return NULL;
+    }
+  compare = iov_compare_new (snapshot, NULL, 0, error);
+  if (compare == NULL)
+    return NULL;
+  self = g_new0 (IovCompareReplay, 1);
+  self->doc = g_object_ref (doc);
+  self->compare = g_steal_pointer (&compare);
+  self->event_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->args = g_string_sized_new (256);
+  self->end = iov_event_store_get_n_events (store);
+  return self;
+}
+
+gboolean
+iov_compare_replay_step (IovCompareReplay *self,
+                         guint             max_events)
+{
+  IovEventStore *store = iov_trace_document_get_store (self->doc);
+  IovTraceCatalog *catalog = iov_trace_document_get_catalog (self->doc);
+  guint64 stop = MIN (self->end, self->next + max_events);
+
+  for (; self->next < stop; self->next++)
+    {
+      guint64 line = iov_trace_document_get_event_line (self->doc, self->next);
+      IovEventRecord record;
+      const char *name;
+
+      g_array_append_val (self->event_lines, line);
+      if (!iov_event_store_get (store, self->next, &record) ||
+          (name = iov_trace_catalog_get_name (catalog, record.event_id)) == NULL ||
+          strlen (name) >= 128)  /* as iov_compare_run_text() skips them */
+        continue;
+      g_string_truncate (self->args, 0);
+      iov_event_store_render_args (store, self->next, self->args);
+      iov_compare_feed (self->compare, record.ts_ns, line, name, self->args->str, self->args->len);
+    }
+  return self->next >= self->end;
+}
+
+void
+iov_compare_replay_get_progress (IovCompareReplay *self,
+                                 guint64          *done,
+                                 guint64          *total)
+{
+  if (done)
+    *done = self->next;
+  if (total)
+    *total = self->end;
+}
+
+IovCompareRun *
+iov_compare_replay_finish (IovCompareReplay *self)
+{
+  IovCompareRun *run;
+
+  g_return_val_if_fail (self->next >= self->end, NULL);
+
+  iov_compare_finish (self->compare);
+  run = g_new0 (IovCompareRun, 1);
+  run->result = iov_compare_to_json (self->compare);
+  run->event_lines = g_steal_pointer (&self->event_lines);
+  self->event_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  return run;
+}
+
+void
+iov_compare_replay_free (IovCompareReplay *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_object (&self->doc);
+  g_clear_pointer (&self->compare, iov_compare_free);
+  g_clear_pointer (&self->event_lines, g_array_unref);
+  g_string_free (self->args, TRUE);
+  g_free (self);
+}
+
 void
 iov_compare_run_free (IovCompareRun *self)
 {

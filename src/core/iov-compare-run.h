@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "iov-compare.h"
+#include "iov-trace-document.h"
 
 G_BEGIN_DECLS
 
@@ -33,6 +34,28 @@ IovCompareRun *iov_compare_run_text   (JsonNode            *snapshot,
                                        gsize                len,
                                        GError             **error);
 void           iov_compare_run_free   (IovCompareRun       *self);
+
+/* The same from a document's stored events, a slice at a time on the
+ * thread that feeds the document (a live VM's trace keeps growing: the
+ * events stored when the replay starts are replayed, the main loop keeps
+ * its share between slices).  Event i is trace line
+ * iov_trace_document_get_event_line(i), the arguments the text QEMU
+ * printed (iov_event_store_render_args()): the result is
+ * iov_compare_run_text()'s on the same lines. */
+typedef struct _IovCompareReplay IovCompareReplay;
+
+IovCompareReplay *iov_compare_replay_new    (JsonNode          *snapshot,
+                                             IovTraceDocument  *doc,
+                                             GError           **error);
+/* Replays up to @max_events more; TRUE once every event is. */
+gboolean          iov_compare_replay_step   (IovCompareReplay  *self,
+                                             guint              max_events);
+void              iov_compare_replay_get_progress (IovCompareReplay *self,
+                                                   guint64          *done,
+                                                   guint64          *total);
+/* After the last step: the run (transfer full). */
+IovCompareRun    *iov_compare_replay_finish (IovCompareReplay  *self);
+void              iov_compare_replay_free   (IovCompareReplay  *self);
 /* The event of trace line @line; G_MAXUINT64 when it is none. */
 guint64        iov_compare_run_event_of_line (IovCompareRun *self,
                                               guint64        line);
@@ -49,5 +72,6 @@ char          *iov_compare_range_label (const IovProfile   *first,
                                         const IovProfile   *last);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovCompareRun, iov_compare_run_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovCompareReplay, iov_compare_replay_free)
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -435,4 +436,38 @@ iov_export_traffic_perfetto (IovTraffic *traffic,
   json_generator_set_root (gen, root);
   text = json_generator_to_data (gen, NULL);
   g_string_append (out, text);
+}
+
+gboolean
+iov_export_document_traffic (IovTraceDocument  *doc,
+                             const char        *format,
+                             GString           *out,
+                             GError           **error)
+{
+  const IovTraceStats *stats;
+  guint64 t0, t1;
+
+  g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (doc), FALSE);
+  g_return_val_if_fail (format != NULL && out != NULL, FALSE);
+
+  if (!g_str_equal (format, "perfetto") && !g_str_equal (format, "csv"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("a trace exports its IOTLB traffic as perfetto or csv, not “%s”"), format);
+      return FALSE;
+    }
+  stats = iov_trace_document_get_stats (doc);
+  if (!stats->have_ts)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("no timed trace line (QEMU's log backend prints PID@SECONDS:EVENT)"));
+      return FALSE;
+    }
+  t0 = stats->first_sec * G_GUINT64_CONSTANT (1000000000) + stats->first_usec * G_GUINT64_CONSTANT (1000);
+  t1 = stats->last_sec * G_GUINT64_CONSTANT (1000000000) + stats->last_usec * G_GUINT64_CONSTANT (1000);
+  if (g_str_equal (format, "perfetto"))
+    iov_export_traffic_perfetto (iov_trace_document_get_traffic (doc), t0, t1, out);
+  else
+    iov_export_traffic_csv (iov_trace_document_get_traffic (doc), t0, t1, out);
+  return TRUE;
 }

@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "iov-system.h"
+#include "iov-trace-document.h"
 #include "iov-traffic.h"
 
 G_BEGIN_DECLS
@@ -43,5 +44,14 @@ void iov_export_traffic_perfetto (IovTraffic *traffic,
                                   guint64     t0_ns,
                                   guint64     t1_ns,
                                   GString    *out);
+
+/* @doc's traffic as @format ("perfetto" or "csv"), its seconds from the
+ * trace's first timed line to its last: what `iovista-cli export TRACE`
+ * writes, and the window's Export… of an opened trace or recording, so
+ * the two give the same bytes. FALSE when no line has a time. */
+gboolean iov_export_document_traffic (IovTraceDocument  *doc,
+                                      const char        *format,
+                                      GString           *out,
+                                      GError           **error);
 
 G_END_DECLS

@@ -38,17 +38,23 @@
  *     each map the same pages, so an identical mapping counts its address
  *     spaces and goes when the last of them unmaps it.
  * Every applied change is logged with its time; a checkpoint of the live
- * set is kept every max(CHECKPOINT_MIN, live) changes, so the checkpoints
- * take no more room than the log and a query replays a bounded tail. */
+ * set, in the order queries return it, is kept every max(CHECKPOINT_MIN,
+ * live / CHECKPOINT_SHARE) changes: its 4-byte entries take no more room
+ * than the 16-byte changes they follow, and a query copies the checkpoint
+ * and sorts only the tail after it (a quarter of the live set at most).
+ * A diff over a span with fewer changes than mappings live reads those
+ * changes alone. */
 
-#define CHECKPOINT_MIN 4096
-#define NOT_REMOVED    G_MAXUINT64
+#define CHECKPOINT_MIN   4096
+#define CHECKPOINT_SHARE 4
+#define NOT_REMOVED      G_MAXUINT64
 
 typedef struct
 {
   IovMapping m;
   guint64    removed_at;   /* index of the change that removed it */
   guint      refs;         /* VT-d: the address spaces that mapped it */
+  guint32    added_at;     /* index of the change that added it (a GArray's length fits) */
 } Record;
 
 typedef struct
@@ -85,6 +91,11 @@ typedef enum
   EV_VIOMMU_RESET,
   EV_VTD_WALK,
   EV_VTD_UNMAP_WHOLE,
+  EV_VTD_INV_DESC,
+  EV_VTD_INV_CC,
+  EV_VTD_SWITCH,
+  EV_VTD_REPLAY_CE,
+  EV_VTD_WALK_OTHER,
 } EventKind;
 
 static const IovTraceNameKind event_kinds[] = {
@@ -98,9 +109,22 @@ static const IovTraceNameKind event_kinds[] = {
   { "virtio_iommu_device_reset", EV_VIOMMU_RESET },
   { "vtd_page_walk_one", EV_VTD_WALK },
   { "vtd_as_unmap_whole", EV_VTD_UNMAP_WHOLE },
+  { "vtd_inv_desc", EV_VTD_INV_DESC },
+  { "vtd_inv_desc_cc_devices", EV_VTD_INV_CC },
+  { "vtd_inv_desc_cc_device", EV_VTD_INV_CC },
+  { "vtd_switch_address_space", EV_VTD_SWITCH },
+  { "vtd_replay_ce_valid", EV_VTD_REPLAY_CE },
+  { "vtd_page_walk_level", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_one_skip_map", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_one_skip_unmap", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_skip_read", EV_VTD_WALK_OTHER },
+  { "vtd_page_walk_skip_reserve", EV_VTD_WALK_OTHER },
 };
 
-/* virtio-iommu: from @ts on, @endpoint is in @domain (or in none: -1),
+#define UNKNOWN_DOMAIN (-2)
+
+/* virtio-iommu: from @ts on, @endpoint is in @domain (or in none: -1, or
+ * VT-d's device in a domain the trace does not name: UNKNOWN_DOMAIN),
  * so that the window can show a device's mappings at any instant. */
 typedef struct
 {
@@ -124,6 +148,22 @@ struct _IovMappings
   GByteArray *kind_by_id;
   GArray     *scratch;      /* guint32 */
   GArray     *attachments;  /* Attachment, times never decreasing */
+  GHashTable *attached;     /* endpoint + 1 → its domain + 1, now */
+
+  /* VT-d (issue L): which device's tables the walk under way reads. QEMU
+   * names the domain in each vtd_page_walk_one, never the device; the
+   * device is known only where the walk follows, in the same thread and
+   * with nothing else between, a device-selective context-cache
+   * invalidation of that device and its address-space switch (QEMU walks
+   * it then: vtd_context_device_invalidate), or vfio's replay of it
+   * (vtd_replay_ce_valid). Anything else on that thread ends it. */
+  guint32     vtd_tid;
+  guint32     ctx_sid;        /* the invalidation's source-id … */
+  guint32     ctx_keep;       /* … and the devfn bits its function mask keeps */
+  gboolean    ctx_pending;
+  gint64      walk_endpoint;  /* the device walked, or -1 */
+  guint64     n_vtd_walked;   /* walk lines with a known device */
+  guint64     n_vtd_walks;    /* vtd_page_walk_one lines */
 
   guint64     n_events;
   guint64     n_refused;
@@ -153,6 +193,8 @@ iov_mappings_new (void)
   self->kind_by_id = g_byte_array_new ();
   self->scratch = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->attachments = g_array_new (FALSE, FALSE, sizeof (Attachment));
+  self->attached = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->walk_endpoint = -1;
   return self;
 }
 
@@ -171,6 +213,7 @@ iov_mappings_free (IovMappings *self)
   g_byte_array_unref (self->kind_by_id);
   g_array_unref (self->scratch);
   g_array_unref (self->attachments);
+  g_hash_table_unref (self->attached);
   g_free (self);
 }
 
@@ -259,14 +302,36 @@ overlapping (IovMappings *self,
   return partial;
 }
 
+/* Domains in the order of iov_mappings_at()'s output: by their label's number. */
+static int
+compare_domains (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      user_data)
+{
+  IovMappings *self = user_data;
+  const Domain *da = g_ptr_array_index (self->domains, *(const guint32 *) a);
+  const Domain *db = g_ptr_array_index (self->domains, *(const guint32 *) b);
+
+  if (da->number != db->number)
+    return da->number < db->number ? -1 : 1;
+  return strcmp (da->label, db->label);
+}
+
+/* The live set, in the order iov_mappings_at() returns (by domain, then
+ * start: a domain's mappings never overlap), so that a query merges the
+ * changes after it instead of sorting everything. */
 static void
 take_checkpoint (IovMappings *self)
 {
   Checkpoint cp = { self->changes->len, g_array_sized_new (FALSE, FALSE, sizeof (guint32), self->n_live) };
+  g_autoptr(GArray) order = g_array_sized_new (FALSE, FALSE, sizeof (guint32), self->domains->len);
 
-  for (guint i = 0; i < self->domains->len; i++)
+  for (guint32 i = 0; i < self->domains->len; i++)
+    g_array_append_val (order, i);
+  g_array_sort_with_data (order, compare_domains, self);
+  for (guint o = 0; o < order->len; o++)
     {
-      Domain *d = g_ptr_array_index (self->domains, i);
+      Domain *d = g_ptr_array_index (self->domains, g_array_index (order, guint32, o));
 
       for (GTreeNode *n = g_tree_node_first (d->live); n != NULL; n = g_tree_node_next (n))
         {
@@ -287,7 +352,7 @@ log_change (IovMappings *self,
   Change c = { self->last_ts, record, add };
 
   g_array_append_val (self->changes, c);
-  if (++self->since_checkpoint >= MAX (CHECKPOINT_MIN, self->n_live))
+  if (++self->since_checkpoint >= MAX (CHECKPOINT_MIN, self->n_live / CHECKPOINT_SHARE))
     take_checkpoint (self);
 }
 
@@ -301,7 +366,7 @@ add (IovMappings *self,
      gboolean     shared)
 {
   Domain *d = g_ptr_array_index (self->domains, domain);
-  Record r = { { start, end, phys, flags, domain }, NOT_REMOVED, 1 };
+  Record r = { { start, end, phys, flags, domain }, NOT_REMOVED, 1, self->changes->len };
 
   if (end >= start && !d->freed)
     overlapping (self, d, start, end);
@@ -402,6 +467,15 @@ numbers (const char **pos,
   return iov_trace_args_next_number (pos, end, k1, v1) && iov_trace_args_next_number (pos, end, k2, v2);
 }
 
+static int
+compare_u32 (gconstpointer a,
+             gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
 static void
 attach (IovMappings *self,
         guint32      endpoint,
@@ -410,26 +484,34 @@ attach (IovMappings *self,
   Attachment a = { self->last_ts, endpoint, domain };
 
   g_array_append_val (self->attachments, a);
+  if (domain >= 0)
+    g_hash_table_insert (self->attached, GUINT_TO_POINTER (endpoint + 1), GINT_TO_POINTER (domain + 1));
+  else
+    g_hash_table_remove (self->attached, GUINT_TO_POINTER (endpoint + 1));
 }
 
-/* Every endpoint in @domain (-1: in any) leaves it. */
+/* Every endpoint in @domain (-1: in any) leaves it: the endpoints attached
+ * now, not the whole history (a long trace resets many times). */
 static void
 detach_all (IovMappings *self,
             gint32       domain)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr(GArray) leaving = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GHashTableIter iter;
+  gpointer key, value;
 
-  /* the latest attachment of each endpoint, from the end */
-  for (guint i = self->attachments->len; i-- > 0;)
-    {
-      Attachment a = g_array_index (self->attachments, Attachment, i);
+  g_hash_table_iter_init (&iter, self->attached);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (domain < 0 || GPOINTER_TO_INT (value) - 1 == domain)
+      {
+        guint32 endpoint = GPOINTER_TO_UINT (key) - 1;
 
-      if (g_hash_table_contains (seen, GUINT_TO_POINTER (a.endpoint + 1)))
-        continue;
-      g_hash_table_add (seen, GUINT_TO_POINTER (a.endpoint + 1));
-      if (a.domain >= 0 && (domain < 0 || a.domain == domain))
-        attach (self, a.endpoint, -1);
-    }
+        g_array_append_val (leaving, endpoint);
+      }
+  /* in endpoint order, so that the log does not depend on the hash's */
+  g_array_sort (leaving, compare_u32);
+  for (guint i = 0; i < leaving->len; i++)
+    attach (self, g_array_index (leaving, guint32, i), -1);
 }
 
 static void
@@ -518,10 +600,20 @@ vtd_walk (IovMappings        *self,
   guint32 domain;
 
   self->n_events++;
+  self->n_vtd_walks++;
   if (!token_after (&p, stop, "domain ", &label, &label_len) || !numbers (&p, stop, " iova 0x", &iova, " -> gpa 0x", &gpa) ||
       !numbers (&p, stop, " mask 0x", &mask, " perm ", &perm))
     return;
   domain = domain_of (self, label, label_len);
+  /* the walked device is in the domain its context entry names */
+  if (self->walk_endpoint >= 0 && (!line->has_tid || line->tid == self->vtd_tid))
+    {
+      gpointer now = g_hash_table_lookup (self->attached, GINT_TO_POINTER (self->walk_endpoint + 1));
+
+      self->n_vtd_walked++;
+      if (GPOINTER_TO_INT (now) != (int) domain + 1)
+        attach (self, (guint32) self->walk_endpoint, (gint32) domain);
+    }
   if (perm != 0)
     add (self, domain, iova, iova + mask, gpa, (guint32) perm, TRUE);
   else
@@ -535,6 +627,101 @@ vtd_walk (IovMappings        *self,
     }
 }
 
+/* "BB:DD.F" after @key, as a PCI source-id (bus << 8 | devfn). */
+static gboolean
+bdf_after (const IovTraceLine *line,
+           const char         *key,
+           guint32            *sid)
+{
+  const char *p = line->args, *end = line->args + line->args_len;
+  gsize klen = strlen (key);
+  guint64 part[3] = { 0, 0, 0 };
+
+  for (; p + klen <= end && memcmp (p, key, klen) != 0; p++)
+    ;
+  if (p + klen > end)
+    return FALSE;
+  p += klen;
+  for (guint k = 0; k < 3; k++)
+    {
+      guint n = 0;
+
+      for (; p < end && g_ascii_isxdigit (*p) && n < 4; p++, n++)
+        part[k] = part[k] * 16 + g_ascii_xdigit_value (*p);
+      if (n == 0 || (k < 2 && (p >= end || *p != (k == 0 ? ':' : '.'))))
+        return FALSE;
+      p += k < 2;
+    }
+  if (part[0] > 0xff || part[1] > 0x1f || part[2] > 7)
+    return FALSE;
+  *sid = (guint32) (part[0] << 8 | part[1] << 3 | part[2]);
+  return TRUE;
+}
+
+/* The lines that say which device a VT-d walk reads (see vtd_tid). */
+static void
+vtd_attribute (IovMappings        *self,
+               EventKind           kind,
+               const IovTraceLine *line)
+{
+  guint32 tid = line->has_tid ? line->tid : 0;
+  guint32 sid;
+
+  if (tid != self->vtd_tid && kind != EV_VTD_INV_DESC && kind != EV_VTD_REPLAY_CE)
+    return;
+  switch (kind)
+    {
+    case EV_VTD_INV_DESC:
+      {
+        const char *p = line->args, *stop = line->args + line->args_len;
+        guint64 lo;
+        static const guint32 masked[4] = { 0, 4, 6, 7 };
+
+        self->vtd_tid = tid;
+        self->walk_endpoint = -1;
+        /* context-cache, device-selective: granularity (bits 5:4) 3, the
+         * source-id in bits 47:32, the function mask in bits 49:48 */
+        /* "invalidate desc type context-cache high 0x… low 0x…": most
+         * descriptors are IOTLB ones, told apart by one compare */
+        self->ctx_pending = line->args_len > 40 && memcmp (line->args + 21, "context-cache ", 14) == 0 &&
+                            iov_trace_args_next_number (&p, stop, " low 0x", &lo) && ((lo >> 4) & 3) == 3;
+        if (self->ctx_pending)
+          {
+            self->ctx_sid = (guint32) ((lo >> 32) & 0xffff);
+            self->ctx_keep = ~masked[(lo >> 48) & 3] & 0xffff;
+          }
+      }
+      break;
+    case EV_VTD_INV_CC:
+      break;   /* QEMU's own lines of that invalidation */
+    case EV_VTD_SWITCH:
+      self->walk_endpoint = -1;
+      if (self->ctx_pending && bdf_after (line, "Device ", &sid) &&
+          (sid & self->ctx_keep) == (self->ctx_sid & self->ctx_keep))
+        {
+          /* its context entry was read again: its domain is unknown
+           * until the walk names one (there may be none to walk) */
+          self->walk_endpoint = sid;
+          if (line->has_ts)
+            self->last_ts = MAX (self->last_ts, line->ts_ns);
+          attach (self, sid, UNKNOWN_DOMAIN);
+        }
+      break;
+    case EV_VTD_REPLAY_CE:
+      self->vtd_tid = tid;
+      self->ctx_pending = FALSE;
+      self->walk_endpoint = bdf_after (line, "device ", &sid) ? (gint64) sid : -1;
+      break;
+    case EV_VTD_WALK_OTHER:
+      break;
+    default:
+      /* anything else on that thread: not that walk */
+      self->ctx_pending = FALSE;
+      self->walk_endpoint = -1;
+      break;
+    }
+}
+
 /* The lines that matter, away from the test that every line passes. */
 static G_GNUC_NO_INLINE void
 feed_kind (IovMappings        *self,
@@ -543,8 +730,13 @@ feed_kind (IovMappings        *self,
 {
   if (kind == 0)
     kind = iov_trace_classify_line (self->kind_by_id, event_kinds, G_N_ELEMENTS (event_kinds), EV_OTHER, line);
-  if (kind == EV_OTHER)
-    return;
+  if (kind == EV_OTHER || kind >= EV_VTD_INV_DESC)
+    {
+      /* a line between the switch and the walk ends what it said */
+      if (self->ctx_pending || self->walk_endpoint >= 0 || kind != EV_OTHER)
+        vtd_attribute (self, kind, line);
+      return;
+    }
   if (line->has_ts)
     self->last_ts = MAX (self->last_ts, line->ts_ns);
   if (kind == EV_VTD_WALK)
@@ -564,7 +756,7 @@ iov_mappings_feed (IovMappings        *self,
   g_return_if_fail (self != NULL);
 
   kind = iov_trace_classify_cached (self->kind_by_id, line, EV_OTHER);
-  if (kind != EV_OTHER)
+  if (kind != EV_OTHER || self->ctx_pending || self->walk_endpoint >= 0)
     feed_kind (self, kind, line);
 }
 
@@ -643,8 +835,10 @@ iov_mappings_at (IovMappings *self,
                  guint64      ts_ns)
 {
   GArray *out = g_array_new (FALSE, FALSE, sizeof (IovMapping));
+  g_autoptr(GArray) kept = NULL;
+  g_autoptr(GArray) added = g_array_new (FALSE, FALSE, sizeof (IovMapping));
   guint64 n = 0, from = 0;
-  guint lo;
+  guint lo, i = 0, j = 0;
 
   g_return_val_if_fail (self != NULL, out);
 
@@ -655,25 +849,74 @@ iov_mappings_at (IovMappings *self,
     {
       const Checkpoint *cp = &g_array_index (self->checkpoints, Checkpoint, lo - 1);
 
+      /* what the checkpoint held and is still there: in order already */
       from = cp->n_changes;
-      for (guint i = 0; i < cp->live->len; i++)
+      kept = g_array_sized_new (FALSE, FALSE, sizeof (IovMapping), cp->live->len);
+      for (guint k = 0; k < cp->live->len; k++)
         {
-          const Record *r = &g_array_index (self->records, Record, g_array_index (cp->live, guint32, i));
+          const Record *r = &g_array_index (self->records, Record, g_array_index (cp->live, guint32, k));
 
           if (r->removed_at >= n)
-            g_array_append_val (out, r->m);
+            g_array_append_val (kept, r->m);
         }
     }
-  for (guint64 i = from; i < n; i++)
+  /* what came after it and is still there: sorted, then merged in */
+  for (guint64 k = from; k < n; k++)
     {
-      const Change *c = &g_array_index (self->changes, Change, i);
+      const Change *c = &g_array_index (self->changes, Change, k);
       const Record *r = &g_array_index (self->records, Record, c->record);
 
       if (c->add && r->removed_at >= n)
-        g_array_append_val (out, r->m);
+        g_array_append_val (added, r->m);
     }
-  g_array_sort_with_data (out, compare_mappings, self);
+  g_array_sort_with_data (added, compare_mappings, self);
+  if (kept == NULL || kept->len == 0)
+    {
+      g_array_unref (out);
+      return g_steal_pointer (&added);
+    }
+  if (added->len == 0)
+    {
+      g_array_unref (out);
+      return g_steal_pointer (&kept);
+    }
+  g_array_set_size (out, kept->len + added->len);
+  for (guint k = 0; k < out->len; k++)
+    {
+      const IovMapping *x = i < kept->len ? &g_array_index (kept, IovMapping, i) : NULL;
+      const IovMapping *y = j < added->len ? &g_array_index (added, IovMapping, j) : NULL;
+
+      if (y == NULL || (x != NULL && iov_mappings_compare (self, x, y) <= 0))
+        g_array_index (out, IovMapping, k) = *x, i++;
+      else
+        g_array_index (out, IovMapping, k) = *y, j++;
+    }
   return out;
+}
+
+/* Drops the mappings @a and @b (each sorted) have in common. */
+static void
+cancel_common (IovMappings *self,
+               GArray      *a,
+               GArray      *b)
+{
+  guint i = 0, j = 0, na = 0, nb = 0;
+
+  while (i < a->len || j < b->len)
+    {
+      const IovMapping *x = i < a->len ? &g_array_index (a, IovMapping, i) : NULL;
+      const IovMapping *y = j < b->len ? &g_array_index (b, IovMapping, j) : NULL;
+      int c = x == NULL ? 1 : y == NULL ? -1 : iov_mappings_compare (self, x, y);
+
+      if (c < 0 && x != NULL)
+        g_array_index (a, IovMapping, na++) = *x, i++;
+      else if (c > 0 && y != NULL)
+        g_array_index (b, IovMapping, nb++) = *y, j++;
+      else
+        i++, j++;
+    }
+  g_array_set_size (a, na);
+  g_array_set_size (b, nb);
 }
 
 void
@@ -683,29 +926,54 @@ iov_mappings_diff (IovMappings  *self,
                    GArray      **added,
                    GArray      **removed)
 {
-  g_autoptr(GArray) a = NULL;
-  g_autoptr(GArray) b = NULL;
-  guint i = 0, j = 0;
+  guint64 n1, n2, live = 0;
+  guint lo;
 
   g_return_if_fail (self != NULL);
 
-  a = iov_mappings_at (self, t1_ns);
-  b = iov_mappings_at (self, t2_ns);
+  /* backwards in time: what was removed going forward was added */
+  if (t2_ns < t1_ns)
+    {
+      iov_mappings_diff (self, t2_ns, t1_ns, removed, added);
+      return;
+    }
   *added = g_array_new (FALSE, FALSE, sizeof (IovMapping));
   *removed = g_array_new (FALSE, FALSE, sizeof (IovMapping));
-  while (i < a->len || j < b->len)
-    {
-      const IovMapping *x = i < a->len ? &g_array_index (a, IovMapping, i) : NULL;
-      const IovMapping *y = j < b->len ? &g_array_index (b, IovMapping, j) : NULL;
-      int c = x == NULL ? 1 : y == NULL ? -1 : iov_mappings_compare (self, x, y);
+  n1 = at_most (self->changes, offsetof (Change, ts), t1_ns);
+  n2 = at_most (self->changes, offsetof (Change, ts), t2_ns);
+  lo = at_most (self->checkpoints, offsetof (Checkpoint, n_changes), n2);
+  if (lo > 0)
+    live = g_array_index (self->checkpoints, Checkpoint, lo - 1).live->len;
 
-      if (c < 0)
-        g_array_append_val (*removed, *x), i++;
-      else if (c > 0)
-        g_array_append_val (*added, *y), j++;
-      else
-        i++, j++;
+  /* A span with fewer changes than mappings live: its changes say it (a
+   * mapping there at @t1_ns and gone at @t2_ns was removed in between),
+   * without listing everything mapped at either end. */
+  if (n2 - n1 <= MAX (CHECKPOINT_MIN, 2 * live))
+    {
+      for (guint64 k = n1; k < n2; k++)
+        {
+          const Change *c = &g_array_index (self->changes, Change, k);
+          const Record *r = &g_array_index (self->records, Record, c->record);
+
+          if (c->add && r->removed_at >= n2)
+            g_array_append_val (*added, r->m);
+          else if (!c->add && r->added_at < n1)
+            g_array_append_val (*removed, r->m);
+        }
+      g_array_sort_with_data (*added, compare_mappings, self);
+      g_array_sort_with_data (*removed, compare_mappings, self);
+      /* removed and made again the same: no difference */
+      cancel_common (self, *removed, *added);
+      return;
     }
+  {
+    g_autoptr(GArray) a = iov_mappings_at (self, t1_ns);
+    g_autoptr(GArray) b = iov_mappings_at (self, t2_ns);
+
+    g_array_append_vals (*removed, a->data, a->len);
+    g_array_append_vals (*added, b->data, b->len);
+    cancel_common (self, *removed, *added);
+  }
 }
 
 GPtrArray *
@@ -730,6 +998,11 @@ iov_mappings_get_notes (IovMappings *self)
                                              ? "they removed what the virtio_iommu_unmap_done lines after them say"
                                              : "the trace has no virtio_iommu_unmap_done to say what they removed, "
                                                "so their mappings are kept"));
+  if (self->n_vtd_walks > 0)
+    g_ptr_array_add (notes, g_strdup ("VT-d's domains are named as vtd_page_walk_one prints them: QEMU 5.2 prints the "
+                                      "number in decimal after \"0x\", 7.2 in hex; a device's domain is known only "
+                                      "where QEMU walks its tables right after a device-selective context "
+                                      "invalidation of it, or replays them for vfio"));
   if (self->n_unmap_whole > 0)
     g_ptr_array_add (notes, g_strdup_printf ("%" G_GUINT64_FORMAT " vtd_as_unmap_whole lines name a device, not a "
                                              "domain: the VT-d mappings after them may still show ranges QEMU dropped",
@@ -737,15 +1010,15 @@ iov_mappings_get_notes (IovMappings *self)
   return notes;
 }
 
-gboolean
-iov_mappings_domain_of_endpoint (IovMappings *self,
-                                 guint32      endpoint,
-                                 guint64      ts_ns,
-                                 guint32     *domain)
+IovMappingsEndpoint
+iov_mappings_endpoint_at (IovMappings *self,
+                          guint32      endpoint,
+                          guint64      ts_ns,
+                          guint32     *domain)
 {
-  gint32 found = -1;
+  gint32 found = UNKNOWN_DOMAIN;
 
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (self != NULL, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
 
   /* few attachments (one per endpoint and boot): a plain walk */
   for (guint i = 0; i < self->attachments->len; i++)
@@ -757,9 +1030,20 @@ iov_mappings_domain_of_endpoint (IovMappings *self,
       if (a->endpoint == endpoint)
         found = a->domain;
     }
+  if (found == UNKNOWN_DOMAIN)
+    return IOV_MAPPINGS_ENDPOINT_UNKNOWN;
   if (found < 0)
-    return FALSE;
+    return IOV_MAPPINGS_ENDPOINT_NONE;
   if (domain != NULL)
     *domain = (guint32) found;
-  return TRUE;
+  return IOV_MAPPINGS_ENDPOINT_IN_DOMAIN;
+}
+
+gboolean
+iov_mappings_domain_of_endpoint (IovMappings *self,
+                                 guint32      endpoint,
+                                 guint64      ts_ns,
+                                 guint32     *domain)
+{
+  return iov_mappings_endpoint_at (self, endpoint, ts_ns, domain) == IOV_MAPPINGS_ENDPOINT_IN_DOMAIN;
 }

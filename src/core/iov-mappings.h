@@ -65,9 +65,28 @@ int          iov_mappings_compare           (IovMappings        *self,
                                              const IovMapping   *a,
                                              const IovMapping   *b);
 
-/* virtio-iommu: the domain @endpoint (a PCI device's SID: bus << 8 |
- * devfn) was attached to at @ts_ns (times as for iov_mappings_at()), as
- * IovMapping's .domain; FALSE when it was in none. */
+typedef enum
+{
+  IOV_MAPPINGS_ENDPOINT_UNKNOWN,    /* the trace does not say */
+  IOV_MAPPINGS_ENDPOINT_NONE,       /* in no domain (virtio-iommu: detached, freed, reset) */
+  IOV_MAPPINGS_ENDPOINT_IN_DOMAIN,
+} IovMappingsEndpoint;
+
+/* Where @endpoint (a PCI device's SID: bus << 8 | devfn) was at @ts_ns
+ * (times as for iov_mappings_at()), *@domain as IovMapping's .domain.
+ * virtio-iommu's attach and detach requests say it exactly. VT-d's trace
+ * names a device's domain only where QEMU walks its tables right after a
+ * device-selective context-cache invalidation of it (QEMU 5.2 walks every
+ * device then; later releases only those with a MAP notifier, vfio's) or
+ * replays them for vfio (vtd_replay_ce_valid): from such an invalidation
+ * until the walk names one, and for a device never walked so, the domain
+ * is unknown, never guessed. */
+IovMappingsEndpoint iov_mappings_endpoint_at (IovMappings *self,
+                                              guint32      endpoint,
+                                              guint64      ts_ns,
+                                              guint32     *domain);
+
+/* TRUE when iov_mappings_endpoint_at() finds @endpoint in a domain. */
 gboolean     iov_mappings_domain_of_endpoint (IovMappings   *self,
                                               guint32        endpoint,
                                               guint64        ts_ns,

@@ -227,6 +227,12 @@ iov_mtree_parse_range_line (const char    *line,
 
       if (read_hex (&h, &r.offset) && *h == '\0')
         {
+          /* A region ends within 2^64: QEMU never prints an offset that
+           * puts the range past it.  Not a range line, then (it is kept
+           * with the lines not understood), rather than a notifier that
+           * ends below its start. */
+          if (r.offset > G_MAXUINT64 - (r.end - r.start))
+            return FALSE;
           r.has_offset = TRUE;
           *at = '\0';
           g_strchomp (rest);

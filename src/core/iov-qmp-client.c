@@ -17,6 +17,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "iov-json.h"
 #include "iov-qmp-client.h"
 #include "iov-qmp-policy.h"
 
@@ -665,8 +666,8 @@ arm_reply_timeout (IovQmpClient *self)
 static GError *
 error_from_qmp (JsonObject *err)
 {
-  const char *klass = json_object_get_string_member_with_default (err, "class", "GenericError");
-  const char *desc = json_object_get_string_member_with_default (err, "desc", "");
+  const char *klass = iov_json_string (err, "class", "GenericError");
+  const char *desc = iov_json_string (err, "desc", "");
   IovQmpError code = IOV_QMP_ERROR_COMMAND_FAILED;
 
   if (g_str_equal (klass, "GenericError"))
@@ -714,22 +715,67 @@ capabilities_cb (GObject      *source,
     }
 }
 
+/* QEMU's JSON is UTF-8 (its writer escapes the rest); json-glib takes a
+ * "\udc00" escape from a peer as it comes and makes a string that is not.
+ * Repaired here, once, so that nothing read from QMP carries such text
+ * into a snapshot (U+FFFD where it was wrong); names too. */
+static void
+make_text (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *obj = json_node_get_object (node);
+      g_autoptr(GList) names = json_object_get_members (obj);
+
+      for (GList *l = names; l != NULL; l = l->next)
+        {
+          JsonNode *member = json_object_get_member (obj, l->data);
+
+          if (!g_utf8_validate (l->data, -1, NULL))
+            {
+              g_autofree char *name = g_utf8_make_valid (l->data, -1);
+              g_autoptr(JsonNode) moved = json_node_ref (member);
+
+              json_object_remove_member (obj, l->data);
+              make_text (moved);
+              json_object_set_member (obj, name, g_steal_pointer (&moved));
+            }
+          else
+            make_text (member);
+        }
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        make_text (json_array_get_element (array, i));
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING &&
+           !g_utf8_validate (json_node_get_string (node), -1, NULL))
+    {
+      g_autofree char *text = g_utf8_make_valid (json_node_get_string (node), -1);
+
+      json_node_set_string (node, text);
+    }
+}
+
 static gboolean
 handle_greeting (IovQmpClient *self,
                  JsonObject   *obj)
 {
-  JsonObject *qmp = json_object_get_object_member (obj, "QMP");
-  JsonObject *version = qmp ? json_object_get_object_member (qmp, "version") : NULL;
-  JsonObject *qemu = version ? json_object_get_object_member (version, "qemu") : NULL;
+  JsonObject *qmp = iov_json_object (obj, "QMP");
+  JsonObject *version = qmp ? iov_json_object (qmp, "version") : NULL;
+  JsonObject *qemu = version ? iov_json_object (version, "qemu") : NULL;
   GTask *task;
 
   if (qemu == NULL)
     return FALSE;
 
   {
-    gint64 major = json_object_get_int_member_with_default (qemu, "major", 0);
-    gint64 minor = json_object_get_int_member_with_default (qemu, "minor", 0);
-    gint64 micro = json_object_get_int_member_with_default (qemu, "micro", 0);
+    gint64 major = iov_json_int (qemu, "major", 0);
+    gint64 minor = iov_json_int (qemu, "minor", 0);
+    gint64 micro = iov_json_int (qemu, "micro", 0);
 
     /* No release numbers a part past 65535 (what a snapshot may say):
      * a peer that claims one is not QEMU (found by fuzz-qmp-stream) */
@@ -749,7 +795,7 @@ handle_greeting (IovQmpClient *self,
   g_free (self->version);
   self->version = g_strdup_printf ("%u.%u.%u", self->major, self->minor, self->micro);
   g_free (self->package);
-  self->package = g_strdup (json_object_get_string_member_with_default (version, "package", ""));
+  self->package = g_strdup (iov_json_string (version, "package", ""));
   g_clear_pointer (&self->policy, iov_qmp_policy_free);
   self->policy = iov_qmp_policy_new (self->major, self->minor, self->micro, self->package);
   self->greeted = TRUE;
@@ -792,6 +838,7 @@ handle_line (IovQmpClient *self,
       g_debug ("ignoring a line that is not a JSON object (%" G_GSIZE_FORMAT " bytes)", length);
       return;
     }
+  make_text (root);
   obj = json_node_get_object (root);
 
   if (!self->greeted)
@@ -806,15 +853,15 @@ handle_line (IovQmpClient *self,
 
   if (json_object_has_member (obj, "event"))
     {
-      const char *name = json_object_get_string_member_with_default (obj, "event", "");
+      const char *name = iov_json_string (obj, "event", "");
       JsonNode *data = json_object_get_member (obj, "data");
-      JsonObject *ts = json_object_has_member (obj, "timestamp") ? json_object_get_object_member (obj, "timestamp") : NULL;
+      JsonObject *ts = json_object_has_member (obj, "timestamp") ? iov_json_object (obj, "timestamp") : NULL;
       gint64 us = -1;
 
       if (ts)
         {
-          gint64 s = json_object_get_int_member_with_default (ts, "seconds", -1);
-          gint64 u = json_object_get_int_member_with_default (ts, "microseconds", -1);
+          gint64 s = iov_json_int (ts, "seconds", -1);
+          gint64 u = iov_json_int (ts, "microseconds", -1);
 
           if (s >= 0 && u >= 0)
             us = s * G_USEC_PER_SEC + u;
@@ -861,7 +908,7 @@ handle_line (IovQmpClient *self,
 
       if (json_object_has_member (obj, "error"))
         {
-          JsonObject *err = json_object_get_object_member (obj, "error");
+          JsonObject *err = iov_json_object (obj, "error");
           g_autoptr(JsonObject) empty = json_object_new ();
 
           g_task_return_error (task, error_from_qmp (err ? err : empty));

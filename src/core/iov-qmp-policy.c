@@ -16,6 +16,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "iov-json.h"
 #include "iov-qmp-client.h"
 #include "iov-qmp-policy.h"
 
@@ -125,8 +126,8 @@ iov_qmp_policy_set_schema (IovQmpPolicy  *self,
 
       if (entry == NULL)
         continue;
-      meta = json_object_get_string_member_with_default (entry, "meta-type", NULL);
-      name = json_object_get_string_member_with_default (entry, "name", NULL);
+      meta = iov_json_string (entry, "meta-type", NULL);
+      name = iov_json_string (entry, "name", NULL);
       if (meta == NULL || name == NULL || !g_str_equal (meta, "command"))
         continue;
       if (json_object_has_member (entry, "features"))

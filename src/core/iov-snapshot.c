@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "iov-json.h"
 #include "iov-snapshot.h"
 #include "iov-types.h"
 
@@ -147,16 +148,31 @@ add_pci_devices (IovSnapshot *self,
 
   for (guint i = 0; i < json_array_get_length (devices); i++)
     {
-      JsonObject *d = json_array_get_object_element (devices, i);
+      JsonObject *d = iov_json_array_object (devices, i);
       PciFunction *f;
+
+      gint64 bus, slot, function;
 
       if (d == NULL)
         continue;
+      bus = iov_json_int (d, "bus", 0);
+      slot = iov_json_int (d, "slot", 0);
+      function = iov_json_int (d, "function", 0);
+      /* the writer would write a BDF that is none: "12c:28.0" */
+      if (bus < 0 || bus > 255 || slot < 0 || slot > 31 || function < 0 || function > 7)
+        {
+          g_autofree char *note = g_strdup_printf (_("query-pci listed a device at bus %lld, slot %lld, "
+                                                     "function %lld, which PCI cannot address: left out"),
+                                                   (long long) bus, (long long) slot, (long long) function);
+
+          iov_snapshot_add_note (self, note);
+          continue;
+        }
       f = g_new0 (PciFunction, 1);
-      f->bus = (int) json_object_get_int_member_with_default (d, "bus", 0);
-      f->slot = (int) json_object_get_int_member_with_default (d, "slot", 0);
-      f->function = (int) json_object_get_int_member_with_default (d, "function", 0);
-      f->qdev_id = g_strdup (json_object_get_string_member_with_default (d, "qdev_id", ""));
+      f->bus = (int) bus;
+      f->slot = (int) slot;
+      f->function = (int) function;
+      f->qdev_id = g_strdup (iov_json_string (d, "qdev_id", ""));
       f->bdf = g_strdup_printf ("%02x:%02x.%x", f->bus, f->slot, f->function);
       f->secondary = -1;
       f->parent = parent;
@@ -164,13 +180,13 @@ add_pci_devices (IovSnapshot *self,
 
       if (json_object_has_member (d, "pci_bridge"))
         {
-          JsonObject *bridge = json_object_get_object_member (d, "pci_bridge");
-          JsonObject *bus = bridge ? json_object_get_object_member (bridge, "bus") : NULL;
+          JsonObject *bridge = iov_json_object (d, "pci_bridge");
+          JsonObject *secondary = bridge ? iov_json_object (bridge, "bus") : NULL;
 
-          if (bus)
-            f->secondary = (int) json_object_get_int_member_with_default (bus, "secondary", -1);
+          if (secondary)
+            f->secondary = (int) iov_json_int (secondary, "secondary", -1);
           if (bridge && json_object_has_member (bridge, "devices"))
-            add_pci_devices (self, json_object_get_array_member (bridge, "devices"), f, depth + 1);
+            add_pci_devices (self, iov_json_array (bridge, "devices"), f, depth + 1);
         }
     }
 }
@@ -473,6 +489,42 @@ resolve_spaces (IovSnapshot *self)
 
 /* ---- construction ------------------------------------------------------- */
 
+/* The IOMMU's properties as QOM answered them, as far as a snapshot can
+ * carry them: plain values, text that is UTF-8, an "aw-bits" QEMU
+ * accepts.  Anything else is left out, and said. */
+static JsonObject *
+sane_properties (IovSnapshot *self,
+                 JsonObject  *props)
+{
+  JsonObject *out = json_object_new ();
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  json_object_iter_init (&iter, props);
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      gboolean ok = g_utf8_validate (name, -1, NULL) && JSON_NODE_HOLDS_VALUE (value);
+
+      if (ok && json_node_get_value_type (value) == G_TYPE_STRING)
+        ok = g_utf8_validate (json_node_get_string (value), -1, NULL);
+      if (ok && g_str_equal (name, "aw-bits"))
+        ok = json_node_get_value_type (value) == G_TYPE_INT64 && json_node_get_int (value) >= 32 &&
+             json_node_get_int (value) <= 64;
+      if (ok)
+        json_object_set_member (out, name, json_node_copy (value));
+      else
+        {
+          g_autofree char *shown = g_utf8_make_valid (name, -1);
+          g_autofree char *note = g_strdup_printf (_("The IOMMU's property “%s” as QEMU answered it cannot be "
+                                                     "shown: left out"), shown);
+
+          iov_snapshot_add_note (self, note);
+        }
+    }
+  return out;
+}
+
 IovSnapshot *
 iov_snapshot_new_from_data (const char *version,
                             const char *package,
@@ -490,7 +542,7 @@ iov_snapshot_new_from_data (const char *version,
     sscanf (version, "%u.%u.%u", &self->major, &self->minor, &self->micro);
   self->iommu_type = g_strdup (iommu_type);
   if (iommu_properties)
-    self->iommu_properties = json_object_ref (iommu_properties);
+    self->iommu_properties = sane_properties (self, iommu_properties);
   if (qom_devices)
     self->qom_devices = g_ptr_array_ref (qom_devices);
 
@@ -500,15 +552,17 @@ iov_snapshot_new_from_data (const char *version,
 
       for (guint i = 0; i < json_array_get_length (buses); i++)
         {
-          JsonObject *bus = json_array_get_object_element (buses, i);
+          JsonObject *bus = iov_json_array_object (buses, i);
 
           if (bus && json_object_has_member (bus, "devices"))
-            add_pci_devices (self, json_object_get_array_member (bus, "devices"), NULL, 0);
+            add_pci_devices (self, iov_json_array (bus, "devices"), NULL, 0);
         }
     }
   match_qom_devices (self);
 
-  self->mtree_text = g_strdup (mtree_text ? mtree_text : "");
+  /* QMP's JSON strings are UTF-8; text from anywhere else is made so
+   * here, once, so that every name the snapshot writes is text. */
+  self->mtree_text = g_utf8_make_valid (mtree_text ? mtree_text : "", -1);
   self->mtree = iov_mtree_parse (self->mtree_text, -1);
   resolve_spaces (self);
   return self;
@@ -588,7 +642,7 @@ vhost_flags (IovSnapshot *self)
   if (g_strcmp0 (self->iommu_type, "intel-iommu") != 0 || self->iommu_properties == NULL ||
       !json_object_has_member (self->iommu_properties, "device-iotlb"))
     return NULL;
-  dt = json_object_get_boolean_member_with_default (self->iommu_properties, "device-iotlb", FALSE);
+  dt = iov_json_bool (self->iommu_properties, "device-iotlb", FALSE);
   return dt ? "deviotlb-unmap" : "unmap";
 }
 
@@ -1300,9 +1354,9 @@ stage1_results (Collect *c)
 
           for (guint j = 0; j < json_array_get_length (a); j++)
             {
-              JsonObject *o = json_array_get_object_element (a, j);
-              const char *name = o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
-              const char *type = o ? json_object_get_string_member_with_default (o, "type", NULL) : NULL;
+              JsonObject *o = iov_json_array_object (a, j);
+              const char *name = o ? iov_json_string (o, "name", NULL) : NULL;
+              const char *type = o ? iov_json_string (o, "type", NULL) : NULL;
               g_autofree char *t = NULL;
               g_autofree char *path = NULL;
 
@@ -1416,7 +1470,7 @@ stage2_results (Collect *c)
       d = device_by_path (c, dev_path);
       if (d == NULL)
         continue;
-      if (json_object_get_boolean_member_with_default (o, "vhost-started", FALSE) ||
+      if (iov_json_bool (o, "vhost-started", FALSE) ||
           json_object_has_member (o, "vhost-dev"))
         d->vhost = 1, d->vhost_source = "x-query-virtio-status";
       else if (d->vhost_source == NULL)

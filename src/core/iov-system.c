@@ -42,9 +42,11 @@ typedef struct
   gboolean    ats_enabled;
   gboolean    vhost_started; /* vhost_dev_start() ran: its listener is registered */
   IovIommuMr  mr;
-  GArray     *pt;            /* Mapping: guest page table leaves */
+  /* Sorted by iova (tables: by iova, then size), so that a walk looks
+   * each block up by bisection: a walk visits every block of its range. */
+  GArray     *pt;            /* Mapping: guest page table leaves, disjoint */
   GArray     *tables;        /* Mapping: blocks that have a next-level table */
-  GArray     *iova_tree;     /* Mapping */
+  GArray     *iova_tree;     /* Mapping, disjoint */
   GPtrArray  *consumer;      /* the backend's own notifier list, head first */
 } As;
 
@@ -288,18 +290,38 @@ unregister_notifier (Sys         *sys,
  * Guest page table and QEMU's iova tree
  */
 
+/* The first entry of @tree (sorted, disjoint) that ends at or after @first. */
+static guint
+tree_lower (GArray  *tree,
+            guint64  first)
+{
+  guint lo = 0, hi = tree->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      Mapping *m = &g_array_index (tree, Mapping, mid);
+
+      if (m->iova + (m->size - 1) < first)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* An entry of @tree overlapping [first, last] (the lowest), or -1.  The
+ * entries are disjoint, so which one is found only matters when exactly
+ * one overlaps: then it is that one. */
 static int
 tree_find (GArray  *tree,
            guint64  first,
            guint64  last)
 {
-  for (guint i = 0; i < tree->len; i++)
-    {
-      Mapping *m = &g_array_index (tree, Mapping, i);
+  guint i = tree_lower (tree, first);
 
-      if (m->iova <= last && first <= m->iova + (m->size - 1))
-        return i;
-    }
+  if (i < tree->len && g_array_index (tree, Mapping, i).iova <= last)
+    return i;
   return -1;
 }
 
@@ -308,13 +330,44 @@ tree_remove (GArray  *tree,
              guint64  first,
              guint64  last)
 {
-  int i;
+  guint i = tree_lower (tree, first), end = i;
 
-  while ((i = tree_find (tree, first, last)) >= 0)
-    g_array_remove_index_fast (tree, i);
+  while (end < tree->len && g_array_index (tree, Mapping, end).iova <= last)
+    end++;
+  if (end > i)
+    g_array_remove_range (tree, i, end - i);
+}
+
+/* Adds @m to @tree (sorted, disjoint: nothing there overlaps it). */
+static void
+tree_insert (GArray        *tree,
+             const Mapping *m)
+{
+  g_array_insert_val (tree, tree_lower (tree, m->iova), *m);
 }
 
 static void add_tables (As *as, guint64 iova, guint64 leaf_size);
+
+/* The first table at or after (@iova, @size), tables sorted that way. */
+static guint
+tables_lower (GArray  *tables,
+              guint64  iova,
+              guint64  size)
+{
+  guint lo = 0, hi = tables->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      Mapping *t = &g_array_index (tables, Mapping, mid);
+
+      if (t->iova < iova || (t->iova == iova && t->size < size))
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
 
 static void
 pt_split_partial (As      *as,
@@ -322,23 +375,29 @@ pt_split_partial (As      *as,
                   guint64  last)
 {
   /* A leaf only partly inside [first, last] becomes 4 KiB leaves, so the
-   * part outside stays mapped. */
-  for (guint i = 0; i < as->pt->len; i++)
+   * part outside stays mapped.  Only the leaves that overlap the range can
+   * be partly inside: a run of the sorted table. */
+  for (guint i = tree_lower (as->pt, first); i < as->pt->len; i++)
     {
       Mapping m = g_array_index (as->pt, Mapping, i);
       guint64 m_last = m.iova + (m.size - 1);
+      g_autoptr(GArray) pieces = NULL;
 
-      if (m.size == IOV_PAGE_SIZE || m_last < first || m.iova > last ||
-          (m.iova >= first && m_last <= last))
+      if (m.iova > last)
+        break;
+      if (m.size == IOV_PAGE_SIZE || (m.iova >= first && m_last <= last))
         continue;
-      g_array_remove_index_fast (as->pt, i);
+      g_array_remove_index (as->pt, i);
       add_tables (as, m.iova, IOV_PAGE_SIZE);
+      pieces = g_array_sized_new (FALSE, FALSE, sizeof (Mapping), m.size / IOV_PAGE_SIZE);
       for (guint64 off = 0; off < m.size; off += IOV_PAGE_SIZE)
         {
           Mapping piece = { m.iova + off, IOV_PAGE_SIZE, m.gpa + off, m.perm };
-          g_array_append_val (as->pt, piece);
+          g_array_append_val (pieces, piece);
         }
-      i = (guint) -1; /* the array changed: start over */
+      /* in the leaf's place, in order */
+      g_array_insert_vals (as->pt, i, pieces->data, pieces->len);
+      i += pieces->len - 1;
     }
 }
 
@@ -362,15 +421,14 @@ add_tables (As      *as,
     {
       guint64 block = G_GUINT64_CONSTANT (1) << shift;
       Mapping t = { iova & ~(block - 1), block, 0, IOV_PERM_RW };
-      gboolean found = FALSE;
+      guint i;
 
       if (block <= leaf_size)
         continue;
-      for (guint i = 0; i < as->tables->len && !found; i++)
-        found = g_array_index (as->tables, Mapping, i).iova == t.iova &&
-                g_array_index (as->tables, Mapping, i).size == block;
-      if (!found)
-        g_array_append_val (as->tables, t);
+      i = tables_lower (as->tables, t.iova, block);
+      if (i == as->tables->len || g_array_index (as->tables, Mapping, i).iova != t.iova ||
+          g_array_index (as->tables, Mapping, i).size != block)
+        g_array_insert_val (as->tables, i, t);
     }
 }
 
@@ -395,7 +453,7 @@ pt_map (As      *as,
               Mapping m = { iova, p, gpa, perm };
 
               add_tables (as, iova, p);
-              g_array_append_val (as->pt, m);
+              tree_insert (as->pt, &m);
               iova += p;
               gpa += p;
               size -= p;
@@ -411,7 +469,9 @@ pt_lookup (As       *as,
            guint64   block_size,
            Mapping **leaf)
 {
-  for (guint i = 0; i < as->pt->len; i++)
+  guint i = tree_lower (as->pt, block);
+
+  if (i < as->pt->len)
     {
       Mapping *m = &g_array_index (as->pt, Mapping, i);
 
@@ -421,13 +481,10 @@ pt_lookup (As       *as,
           return PTE_LEAF;
         }
     }
-  for (guint i = 0; i < as->tables->len; i++)
-    {
-      Mapping *t = &g_array_index (as->tables, Mapping, i);
-
-      if (t->iova == block && t->size == block_size)
-        return PTE_TABLE;
-    }
+  i = tables_lower (as->tables, block, block_size);
+  if (i < as->tables->len && g_array_index (as->tables, Mapping, i).iova == block &&
+      g_array_index (as->tables, Mapping, i).size == block_size)
+    return PTE_TABLE;
   return PTE_INVALID;
 }
 
@@ -470,7 +527,7 @@ walk_one (Sys               *sys,
 
   {
     Mapping m = { ev->iova, ev->addr_mask + 1, ev->translated_addr, ev->perm };
-    g_array_append_val (as->iova_tree, m);
+    tree_insert (as->iova_tree, &m);
   }
   return emit (sys, as, ev, target);
 }

@@ -44,6 +44,7 @@ struct _IovTraceDocument
   IovTraceStats          stats;
   IovEventStore         *store;
   IovDeliveryLog        *log;
+  GArray                *other_lines;  /* guint64: lines that are no stored event (KEEP_EVENTS) */
   IovInference          *inference;
   JsonNode              *snapshot;
   GArray                *deliveries;   /* all of them (KEEP_DELIVERIES), else the last feed's */
@@ -80,6 +81,7 @@ iov_trace_document_finalize (GObject *object)
   /* the store and the log borrow the catalogue and the inference */
   g_clear_pointer (&self->log, iov_delivery_log_free);
   g_clear_pointer (&self->store, iov_event_store_free);
+  g_clear_pointer (&self->other_lines, g_array_unref);
   g_clear_pointer (&self->inference, iov_inference_free);
   g_clear_pointer (&self->snapshot, json_node_unref);
   g_clear_pointer (&self->deliveries, g_array_unref);
@@ -142,6 +144,7 @@ iov_trace_document_new (IovTraceCatalog       *catalog,
     {
       self->store = iov_event_store_new (catalog);
       self->log = iov_delivery_log_new ();
+      self->other_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
     }
   return self;
 }
@@ -277,7 +280,12 @@ iov_trace_document_feed_parsed (IovTraceDocument   *self,
   iov_trace_stats_add (&self->stats, self->catalog, line);
   lineno = self->stats.lines;
   if (line->kind != IOV_TRACE_LINE_EVENT)
-    return;
+    {
+      /* few (QEMU's own messages): enough to number every event's line */
+      if (self->other_lines != NULL)
+        g_array_append_val (self->other_lines, lineno);
+      return;
+    }
   if (!(self->flags & IOV_TRACE_DOCUMENT_COUNT_ONLY))
     {
       iov_traffic_feed (self->traffic, line);
@@ -573,6 +581,38 @@ iov_trace_document_get_snapshot (IovTraceDocument *self)
 {
   g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (self), NULL);
   return self->snapshot;
+}
+
+/**
+ * iov_trace_document_get_event_line:
+ *
+ * The trace line (1-based, as `iovista-cli trace` numbers them) of stored
+ * event @index.  Event i follows exactly the other lines o_j with
+ * o_j - j <= i + 1 (o_j - j - 1 events come before o_j): a bisection.
+ *
+ * Returns: the line, or 0 without stored events
+ */
+guint64
+iov_trace_document_get_event_line (IovTraceDocument *self,
+                                   guint64           index)
+{
+  guint lo = 0, hi;
+
+  g_return_val_if_fail (IOV_IS_TRACE_DOCUMENT (self), 0);
+
+  if (self->other_lines == NULL)
+    return 0;
+  hi = self->other_lines->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (self->other_lines, guint64, mid) - mid <= index + 1)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return index + 1 + lo;
 }
 
 const IovTraceStats *

@@ -89,6 +89,8 @@ JsonNode         *iov_trace_document_get_snapshot   (IovTraceDocument *self);
 const IovTraceStats *iov_trace_document_get_stats   (IovTraceDocument *self);
 GArray           *iov_trace_document_get_deliveries (IovTraceDocument *self);
 guint64           iov_trace_document_get_n_lines    (IovTraceDocument *self);
+guint64           iov_trace_document_get_event_line (IovTraceDocument *self,
+                                                     guint64           index);
 /* IOTLB traffic per device and the IOVA mappings over time (issue L),
  * indexed as the lines are read. */
 IovTraffic       *iov_trace_document_get_traffic    (IovTraceDocument *self);

@@ -141,35 +141,22 @@ render_exact (const IovTraceCatalog *catalog,
   return iov_trace_catalog_render_text (catalog, id, text, n, out);
 }
 
-/**
- * iov_trace_json_render_line:
- * @catalog: (nullable): the catalogue to take formats from
- * @how: (out) (optional): how exact the line is
- */
-gboolean
-iov_trace_json_render_line (const IovTraceCatalog *catalog,
-                            JsonObject            *event,
-                            GString               *out,
-                            IovTraceJsonRender    *how)
+/* "name args" with the arguments as printed; no newline in them. */
+static IovTraceJsonRender
+append_body (const IovTraceCatalog *catalog,
+             JsonObject            *event,
+             const char            *name,
+             GString               *out)
 {
-  const char *name, *raw;
+  const char *raw = get_string (event, "raw");
   JsonObject *args = NULL;
   JsonNode *node;
   IovTraceJsonRender result;
-  gsize start = out ? out->len : 0;
+  gsize start = out->len;
 
-  g_return_val_if_fail (event != NULL, FALSE);
-  g_return_val_if_fail (out != NULL, FALSE);
-
-  name = get_string (event, "name");
-  if (!valid_name (name))
-    return FALSE;
   node = json_object_get_member (event, "args");
   if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
     args = json_node_get_object (node);
-  raw = get_string (event, "raw");
-
-  append_prefix (out, event);
   g_string_append (out, name);
   /* QEMU prints "name " and then the format, even an empty one. */
   g_string_append_c (out, ' ');
@@ -208,8 +195,127 @@ iov_trace_json_render_line (const IovTraceCatalog *catalog,
   for (char *p = memchr (out->str + start, '\n', out->len - start); p != NULL;
        p = memchr (p + 1, '\n', out->str + out->len - (p + 1)))
     *p = ' ';
+  return result;
+}
+
+/**
+ * iov_trace_json_render_line:
+ * @catalog: (nullable): the catalogue to take formats from
+ * @how: (out) (optional): how exact the line is
+ */
+gboolean
+iov_trace_json_render_line (const IovTraceCatalog *catalog,
+                            JsonObject            *event,
+                            GString               *out,
+                            IovTraceJsonRender    *how)
+{
+  const char *name;
+  IovTraceJsonRender result;
+
+  g_return_val_if_fail (event != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  name = get_string (event, "name");
+  if (!valid_name (name))
+    return FALSE;
+  append_prefix (out, event);
+  result = append_body (catalog, event, name, out);
   g_string_append_c (out, '\n');
   if (how)
     *how = result;
   return TRUE;
+}
+
+gboolean
+iov_trace_json_append_line (const IovTraceCatalog *catalog,
+                            JsonObject            *event,
+                            GString               *text,
+                            IovTraceJsonLine      *out,
+                            IovTraceJsonRender    *how)
+{
+  const char *name;
+  guint64 ts_ns, tid;
+  IovTraceJsonRender result;
+
+  g_return_val_if_fail (event != NULL, FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  name = get_string (event, "name");
+  if (!valid_name (name))
+    return FALSE;
+  memset (out, 0, sizeof *out);
+  out->event_id = -1;
+  out->name_off = text->len;
+  out->name_len = strlen (name);
+  result = append_body (catalog, event, name, text);
+  out->args_off = out->name_off + out->name_len + 1;
+  out->args_len = text->len - out->args_off;
+  /* the parser takes a line's "\r" for the end of a CRLF line */
+  if (out->args_len > 0 && text->str[text->len - 1] == '\r')
+    out->args_len--;
+  if (how)
+    *how = result;
+
+  /* What the parser reads from the prefix append_prefix() would print:
+   * times to the microsecond, as QEMU prints them. */
+  if (get_uint (event, "ts_ns", &ts_ns))
+    {
+      out->has_ts = TRUE;
+      out->sec = ts_ns / G_GUINT64_CONSTANT (1000000000);
+      out->usec = (ts_ns % G_GUINT64_CONSTANT (1000000000)) / 1000;
+      out->ts_ns = out->sec * G_GUINT64_CONSTANT (1000000000) + (guint64) out->usec * 1000;
+      if (get_uint (event, "tid", &tid))
+        {
+          /* "TID@SEC.USEC:name": any name is an event, known or not */
+          out->prefix = IOV_TRACE_PREFIX_TID;
+          if (tid > G_MAXUINT32)
+            {
+              memset (out, 0, sizeof *out);
+              out->event_id = -1;
+              out->prefix = IOV_TRACE_PREFIX_TID;
+              out->kind = IOV_TRACE_LINE_MALFORMED;
+              return TRUE;
+            }
+          out->has_tid = TRUE;
+          out->tid = tid;
+          out->event_id = catalog ? iov_trace_catalog_lookup (catalog, name, out->name_len) : -1;
+          out->kind = IOV_TRACE_LINE_EVENT;
+          return TRUE;
+        }
+      out->prefix = IOV_TRACE_PREFIX_ISO;
+    }
+  /* Without a "TID@" prefix only a known event is one. */
+  out->event_id = catalog ? iov_trace_catalog_lookup (catalog, name, out->name_len) : -1;
+  if (out->event_id < 0 || !iov_trace_catalog_is_known (catalog, out->event_id))
+    {
+      out->event_id = -1;
+      out->kind = IOV_TRACE_LINE_OTHER;
+    }
+  else
+    out->kind = IOV_TRACE_LINE_EVENT;
+  return TRUE;
+}
+
+void
+iov_trace_json_line_get (const IovTraceJsonLine *line,
+                         const char             *text,
+                         IovTraceLine           *out)
+{
+  memset (out, 0, sizeof *out);
+  out->kind = line->kind;
+  out->prefix = line->prefix;
+  out->has_ts = line->has_ts;
+  out->has_tid = line->has_tid;
+  out->tid = line->tid;
+  out->sec = line->sec;
+  out->usec = line->usec;
+  out->ts_ns = line->ts_ns;
+  out->event_id = line->event_id;
+  if (line->kind != IOV_TRACE_LINE_EVENT)
+    return;
+  out->name = text + line->name_off;
+  out->name_len = line->name_len;
+  out->args = text + line->args_off;
+  out->args_len = line->args_len;
 }

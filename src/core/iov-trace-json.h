@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "iov-trace-events.h"
+#include "iov-trace-parser.h"
 
 G_BEGIN_DECLS
 
@@ -24,10 +25,11 @@ G_BEGIN_DECLS
  *   {"ts_ns": N|null, "tid": N|null, "name": "…", "args": {"arg": "text", …}}
  *   {"ts_ns": N|null, "tid": N|null, "name": "…", "args": {}, "raw": "text"}
  *
- * turned back into the line QEMU's log backend printed, so that a remote
- * trace goes through the same parser, event store and inference as a local
- * one.  Argument values are the text as printed, so with the event's format
- * from the catalogue the arguments come back byte for byte. */
+ * turned back into the line QEMU's log backend printed, or straight into
+ * what the parser reads from that line, so that a remote trace goes
+ * through the same event store and inference as a local one.  Argument
+ * values are the text as printed, so with the event's format from the
+ * catalogue the arguments come back byte for byte. */
 
 typedef enum
 {
@@ -45,5 +47,39 @@ gboolean iov_trace_json_render_line (const IovTraceCatalog *catalog,
                                      JsonObject            *event,
                                      GString               *out,
                                      IovTraceJsonRender    *how);
+
+/* The same event without the text round trip (what the app does with a
+ * relay's events): "name args" appended to @text — the arguments the same
+ * text iov_trace_json_render_line() prints after the name — and in @out
+ * what iov_trace_parse_line() would have read from the whole line, so
+ * that iov_trace_document_feed_parsed() takes it as it takes a local
+ * line.  @out holds offsets into @text, which may move as it grows:
+ * iov_trace_json_line_get() makes the IovTraceLine once it is final.
+ * Returns FALSE, leaving @text alone, as iov_trace_json_render_line(). */
+typedef struct
+{
+  IovTraceLineKind kind;
+  IovTracePrefix   prefix;
+  gboolean         has_ts;
+  gboolean         has_tid;
+  guint32          tid;
+  guint32          usec;
+  guint64          sec;
+  guint64          ts_ns;
+  int              event_id;
+  gsize            name_off;
+  gsize            name_len;
+  gsize            args_off;
+  gsize            args_len;
+} IovTraceJsonLine;
+
+gboolean iov_trace_json_append_line (const IovTraceCatalog *catalog,
+                                     JsonObject            *event,
+                                     GString               *text,
+                                     IovTraceJsonLine      *out,
+                                     IovTraceJsonRender    *how);
+void     iov_trace_json_line_get    (const IovTraceJsonLine *line,
+                                     const char             *text,
+                                     IovTraceLine           *out);
 
 G_END_DECLS

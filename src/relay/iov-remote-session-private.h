@@ -16,6 +16,7 @@
 
 #include "iov-relay-protocol.h"
 #include "iov-remote-session.h"
+#include "iov-trace-json.h"
 
 G_BEGIN_DECLS
 
@@ -33,8 +34,8 @@ G_BEGIN_DECLS
 /* One "events" message, rendered. */
 typedef struct
 {
-  GBytes *text;
-  guint   n_events;
+  GBytes *text;     /* "name args" of each event, one after the other */
+  GArray *lines;    /* IovTraceJsonLine: offsets into text */
 } Batch;
 
 /* A message on its way to the worker, or a parsed one on its way back to
@@ -77,6 +78,7 @@ struct _IovRemoteSession
   guint64                seen_dropped_messages;
   guint64                seen_dropped_events;
   GString               *render;
+  GArray                *render_lines;  /* IovTraceJsonLine */
 
   /* Under mutex. */
   GMutex                 mutex;

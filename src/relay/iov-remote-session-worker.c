@@ -36,6 +36,7 @@ void
 _iov_remote_session_batch_free (Batch *batch)
 {
   g_bytes_unref (batch->text);
+  g_array_unref (batch->lines);
   g_free (batch);
 }
 
@@ -68,25 +69,36 @@ take_events (IovRemoteSession     *self,
 {
   guint n = json_array_get_length (events->events), n_events = 0, n_approx = 0, n_bad = 0;
   g_autoptr(GBytes) text = NULL;
+  g_autoptr(GArray) lines = NULL;
 
+  /* Each event straight into what the parser would have read from its
+   * line: the document takes it as a local line, without printing a
+   * prefix to parse it again. */
   g_string_truncate (self->render, 0);
+  g_array_set_size (self->render_lines, 0);
   for (guint i = 0; i < n; i++)
     {
       JsonNode *node = json_array_get_element (events->events, i);
       IovTraceJsonRender how;
+      IovTraceJsonLine line;
 
       if (!JSON_NODE_HOLDS_OBJECT (node) ||
-          !iov_trace_json_render_line (self->catalog, json_node_get_object (node), self->render, &how))
+          !iov_trace_json_append_line (self->catalog, json_node_get_object (node), self->render, &line, &how))
         {
           n_bad++;
           continue;
         }
+      g_array_append_val (self->render_lines, line);
       n_events++;
       if (how == IOV_TRACE_JSON_APPROX)
         n_approx++;
     }
   if (n_events > 0)
-    text = g_bytes_new (self->render->str, self->render->len);
+    {
+      text = g_bytes_new (self->render->str, self->render->len);
+      lines = g_array_sized_new (FALSE, FALSE, sizeof (IovTraceJsonLine), self->render_lines->len);
+      g_array_append_vals (lines, self->render_lines->data, self->render_lines->len);
+    }
 
   g_mutex_lock (&self->mutex);
   self->counters.source_dropped_lines = events->source_dropped_lines;
@@ -110,7 +122,7 @@ take_events (IovRemoteSession     *self,
           Batch *batch = g_new0 (Batch, 1);
 
           batch->text = g_steal_pointer (&text);
-          batch->n_events = n_events;
+          batch->lines = g_steal_pointer (&lines);
           g_queue_push_tail (&self->batches, batch);
           self->queued_bytes += len;
         }
@@ -202,7 +214,7 @@ out:
 /**
  * iov_remote_session_set_queue_limit:
  *
- * Bytes of rendered lines that may wait for iov_remote_session_pop_lines()
+ * Bytes of events' text that may wait for iov_remote_session_pop_events()
  * (IOV_REMOTE_SESSION_DEFAULT_QUEUE_BYTES); beyond it batches are dropped
  * and counted in events_dropped.
  */
@@ -218,34 +230,35 @@ iov_remote_session_set_queue_limit (IovRemoteSession *self,
 }
 
 /**
- * iov_remote_session_pop_lines:
- * @n_events: (out) (optional): events (lines) in the batch
+ * iov_remote_session_pop_events:
+ * @lines: (out) (transfer full): IovTraceJsonLine, one per event
  *
- * Takes the oldest batch of lines, without waiting: newline-terminated
- * QEMU log lines for iov_trace_split_lines() and iov_trace_parse_line().
- * Any thread.
+ * Takes the oldest batch of events, without waiting: @lines say what
+ * iov_trace_parse_line() would have read from each event's line, with
+ * offsets into the returned text (iov_trace_json_line_get()).  Any thread.
  *
- * Returns: (transfer full) (nullable): the batch, NULL when none waits
+ * Returns: (transfer full) (nullable): the batch's text, NULL when none waits
  */
 GBytes *
-iov_remote_session_pop_lines (IovRemoteSession *self,
-                              guint            *n_events)
+iov_remote_session_pop_events (IovRemoteSession  *self,
+                               GArray           **lines)
 {
   Batch *batch;
   GBytes *text = NULL;
 
   g_return_val_if_fail (IOV_IS_REMOTE_SESSION (self), NULL);
+  g_return_val_if_fail (lines != NULL, NULL);
 
+  *lines = NULL;
   g_mutex_lock (&self->mutex);
   batch = g_queue_pop_head (&self->batches);
   if (batch != NULL)
     self->queued_bytes -= g_bytes_get_size (batch->text);
   g_mutex_unlock (&self->mutex);
-  if (n_events)
-    *n_events = batch ? batch->n_events : 0;
   if (batch != NULL)
     {
       text = g_steal_pointer (&batch->text);
+      *lines = g_steal_pointer (&batch->lines);
       g_free (batch);
     }
   return text;

@@ -449,6 +449,7 @@ iov_remote_session_finalize (GObject *object)
   g_free (self->qemu_version);
   g_free (self->vm_state);
   g_string_free (self->render, TRUE);
+  g_array_unref (self->render_lines);
   g_mutex_clear (&self->mutex);
   G_OBJECT_CLASS (iov_remote_session_parent_class)->finalize (object);
 }
@@ -558,6 +559,7 @@ iov_remote_session_init (IovRemoteSession *self)
   self->queue_limit = IOV_REMOTE_SESSION_DEFAULT_QUEUE_BYTES;
   self->retry_ms = RETRY_FIRST_MS;
   self->render = g_string_sized_new (256 * 1024);
+  self->render_lines = g_array_new (FALSE, FALSE, sizeof (IovTraceJsonLine));
   /* Our own catalogue, from the same source as the app's (QEMU's
    * trace-events-all, else the built-in one): the worker reads it while
    * the app's event store may intern names into the app's. */

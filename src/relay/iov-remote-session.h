@@ -27,13 +27,15 @@ G_BEGIN_DECLS
  * snapshot` prints) and the "changed" signal with a GPtrArray of
  * IovSnapshotChange, exactly as IovSession emits it.
  *
- * Trace: the relay's decoded events are turned back into the lines QEMU's
- * log backend printed ("TID@SEC.USEC:name args", arguments byte for byte,
- * see iov-trace-json.h), so they go through iov_trace_parse_line(), the
- * event store and iov_inference_feed() like a local trace.  That work (JSON
- * parsing and rendering) runs in a worker thread; the lines wait in a
- * bounded queue that the consumer drains from its own tick with
- * iov_remote_session_pop_lines(), as it drains an IovTraceReader.  When
+ * Trace: each of the relay's decoded events becomes what the parser would
+ * have read from the line QEMU's log backend printed (its time, thread,
+ * name, and arguments byte for byte: see iov_trace_json_append_line()), so
+ * that it goes through iov_trace_document_feed_parsed(), the event store
+ * and the inference like a local line, without printing and parsing a
+ * line again.  That work (JSON parsing, the arguments' text) runs in a
+ * worker thread; the events wait in a bounded queue that the consumer
+ * drains from its own tick with iov_remote_session_pop_events(), as it
+ * drains an IovTraceReader.  When
  * the consumer falls behind and the queue is full, new batches are dropped
  * and counted (events_dropped), so the socket is always read.
  *
@@ -49,7 +51,7 @@ G_BEGIN_DECLS
  * iov_relay_client_trust_certificate()).  Any other message the reader
  * refuses is counted in invalid_messages and skipped.
  *
- * Everything except iov_remote_session_pop_lines() and
+ * Everything except iov_remote_session_pop_events() and
  * iov_remote_session_get_counters() is for the thread that created the
  * session (its thread-default main context). */
 
@@ -100,8 +102,8 @@ gboolean              iov_remote_session_has_trace       (IovRemoteSession *self
 
 void                  iov_remote_session_set_queue_limit (IovRemoteSession *self,
                                                           gsize             bytes);
-GBytes               *iov_remote_session_pop_lines       (IovRemoteSession *self,
-                                                          guint            *n_events);
+GBytes               *iov_remote_session_pop_events      (IovRemoteSession *self,
+                                                          GArray          **lines);
 void                  iov_remote_session_get_counters    (IovRemoteSession *self,
                                                           IovRemoteSessionCounters *counters);
 

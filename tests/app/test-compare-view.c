@@ -22,6 +22,8 @@
 #include "iov-event-list.h"
 #include "iov-event-store.h"
 #include "iov-live-view.h"
+#include "iov-notifier-lanes.h"
+#include "iov-recording.h"
 #include "iov-timeline.h"
 #include "test-app-util.h"
 #include "../test-xz.h"
@@ -75,6 +77,19 @@ loaded (gpointer data)
   return store != NULL && iov_event_store_get_n_events (store) >= w->n_events;
 }
 
+/* A live view in a window as a user sees it. */
+static GtkWidget *
+present_view (GtkWidget **window)
+{
+  GtkWidget *view = iov_live_view_new ();
+
+  *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (*window), 1280, 900);
+  gtk_window_set_child (GTK_WINDOW (*window), view);
+  gtk_window_present (GTK_WINDOW (*window));
+  return view;
+}
+
 static gboolean
 compared (gpointer data)
 {
@@ -125,11 +140,7 @@ test_lazy (void)
   path = g_build_filename (dir, "vhu-cm-off-lazy.log", NULL);
   g_assert_true (g_file_set_contents (path, text, -1, &error));
 
-  window = gtk_window_new ();
-  view = iov_live_view_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 900);
-  gtk_window_set_child (GTK_WINDOW (window), view);
-  gtk_window_present (GTK_WINDOW (window));
+  view = present_view (&window);
   file = g_file_new_for_path (path);
   g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
   g_assert_no_error (error);
@@ -181,6 +192,15 @@ test_lazy (void)
   g_assert_nonnull (strstr (headline, "10.2+ crop always"));
   grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (panel));
   g_test_message ("%s", grid);
+  /* and what the replay cannot know, each assumption of the core's */
+  {
+    JsonArray *assumed = json_object_get_array_member (json_node_get_object (expected->result), "assumptions");
+    g_autofree char *shown = iov_compare_panel_dup_assumptions (IOV_COMPARE_PANEL (panel));
+
+    g_assert_cmpuint (json_array_get_length (assumed), >, 0);
+    for (guint i = 0; i < json_array_get_length (assumed); i++)
+      g_assert_nonnull (strstr (shown, json_array_get_string_element (assumed, i)));
+  }
   /* the releases that abort, and those that crop for both vhost notifiers */
   g_assert_nonnull (strstr (grid, "abort"));
   g_assert_nonnull (strstr (grid, "\n6.0+\tcropped\tcropped\n"));
@@ -212,6 +232,205 @@ test_lazy (void)
   g_rmdir (dir);
 }
 
+/* A recording carries its snapshot: the lanes show the notifiers, and
+ * beside each one, for the selected divergence, every release's outcome. */
+static void
+test_lanes (void)
+{
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(IovCompareRun) expected = NULL;
+  g_autoptr(IovRecordingWriter) writer = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *grid = NULL;
+  g_auto(GStrv) rows = NULL;
+  GtkWidget *window, *view;
+  IovNotifierLanes *lanes;
+  guint n_abort = 0;
+  Wait w;
+
+  if (text == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  snapshot = load_snapshot ();
+  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
+  g_assert_no_error (error);
+  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "lazy.iovista", NULL);
+  writer = iov_recording_writer_new (path, "fifo:/tmp/x", &error);
+  g_assert_no_error (error);
+  g_assert_true (iov_recording_writer_snapshot (writer, snapshot, 0, &error));
+  g_assert_true (iov_recording_writer_trace (writer, text, strlen (text), &error));
+  g_assert_true (iov_recording_writer_close (writer, &error));
+  g_assert_no_error (error);
+
+  view = present_view (&window);
+  file = g_file_new_for_path (path);
+  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
+  g_assert_no_error (error);
+  w.view = IOV_LIVE_VIEW (view);
+  w.n_events = expected->event_lines->len;
+  spin_until (loaded, &w, 60);
+  g_assert_true (loaded (&w));
+  g_assert_true (gtk_widget_activate_action (view, "live.compare-versions", NULL));
+  spin_until (compared, &w, 120);
+  g_assert_true (compared (&w));
+  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  /* the test's own merge of the panel's grid, per notifier: rows of
+   * releases whose word for it is the same become one range */
+  grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view))));
+  rows = g_strsplit (grid, "\n", -1);
+  lanes = IOV_NOTIFIER_LANES (iov_live_view_get_lanes (IOV_LIVE_VIEW (view)));
+  g_assert_cmpuint (iov_notifier_lanes_get_n_lanes (lanes), ==, 2);
+  for (guint lane = 0; lane < 2; lane++)
+    {
+      const char *releases = iov_notifier_lanes_get_releases (lanes, lane);
+      g_autoptr(GString) want = g_string_new (NULL);
+      g_autofree char *word = NULL;
+      g_autofree char *from = NULL;
+      g_autofree char *to = NULL;
+
+      for (guint r = 1; rows[r] != NULL && rows[r][0] != '\0'; r++)
+        {
+          g_auto(GStrv) cells = g_strsplit (rows[r], "\t", -1);
+          g_auto(GStrv) range = g_strsplit (cells[0], "–", 2);
+          const char *lo = range[0], *hi = range[1] ? range[1] : range[0];
+
+          if (word != NULL && g_str_equal (word, cells[lane + 1]))
+            {
+              g_free (to);
+              to = g_strdup (hi);
+              continue;
+            }
+          if (word != NULL)
+            g_string_append_printf (want, "%s%s%s%s %s", want->len ? " · " : "", from,
+                                    g_str_equal (from, to) ? "" : "–", g_str_equal (from, to) ? "" : to, word);
+          g_free (word);
+          g_free (from);
+          g_free (to);
+          word = g_strdup (cells[lane + 1]);
+          from = g_strdup (lo);
+          to = g_strdup (hi);
+        }
+      g_string_append_printf (want, "%s%s%s%s %s", want->len ? " · " : "", from,
+                              g_str_equal (from, to) ? "" : "–", g_str_equal (from, to) ? "" : to, word);
+      g_test_message ("lane %u: %s", lane, releases);
+      g_assert_cmpstr (releases, ==, want->str);
+      g_assert_true (g_str_has_suffix (releases, " · 6.0+ cropped"));
+      n_abort += strstr (releases, "abort") != NULL;
+    }
+  /* 5.x stops at one of them */
+  g_assert_cmpuint (n_abort, ==, 1);
+  app_test_wait_for_draw (window);
+  if (g_getenv ("IOV_TEST_SCREENSHOT") != NULL)
+    {
+      g_autoptr(GdkTexture) texture = app_test_render (window);
+
+      gdk_texture_save_to_png (texture, g_getenv ("IOV_TEST_SCREENSHOT"));
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static gboolean
+live_at (gpointer data)
+{
+  return g_str_has_prefix (iov_live_view_get_status (data) ? iov_live_view_get_status (data) : "", "Live");
+}
+
+/* A live VM: a real QEMU over QMP, its trace a file that QEMU's log
+ * backend wrote (the lazy guest's).  Compare Versions replays what the
+ * document stored, in slices, without a file to read again, and says
+ * what the core says of the same text. */
+static void
+test_live (void)
+{
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(IovCompareRun) expected = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *sock = NULL;
+  g_autofree char *qmp = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *expected_headline = NULL;
+  g_autofree char *headline = NULL;
+  g_autofree char *grid = NULL;
+  GtkWidget *window, *view, *panel, *marks;
+  JsonArray *divergences;
+  guint64 first_line;
+  Wait w;
+
+  if (qemu == NULL || text == NULL)
+    {
+      g_test_skip (qemu == NULL ? "qemu-system-x86_64 is not installed" : "xz is not installed");
+      return;
+    }
+  snapshot = load_snapshot ();
+  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
+  g_assert_no_error (error);
+  divergences = json_object_get_array_member (json_node_get_object (expected->result), "divergences");
+  first_line = (guint64) json_object_get_int_member (json_array_get_object_element (divergences, 0), "line");
+  expected_headline = iov_compare_headline (expected->result, first_line);
+
+  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "trace.log", NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  sock = g_build_filename (dir, "qmp.sock", NULL);
+  qmp = g_strdup_printf ("unix:%s,server=on,wait=off", sock);
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                           qemu, "-M", "q35", "-accel", "tcg", "-nodefaults", "-display", "none",
+                           "-device", "intel-iommu", "-qmp", qmp, "-S", NULL);
+  g_assert_no_error (error);
+
+  view = present_view (&window);
+  address = g_strconcat ("unix:", sock, NULL);
+  g_assert_true (iov_live_view_connect (IOV_LIVE_VIEW (view), address, path, &error));
+  g_assert_no_error (error);
+  spin_until (live_at, view, 60);
+  g_assert_true (live_at (view));
+  w.view = IOV_LIVE_VIEW (view);
+  w.n_events = expected->event_lines->len;
+  spin_until (loaded, &w, 60);
+  g_assert_true (loaded (&w));
+
+  iov_live_view_compare_versions (IOV_LIVE_VIEW (view), snapshot);
+  g_assert_true (iov_live_view_is_comparing (IOV_LIVE_VIEW (view)));
+  spin_until (compared, &w, 120);
+  g_assert_true (compared (&w));
+  panel = iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view));
+  marks = iov_live_view_get_compare_marks (IOV_LIVE_VIEW (view));
+  g_assert_cmpuint (iov_compare_marks_get_n_marks (IOV_COMPARE_MARKS (marks)), ==, 2);
+  headline = iov_compare_panel_dup_headline (IOV_COMPARE_PANEL (panel));
+  g_test_message ("live: %s", headline);
+  g_assert_cmpstr (headline, ==, expected_headline);
+  grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (panel));
+  g_assert_nonnull (strstr (grid, "\n6.0+\tcropped\tcropped\n"));
+  /* QEMU kept running all along */
+  g_assert_true (live_at (view));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_subprocess_force_exit (proc);
+  g_subprocess_wait (proc, NULL, NULL);
+  g_unlink (path);
+  g_unlink (sock);
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -219,5 +438,7 @@ main (int    argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   g_test_add_func ("/app/compare/lazy-7.2", test_lazy);
+  g_test_add_func ("/app/compare/live", test_live);
+  g_test_add_func ("/app/compare/lanes", test_lanes);
   return g_test_run ();
 }

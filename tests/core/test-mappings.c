@@ -301,6 +301,19 @@ check_instants (const char  *trace,
           assert_same (index, added, want_added);
           assert_same (index, removed, want_removed);
         }
+      /* and from the first instant, backwards too: long spans, which the
+       * index answers from both ends rather than from the changes */
+      if (k > 0)
+        {
+          g_autoptr(GArray) added = NULL;
+          g_autoptr(GArray) removed = NULL;
+          g_autoptr(GArray) want_added = minus (r.ranges, g_ptr_array_index (states, 0));
+          g_autoptr(GArray) want_removed = minus (g_ptr_array_index (states, 0), r.ranges);
+
+          iov_mappings_diff (index, t, g_array_index (instants, guint64, 0), &removed, &added);
+          assert_same (index, added, want_added);
+          assert_same (index, removed, want_removed);
+        }
     }
   replay_clear (&r);
   return seen;
@@ -543,8 +556,10 @@ test_rules (void)
   g_assert_cmpuint (added->len, ==, 1);
   g_assert_cmpuint (g_array_index (added, IovMapping, 0).end, ==, 0x1fff);
   g_assert_cmpuint (removed->len, ==, 2);
-  /* refused maps and the partial unmap are said */
-  g_assert_cmpuint (notes->len, ==, 2);
+  /* refused maps and the partial unmap are said, and what VT-d's walks
+   * say of domains */
+  g_assert_cmpuint (notes->len, ==, 3);
+  g_assert_nonnull (strstr (g_ptr_array_index (notes, 2), "QEMU 5.2 prints the number in decimal"));
 }
 
 /* Many changes: checkpoints, and a query replays only a tail. A random
@@ -708,6 +723,118 @@ test_cli_no_events (void)
   g_assert_nonnull (strstr (err, "no map or unmap events"));
 }
 
+/* VT-d (issue L): which device a walk reads, on the real 5.2 capture. The
+ * test's witness is QEMU's own "context invalidate device D" line (the
+ * index reads the descriptor's source-id instead): a walk that follows it,
+ * D's address-space switch and nothing else on that thread names D's
+ * domain; a device only ever walked with nothing mapped (01:00.0, the
+ * vhost device) is in a domain the trace does not name. */
+static void
+test_vtd_devices (void)
+{
+  g_autofree char *trace = test_capture ("qemu-versions/5.2/vhu-cm-on-strict.log.xz");
+  g_autoptr(IovTraceDocument) doc = NULL;
+  g_auto(GStrv) lines = NULL;
+  IovMappings *index;
+  guint n_named = 0;
+
+  if (trace == NULL)
+    return;
+  doc = test_read_document (trace, NULL);
+  index = iov_trace_document_get_mappings (doc);
+  lines = test_split_lines (trace);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      unsigned bus, dev, fn, sbus, sdev, sfn;
+      guint32 sid, domain = 0;
+      const char *cc = strstr (lines[i], ":vtd_inv_desc_cc_device context invalidate device ");
+      const char *sw = lines[i + 1] ? strstr (lines[i + 1], ":vtd_switch_address_space Device ") : NULL;
+      guint j;
+
+      if (cc == NULL || sw == NULL ||
+          sscanf (cc, ":vtd_inv_desc_cc_device context invalidate device %x:%x.%x", &bus, &dev, &fn) != 3 ||
+          sscanf (sw, ":vtd_switch_address_space Device %x:%x.%x", &sbus, &sdev, &sfn) != 3 ||
+          bus != sbus || dev != sdev || fn != sfn)
+        continue;
+      sid = bus << 8 | dev << 3 | fn;
+      /* the walk's lines, up to its first mapping */
+      for (j = i + 2; lines[j] != NULL && strstr (lines[j], ":vtd_page_walk") != NULL &&
+                      strstr (lines[j], ":vtd_page_walk_one domain ") == NULL; j++)
+        ;
+      if (lines[j] != NULL && strstr (lines[j], ":vtd_page_walk_one domain ") != NULL)
+        {
+          unsigned long long sec;
+          unsigned usec;
+          char label[16];
+
+          g_assert_cmpint (sscanf (lines[j], "%*u@%llu.%u:vtd_page_walk_one domain %15s", &sec, &usec, label), ==, 3);
+          g_assert_cmpint (iov_mappings_endpoint_at (index, sid, sec * 1000000000ull + usec * 1000ull, &domain), ==,
+                           IOV_MAPPINGS_ENDPOINT_IN_DOMAIN);
+          g_assert_cmpstr (iov_mappings_get_domain_label (index, domain), ==, label);
+          n_named++;
+        }
+    }
+  g_test_message ("%u walks name their device's domain", n_named);
+  g_assert_cmpuint (n_named, >, 0);
+  /* 00:1f.0 is named, 01:00.0 never */
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0xf8, G_MAXUINT64, NULL), ==, IOV_MAPPINGS_ENDPOINT_IN_DOMAIN);
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x100, G_MAXUINT64, NULL), ==, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
+}
+
+/* What must not name a device: a walk after a global context
+ * invalidation (QEMU switches every device, then walks those with
+ * notifiers: the last switch is not the walked device), a line of the
+ * same thread between the switch and the walk, a switch the
+ * invalidation's function mask does not cover; what does: the mask's
+ * other functions, another thread's lines between, and vfio's replay. */
+static void
+test_vtd_device_rules (void)
+{
+  static const char trace[] =
+    /* global: no device */
+    "1@10.000001:vtd_inv_desc invalidate desc type context-cache high 0x0 low 0x11\n"
+    "1@10.000002:vtd_switch_address_space Device 01:00.0 switching address space (iommu enabled=1)\n"
+    "1@10.000003:vtd_page_walk_one domain 0x3 iova 0x1000 -> gpa 0x5000 mask 0xfff perm 3\n"
+    /* device-selective 02:00.0, but something else between: no device */
+    "1@11.000001:vtd_inv_desc invalidate desc type context-cache high 0x0 low 0x20000000031\n"
+    "1@11.000002:vtd_switch_address_space Device 02:00.0 switching address space (iommu enabled=1)\n"
+    "1@11.000003:vtd_iotlb_cc_hit bus 0x2 devfn 0x0 high 0x0 low 0x0 gen 0\n"
+    "1@11.000004:vtd_page_walk_one domain 0x4 iova 0x1000 -> gpa 0x5000 mask 0xfff perm 3\n"
+    /* device-selective 03:00.0, function mask 2 (bits 2:1 ignored): 03:00.2
+     * too, not 03:00.1; another thread's line does not interrupt */
+    "1@12.000001:vtd_inv_desc invalidate desc type context-cache high 0x0 low 0x2030000000031\n"
+    "1@12.000002:vtd_switch_address_space Device 03:00.0 switching address space (iommu enabled=1)\n"
+    "2@12.000003:vhost_iotlb_miss vhost 0x1 step 1\n"
+    "1@12.000004:vtd_page_walk_level walk (base=0x1000, level=3) iova range 0x0 - 0x8000000000\n"
+    "1@12.000005:vtd_page_walk_one domain 0x7 iova 0x2000 -> gpa 0x6000 mask 0xfff perm 3\n"
+    "1@12.000006:vtd_switch_address_space Device 03:00.2 switching address space (iommu enabled=1)\n"
+    "1@12.000007:vtd_page_walk_one domain 0x8 iova 0x2000 -> gpa 0x6000 mask 0xfff perm 3\n"
+    "1@12.000008:vtd_switch_address_space Device 03:00.1 switching address space (iommu enabled=1)\n"
+    "1@12.000009:vtd_page_walk_one domain 0x9 iova 0x2000 -> gpa 0x6000 mask 0xfff perm 3\n"
+    /* vfio's replay of 04:00.0 */
+    "1@13.000001:vtd_replay_ce_valid replay: replay valid context device 04:00.00 domain 0xa hi 0x2 lo 0x1003\n"
+    "1@13.000002:vtd_page_walk_one domain 0xa iova 0x3000 -> gpa 0x7000 mask 0xfff perm 1\n"
+    /* 03:00.0 invalidated again, walked with nothing to map: unknown again */
+    "1@14.000001:vtd_inv_desc invalidate desc type context-cache high 0x0 low 0x30000000031\n"
+    "1@14.000002:vtd_switch_address_space Device 03:00.0 switching address space (iommu enabled=0)\n"
+    "1@14.000003:vtd_page_walk_one_skip_unmap iova 0x0 mask 0x3fffffff\n";
+  g_autoptr(IovMappings) index = feed_text (trace);
+  guint32 domain;
+
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x100, G_MAXUINT64, NULL), ==, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x200, G_MAXUINT64, NULL), ==, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x300, 13000000000ull, &domain), ==,
+                   IOV_MAPPINGS_ENDPOINT_IN_DOMAIN);
+  g_assert_cmpstr (iov_mappings_get_domain_label (index, domain), ==, "0x7");
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x302, G_MAXUINT64, &domain), ==, IOV_MAPPINGS_ENDPOINT_IN_DOMAIN);
+  g_assert_cmpstr (iov_mappings_get_domain_label (index, domain), ==, "0x8");
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x301, G_MAXUINT64, NULL), ==, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x400, G_MAXUINT64, &domain), ==, IOV_MAPPINGS_ENDPOINT_IN_DOMAIN);
+  g_assert_cmpstr (iov_mappings_get_domain_label (index, domain), ==, "0xa");
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x400, 12000000000ull, NULL), ==, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
+  g_assert_cmpint (iov_mappings_endpoint_at (index, 0x300, G_MAXUINT64, NULL), ==, IOV_MAPPINGS_ENDPOINT_UNKNOWN);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -715,6 +842,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/mappings/virtio-iommu-capture", test_virtio_iommu_capture);
   g_test_add_func ("/mappings/vtd-walk-capture", test_vtd_walk_capture);
+  g_test_add_func ("/mappings/vtd-devices", test_vtd_devices);
+  g_test_add_func ("/mappings/vtd-device-rules", test_vtd_device_rules);
   g_test_add_func ("/mappings/endpoint-domains", test_endpoint_domains);
   g_test_add_func ("/mappings/rules", test_rules);
   g_test_add_func ("/mappings/checkpoints", test_checkpoints);

@@ -136,6 +136,29 @@ test_fixtures (void)
           g_assert_cmpint (iov_trace_parse_line (cat, out->str, out->len, &again), ==, IOV_TRACE_LINE_EVENT);
           g_assert_cmpint (again.event_id, ==, line.event_id);
           g_assert_cmpmem (again.args, again.args_len, line.args, line.args_len);
+
+          /* without the text round trip: what the parser read, field by field */
+          {
+            g_autoptr(GString) body = g_string_new ("x");
+            IovTraceJsonLine jl;
+            IovTraceLine direct;
+            IovTraceJsonRender how2;
+
+            g_assert_true (iov_trace_json_append_line (cat, event, body, &jl, &how2));
+            g_assert_cmpint (how2, ==, how);
+            iov_trace_json_line_get (&jl, body->str, &direct);
+            g_assert_cmpint (direct.kind, ==, line.kind);
+            g_assert_cmpint (direct.prefix, ==, line.prefix);
+            g_assert_cmpint (direct.has_ts, ==, line.has_ts);
+            g_assert_cmpint (direct.has_tid, ==, line.has_tid);
+            g_assert_cmpuint (direct.tid, ==, line.tid);
+            g_assert_cmpuint (direct.sec, ==, line.sec);
+            g_assert_cmpuint (direct.usec, ==, line.usec);
+            g_assert_cmpuint (direct.ts_ns, ==, line.ts_ns);
+            g_assert_cmpint (direct.event_id, ==, line.event_id);
+            g_assert_cmpmem (direct.name, direct.name_len, line.name, line.name_len);
+            g_assert_cmpmem (direct.args, direct.args_len, line.args, line.args_len);
+          }
         }
     }
   g_test_message ("%u exact, %u raw", n_exact, n_raw);

@@ -42,7 +42,10 @@ assert_json (const GString *text)
 
   if (text->len > MAX_PARSED)
     {
-      g_assert_true (text->str[0] == '{' && text->str[text->len - 1] == '}');
+      /* the exports end their object with a newline */
+      gsize end = text->len - (text->str[text->len - 1] == '\n');
+
+      g_assert_true (end > 1 && text->str[0] == '{' && text->str[end - 1] == '}');
       return;
     }
   if (!json_parser_load_from_data (parser, text->str, text->len, &error))
