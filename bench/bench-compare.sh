@@ -37,25 +37,32 @@ if [ ! -s "$log" ]; then
 fi
 cat "$log" > /dev/null   # warm the page cache
 
-now () { date +%s.%N; }
+# best_of_two CMD…: "WALL CPU" of the faster of two runs (CPU: user + system,
+# every thread; it says what the run cost when other work shares the cores)
 best_of_two () {
-  local best='' t0 t1 dt
+  local best="" cpu="" t real user sys
   for _ in 1 2; do
-    t0=$(now); "$@" > "$dir/out"; t1=$(now)
-    dt=$(echo "$t1 - $t0" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$dt < $best" | bc -l)" = 1 ]; then best=$dt; fi
+    t=$( { TIMEFORMAT="%R %U %S"; time "$@" > "$dir/out" 2> "$dir/err"; } 2>&1 )
+    read -r real user sys <<< "$t"
+    if [ -z "$best" ] || [ "$(echo "$real < $best" | bc -l)" = 1 ]; then
+      best=$real cpu=$(echo "$user + $sys" | bc -l)
+    fi
   done
-  echo "$best"
+  echo "$best $cpu"
 }
 
 flushes=$(grep -c 'type device high 0x7ffffffffffff001 ' "$log")
-wc=$(best_of_two wc -l "$log")
-stats=$(best_of_two "$cli" trace "$log" --stats)
-compare=$(best_of_two "$cli" trace "$log" --infer "$snapshot" --compare)
+read -r wc wc_cpu <<< "$(best_of_two wc -l "$log")"
+read -r stats stats_cpu <<< "$(best_of_two "$cli" trace "$log" --stats)"
+read -r compare compare_cpu <<< "$(best_of_two "$cli" trace "$log" --infer "$snapshot" --compare)"
 divergences=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["n_divergences"], len(d["profiles"]))' "$dir/out")
+ratio=$(echo "$compare / $stats" | bc -l)
 
 printf 'trace: %s, %d full-range device-IOTLB flushes\n' "$log" "$flushes"
+printf 'load average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'wc -l                  %8.3f s\n' "$wc"
-printf 'trace --stats          %8.3f s  (%.1f× wc -l)\n' "$stats" "$(echo "$stats / $wc" | bc -l)"
-printf 'trace --compare        %8.3f s  (%.2f× --stats; goal ≤ 3)  divergences, releases: %s\n' \
-  "$compare" "$(echo "$compare / $stats" | bc -l)" "$divergences"
+printf 'trace --stats          %8.3f s  (%.1f× wc -l)  cpu %.3f s\n' "$stats" "$(echo "$stats / $wc" | bc -l)" "$stats_cpu"
+printf 'trace --compare        %8.3f s  (%.2f× --stats; goal ≤ 3)  cpu %.3f s (%.2f× --stats)  divergences, releases: %s\n' \
+  "$compare" "$ratio" "$compare_cpu" "$(echo "$compare_cpu / $stats_cpu" | bc -l)" "$divergences"
+# the goal as a figure: a loaded machine may miss it, so no failure
+if [ "$(echo "$ratio <= 3" | bc -l)" = 1 ]; then echo 'goal --compare <= 3x --stats: PASS'; else echo 'goal --compare <= 3x --stats: MISS'; fi

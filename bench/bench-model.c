@@ -14,7 +14,9 @@
  *  - dispatch: iov_notify_one() against a loop doing only the overlap test
  *    on the same data (the least any dispatcher must do);
  *  - end to end: parse + run + print of a 10^6-step scenario against
- *    json-glib parsing the same file alone. */
+ *    json-glib parsing the same file alone. Issue K's goals: loading at
+ *    most 1.25x that parse, load + run + print at most 2.5x; each is
+ *    printed with PASS or MISS. */
 
 #include "config.h"
 
@@ -165,15 +167,23 @@ bench_end_to_end (void)
   iov_run_write_json (run, out);
   t_print = g_get_monotonic_time () - t0;
 
-  g_print ("end to end: %u-step scenario, %u notifiers, %.1f MB of JSON in, %.1f MB out\n",
-           N_EVENTS, N_NOTIFIERS, json->len / 1e6, out->len / 1e6);
-  g_print ("  baseline json-glib parse alone: %.2f s\n", t_parse_only / 1e6);
-  g_print ("  load (parse + validate):        %.2f s (%.2fx the baseline)\n", t_load / 1e6,
-           (double) t_load / t_parse_only);
-  g_print ("  run:                            %.2f s (%.1f M steps/s)\n", t_run / 1e6, N_EVENTS / (t_run / 1e6) / 1e6);
-  g_print ("  print JSON:                     %.2f s\n", t_print / 1e6);
-  g_print ("  total:                          %.2f s (%.2fx the baseline)\n", (t_load + t_run + t_print) / 1e6,
-           (double) (t_load + t_run + t_print) / t_parse_only);
+  {
+    double load_ratio = (double) t_load / t_parse_only;
+    double total_ratio = (double) (t_load + t_run + t_print) / t_parse_only;
+
+    g_print ("end to end: %u-step scenario, %u notifiers, %.1f MB of JSON in, %.1f MB out\n",
+             N_EVENTS, N_NOTIFIERS, json->len / 1e6, out->len / 1e6);
+    g_print ("  baseline json-glib parse alone: %.2f s\n", t_parse_only / 1e6);
+    g_print ("  load (parse + validate):        %.2f s (%.2fx the baseline)\n", t_load / 1e6, load_ratio);
+    g_print ("  run:                            %.2f s (%.1f M steps/s)\n", t_run / 1e6, N_EVENTS / (t_run / 1e6) / 1e6);
+    g_print ("  print JSON:                     %.2f s\n", t_print / 1e6);
+    g_print ("  total:                          %.2f s (%.2fx the baseline)\n", (t_load + t_run + t_print) / 1e6,
+             total_ratio);
+    /* issue K's goals, as figures: a loaded machine may miss them, so the
+     * benchmark says so rather than failing */
+    g_print ("  goal load <= 1.25x the parse:    %.2fx %s\n", load_ratio, load_ratio <= 1.25 ? "PASS" : "MISS");
+    g_print ("  goal total <= 2.5x the parse:    %.2fx %s\n", total_ratio, total_ratio <= 2.5 ? "PASS" : "MISS");
+  }
   g_unlink (path);
 }
 

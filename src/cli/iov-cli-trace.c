@@ -1060,7 +1060,9 @@ iov_cli_trace (int    argc,
   if (catalog == NULL)
     return iov_cli_usage_error ("trace", "%s", error->message);
   run.catalog = catalog;
-  run.doc = iov_trace_document_new (g_steal_pointer (&catalog), IOV_TRACE_DOCUMENT_KEEP_DELIVERIES);
+  /* --compare prints neither traffic nor mappings: the document counts */
+  run.doc = iov_trace_document_new (g_steal_pointer (&catalog),
+                                    IOV_TRACE_DOCUMENT_KEEP_DELIVERIES | (compare ? IOV_TRACE_DOCUMENT_COUNT_ONLY : 0));
   /* --compare runs its own inference per release: the document only counts */
   if (snapshot != NULL && !compare && !iov_trace_document_set_snapshot (run.doc, snapshot, &error))
     {

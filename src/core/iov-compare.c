@@ -69,7 +69,8 @@ typedef struct _Pass
 {
   GPtrArray    *groups;      /* Group*, not owned: those that behaved alike so far, in order */
   IovInference *inference;   /* under the first group's rules */
-  GArray       *out;         /* IovDelivery, settled, not merged yet */
+  const IovDelivery *out;    /* settled, not merged yet: the inference's own (peek_settled()) */
+  guint         n_out;
   guint         next;        /* first of out not merged */
   GHashTable   *counts;      /* const IovNotifier* → Counts */
   GArray       *slots;       /* Slot */
@@ -129,7 +130,6 @@ pass_free (Pass *pass)
 {
   g_ptr_array_unref (pass->groups);
   iov_inference_free (pass->inference);
-  g_array_unref (pass->out);
   g_hash_table_unref (pass->counts);
   g_array_unref (pass->words);
   g_array_unref (pass->slots);
@@ -223,7 +223,6 @@ pass_new (void)
   Pass *pass = g_new0 (Pass, 1);
 
   pass->groups = g_ptr_array_new ();
-  pass->out = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   pass->words = g_array_new (FALSE, FALSE, sizeof (Word));
   pass->slots = g_array_new (FALSE, FALSE, sizeof (Slot));
   pass->counts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
@@ -307,6 +306,7 @@ iov_compare_new (JsonNode          *snapshot,
       g_ptr_array_add (pass->groups, group);
       group->pass = pass;
       pass->inference = iov_inference_new_from_info (info, group_rules (group));
+      iov_inference_set_batched (pass->inference, TRUE);
       g_ptr_array_add (self->passes, pass);
     }
   if (self->groups->len > 1 && g_get_num_processors () > 1)
@@ -398,13 +398,18 @@ take_line (IovCompare *self,
            Pass       *pass,
            guint64     line)
 {
+  /* Gathered on the stack, and into pass->words in one go: this runs for
+   * every line under every release (a notifier or two, mostly). */
+  Word buf[16];
+  guint n = 0;
   GArray *words = pass->words;
+  gboolean spilled = FALSE;
 
-  g_array_set_size (words, 0);
-  while (pass->next < pass->out->len)
+  while (pass->next < pass->n_out)
     {
-      const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);
+      const IovDelivery *d = &pass->out[pass->next];
       const Slot *slot;
+      Word *list;
       guint rank, at;
 
       if (d->line != line)
@@ -415,22 +420,38 @@ take_line (IovCompare *self,
       if (d->notifier == NULL)
         continue;
       rank = outcome_rank (d);
-      for (at = 0; at < words->len; at++)
+      list = spilled ? (Word *) words->data : buf;
+      for (at = 0; at < n; at++)
+        if (list[at].id == slot->id)
+          {
+            list[at].rank = MAX (list[at].rank, rank);
+            break;
+          }
+      if (at < n)
+        continue;
+      if (!spilled && n == G_N_ELEMENTS (buf))
         {
-          Word *other = &g_array_index (words, Word, at);
-
-          if (other->id == slot->id)
-            {
-              other->rank = MAX (other->rank, rank);
-              break;
-            }
+          /* more notifiers than the stack holds: the array from here on */
+          g_array_set_size (words, n);
+          memcpy (words->data, buf, sizeof buf);
+          spilled = TRUE;
         }
-      if (at == words->len)
+      if (spilled)
         {
           Word w = { slot->id, rank, d->notifier->name };
 
           g_array_append_val (words, w);
         }
+      else
+        buf[n] = (Word) { slot->id, rank, d->notifier->name };
+      n++;
+    }
+  if (!spilled)
+    {
+      if (words->len != n)
+        g_array_set_size (words, n);
+      if (n > 0)
+        memcpy (words->data, buf, n * sizeof (Word));
     }
 }
 
@@ -466,6 +487,18 @@ same_words (GArray *a,
 {
   guint na, nb;
 
+  /* passes that agree mostly list the same words in the same order */
+  if (a->len == b->len)
+    {
+      guint i;
+
+      for (i = 0; i < a->len; i++)
+        if (g_array_index (a, Word, i).id != g_array_index (b, Word, i).id ||
+            g_array_index (a, Word, i).rank != g_array_index (b, Word, i).rank)
+          break;
+      if (i == a->len)
+        return TRUE;
+    }
   return words_within (a, b, &na) && words_within (b, a, &nb) && na == nb;
 }
 
@@ -535,6 +568,15 @@ merge (IovCompare *self,
 {
   guint n = self->passes->len;
 
+  /* read where each inference keeps them: no copy per delivery */
+  for (guint p = 0; p < n; p++)
+    {
+      Pass *pass = g_ptr_array_index (self->passes, p);
+
+      pass->out = iov_inference_peek_settled (pass->inference, &pass->n_out);
+      pass->next = 0;
+    }
+
   for (;;)
     {
       guint64 line = G_MAXUINT64;
@@ -547,9 +589,9 @@ merge (IovCompare *self,
         {
           Pass *pass = g_ptr_array_index (self->passes, p);
 
-          if (pass->next < pass->out->len)
+          if (pass->next < pass->n_out)
             {
-              const IovDelivery *d = &g_array_index (pass->out, IovDelivery, pass->next);
+              const IovDelivery *d = &pass->out[pass->next];
 
               if (d->line < line)
                 line = d->line, first = d;
@@ -585,7 +627,7 @@ merge (IovCompare *self,
     {
       Pass *pass = g_ptr_array_index (self->passes, p);
 
-      g_array_remove_range (pass->out, 0, pass->next);
+      iov_inference_drop_settled (pass->inference, pass->next);
       pass->next = 0;
     }
 }
@@ -597,7 +639,7 @@ run_pass (Pass  *pass,
           Batch *batch)
 {
   for (guint i = 0; i < batch->events->len; i++)
-    iov_inference_feed_event (pass->inference, &g_array_index (batch->events, IovInferenceEvent, i), pass->out);
+    iov_inference_feed_event (pass->inference, &g_array_index (batch->events, IovInferenceEvent, i), NULL);
 }
 
 /* Runs passes of the job until none is left to start; called and
@@ -751,13 +793,8 @@ split (IovCompare              *self,
               g_ptr_array_add (copy->groups, group);
               group->pass = copy;
             }
-          for (guint i = pass->next; i < pass->out->len; i++)
-            {
-              IovDelivery d = g_array_index (pass->out, IovDelivery, i);
-
-              iov_inference_copy_delivery (pass->inference, copy->inference, &d);
-              g_array_append_val (copy->out, d);
-            }
+          /* the settled deliveries not merged yet came along with the
+           * inference's copy: they are its own */
           g_hash_table_iter_init (&iter, pass->counts);
           while (g_hash_table_iter_next (&iter, &key, &value))
             g_hash_table_insert (copy->counts,
@@ -837,7 +874,7 @@ iov_compare_finish (IovCompare *self)
     {
       Pass *pass = g_ptr_array_index (self->passes, p);
 
-      iov_inference_finish (pass->inference, pass->out);
+      iov_inference_finish (pass->inference, NULL);
     }
   merge (self, G_MAXUINT64);
 }

@@ -46,7 +46,11 @@ struct _IovInference
   GPtrArray        *pool;        /* IovNotifier*, owned */
   GPtrArray        *findings;    /* char* */
   GPtrArray        *notes;       /* char* */
-  GArray           *pending;     /* guint: delivery indexes awaiting vhost-user evidence */
+  /* delivery indexes awaiting vhost-user evidence, oldest first: a plain
+   * vector, pushed and popped inline (twice per flush per release) */
+  guint            *pending;
+  guint             n_pending;
+  guint             pending_size;
   GArray           *pending_vfio;
   GArray           *held;        /* IovDelivery: the pending ones index it */
   guint64           n_events;
@@ -63,6 +67,7 @@ struct _IovInference
   guint             n_waited;    /* invalidations held while awaiting */
   gboolean          seen_vhost_event;
   GArray           *replay;      /* Held */
+  GByteArray       *replay_text;
   gboolean          replaying;
   int               scan_kind;   /* SCAN_* of the last invalidation */
   guint16           scan_sid;
@@ -71,6 +76,11 @@ struct _IovInference
   gboolean          contradicted;
   gboolean          seen_miss;     /* a vhost_iotlb_miss came: vhost runs */
   GArray           *outcomes;    /* IovOutcome: dispatch()'s, reused (no allocation per event) */
+  /* Batched (iov_inference_set_batched()): the first @settled of held are
+   * settled, and stay there for the caller to read and drop, never copied
+   * to an array of its own (issue K: a pass of --compare per release). */
+  gboolean          batched;
+  guint             settled;
 };
 
 /* A notifier's public facts and what QEMU's registration needs: vhost
@@ -83,12 +93,15 @@ typedef struct
   gboolean             awaiting;    /* until when is for the trace to say */
 } Meta;
 
+/* An event waiting in @replay: its text in @replay_text (one arena, not
+ * two allocations an event: a release waiting for vhost's registration
+ * holds up to REPLAY_MAX of them). */
 typedef struct
 {
   guint64  ts_ns;
   guint64  line;
-  char    *name;
-  char    *args;
+  gsize    name_at;   /* offsets into replay_text, each text NUL-terminated */
+  gsize    args_at;
   gsize    len;
 } Held;
 
@@ -96,13 +109,6 @@ enum { SCAN_NONE, SCAN_DEVICE, SCAN_PAGE };
 
 /* Past this many events without evidence, the assumption stands. */
 #define REPLAY_MAX 500000
-
-static void
-held_clear (Held *h)
-{
-  g_free (h->name);
-  g_free (h->args);
-}
 
 static void
 space_free (Space *space)
@@ -130,14 +136,13 @@ iov_inference_new (const IovProfile *profile,
   self->pool = g_ptr_array_new_with_free_func ((GDestroyNotify) iov_notifier_free);
   self->findings = g_ptr_array_new_with_free_func (g_free);
   self->notes = g_ptr_array_new_with_free_func (g_free);
-  self->pending = g_array_new (FALSE, FALSE, sizeof (guint));
   self->pending_vfio = g_array_new (FALSE, FALSE, sizeof (guint));
   self->held = g_array_new (FALSE, FALSE, sizeof (IovDelivery));
   self->metas = g_ptr_array_new_with_free_func (g_free);
   self->undecided = g_ptr_array_new ();
   self->awaiting = g_ptr_array_new ();
   self->replay = g_array_new (FALSE, FALSE, sizeof (Held));
-  g_array_set_clear_func (self->replay, (GDestroyNotify) held_clear);
+  self->replay_text = g_byte_array_new ();
   self->outcomes = g_array_new (FALSE, FALSE, sizeof (IovOutcome));
   return self;
 }
@@ -151,13 +156,14 @@ iov_inference_free (IovInference *self)
   g_ptr_array_unref (self->pool);
   g_ptr_array_unref (self->findings);
   g_ptr_array_unref (self->notes);
-  g_array_unref (self->pending);
+  g_free (self->pending);
   g_array_unref (self->pending_vfio);
   g_array_unref (self->held);
   g_ptr_array_unref (self->metas);
   g_ptr_array_unref (self->undecided);
   g_ptr_array_unref (self->awaiting);
   g_array_unref (self->replay);
+  g_byte_array_unref (self->replay_text);
   g_array_unref (self->outcomes);
   g_free (self->abort.message);
   g_free (self);
@@ -245,7 +251,11 @@ iov_inference_copy (IovInference     *self,
     g_ptr_array_add (to->awaiting, meta_in (self, to, g_ptr_array_index (self->awaiting, i)));
   g_ptr_array_extend (to->findings, self->findings, copy_string, NULL);
   g_ptr_array_extend (to->notes, self->notes, copy_string, NULL);
-  g_array_append_vals (to->pending, self->pending->data, self->pending->len);
+  to->batched = self->batched;
+  to->settled = self->settled;
+  to->pending = g_memdup2 (self->pending, self->pending_size * sizeof (guint));
+  to->n_pending = self->n_pending;
+  to->pending_size = self->pending_size;
   g_array_append_vals (to->pending_vfio, self->pending_vfio->data, self->pending_vfio->len);
   for (guint i = 0; i < self->held->len; i++)
     {
@@ -254,13 +264,8 @@ iov_inference_copy (IovInference     *self,
       iov_inference_copy_delivery (self, to, &d);
       g_array_append_val (to->held, d);
     }
-  for (guint i = 0; i < self->replay->len; i++)
-    {
-      const Held *h = &g_array_index (self->replay, Held, i);
-      Held copy = { h->ts_ns, h->line, g_strdup (h->name), g_memdup2 (h->args, h->len + 1), h->len };
-
-      g_array_append_val (to->replay, copy);
-    }
+  g_array_append_vals (to->replay, self->replay->data, self->replay->len);
+  g_byte_array_append (to->replay_text, self->replay_text->data, self->replay_text->len);
   to->n_events = self->n_events;
   to->n_findings = self->n_findings;
   to->n_unexplained = self->n_unexplained;
@@ -340,8 +345,8 @@ iov_inference_get_oldest_held_line (IovInference *self)
 
   if (self->replay->len > 0)
     oldest = g_array_index (self->replay, Held, 0).line;
-  if (self->held->len > 0)
-    oldest = MIN (oldest, g_array_index (self->held, IovDelivery, 0).line);
+  if (self->held->len > self->settled)
+    oldest = MIN (oldest, g_array_index (self->held, IovDelivery, self->settled).line);
   return oldest;
 }
 
@@ -680,6 +685,34 @@ number_after (const char *args,
     return FALSE;
   p += strlen (key);
   n = MIN ((gsize) (args + len - p), sizeof buf - 1);
+  /* A plain number of up to 15 digits ("req:22", "0x1000") by hand; the
+   * rest (signs, spaces, a second 0x, long numbers) as strtoull reads it. */
+  {
+    const char *q = p + (base == 16 && n >= 2 && p[0] == '0' && p[1] == 'x' ? 2 : 0);
+    const char *stop = p + n;
+    guint64 v = 0;
+    guint digits = 0;
+
+    while (q < stop && digits <= 15)
+      {
+        guint c = (guchar) *q, d;
+
+        if (c - '0' < 10)
+          d = c - '0';
+        else if (base == 16 && (c | 0x20) - 'a' < 6)
+          d = (c | 0x20) - 'a' + 10;
+        else
+          break;
+        v = v * base + d;
+        digits++;
+        q++;
+      }
+    if (digits > 0 && digits <= 15 && !(digits == 1 && v == 0 && base == 16 && q < stop && (*q | 0x20) == 'x'))
+      {
+        *out = v;
+        return TRUE;
+      }
+  }
   memcpy (buf, p, n);
   buf[n] = '\0';
   p = buf;
@@ -731,48 +764,80 @@ device_after (const char *args,
  * Dispatch
  */
 
+/* Whether a notifier's owner is @word ("vhost" or "vfio"): compared
+ * inline, once per delivery of every release's pass. */
+static inline gboolean
+owner_is_vhost (const char *o)
+{
+  return o[0] == 'v' && o[1] == 'h' && o[2] == 'o' && o[3] == 's' && o[4] == 't' && o[5] == '\0';
+}
+
+static inline gboolean
+owner_is_vfio (const char *o)
+{
+  return o[0] == 'v' && o[1] == 'f' && o[2] == 'i' && o[3] == 'o' && o[4] == '\0';
+}
+
 static void
 record (IovInference      *self,
         Space             *space,
         const IovTlbEvent *ev,
-        GArray            *outcomes,
+        const IovOutcome  *outcomes,
+        guint              n_outcomes,
         guint64            ts_ns,
         guint64            line,
         GArray            *deliveries)
 {
-  for (guint i = 0; i < outcomes->len; i++)
+  guint base = deliveries->len;
+  IovTlbEvent event = *ev;
+
+  if (n_outcomes == 0)
+    return;
+  event.type = iov_event_effective_type (self->profile, ev);
+  /* grown once and written in place: this runs for every delivery of every
+   * release's pass (issue K's replay of a million flushes) */
+  g_array_set_size (deliveries, base + n_outcomes);
+  for (guint i = 0; i < n_outcomes; i++)
     {
-      IovDelivery d = { 0 };
-      guint index = deliveries->len;
+      guint index = base + i;
+      IovDelivery *d = &g_array_index (deliveries, IovDelivery, index);
+      const IovOutcome *o = &outcomes[i];
 
-      d.ts_ns = ts_ns;
-      d.line = line;
-      d.outcome = g_array_index (outcomes, IovOutcome, i);
-      d.notifier = d.outcome.notifier;
-      d.device = space->device;
-      d.kind = IOV_DELIVERY_INFERRED;
-      d.event = *ev;
-      d.event.type = iov_event_effective_type (self->profile, ev);
-      g_array_append_val (deliveries, d);
+      *d = (IovDelivery) {
+        .ts_ns = ts_ns,
+        .line = line,
+        .notifier = o->notifier,
+        .device = space->device,
+        .kind = IOV_DELIVERY_INFERRED,
+        .outcome = *o,
+        .event = event,
+      };
 
-      if (d.outcome.result == IOV_RESULT_ABORT)
+      if (d->outcome.result == IOV_RESULT_ABORT)
         {
           /* QEMU stops at its first abort: the rest of the trace, if any,
            * contradicts it (iov_inference_feed() says so). */
           if (self->abort.line == 0)
             {
               self->abort.line = line;
-              self->abort.notifier = d.notifier ? d.notifier->name : NULL;
-              self->abort.message = iov_abort_message (self->profile, d.outcome.abort);
-              self->abort.kind = d.outcome.abort;
+              self->abort.notifier = d->notifier ? d->notifier->name : NULL;
+              self->abort.message = iov_abort_message (self->profile, d->outcome.abort);
+              self->abort.kind = d->outcome.abort;
             }
         }
-      else if (d.outcome.result == IOV_RESULT_DELIVERED && d.notifier->owner != NULL)
+      else if (d->outcome.result == IOV_RESULT_DELIVERED && d->notifier->owner != NULL)
         {
           /* kernel vhost leaves no trace: only vhost-user evidence can come */
-          if (g_str_equal (d.notifier->owner, "vhost") && self->seen_vhost_user)
-            g_array_append_val (self->pending, index);
-          else if (g_str_equal (d.notifier->owner, "vfio"))
+          if (owner_is_vhost (d->notifier->owner) && self->seen_vhost_user)
+            {
+              if (self->n_pending == self->pending_size)
+                {
+                  self->pending_size = MAX (16, 2 * self->pending_size);
+                  self->pending = g_renew (guint, self->pending, self->pending_size);
+                }
+              self->pending[self->n_pending++] = index;
+            }
+          else if (owner_is_vfio (d->notifier->owner))
             g_array_append_val (self->pending_vfio, index);
         }
     }
@@ -787,22 +852,40 @@ dispatch (IovInference      *self,
           guint64            line,
           GArray            *deliveries)
 {
-  GArray *outcomes = self->outcomes;
+  IovOutcome buf[16];
+  const IovOutcome *outcomes = buf;
+  guint n = 0;
 
   if (!space->enabled)
     return;
-  g_array_set_size (outcomes, 0);
   if (target != NULL)
     {
-      IovOutcome o;
-
-      o.event = 0;
-      iov_notify_one (self->profile, target, ev, &o);
-      g_array_append_val (outcomes, o);
+      buf[0].event = 0;
+      iov_notify_one (self->profile, target, ev, &buf[0]);
+      n = 1;
     }
+  else if (space->mr.list->len <= G_N_ELEMENTS (buf))
+    /* iov_iommu_mr_notify(), into the stack: no array grown per notifier
+     * (issue K's replay runs this for every flush under every release) */
+    for (guint i = 0; i < space->mr.list->len; i++)
+      {
+        const IovNotifier *notifier = g_ptr_array_index (space->mr.list, i);
+
+        if (notifier->iommu_idx != 0)
+          continue;
+        buf[n].event = 0;
+        iov_notify_one (self->profile, notifier, ev, &buf[n]);
+        if (buf[n++].result == IOV_RESULT_ABORT)
+          break;
+      }
   else
-    iov_iommu_mr_notify (self->profile, &space->mr, 0, ev, 0, outcomes);
-  record (self, space, ev, outcomes, ts_ns, line, deliveries);
+    {
+      g_array_set_size (self->outcomes, 0);
+      iov_iommu_mr_notify (self->profile, &space->mr, 0, ev, 0, self->outcomes);
+      outcomes = (const IovOutcome *) self->outcomes->data;
+      n = self->outcomes->len;
+    }
+  record (self, space, ev, outcomes, n, ts_ns, line, deliveries);
 }
 
 static void
@@ -812,19 +895,20 @@ settle_pending (IovInference *self,
   /* Deliveries that no IOTLB message followed. Only meaningful when the
    * backend is vhost-user: kernel vhost leaves no trace at all. */
   if (self->seen_vhost_user)
-    for (guint i = 0; i < self->pending->len; i++)
+    for (guint i = 0; i < self->n_pending; i++)
       {
-        IovDelivery *d = &g_array_index (deliveries, IovDelivery, g_array_index (self->pending, guint, i));
+        IovDelivery *d = &g_array_index (deliveries, IovDelivery, self->pending[i]);
 
         finding (self, _("line %llu: the model predicted a delivery to %s [0x%llx, +0x%llx], "
                          "but no vhost-user IOTLB message followed"),
                  (unsigned long long) d->line, d->notifier->name, (unsigned long long) d->outcome.iova,
                  (unsigned long long) d->outcome.addr_mask);
       }
-  g_array_set_size (self->pending, 0);
+  self->n_pending = 0;
   /* vfio's notifier traces synchronously, before QEMU moves on to the
    * next invalidation: evidence that has not come by then never will. */
-  g_array_set_size (self->pending_vfio, 0);
+  if (self->pending_vfio->len > 0)
+    g_array_set_size (self->pending_vfio, 0);
 }
 
 typedef struct
@@ -1220,12 +1304,12 @@ feed (IovInference            *self,
             return;
           if (self->miss_pending)
             self->miss_pending = FALSE;
-          else if (self->pending->len > 0)
+          else if (self->n_pending > 0)
             {
-              IovDelivery *d = &g_array_index (deliveries, IovDelivery, g_array_index (self->pending, guint, 0));
+              IovDelivery *d = &g_array_index (deliveries, IovDelivery, self->pending[0]);
 
               d->kind = IOV_DELIVERY_OBSERVED;
-              g_array_remove_index (self->pending, 0);
+              memmove (self->pending, self->pending + 1, --self->n_pending * sizeof (guint));
             }
           else
             {
@@ -1441,6 +1525,27 @@ feed (IovInference            *self,
  * made of it since (live views drain it every tick). */
 #define HOLD_MAX 4096
 
+/* Moves the first @n deliveries of held, settled, to @deliveries. */
+static void
+move_settled (IovInference *self,
+              GArray       *deliveries,
+              guint         n)
+{
+  self->settled = 0;
+  if (n == 0)
+    return;
+  /* out they go, in order, and the waiting ones move up */
+  g_array_append_vals (deliveries, self->held->data, n);
+  if (n == self->held->len)
+    g_array_set_size (self->held, 0);
+  else
+    g_array_remove_range (self->held, 0, n);
+  for (guint i = 0; i < self->n_pending; i++)
+    self->pending[i] -= n;
+  for (guint i = 0; i < self->pending_vfio->len; i++)
+    g_array_index (self->pending_vfio, guint, i) -= n;
+}
+
 static void
 flush_held (IovInference *self,
             GArray       *deliveries,
@@ -1448,23 +1553,61 @@ flush_held (IovInference *self,
 {
   guint oldest = self->held->len;
 
-  /* Too many waiting: give up on their evidence, with the findings. */
-  if (force || self->held->len >= HOLD_MAX)
+  /* Too many waiting: give up on their evidence, with the findings. (The
+   * settled ones a batched inference keeps until its release are not
+   * waiting.) */
+  if (force || self->held->len - self->settled >= HOLD_MAX)
     settle_pending (self, self->held);
-  for (guint i = 0; i < self->pending->len; i++)
-    oldest = MIN (oldest, g_array_index (self->pending, guint, i));
+  for (guint i = 0; i < self->n_pending; i++)
+    oldest = MIN (oldest, self->pending[i]);
   for (guint i = 0; i < self->pending_vfio->len; i++)
     oldest = MIN (oldest, g_array_index (self->pending_vfio, guint, i));
-  if (oldest == 0)
+  /* Everything before the oldest delivery still waiting is settled. */
+  if (self->batched)
+    self->settled = oldest;
+  else
+    move_settled (self, deliveries, oldest);
+}
+
+void
+iov_inference_set_batched (IovInference *self,
+                           gboolean      batched)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (self->settled == 0);
+
+  self->batched = batched;
+}
+
+const IovDelivery *
+iov_inference_peek_settled (IovInference *self,
+                            guint        *n)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (self->batched, NULL);
+
+  *n = self->settled;
+  return (const IovDelivery *) self->held->data;
+}
+
+void
+iov_inference_drop_settled (IovInference *self,
+                            guint         n)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (n <= self->settled);
+
+  if (n == 0)
     return;
-  /* Everything before the oldest delivery still waiting is settled: out it
-   * goes, in order, and the waiting ones move up. */
-  g_array_append_vals (deliveries, self->held->data, oldest);
-  g_array_remove_range (self->held, 0, oldest);
-  for (guint i = 0; i < self->pending->len; i++)
-    g_array_index (self->pending, guint, i) -= oldest;
+  if (n == self->held->len)
+    g_array_set_size (self->held, 0);
+  else
+    g_array_remove_range (self->held, 0, n);
+  for (guint i = 0; i < self->n_pending; i++)
+    self->pending[i] -= n;
   for (guint i = 0; i < self->pending_vfio->len; i++)
-    g_array_index (self->pending_vfio, guint, i) -= oldest;
+    g_array_index (self->pending_vfio, guint, i) -= n;
+  self->settled -= n;
 }
 
 /* Sets the flags of the undecided vhost notifiers (of @space, or all of
@@ -1647,12 +1790,15 @@ replay_held (IovInference *self)
   for (guint i = 0; i < self->replay->len; i++)
     {
       Held *h = &g_array_index (self->replay, Held, i);
+      const char *name = (const char *) self->replay_text->data + h->name_at;
+      const char *args = (const char *) self->replay_text->data + h->args_at;
       IovInferenceEvent ev;
 
-      iov_inference_event_init (&ev, h->ts_ns, h->line, h->name, h->args, h->len);
+      iov_inference_event_init (&ev, h->ts_ns, h->line, name, args, h->len);
       feed (self, &ev, self->held);
     }
   g_array_set_size (self->replay, 0);
+  g_byte_array_set_size (self->replay_text, 0);
   self->replaying = FALSE;
 }
 
@@ -1684,7 +1830,7 @@ iov_inference_feed_event (IovInference            *self,
   gsize len = ev->len;
 
   g_return_if_fail (self != NULL);
-  g_return_if_fail (deliveries != NULL);
+  g_return_if_fail (deliveries != NULL || self->batched);
 
   if (ev->kind == EV_VHOST_IOTLB_MISS)
     self->seen_miss = TRUE;
@@ -1704,8 +1850,15 @@ iov_inference_feed_event (IovInference            *self,
 
   if (self->undecided->len > 0 || self->awaiting->len > 0)
     {
-      Held h = { ts_ns, line, g_strdup (name), g_strndup (args, len), len };
+      gsize name_len = strlen (name), at = self->replay_text->len;
+      /* as g_strndup() copies it: up to a NUL, zeros after */
+      gsize kept = strnlen (args, len);
+      Held h = { ts_ns, line, at, at + name_len + 1, len };
 
+      g_byte_array_set_size (self->replay_text, at + name_len + 1 + len + 1);
+      memcpy (self->replay_text->data + at, name, name_len + 1);
+      memcpy (self->replay_text->data + h.args_at, args, kept);
+      memset (self->replay_text->data + h.args_at + kept, 0, len - kept + 1);
       g_array_append_val (self->replay, h);
       scan_evidence (self, line, name, args, len);
       if (self->replay->len >= REPLAY_MAX)

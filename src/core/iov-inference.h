@@ -163,6 +163,15 @@ gboolean      iov_inference_event_is_walk (const IovInferenceEvent *ev);
 /* Call at the end: pending consumer evidence is settled. */
 void          iov_inference_finish        (IovInference      *self,
                                            GArray            *deliveries);
+/* Batched, deliveries never reach a caller's array (feed and finish take
+ * NULL): the settled ones, in the order an unbatched inference would give
+ * them, are read in place with peek_settled() and dropped once used. */
+void          iov_inference_set_batched   (IovInference      *self,
+                                           gboolean           batched);
+const IovDelivery *iov_inference_peek_settled (IovInference  *self,
+                                               guint         *n);
+void          iov_inference_drop_settled  (IovInference      *self,
+                                           guint              n);
 
 /* Adds the notifiers a newer snapshot of the same VM lists and the
  * inference does not know yet, registered from @line on. */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "iov-scenario.h"
+#include "iov-scenario-private.h"
 
 #define RESOURCE_PATH "/io/github/iovista/Iovista/scenarios/"
 
@@ -79,126 +80,255 @@ member_path (const char *parent,
   return parent ? g_strdup_printf ("%s.%s", parent, member) : g_strdup (member);
 }
 
+/* A member's value as the checks below read it: from json-glib's tree (a
+ * file with anything unusual, and every file that fails), or from the
+ * streaming reader (iov_scenario_new_from_data()'s fast path). The kinds
+ * are json-glib's, so both give the same result and the same message. */
+typedef enum
+{
+  VAL_MISSING,
+  VAL_NULL,
+  VAL_STRING,
+  VAL_INT,
+  VAL_BOOL,
+  VAL_OTHER,      /* a double, an object or a list */
+} ValKind;
+
+typedef struct
+{
+  ValKind     kind;
+  const char *str;
+  gint64      num;
+  JsonNode   *node;   /* the tree's, for lists; NULL from the reader */
+} Val;
+
+typedef struct
+{
+  const char *name;   /* not NUL-terminated */
+  gsize       name_len;
+  Val         val;
+} Member;
+
+/* An object: json-glib's, or the reader's members of one step. */
+typedef struct
+{
+  JsonObject   *json;
+  const Member *members;
+  guint         n_members;
+} Obj;
+
+static void
+val_of_node (JsonNode *node,
+             Val      *v)
+{
+  v->node = node;
+  v->str = NULL;
+  v->num = 0;
+  if (node == NULL)
+    v->kind = VAL_MISSING;
+  else if (JSON_NODE_HOLDS_NULL (node))
+    v->kind = VAL_NULL;
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    {
+      v->kind = VAL_STRING;
+      v->str = json_node_get_string (node);
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
+    {
+      v->kind = VAL_INT;
+      v->num = json_node_get_int (node);
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN)
+    {
+      v->kind = VAL_BOOL;
+      v->num = json_node_get_boolean (node);
+    }
+  else
+    v->kind = VAL_OTHER;
+}
+
+static void
+obj_get (const Obj  *obj,
+         const char *member,
+         Val        *v)
+{
+  gsize len;
+
+  if (obj->json != NULL)
+    {
+      val_of_node (json_object_get_member (obj->json, member), v);
+      return;
+    }
+  len = strlen (member);
+  for (guint i = 0; i < obj->n_members; i++)
+    if (obj->members[i].name_len == len && memcmp (obj->members[i].name, member, len) == 0)
+      {
+        *v = obj->members[i].val;
+        return;
+      }
+  *v = (Val) { VAL_MISSING, NULL, 0, NULL };
+}
+
+static gboolean
+obj_has (const Obj  *obj,
+         const char *member)
+{
+  Val v;
+
+  obj_get (obj, member, &v);
+  return v.kind != VAL_MISSING;
+}
+
+static Obj
+obj_json (JsonObject *json)
+{
+  return (Obj) { json, NULL, 0 };
+}
+
 /* 64-bit values are hex strings; a small JSON integer is accepted too. */
 static gboolean
 get_u64 (Ctx        *ctx,
-         JsonObject *obj,
+         const Obj  *obj,
          const char *parent,
          const char *member,
          gboolean    required,
          guint64    *out)
 {
-  g_autofree char *path = member_path (parent, member);
-  JsonNode *node = json_object_get_member (obj, member);
+  g_autofree char *path = NULL;
+  Val v;
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  obj_get (obj, member, &v);
+  /* the path is only spelled out for a message */
+  if ((v.kind == VAL_MISSING || v.kind == VAL_NULL) && !required)
+    return TRUE;
+  if (v.kind == VAL_STRING && iov_parse_hex (v.str, out))
+    return TRUE;
+  if (v.kind == VAL_INT && v.num >= 0 && v.num <= (G_GINT64_CONSTANT (1) << 53))
     {
-      if (required)
-        return fail (ctx, path, _("missing value (a hex string such as \"0x1000\")"));
+      *out = (guint64) v.num;
       return TRUE;
     }
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    {
-      if (!iov_parse_hex (json_node_get_string (node), out))
-        return fail (ctx, path, _("expected a hex string (\"0x…\", at most 64 bits), got \"%s\""),
-                     json_node_get_string (node));
-      return TRUE;
-    }
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
-    {
-      gint64 v = json_node_get_int (node);
-
-      /* JSON numbers beyond 2^53 are not exact in most readers. */
-      if (v < 0 || v > (G_GINT64_CONSTANT (1) << 53))
-        return fail (ctx, path, _("expected a hex string; decimal is only accepted for small values"));
-      *out = (guint64) v;
-      return TRUE;
-    }
+  path = member_path (parent, member);
+  if (v.kind == VAL_MISSING || v.kind == VAL_NULL)
+    return fail (ctx, path, _("missing value (a hex string such as \"0x1000\")"));
+  if (v.kind == VAL_STRING)
+    return fail (ctx, path, _("expected a hex string (\"0x…\", at most 64 bits), got \"%s\""), v.str);
+  /* JSON numbers beyond 2^53 are not exact in most readers. */
+  if (v.kind == VAL_INT)
+    return fail (ctx, path, _("expected a hex string; decimal is only accepted for small values"));
   return fail (ctx, path, _("expected a hex string"));
 }
 
 static gboolean
 get_small (Ctx        *ctx,
-           JsonObject *obj,
+           const Obj  *obj,
            const char *parent,
            const char *member,
            gboolean    required,
            guint64     max,
            guint      *out)
 {
-  g_autofree char *path = member_path (parent, member);
-  JsonNode *node = json_object_get_member (obj, member);
+  g_autofree char *path = NULL;
   guint64 v = 0;
+  Val val;
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  obj_get (obj, member, &val);
+  if (val.kind == VAL_MISSING || val.kind == VAL_NULL)
     {
       if (required)
-        return fail (ctx, path, _("missing value"));
+        {
+          path = member_path (parent, member);
+          return fail (ctx, path, _("missing value"));
+        }
       return TRUE;
     }
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN)
-    v = json_node_get_boolean (node) ? 1 : 0;
-  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
+  if (val.kind == VAL_BOOL)
+    v = val.num ? 1 : 0;
+  else if (val.kind == VAL_INT)
     {
-      if (json_node_get_int (node) < 0)
-        return fail (ctx, path, _("expected a number from 0 to %llu"), (unsigned long long) max);
-      v = (guint64) json_node_get_int (node);
+      if (val.num < 0)
+        {
+          path = member_path (parent, member);
+          return fail (ctx, path, _("expected a number from 0 to %llu"), (unsigned long long) max);
+        }
+      v = (guint64) val.num;
     }
-  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+  else if (val.kind == VAL_STRING)
     {
-      if (!iov_parse_hex (json_node_get_string (node), &v))
-        return fail (ctx, path, _("expected a number or a hex string"));
+      if (!iov_parse_hex (val.str, &v))
+        {
+          path = member_path (parent, member);
+          return fail (ctx, path, _("expected a number or a hex string"));
+        }
     }
   else
-    return fail (ctx, path, _("expected a number"));
+    {
+      path = member_path (parent, member);
+      return fail (ctx, path, _("expected a number"));
+    }
 
   if (v > max)
-    return fail (ctx, path, _("%llu is out of range (0 to %llu)"), (unsigned long long) v, (unsigned long long) max);
+    {
+      path = member_path (parent, member);
+      return fail (ctx, path, _("%llu is out of range (0 to %llu)"), (unsigned long long) v, (unsigned long long) max);
+    }
   *out = (guint) v;
   return TRUE;
 }
 
 static gboolean
 get_bool (Ctx        *ctx,
-          JsonObject *obj,
+          const Obj  *obj,
           const char *parent,
           const char *member,
           gboolean    def,
           gboolean   *out)
 {
-  g_autofree char *path = member_path (parent, member);
-  JsonNode *node = json_object_get_member (obj, member);
+  Val v;
 
+  obj_get (obj, member, &v);
   *out = def;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (v.kind == VAL_MISSING || v.kind == VAL_NULL)
     return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return fail (ctx, path, _("expected true or false"));
-  *out = json_node_get_boolean (node);
+  if (v.kind != VAL_BOOL)
+    {
+      g_autofree char *path = member_path (parent, member);
+
+      return fail (ctx, path, _("expected true or false"));
+    }
+  *out = v.num != 0;
   return TRUE;
 }
 
 static gboolean
 get_string (Ctx         *ctx,
-            JsonObject  *obj,
+            const Obj   *obj,
             const char  *parent,
             const char  *member,
             gboolean     required,
             const char **out)
 {
-  g_autofree char *path = member_path (parent, member);
-  JsonNode *node = json_object_get_member (obj, member);
+  Val v;
 
+  obj_get (obj, member, &v);
   *out = NULL;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (v.kind == VAL_MISSING || v.kind == VAL_NULL)
     {
       if (required)
-        return fail (ctx, path, _("missing value"));
+        {
+          g_autofree char *path = member_path (parent, member);
+
+          return fail (ctx, path, _("missing value"));
+        }
       return TRUE;
     }
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return fail (ctx, path, _("expected a string"));
-  *out = json_node_get_string (node);
+  if (v.kind != VAL_STRING)
+    {
+      g_autofree char *path = member_path (parent, member);
+
+      return fail (ctx, path, _("expected a string"));
+    }
+  *out = v.str;
   return TRUE;
 }
 
@@ -301,6 +431,7 @@ parse_iommu (Ctx         *ctx,
 {
   JsonNode *node = json_object_get_member (root, "iommu");
   JsonObject *obj;
+  Obj o;
   const char *model = NULL;
 
   sc->intremap = TRUE;
@@ -309,8 +440,9 @@ parse_iommu (Ctx         *ctx,
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return fail (ctx, "iommu", _("expected an object"));
   obj = json_node_get_object (node);
+  o = obj_json (obj);
 
-  if (!get_string (ctx, obj, "iommu", "model", TRUE, &model))
+  if (!get_string (ctx, &o, "iommu", "model", TRUE, &model))
     return FALSE;
   if (g_str_equal (model, "intel"))
     sc->model = IOV_IOMMU_INTEL;
@@ -321,16 +453,16 @@ parse_iommu (Ctx         *ctx,
   else
     return fail (ctx, "iommu.model", _("unknown model \"%s\" (intel, amd or virtio)"), model);
 
-  if (!get_small (ctx, obj, "iommu", "aw_bits", FALSE, 64, &sc->aw_bits))
+  if (!get_small (ctx, &o, "iommu", "aw_bits", FALSE, 64, &sc->aw_bits))
     return FALSE;
   if (sc->aw_bits != 0 && sc->aw_bits != 39 && sc->aw_bits != 48)
     return fail (ctx, "iommu.aw_bits", _("QEMU accepts 39 or 48"));
 
-  return get_bool (ctx, obj, "iommu", "caching_mode", FALSE, &sc->caching_mode) &&
-         get_bool (ctx, obj, "iommu", "device_iotlb", FALSE, &sc->device_iotlb) &&
-         get_bool (ctx, obj, "iommu", "intremap", TRUE, &sc->intremap) &&
-         get_bool (ctx, obj, "iommu", "snoop_control", FALSE, &sc->snoop_control) &&
-         get_bool (ctx, obj, "iommu", "dma_remap", FALSE, &sc->dma_remap);
+  return get_bool (ctx, &o, "iommu", "caching_mode", FALSE, &sc->caching_mode) &&
+         get_bool (ctx, &o, "iommu", "device_iotlb", FALSE, &sc->device_iotlb) &&
+         get_bool (ctx, &o, "iommu", "intremap", TRUE, &sc->intremap) &&
+         get_bool (ctx, &o, "iommu", "snoop_control", FALSE, &sc->snoop_control) &&
+         get_bool (ctx, &o, "iommu", "dma_remap", FALSE, &sc->dma_remap);
 }
 
 static gboolean
@@ -353,6 +485,7 @@ parse_devices (Ctx         *ctx,
       g_autofree char *bdf_path = g_strdup_printf ("%s.bdf", path);
       JsonNode *el = json_array_get_element (array, i);
       JsonObject *obj;
+      Obj o;
       const char *id, *bdf, *backend;
       IovScenarioDevice *d;
       guint domain = 1;
@@ -360,11 +493,12 @@ parse_devices (Ctx         *ctx,
       if (!JSON_NODE_HOLDS_OBJECT (el))
         return fail (ctx, path, _("expected an object"));
       obj = json_node_get_object (el);
+      o = obj_json (obj);
 
-      if (!get_string (ctx, obj, path, "id", TRUE, &id) ||
-          !get_string (ctx, obj, path, "bdf", TRUE, &bdf) ||
-          !get_string (ctx, obj, path, "backend", FALSE, &backend) ||
-          !get_small (ctx, obj, path, "domain", FALSE, 0xffff, &domain))
+      if (!get_string (ctx, &o, path, "id", TRUE, &id) ||
+          !get_string (ctx, &o, path, "bdf", TRUE, &bdf) ||
+          !get_string (ctx, &o, path, "backend", FALSE, &backend) ||
+          !get_small (ctx, &o, path, "domain", FALSE, 0xffff, &domain))
         return FALSE;
       if (find_device (sc, id) >= 0)
         return fail (ctx, path, _("a device \"%s\" is already listed"), id);
@@ -391,9 +525,9 @@ parse_devices (Ctx         *ctx,
           return fail (ctx, bpath, _("unknown backend \"%s\" (vhost, vfio, virtio or none)"), backend);
         }
 
-      if (!get_bool (ctx, obj, path, "ats", FALSE, &d->ats))
+      if (!get_bool (ctx, &o, path, "ats", FALSE, &d->ats))
         return FALSE;
-      if (!get_bool (ctx, obj, path, "ats_enabled", FALSE, &d->ats_enabled))
+      if (!get_bool (ctx, &o, path, "ats_enabled", FALSE, &d->ats_enabled))
         return FALSE;
       if (d->ats_enabled && !d->ats)
         {
@@ -431,14 +565,16 @@ parse_notifiers (Ctx         *ctx,
       g_autofree char *path = g_strdup_printf ("notifiers[%u]", i);
       JsonNode *el = json_array_get_element (array, i);
       JsonObject *obj;
+      Obj o;
       const char *name, *owner;
       IovNotifier *n;
 
       if (!JSON_NODE_HOLDS_OBJECT (el))
         return fail (ctx, path, _("expected an object"));
       obj = json_node_get_object (el);
-      if (!get_string (ctx, obj, path, "name", TRUE, &name) ||
-          !get_string (ctx, obj, path, "owner", FALSE, &owner))
+      o = obj_json (obj);
+      if (!get_string (ctx, &o, path, "name", TRUE, &name) ||
+          !get_string (ctx, &o, path, "owner", FALSE, &owner))
         return FALSE;
       if (find_notifier (sc, name) >= 0)
         return fail (ctx, path, _("a notifier \"%s\" is already listed"), name);
@@ -446,8 +582,8 @@ parse_notifiers (Ctx         *ctx,
       n = iov_notifier_new (name, owner, 0, 0, 0);
       g_ptr_array_add (sc->notifiers, n);
 
-      if (!get_u64 (ctx, obj, path, "start", TRUE, &n->start) ||
-          !get_u64 (ctx, obj, path, "end", TRUE, &n->end) ||
+      if (!get_u64 (ctx, &o, path, "start", TRUE, &n->start) ||
+          !get_u64 (ctx, &o, path, "end", TRUE, &n->end) ||
           !parse_flags (ctx, obj, path, &n->flags))
         return FALSE;
       /* memory_region_register_iommu_notifier() asserts this. */
@@ -460,7 +596,7 @@ parse_notifiers (Ctx         *ctx,
 static gboolean
 resolve_device (Ctx         *ctx,
                 IovScenario *sc,
-                JsonObject  *obj,
+                const Obj   *obj,
                 const char  *path,
                 gboolean     required,
                 int         *device)
@@ -495,7 +631,7 @@ resolve_device (Ctx         *ctx,
 static gboolean
 parse_step (Ctx         *ctx,
             IovScenario *sc,
-            JsonObject  *obj,
+            const Obj   *obj,
             const char  *path,
             IovStep     *step)
 {
@@ -577,7 +713,7 @@ parse_step (Ctx         *ctx,
              resolve_device (ctx, sc, obj, path, TRUE, &step->device);
 
     case IOV_STEP_PSI:
-      if (json_object_has_member (obj, "domain"))
+      if (obj_has (obj, "domain"))
         {
           if (!get_small (ctx, obj, path, "domain", TRUE, 0xffff, &u))
             return FALSE;
@@ -677,17 +813,17 @@ parse_step (Ctx         *ctx,
     }
 }
 
+/* Everything but the steps: name, profile, iommu, devices, notifiers. */
 static IovScenario *
-parse_root (JsonNode    *root_node,
+parse_head (JsonNode    *root_node,
             const char  *display_name,
             GError     **error)
 {
   g_autoptr(IovScenario) sc = g_new0 (IovScenario, 1);
   Ctx ctx = { display_name, error };
   JsonObject *root;
-  JsonNode *steps_node;
-  JsonArray *steps;
   const char *text;
+  Obj r;
 
   sc->filename = g_strdup (display_name);
   sc->devices = g_ptr_array_new_with_free_func ((GDestroyNotify) device_free);
@@ -701,17 +837,18 @@ parse_root (JsonNode    *root_node,
       return NULL;
     }
   root = json_node_get_object (root_node);
+  r = obj_json (root);
 
-  if (!get_string (&ctx, root, NULL, "name", FALSE, &text))
+  if (!get_string (&ctx, &r, NULL, "name", FALSE, &text))
     return NULL;
   sc->name = g_strdup (text);
-  if (!get_string (&ctx, root, NULL, "title", FALSE, &text))
+  if (!get_string (&ctx, &r, NULL, "title", FALSE, &text))
     return NULL;
   sc->title = g_strdup (text);
-  if (!get_string (&ctx, root, NULL, "summary", FALSE, &text))
+  if (!get_string (&ctx, &r, NULL, "summary", FALSE, &text))
     return NULL;
   sc->summary = g_strdup (text);
-  if (!get_string (&ctx, root, NULL, "profile", FALSE, &text))
+  if (!get_string (&ctx, &r, NULL, "profile", FALSE, &text))
     return NULL;
   if (text != NULL && iov_profile_lookup (text) == NULL)
     {
@@ -730,8 +867,37 @@ parse_root (JsonNode    *root_node,
       fail (&ctx, NULL, _("a scenario needs \"notifiers\" or \"devices\""));
       return NULL;
     }
+  return g_steal_pointer (&sc);
+}
 
-  steps_node = json_object_get_member (root, "steps");
+/* vhost runs from the start unless the guest's driver starts it later:
+ * a device whose first vhost step is "vhost-start" waits for it. */
+static void
+parse_tail (IovScenario *sc)
+{
+  for (guint i = sc->steps->len; i-- > 0;)
+    {
+      const IovStep *step = &g_array_index (sc->steps, IovStep, i);
+
+      if (step->op == IOV_STEP_VHOST_START || step->op == IOV_STEP_VHOST_STOP)
+        ((IovScenarioDevice *) g_ptr_array_index (sc->devices, step->device))->vhost_stopped =
+          step->op == IOV_STEP_VHOST_START;
+    }
+}
+
+static IovScenario *
+parse_root (JsonNode    *root_node,
+            const char  *display_name,
+            GError     **error)
+{
+  g_autoptr(IovScenario) sc = parse_head (root_node, display_name, error);
+  Ctx ctx = { display_name, error };
+  JsonNode *steps_node;
+  JsonArray *steps;
+
+  if (sc == NULL)
+    return NULL;
+  steps_node = json_object_get_member (json_node_get_object (root_node), "steps");
   if (steps_node == NULL || !JSON_NODE_HOLDS_ARRAY (steps_node))
     {
       fail (&ctx, "steps", _("expected a list of steps"));
@@ -744,27 +910,18 @@ parse_root (JsonNode    *root_node,
     {
       g_autofree char *path = g_strdup_printf ("steps[%u]", i);
       JsonNode *el = json_array_get_element (steps, i);
+      Obj o;
 
       if (!JSON_NODE_HOLDS_OBJECT (el))
         {
           fail (&ctx, path, _("expected an object"));
           return NULL;
         }
-      if (!parse_step (&ctx, sc, json_node_get_object (el), path, &g_array_index (sc->steps, IovStep, i)))
+      o = obj_json (json_node_get_object (el));
+      if (!parse_step (&ctx, sc, &o, path, &g_array_index (sc->steps, IovStep, i)))
         return NULL;
     }
-
-  /* vhost runs from the start unless the guest's driver starts it later:
-   * a device whose first vhost step is "vhost-start" waits for it. */
-  for (guint i = sc->steps->len; i-- > 0;)
-    {
-      const IovStep *step = &g_array_index (sc->steps, IovStep, i);
-
-      if (step->op == IOV_STEP_VHOST_START || step->op == IOV_STEP_VHOST_STOP)
-        ((IovScenarioDevice *) g_ptr_array_index (sc->devices, step->device))->vhost_stopped =
-          step->op == IOV_STEP_VHOST_START;
-    }
-
+  parse_tail (sc);
   return g_steal_pointer (&sc);
 }
 
@@ -793,11 +950,457 @@ parse_with (JsonParser  *parser,
   return parse_root (json_parser_get_root (parser), display_name, error);
 }
 
+/* ------------------------------------------------------------------------
+ * The streaming reader (issue K: a 10^6-step scenario loads in about the
+ * time json-glib takes to parse it, without a tree of a million objects).
+ *
+ * It reads strict, plain JSON: no escapes in strings, no comments, no
+ * numbers but integers of at most 18 digits, no member given twice. The
+ * root's members but "steps" go to json-glib as a small document of their
+ * own (parse_head(), as above); each step is read into a few members on
+ * the stack and checked by parse_step() at once. Whatever the reader does
+ * not take, and every file with an error, is read again by json-glib from
+ * the start: what is accepted, and every message (file, line, JSON path),
+ * stay json-glib's and parse_root()'s.
+ */
+
+#define READER_MAX_DEPTH   64
+#define READER_MAX_MEMBERS 32
+
+typedef struct
+{
+  const char *p, *end;
+  GString    *scratch;   /* a step's strings, NUL-terminated */
+} Reader;
+
+static inline void
+skip_ws (Reader *r)
+{
+  while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\t' || *r->p == '\r'))
+    r->p++;
+}
+
+/* A string without escapes; *start and *len its text between the quotes. */
+static gboolean
+read_string (Reader      *r,
+             const char **start,
+             gsize       *len)
+{
+  const char *p = r->p + 1;
+  gboolean high = FALSE;
+
+  if (r->p >= r->end || *r->p != '"')
+    return FALSE;
+  while (p < r->end && *p != '"')
+    {
+      guchar c = *p;
+
+      if (c < 0x20 || c == '\\')
+        return FALSE;
+      high |= c >= 0x80;
+      p++;
+    }
+  if (p >= r->end)
+    return FALSE;
+  *start = r->p + 1;
+  *len = p - *start;
+  if (high && !g_utf8_validate (*start, *len, NULL))
+    return FALSE;
+  r->p = p + 1;
+  return TRUE;
+}
+
+static gboolean
+at_delimiter (Reader *r)
+{
+  return r->p >= r->end || *r->p == ',' || *r->p == '}' || *r->p == ']' || *r->p == ' ' ||
+         *r->p == '\n' || *r->p == '\t' || *r->p == '\r';
+}
+
+static gboolean
+read_literal (Reader     *r,
+              const char *word)
+{
+  gsize len = strlen (word);
+
+  if ((gsize) (r->end - r->p) < len || memcmp (r->p, word, len) != 0)
+    return FALSE;
+  r->p += len;
+  return at_delimiter (r);
+}
+
+/* Reads a value into @v (strings copied into r->scratch, at an offset in
+ * v->str until the caller fixes them up), or only checks it when @v is
+ * NULL. */
+static gboolean
+read_value (Reader *r,
+            Val    *v,
+            guint   depth)
+{
+  Val dummy;
+
+  if (v == NULL)
+    v = &dummy;
+  *v = (Val) { VAL_OTHER, NULL, 0, NULL };
+  skip_ws (r);
+  if (r->p >= r->end || depth > READER_MAX_DEPTH)
+    return FALSE;
+  switch (*r->p)
+    {
+    case '"':
+      {
+        const char *start;
+        gsize len;
+
+        if (!read_string (r, &start, &len))
+          return FALSE;
+        v->kind = VAL_STRING;
+        if (v != &dummy)
+          {
+            v->str = GSIZE_TO_POINTER (r->scratch->len);
+            g_string_append_len (r->scratch, start, len);
+            g_string_append_c (r->scratch, '\0');
+          }
+        return TRUE;
+      }
+    case 't':
+      v->kind = VAL_BOOL;
+      v->num = 1;
+      return read_literal (r, "true");
+    case 'f':
+      v->kind = VAL_BOOL;
+      return read_literal (r, "false");
+    case 'n':
+      v->kind = VAL_NULL;
+      return read_literal (r, "null");
+    case '{':
+    case '[':
+      {
+        char close = *r->p == '{' ? '}' : ']';
+
+        r->p++;
+        skip_ws (r);
+        if (r->p < r->end && *r->p == close)
+          {
+            r->p++;
+            return TRUE;
+          }
+        for (;;)
+          {
+            if (close == '}')
+              {
+                const char *name;
+                gsize name_len;
+
+                skip_ws (r);
+                if (!read_string (r, &name, &name_len))
+                  return FALSE;
+                skip_ws (r);
+                if (r->p >= r->end || *r->p != ':')
+                  return FALSE;
+                r->p++;
+              }
+            if (!read_value (r, NULL, depth + 1))
+              return FALSE;
+            skip_ws (r);
+            if (r->p < r->end && *r->p == ',')
+              {
+                r->p++;
+                continue;
+              }
+            if (r->p < r->end && *r->p == close)
+              {
+                r->p++;
+                return TRUE;
+              }
+            return FALSE;
+          }
+      }
+    default:
+      {
+        const char *p = r->p;
+        gboolean negative = FALSE;
+        guint64 n = 0;
+        guint digits = 0;
+
+        if (*p == '-')
+          negative = TRUE, p++;
+        if (p >= r->end || !g_ascii_isdigit (*p) || (*p == '0' && negative))
+          return FALSE;
+        if (*p == '0' && p + 1 < r->end && g_ascii_isdigit (p[1]))
+          return FALSE;
+        while (p < r->end && g_ascii_isdigit (*p))
+          {
+            n = n * 10 + (*p++ - '0');
+            if (++digits > 18)
+              return FALSE;
+          }
+        r->p = p;
+        /* a fraction or an exponent: json-glib's double, left to it */
+        if (!at_delimiter (r))
+          return FALSE;
+        v->kind = VAL_INT;
+        v->num = negative ? -(gint64) n : (gint64) n;
+        return TRUE;
+      }
+    }
+}
+
+/* The root object: each member's name and where its value lies. */
+typedef struct
+{
+  const char *name;
+  gsize       name_len;
+  const char *value;
+  gsize       value_len;
+} RootMember;
+
+static gboolean
+read_root (Reader *r,
+           GArray *members)
+{
+  skip_ws (r);
+  if (r->p >= r->end || *r->p != '{')
+    return FALSE;
+  r->p++;
+  skip_ws (r);
+  if (r->p < r->end && *r->p == '}')
+    r->p++;
+  else
+    for (;;)
+      {
+        RootMember m;
+
+        skip_ws (r);
+        if (!read_string (r, &m.name, &m.name_len))
+          return FALSE;
+        for (guint i = 0; i < members->len; i++)
+          {
+            const RootMember *o = &g_array_index (members, RootMember, i);
+
+            /* which of the two json-glib keeps is for it to say */
+            if (o->name_len == m.name_len && memcmp (o->name, m.name, m.name_len) == 0)
+              return FALSE;
+          }
+        skip_ws (r);
+        if (r->p >= r->end || *r->p != ':')
+          return FALSE;
+        r->p++;
+        skip_ws (r);
+        m.value = r->p;
+        if (!read_value (r, NULL, 1))
+          return FALSE;
+        m.value_len = r->p - m.value;
+        g_array_append_val (members, m);
+        skip_ws (r);
+        if (r->p < r->end && *r->p == ',')
+          {
+            r->p++;
+            continue;
+          }
+        if (r->p < r->end && *r->p == '}')
+          {
+            r->p++;
+            break;
+          }
+        return FALSE;
+      }
+  skip_ws (r);
+  return r->p == r->end;
+}
+
+/* One step object into @members; FALSE for anything the reader leaves to
+ * json-glib, a member given twice included. */
+static gboolean
+read_step (Reader *r,
+           Member *members,
+           guint  *n_members)
+{
+  guint n = 0;
+
+  g_string_truncate (r->scratch, 0);
+  skip_ws (r);
+  if (r->p >= r->end || *r->p != '{')
+    return FALSE;
+  r->p++;
+  skip_ws (r);
+  if (r->p < r->end && *r->p == '}')
+    r->p++;
+  else
+    for (;;)
+      {
+        Member *m;
+
+        if (n == READER_MAX_MEMBERS)
+          return FALSE;
+        m = &members[n];
+        skip_ws (r);
+        if (!read_string (r, &m->name, &m->name_len))
+          return FALSE;
+        for (guint i = 0; i < n; i++)
+          if (members[i].name_len == m->name_len && memcmp (members[i].name, m->name, m->name_len) == 0)
+            return FALSE;
+        skip_ws (r);
+        if (r->p >= r->end || *r->p != ':')
+          return FALSE;
+        r->p++;
+        if (!read_value (r, &m->val, 1))
+          return FALSE;
+        n++;
+        skip_ws (r);
+        if (r->p < r->end && *r->p == ',')
+          {
+            r->p++;
+            continue;
+          }
+        if (r->p < r->end && *r->p == '}')
+          {
+            r->p++;
+            break;
+          }
+        return FALSE;
+      }
+  /* the strings have their final address now */
+  for (guint i = 0; i < n; i++)
+    if (members[i].val.kind == VAL_STRING)
+      members[i].val.str = r->scratch->str + GPOINTER_TO_SIZE (members[i].val.str);
+  *n_members = n;
+  return TRUE;
+}
+
+/* The fast path: NULL whenever json-glib's path must decide (the error,
+ * if any, is then not set). */
+static IovScenario *
+read_fast (const char *data,
+           gsize       length,
+           const char *display_name)
+{
+  g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (RootMember));
+  g_autoptr(GString) head = g_string_new ("{");
+  g_autoptr(GString) scratch = g_string_sized_new (256);
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(IovScenario) sc = NULL;
+  g_autoptr(GError) local = NULL;
+  const RootMember *steps = NULL;
+  Reader r = { data, data + length, scratch };
+  Ctx ctx = { display_name, &local };
+  guint i = 0;
+
+  if (!read_root (&r, members))
+    return NULL;
+  /* the root but its steps, for parse_head() */
+  for (guint m = 0; m < members->len; m++)
+    {
+      const RootMember *rm = &g_array_index (members, RootMember, m);
+
+      if (rm->name_len == 5 && memcmp (rm->name, "steps", 5) == 0)
+        {
+          steps = rm;
+          continue;
+        }
+      if (head->len > 1)
+        g_string_append_c (head, ',');
+      g_string_append_c (head, '"');
+      g_string_append_len (head, rm->name, rm->name_len);
+      g_string_append (head, "\":");
+      g_string_append_len (head, rm->value, rm->value_len);
+    }
+  g_string_append_c (head, '}');
+  if (steps == NULL || steps->value[0] != '[')
+    return NULL;
+  if (!json_parser_load_from_data (parser, head->str, head->len, NULL))
+    return NULL;
+  sc = parse_head (json_parser_get_root (parser), display_name, NULL);
+  if (sc == NULL)
+    return NULL;
+
+  /* the steps, one at a time */
+  r.p = steps->value + 1;
+  r.end = steps->value + steps->value_len;
+  skip_ws (&r);
+  if (r.p < r.end && *r.p == ']')
+    r.p++;
+  else
+    for (;; i++)
+      {
+        Member step_members[READER_MAX_MEMBERS];
+        guint n_members = 0;
+        Obj o;
+        char path[32];
+
+        if (!read_step (&r, step_members, &n_members))
+          return NULL;
+        o = (Obj) { NULL, step_members, n_members };
+        g_snprintf (path, sizeof path, "steps[%u]", i);
+        g_array_set_size (sc->steps, i + 1);
+        if (!parse_step (&ctx, sc, &o, path, &g_array_index (sc->steps, IovStep, i)))
+          return NULL;
+        skip_ws (&r);
+        if (r.p < r.end && *r.p == ',')
+          {
+            r.p++;
+            continue;
+          }
+        if (r.p < r.end && *r.p == ']')
+          {
+            r.p++;
+            break;
+          }
+        return NULL;
+      }
+  if (r.p != r.end)
+    return NULL;
+  parse_tail (sc);
+  return g_steal_pointer (&sc);
+}
+
+gboolean
+iov_scenario_equal (const IovScenario *a,
+                    const IovScenario *b)
+{
+  if (g_strcmp0 (a->filename, b->filename) != 0 || g_strcmp0 (a->name, b->name) != 0 ||
+      g_strcmp0 (a->title, b->title) != 0 || g_strcmp0 (a->summary, b->summary) != 0 ||
+      g_strcmp0 (a->profile, b->profile) != 0 || a->model != b->model || a->aw_bits != b->aw_bits ||
+      a->caching_mode != b->caching_mode || a->device_iotlb != b->device_iotlb || a->intremap != b->intremap ||
+      a->snoop_control != b->snoop_control || a->dma_remap != b->dma_remap || a->low_level != b->low_level ||
+      a->devices->len != b->devices->len || a->notifiers->len != b->notifiers->len ||
+      a->steps->len != b->steps->len)
+    return FALSE;
+  for (guint i = 0; i < a->devices->len; i++)
+    {
+      const IovScenarioDevice *x = g_ptr_array_index (a->devices, i), *y = g_ptr_array_index (b->devices, i);
+
+      if (g_strcmp0 (x->id, y->id) != 0 || x->bus != y->bus || x->devfn != y->devfn || x->backend != y->backend ||
+          x->ats != y->ats || x->ats_enabled != y->ats_enabled || x->domain != y->domain ||
+          x->vhost_stopped != y->vhost_stopped)
+        return FALSE;
+    }
+  for (guint i = 0; i < a->notifiers->len; i++)
+    {
+      const IovNotifier *x = g_ptr_array_index (a->notifiers, i), *y = g_ptr_array_index (b->notifiers, i);
+
+      if (g_strcmp0 (x->name, y->name) != 0 || g_strcmp0 (x->owner, y->owner) != 0 || x->start != y->start ||
+          x->end != y->end || x->flags != y->flags || x->iommu_idx != y->iommu_idx)
+        return FALSE;
+    }
+  for (guint i = 0; i < a->steps->len; i++)
+    {
+      const IovStep *x = &g_array_index (a->steps, IovStep, i), *y = &g_array_index (b->steps, IovStep, i);
+
+      if (x->op != y->op || x->device != y->device || x->notifier != y->notifier || x->type != y->type ||
+          x->perm != y->perm || x->iova != y->iova || x->addr_mask != y->addr_mask || x->size != y->size ||
+          x->gpa != y->gpa || x->addr != y->addr || x->am != y->am || x->s != y->s || x->domain != y->domain ||
+          x->has_domain != y->has_domain || g_strcmp0 (x->explain, y->explain) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 IovScenario *
-iov_scenario_new_from_data (const char  *data,
-                            gssize       length,
-                            const char  *display_name,
-                            GError     **error)
+iov_scenario_new_from_data_tree (const char  *data,
+                                 gssize       length,
+                                 const char  *display_name,
+                                 GError     **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   GError *parse_error = NULL;
@@ -807,6 +1410,24 @@ iov_scenario_new_from_data (const char  *data,
 
   loaded = json_parser_load_from_data (parser, data, length, &parse_error);
   return parse_with (parser, loaded, parse_error, display_name ? display_name : "<data>", error);
+}
+
+IovScenario *
+iov_scenario_new_from_data (const char  *data,
+                            gssize       length,
+                            const char  *display_name,
+                            GError     **error)
+{
+  IovScenario *sc;
+
+  g_return_val_if_fail (data != NULL, NULL);
+
+  if (display_name == NULL)
+    display_name = "<data>";
+  sc = read_fast (data, length < 0 ? strlen (data) : (gsize) length, display_name);
+  if (sc != NULL)
+    return sc;
+  return iov_scenario_new_from_data_tree (data, length, display_name, error);
 }
 
 IovScenario *

@@ -286,8 +286,11 @@ iov_trace_document_feed_parsed (IovTraceDocument   *self,
         g_array_append_val (self->other_lines, lineno);
       return;
     }
-  iov_traffic_feed (self->traffic, line);
-  iov_mappings_feed (self->mappings, line);
+  if (!(self->flags & IOV_TRACE_DOCUMENT_COUNT_ONLY))
+    {
+      iov_traffic_feed (self->traffic, line);
+      iov_mappings_feed (self->mappings, line);
+    }
   if (self->store != NULL)
     {
       guint64 index = iov_event_store_append_line (self->store, line, arrival_ns);

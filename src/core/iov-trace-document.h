@@ -32,6 +32,7 @@ typedef enum
 {
   IOV_TRACE_DOCUMENT_KEEP_EVENTS     = 1 << 0,  /* an event store and a delivery log joined to it */
   IOV_TRACE_DOCUMENT_KEEP_DELIVERIES = 1 << 1,  /* every delivery in one array (the CLI's --stats) */
+  IOV_TRACE_DOCUMENT_COUNT_ONLY      = 1 << 2,  /* no traffic or mapping index: they stay empty (--compare) */
 } IovTraceDocumentFlags;
 
 #define IOV_TYPE_TRACE_DOCUMENT (iov_trace_document_get_type ())

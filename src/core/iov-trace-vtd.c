@@ -42,11 +42,8 @@ iov_vtd_device_iotlb_range (guint64  hi,
       guint64 pfn = addr >> 12;
       guint k = 0;
 
-      while (k < 64 && (pfn & 1))
-        {
-          pfn >>= 1;
-          k++;
-        }
+      /* the trailing ones of the page number, counted at once */
+      k = ~pfn == 0 ? 64 : (guint) __builtin_ctzll (~pfn);
       size = k >= 64 ? 0 : G_GUINT64_CONSTANT (8192) << k;
       addr &= ~(size - 1);
     }
@@ -118,11 +115,22 @@ parse_hex_field (const char  **pp,
   if ((gsize) (end - p) < l || memcmp (p, label, l) != 0)
     return FALSE;
   p += l;
-  while (p < end && g_ascii_isxdigit (*p))
+  /* by hand: g_ascii_xdigit_value() is a call per digit, and every
+   * device-IOTLB invalidation of a replayed trace comes through here */
+  while (p < end)
     {
+      guint c = (guchar) *p, d;
+
+      if (c - '0' < 10)
+        d = c - '0';
+      else if ((c | 0x20) - 'a' < 6)
+        d = (c | 0x20) - 'a' + 10;
+      else
+        break;
       if (n++ == 16)
         return FALSE;
-      v = (v << 4) | (guint64) g_ascii_xdigit_value (*p++);
+      v = (v << 4) | d;
+      p++;
     }
   if (n == 0)
     return FALSE;
@@ -153,7 +161,7 @@ iov_vtd_desc_parse (const char *args,
   /* The type name may contain spaces ("page group response"): find " high 0x". */
   sp = NULL;
   for (const char *q = p; q + 8 <= end; q++)
-    if (memcmp (q, " high 0x", 8) == 0)
+    if (*q == ' ' && memcmp (q, " high 0x", 8) == 0)
       {
         sp = q;
         break;

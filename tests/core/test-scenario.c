@@ -16,6 +16,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "iov-scenario-private.h"
 #include "iov-what-if.h"
 
 #define LOW_LEVEL_HEAD \
@@ -522,6 +523,109 @@ test_invalid_input (void)
                  "x.json: devices[0].ats_enabled: the device has no ATS capability");
 }
 
+/* The streaming reader takes plain JSON and leaves the rest to json-glib's
+ * tree: both paths give the same scenario, or the same message, on the
+ * shipped scenarios, the test scenarios, the fuzz corpus, and on inputs
+ * made to sit on the line between the two (escapes, doubles, a member
+ * given twice, steps before the iommu, comments, damage). */
+static void
+check_same (const char *data,
+            gsize       len)
+{
+  g_autoptr(GError) e1 = NULL;
+  g_autoptr(GError) e2 = NULL;
+  g_autoptr(IovScenario) a = iov_scenario_new_from_data (data, len, "x.json", &e1);
+  g_autoptr(IovScenario) b = iov_scenario_new_from_data_tree (data, len, "x.json", &e2);
+
+  g_assert_true ((a == NULL) == (b == NULL));
+  if (a == NULL)
+    g_assert_cmpstr (e1->message, ==, e2->message);
+  else
+    g_assert_true (iov_scenario_equal (a, b));
+}
+
+static void
+check_same_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *text = NULL;
+      gsize len;
+
+      if (!g_str_has_suffix (name, ".json") || !g_file_get_contents (path, &text, &len, NULL))
+        continue;
+      check_same (text, len);
+      /* and every prefix of it at a few cuts: errors at every depth */
+      for (gsize cut = 1; cut < len; cut += 1 + len / 37)
+        check_same (text, cut);
+      n++;
+    }
+  g_assert_cmpuint (n, >, 0);
+}
+
+static void
+test_reader_agrees (void)
+{
+  static const char *const head =
+    "{\"iommu\": {\"model\": \"intel\"}, \"devices\": [{\"id\": \"d\", \"bdf\": \"01:00.0\", \"backend\": \"vhost\", "
+    "\"ats\": true}],\n \"steps\": [";
+  static const char *const steps[] = {
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", \"addr_mask\": \"0xfff\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": 4096, \"addr_mask\": 4095, \"x\": 1.5}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", \"addr_mask\": \"0xfff\", \"iova\": \"0x2000\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", \"addr_mask\": \"0xfff\", \"explain\": \"a\\\"b\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", \"addr_mask\": \"0xfff\", \"explain\": \"caf\xc3\xa9\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", \"addr_mask\": \"0xfff\", \"explain\": \"\\u00e9\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", \"addr_mask\": \"0xfff\", \"x\": [1, {\"a\": null}]}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": -1, \"addr_mask\": \"0xfff\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": 01, \"addr_mask\": \"0xfff\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": 1e3, \"addr_mask\": \"0xfff\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": 9007199254740993, \"addr_mask\": \"0xfff\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": 123456789012345678901, \"addr_mask\": \"0xfff\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": \"0x1000\", \"addr_mask\": null}",
+    "{\"op\": \"psi\", \"domain\": null, \"addr\": \"0x0\", \"am\": 1}",
+    "{\"op\": \"psi\", \"domain\": 3, \"addr\": \"0x0\", \"am\": true}",
+    "{\"op\": \"device-iotlb-invalidate\", \"addr\": \"0x7ffffffffffff000\", \"s\": 1}",
+    "{\"op\": \"vhost-start\"} /* c */",
+    "{\"op\": \"ats-enable\", \"device\": \"d\"}",
+    "{\"op\": \"ats-enable\", \"device\": \"e\"}",
+    "{\"op\": \"notify\", \"type\": \"unmap\", \"iova\": truex, \"addr_mask\": \"0xfff\"}",
+    "{\"op\": \"unmap\", \"iova\": \"0x1000\", \"size\": \"0x1000\"}",
+    "{}",
+    "[]",
+    "{\"op\": \"notify\" \"type\": \"unmap\"}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      g_autofree char *one = g_strdup_printf ("%s%s]}", head, steps[i]);
+      g_autofree char *two = g_strdup_printf ("%s%s,\n%s]}\n", head, steps[0], steps[i]);
+      g_autofree char *first = g_strdup_printf ("{\"steps\": [%s], \"iommu\": {\"model\": \"intel\"}, \"devices\": "
+                                                "[{\"id\": \"d\", \"bdf\": \"01:00.0\", \"backend\": \"vhost\", "
+                                                "\"ats\": true}]}", steps[i]);
+      g_autofree char *twice = g_strdup_printf ("%s%s]}, \"steps\": []}", head, steps[i]);
+
+      check_same (one, strlen (one));
+      check_same (two, strlen (two));
+      check_same (first, strlen (first));
+      check_same (twice, strlen (twice));
+      check_same (one, -1);
+    }
+  check_same ("", 0);
+  check_same ("  \n", 3);
+  check_same ("{} {}", 5);
+  check_same ("{\"iommu\": {\"model\": \"intel\"}, \"notifiers\": [], \"steps\": []}\0", 60);
+  check_same_dir (g_test_get_filename (G_TEST_DIST, "data", "scenarios", NULL));
+  check_same_dir (g_test_get_filename (G_TEST_DIST, "..", "data", "scenarios", NULL));
+  check_same_dir (g_test_get_filename (G_TEST_DIST, "fuzz", "corpus", "scenario", NULL));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -540,5 +644,6 @@ main (int    argc,
   g_test_add_func ("/scenario/2020-crash", test_2020_crash);
   g_test_add_func ("/scenario/virtio-split", test_virtio_split);
   g_test_add_func ("/scenario/invalid-input", test_invalid_input);
+  g_test_add_func ("/scenario/reader-agrees", test_reader_agrees);
   return g_test_run ();
 }

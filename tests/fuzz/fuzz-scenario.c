@@ -18,6 +18,7 @@
 #include "fuzz-util.h"
 #include "iov-export.h"
 #include "iov-scenario.h"
+#include "iov-scenario-private.h"
 #include "iov-system.h"
 #include "iov-what-if.h"
 
@@ -86,6 +87,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
   g_autoptr(IovScenario) scenario = NULL;
+  g_autoptr(IovScenario) tree = NULL;
+  g_autoptr(GError) tree_error = NULL;
   g_autoptr(IovWhatIf) what_if = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
@@ -97,13 +100,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   if (fuzz_json_has_second_value (text, size))
     return 0;
   scenario = iov_scenario_new_from_data (text, size, "fuzz.json", &error);
+  /* the streaming reader and json-glib's tree agree, errors included */
+  tree = iov_scenario_new_from_data_tree (text, size, "fuzz.json", &tree_error);
+  g_assert_true ((scenario == NULL) == (tree == NULL));
   if (scenario == NULL)
     {
       fuzz_assert_error (error);
       g_assert_true (g_str_has_prefix (error->message, "fuzz.json"));
+      g_assert_cmpstr (error->message, ==, tree_error->message);
       return 0;
     }
   g_assert_no_error (error);
+  g_assert_true (iov_scenario_equal (scenario, tree));
 
   profiles = iov_profile_list (&n_profiles);
   what_if = iov_what_if_new (scenario, profiles, n_profiles);
