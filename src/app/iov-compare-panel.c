@@ -231,6 +231,26 @@ iov_compare_panel_get_release_outcomes (IovComparePanel *self)
   return self->by_notifier;
 }
 
+/* A line where releases differ, beyond the outcomes the result keeps too. */
+static gboolean
+is_divergence (IovComparePanel *self,
+               guint64          line)
+{
+  GArray *lines = self->run->divergence_lines;
+  guint lo = 0, hi = lines ? lines->len : 0;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (lines, guint64, mid) < line)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lines != NULL && lo < lines->len && g_array_index (lines, guint64, lo) == line;
+}
+
 void
 iov_compare_panel_show_event (IovComparePanel *self,
                               guint64          event)
@@ -255,6 +275,9 @@ iov_compare_panel_show_event (IovComparePanel *self,
   g_hash_table_remove_all (self->by_notifier);
   if (outcomes != NULL)
     fill_grid (self, outcomes);
+  if (headline == NULL && line > 0 && is_divergence (self, line))
+    headline = g_strdup (_("The releases differ on this event; what each did is kept for the first 1,000 "
+                           "differences of the trace only"));
   if (headline == NULL)
     headline = g_strdup (self->lines->len > 0 ? _("Every release does the same with this event")
                                               : _("Every release does the same with this whole trace"));
@@ -307,7 +330,7 @@ iov_compare_panel_dup_difference_events (IovComparePanel *self,
         continue;
       if (aborts != NULL && g_hash_table_contains (self->aborts, &line))
         g_array_append_val (*aborts, event);
-      if (outcomes_of (self, line) != NULL)
+      if (is_divergence (self, line))
         g_array_append_val (events, event);
     }
   return events;
@@ -348,15 +371,18 @@ iov_compare_panel_set_run (IovComparePanel *self,
         gtk_widget_set_visible (GTK_WIDGET (self->assumptions), TRUE);
       }
   }
-  /* the lines to go through: where releases differ (the first 1,000) and
-   * where one would abort */
+  /* the lines to go through: where releases differ (every one; the
+   * result has the outcomes of the first 1,000) and where one would abort */
   divergences = json_object_get_array_member (result_root (self), "divergences");
-  for (guint i = 0; i < json_array_get_length (divergences); i++)
-    {
-      guint64 line = (guint64) json_object_get_int_member (json_array_get_object_element (divergences, i), "line");
+  if (run->divergence_lines != NULL)
+    g_array_append_vals (self->lines, run->divergence_lines->data, run->divergence_lines->len);
+  else
+    for (guint i = 0; i < json_array_get_length (divergences); i++)
+      {
+        guint64 line = (guint64) json_object_get_int_member (json_array_get_object_element (divergences, i), "line");
 
-      g_array_append_val (self->lines, line);
-    }
+        g_array_append_val (self->lines, line);
+      }
   profiles = json_object_get_object_member (result_root (self), "profiles");
   ids = json_object_get_members (profiles);
   for (GList *l = ids; l != NULL; l = l->next)

@@ -81,6 +81,7 @@ iov_compare_run_text (JsonNode    *snapshot,
   self = g_new0 (IovCompareRun, 1);
   self->result = iov_compare_to_json (compare);
   self->event_lines = r.event_lines;
+  self->divergence_lines = g_array_ref (iov_compare_get_divergence_lines (compare));
   return self;
 }
 
@@ -177,6 +178,7 @@ iov_compare_replay_finish (IovCompareReplay *self)
   run = g_new0 (IovCompareRun, 1);
   run->result = iov_compare_to_json (self->compare);
   run->event_lines = g_steal_pointer (&self->event_lines);
+  run->divergence_lines = g_array_ref (iov_compare_get_divergence_lines (self->compare));
   self->event_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
   return run;
 }
@@ -200,6 +202,7 @@ iov_compare_run_free (IovCompareRun *self)
     return;
   g_clear_pointer (&self->result, json_node_unref);
   g_clear_pointer (&self->event_lines, g_array_unref);
+  g_clear_pointer (&self->divergence_lines, g_array_unref);
   g_free (self);
 }
 

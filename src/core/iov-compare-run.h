@@ -25,6 +25,7 @@ typedef struct
 {
   JsonNode *result;        /* iov_compare_to_json() */
   GArray   *event_lines;   /* guint64: the trace line of each event, in the order an event store keeps them */
+  GArray   *divergence_lines; /* guint64: every divergence's line (the JSON has the first 1,000) */
 } IovCompareRun;
 
 /* @text: a whole trace, as a file or recording holds it. Blocking: run it

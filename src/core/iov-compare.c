@@ -96,7 +96,8 @@ struct _IovCompare
 {
   GPtrArray *groups;         /* Group*, in the order of their first release */
   GPtrArray *passes;         /* Pass*, in the order of their first group */
-  GPtrArray *divergences;    /* JsonNode* */
+  GPtrArray *divergences;    /* JsonNode*: the first MAX_DIVERGENCES */
+  GArray    *divergence_lines; /* guint64: every one's line */
   guint64    n_divergences;
   guint64    n_walk_events;  /* events whose notifications need the guest's tables */
   GHashTable *name_ids;      /* notifier name → Word.id + 1 */
@@ -163,6 +164,7 @@ iov_compare_free (IovCompare *self)
   g_ptr_array_unref (self->passes);
   g_ptr_array_unref (self->groups);
   g_ptr_array_unref (self->divergences);
+  g_array_unref (self->divergence_lines);
   g_hash_table_unref (self->name_ids);
   g_free (self);
 }
@@ -253,6 +255,7 @@ iov_compare_new (JsonNode          *snapshot,
 
   self->passes = g_ptr_array_new_with_free_func ((GDestroyNotify) pass_free);
   self->divergences = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  self->divergence_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
   self->name_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
@@ -620,6 +623,7 @@ merge (IovCompare *self,
         {
           if (self->divergences->len < MAX_DIVERGENCES)
             g_ptr_array_add (self->divergences, divergence_node (self, line, &first_copy));
+          g_array_append_val (self->divergence_lines, line);
           self->n_divergences++;
         }
     }
@@ -1069,4 +1073,17 @@ iov_compare_to_json (IovCompare *self)
   json_builder_add_int_value (b, (gint64) self->n_divergences);
   json_builder_end_object (b);
   return json_builder_get_root (b);
+}
+
+/**
+ * iov_compare_get_divergence_lines:
+ *
+ * Returns: (transfer none): the line of every divergence, in order (the
+ *   JSON keeps the first 1,000 with their outcomes; a view marks them all)
+ */
+GArray *
+iov_compare_get_divergence_lines (IovCompare *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->divergence_lines;
 }

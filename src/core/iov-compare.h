@@ -44,6 +44,7 @@ void        iov_compare_finish (IovCompare        *self);
 JsonNode   *iov_compare_to_json (IovCompare       *self);
 
 guint       iov_compare_get_n_passes (IovCompare  *self);
+GArray     *iov_compare_get_divergence_lines (IovCompare *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IovCompare, iov_compare_free)
 

@@ -342,6 +342,67 @@ test_lanes (void)
   g_rmdir (dir);
 }
 
+/* More than 1,000 differences: every one is marked on the timeline, and
+ * Next Difference goes past the 1,000th; there the panel says that the
+ * outcomes are kept for the first 1,000 only. */
+static void
+test_many (void)
+{
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-on-strict.log.xz");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(IovCompareRun) expected = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *headline = NULL;
+  GtkWidget *window, *view, *panel;
+  guint64 n, beyond;
+  Wait w;
+
+  if (text == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  snapshot = load_snapshot ();
+  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
+  g_assert_no_error (error);
+  n = expected->divergence_lines->len;
+  g_assert_cmpuint (n, >, 1000);
+  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "strict.log", NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+
+  view = present_view (&window);
+  file = g_file_new_for_path (path);
+  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
+  g_assert_no_error (error);
+  w.view = IOV_LIVE_VIEW (view);
+  w.n_events = expected->event_lines->len;
+  spin_until (loaded, &w, 60);
+  g_assert_true (loaded (&w));
+  iov_live_view_compare_versions (IOV_LIVE_VIEW (view), snapshot);
+  spin_until (compared, &w, 120);
+  g_assert_true (compared (&w));
+
+  /* no release aborts on this trace: a mark per divergence */
+  g_assert_cmpuint (iov_compare_marks_get_n_marks (IOV_COMPARE_MARKS (iov_live_view_get_compare_marks (IOV_LIVE_VIEW (view)))),
+                    ==, n);
+  panel = iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view));
+  beyond = iov_compare_run_event_of_line (expected, g_array_index (expected->divergence_lines, guint64, 1200));
+  iov_compare_panel_show_event (IOV_COMPARE_PANEL (panel), beyond);
+  headline = iov_compare_panel_dup_headline (IOV_COMPARE_PANEL (panel));
+  g_assert_cmpstr (headline, ==, "The releases differ on this event; what each did is kept for the first 1,000 "
+                                 "differences of the trace only");
+  g_assert_cmpuint (iov_compare_panel_next_difference (IOV_COMPARE_PANEL (panel), beyond), ==,
+                    iov_compare_run_event_of_line (expected, g_array_index (expected->divergence_lines, guint64, 1201)));
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static gboolean
 live_at (gpointer data)
 {
@@ -440,5 +501,6 @@ main (int    argc,
   g_test_add_func ("/app/compare/lazy-7.2", test_lazy);
   g_test_add_func ("/app/compare/live", test_live);
   g_test_add_func ("/app/compare/lanes", test_lanes);
+  g_test_add_func ("/app/compare/many", test_many);
   return g_test_run ();
 }

@@ -238,11 +238,53 @@ test_replay_document (void)
   for (guint i = 0; i < whole->event_lines->len; i++)
     g_assert_cmpuint (g_array_index (sliced->event_lines, guint64, i), ==,
                       g_array_index (whole->event_lines, guint64, i));
+  g_assert_cmpuint (sliced->divergence_lines->len, ==, whole->divergence_lines->len);
+  g_assert_cmpmem (sliced->divergence_lines->data, sliced->divergence_lines->len * sizeof (guint64),
+                   whole->divergence_lines->data, whole->divergence_lines->len * sizeof (guint64));
   a = to_text (whole->result);
   b = to_text (sliced->result);
   g_assert_cmpstr (a, ==, b);
   /* and it says something: the lazy guest's releases differ */
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (sliced->result), "n_divergences"), >, 0);
+}
+
+/* Every divergence's line is kept for a view to mark, though the JSON
+ * carries the outcomes of the first 1,000 only: the strict 7.2 capture has
+ * more than that under every release. */
+static void
+test_every_divergence (void)
+{
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-on-strict.log.xz");
+  g_autoptr(JsonNode) snap = snapshot ();
+  g_autoptr(IovCompareRun) run = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *root;
+  JsonArray *divergences;
+  guint64 n;
+
+  if (text == NULL)
+    return;
+  run = iov_compare_run_text (snap, text, strlen (text), &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (run->result);
+  n = (guint64) json_object_get_int_member (root, "n_divergences");
+  divergences = json_object_get_array_member (root, "divergences");
+  g_test_message ("%" G_GUINT64_FORMAT " divergences", n);
+  g_assert_cmpuint (n, >, 1000);
+  g_assert_cmpuint (json_array_get_length (divergences), ==, 1000);
+  g_assert_cmpuint (run->divergence_lines->len, ==, n);
+  for (guint i = 0; i < run->divergence_lines->len; i++)
+    {
+      guint64 line = g_array_index (run->divergence_lines, guint64, i);
+
+      if (i > 0)
+        g_assert_cmpuint (line, >, g_array_index (run->divergence_lines, guint64, i - 1));
+      if (i < 1000)
+        g_assert_cmpuint (line, ==, (guint64) json_object_get_int_member (json_array_get_object_element (divergences, i),
+                                                                           "line"));
+      /* each is an event's line */
+      g_assert_cmpuint (iov_compare_run_event_of_line (run, line), !=, G_MAXUINT64);
+    }
 }
 
 int
@@ -253,5 +295,6 @@ main (int   argc,
   g_test_add_func ("/compare/lazy-7.2", test_lazy);
   g_test_add_func ("/compare/strict-no-divergence", test_strict_no_divergence);
   g_test_add_func ("/compare/replay-document", test_replay_document);
+  g_test_add_func ("/compare/every-divergence", test_every_divergence);
   return g_test_run ();
 }
