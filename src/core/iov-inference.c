@@ -1526,6 +1526,21 @@ feed (IovInference            *self,
 #define HOLD_MAX 4096
 
 /* Moves the first @n deliveries of held, settled, to @deliveries. */
+/* The first @n held deliveries are gone: the waiting ones move up. */
+static void
+drop_held (IovInference *self,
+           guint         n)
+{
+  if (n == self->held->len)
+    g_array_set_size (self->held, 0);
+  else
+    g_array_remove_range (self->held, 0, n);
+  for (guint i = 0; i < self->n_pending; i++)
+    self->pending[i] -= n;
+  for (guint i = 0; i < self->pending_vfio->len; i++)
+    g_array_index (self->pending_vfio, guint, i) -= n;
+}
+
 static void
 move_settled (IovInference *self,
               GArray       *deliveries,
@@ -1536,14 +1551,7 @@ move_settled (IovInference *self,
     return;
   /* out they go, in order, and the waiting ones move up */
   g_array_append_vals (deliveries, self->held->data, n);
-  if (n == self->held->len)
-    g_array_set_size (self->held, 0);
-  else
-    g_array_remove_range (self->held, 0, n);
-  for (guint i = 0; i < self->n_pending; i++)
-    self->pending[i] -= n;
-  for (guint i = 0; i < self->pending_vfio->len; i++)
-    g_array_index (self->pending_vfio, guint, i) -= n;
+  drop_held (self, n);
 }
 
 static void
@@ -1599,14 +1607,7 @@ iov_inference_drop_settled (IovInference *self,
 
   if (n == 0)
     return;
-  if (n == self->held->len)
-    g_array_set_size (self->held, 0);
-  else
-    g_array_remove_range (self->held, 0, n);
-  for (guint i = 0; i < self->n_pending; i++)
-    self->pending[i] -= n;
-  for (guint i = 0; i < self->pending_vfio->len; i++)
-    g_array_index (self->pending_vfio, guint, i) -= n;
+  drop_held (self, n);
   self->settled -= n;
 }
 

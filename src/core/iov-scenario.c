@@ -980,6 +980,27 @@ skip_ws (Reader *r)
     r->p++;
 }
 
+/* After a member or an element: 1 when a "," says another follows, 0 when
+ * @close ends the container, -1 when neither (not the plain JSON this
+ * reader takes). */
+static int
+next_item (Reader *r,
+           char    close)
+{
+  skip_ws (r);
+  if (r->p < r->end && *r->p == ',')
+    {
+      r->p++;
+      return 1;
+    }
+  if (r->p < r->end && *r->p == close)
+    {
+      r->p++;
+      return 0;
+    }
+  return -1;
+}
+
 /* A string without escapes; *start and *len its text between the quotes. */
 static gboolean
 read_string (Reader      *r,
@@ -1102,18 +1123,15 @@ read_value (Reader *r,
               }
             if (!read_value (r, NULL, depth + 1))
               return FALSE;
-            skip_ws (r);
-            if (r->p < r->end && *r->p == ',')
+            switch (next_item (r, close))
               {
-                r->p++;
+              case 1:
                 continue;
-              }
-            if (r->p < r->end && *r->p == close)
-              {
-                r->p++;
+              case 0:
                 return TRUE;
+              default:
+                return FALSE;
               }
-            return FALSE;
           }
       }
     default:
@@ -1159,6 +1177,8 @@ static gboolean
 read_root (Reader *r,
            GArray *members)
 {
+  int more;
+
   skip_ws (r);
   if (r->p >= r->end || *r->p != '{')
     return FALSE;
@@ -1192,18 +1212,10 @@ read_root (Reader *r,
           return FALSE;
         m.value_len = r->p - m.value;
         g_array_append_val (members, m);
-        skip_ws (r);
-        if (r->p < r->end && *r->p == ',')
-          {
-            r->p++;
-            continue;
-          }
-        if (r->p < r->end && *r->p == '}')
-          {
-            r->p++;
-            break;
-          }
-        return FALSE;
+        if ((more = next_item (r, '}')) < 0)
+          return FALSE;
+        if (more == 0)
+          break;
       }
   skip_ws (r);
   return r->p == r->end;
@@ -1217,6 +1229,7 @@ read_step (Reader *r,
            guint  *n_members)
 {
   guint n = 0;
+  int more;
 
   g_string_truncate (r->scratch, 0);
   skip_ws (r);
@@ -1247,18 +1260,10 @@ read_step (Reader *r,
         if (!read_value (r, &m->val, 1))
           return FALSE;
         n++;
-        skip_ws (r);
-        if (r->p < r->end && *r->p == ',')
-          {
-            r->p++;
-            continue;
-          }
-        if (r->p < r->end && *r->p == '}')
-          {
-            r->p++;
-            break;
-          }
-        return FALSE;
+        if ((more = next_item (r, '}')) < 0)
+          return FALSE;
+        if (more == 0)
+          break;
       }
   /* the strings have their final address now */
   for (guint i = 0; i < n; i++)
