@@ -99,60 +99,121 @@ compared (gpointer data)
          iov_compare_panel_get_run (IOV_COMPARE_PANEL (iov_live_view_get_compare_panel (w->view))) != NULL;
 }
 
+/* A real capture opened in a window, as a plain log or as a recording
+ * with its snapshot, read and compared (a plain log with the snapshot
+ * named, as the user does), beside what the core says of the same text. */
+typedef struct
+{
+  char          *text;
+  JsonNode      *snapshot;
+  IovCompareRun *expected;
+  char          *dir;
+  char          *path;
+  GtkWidget     *window;
+  GtkWidget     *view;
+} Opened;
+
+static gboolean
+open_compared (Opened     *o,
+               const char *capture,
+               gboolean    recording)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = NULL;
+  Wait w;
+
+  memset (o, 0, sizeof *o);
+  if ((o->text = test_read_xz_trace (capture)) == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return FALSE;
+    }
+  o->snapshot = load_snapshot ();
+  o->expected = iov_compare_run_text (o->snapshot, o->text, strlen (o->text), &error);
+  g_assert_no_error (error);
+  o->dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  o->path = g_build_filename (o->dir, recording ? "trace.iovista" : "trace.log", NULL);
+  if (recording)
+    {
+      g_autoptr(IovRecordingWriter) writer = iov_recording_writer_new (o->path, "fifo:/tmp/x", &error);
+
+      g_assert_no_error (error);
+      g_assert_true (iov_recording_writer_snapshot (writer, o->snapshot, 0, &error));
+      g_assert_true (iov_recording_writer_trace (writer, o->text, strlen (o->text), &error));
+      g_assert_true (iov_recording_writer_close (writer, &error));
+    }
+  else
+    g_assert_true (g_file_set_contents (o->path, o->text, -1, &error));
+  g_assert_no_error (error);
+
+  o->view = present_view (&o->window);
+  file = g_file_new_for_path (o->path);
+  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (o->view), file, &error));
+  g_assert_no_error (error);
+  w.view = IOV_LIVE_VIEW (o->view);
+  w.n_events = o->expected->event_lines->len;
+  spin_until (loaded, &w, 60);
+  g_assert_true (loaded (&w));
+  /* a recording has its snapshot; a plain trace asks, the user names one */
+  if (recording)
+    g_assert_true (gtk_widget_activate_action (o->view, "live.compare-versions", NULL));
+  else
+    iov_live_view_compare_versions (IOV_LIVE_VIEW (o->view), o->snapshot);
+  spin_until (compared, &w, 120);
+  g_assert_true (compared (&w));
+  return TRUE;
+}
+
+static void
+opened_clear (Opened *o)
+{
+  if (o->window != NULL)
+    gtk_window_destroy (GTK_WINDOW (o->window));
+  if (o->path != NULL)
+    g_unlink (o->path);
+  if (o->dir != NULL)
+    g_rmdir (o->dir);
+  g_free (o->text);
+  g_clear_pointer (&o->snapshot, json_node_unref);
+  g_clear_pointer (&o->expected, iov_compare_run_free);
+  g_free (o->dir);
+  g_free (o->path);
+}
+
+static void
+next_difference (GtkWidget *view)
+{
+  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
 static void
 test_lazy (void)
 {
-  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) snapshot = NULL;
-  g_autoptr(IovCompareRun) expected = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *path = NULL;
+  Opened o;
   g_autofree char *expected_headline = NULL;
   g_autofree char *headline = NULL;
   g_autofree char *grid = NULL;
-  g_autoptr(GFile) file = NULL;
   GtkWidget *window, *view, *panel, *marks;
   JsonArray *divergences;
   guint64 first_line, first_event, selected = G_MAXUINT64;
   gboolean any_x = FALSE;
-  Wait w;
 
-  if (text == NULL)
-    {
-      g_test_skip ("xz is not installed");
-      return;
-    }
-  snapshot = load_snapshot ();
+  if (!open_compared (&o, "qemu-versions/7.2/vhu-cm-off-lazy.log.xz", FALSE))
+    return;
+  window = o.window;
+  view = o.view;
   /* what the core says of this text: the first divergence and its event */
-  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
-  g_assert_no_error (error);
-  divergences = json_object_get_array_member (json_node_get_object (expected->result), "divergences");
+  divergences = json_object_get_array_member (json_node_get_object (o.expected->result), "divergences");
   g_assert_cmpuint (json_array_get_length (divergences), >, 0);
   first_line = (guint64) json_object_get_int_member (json_array_get_object_element (divergences, 0), "line");
-  first_event = iov_compare_run_event_of_line (expected, first_line);
+  first_event = iov_compare_run_event_of_line (o.expected, first_line);
   g_assert_cmpuint (first_event, !=, G_MAXUINT64);
-  expected_headline = iov_compare_headline (expected->result, first_line);
+  expected_headline = iov_compare_headline (o.expected->result, first_line);
   g_assert_nonnull (expected_headline);
 
-  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
-  g_assert_no_error (error);
-  path = g_build_filename (dir, "vhu-cm-off-lazy.log", NULL);
-  g_assert_true (g_file_set_contents (path, text, -1, &error));
-
-  view = present_view (&window);
-  file = g_file_new_for_path (path);
-  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
-  g_assert_no_error (error);
-  w.view = IOV_LIVE_VIEW (view);
-  w.n_events = expected->event_lines->len;
-  spin_until (loaded, &w, 60);
-  g_assert_true (loaded (&w));
-
-  /* a plain trace has no snapshot: the user names one */
-  iov_live_view_compare_versions (IOV_LIVE_VIEW (view), snapshot);
-  spin_until (compared, &w, 120);
-  g_assert_true (compared (&w));
   panel = iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view));
   marks = iov_live_view_get_compare_marks (IOV_LIVE_VIEW (view));
   g_assert_true (gtk_widget_get_visible (panel));
@@ -177,9 +238,7 @@ test_lazy (void)
   /* Next Difference selects the divergent event in the list */
   g_signal_connect (iov_live_view_get_event_list (IOV_LIVE_VIEW (view)), "event-selected",
                     G_CALLBACK (selected_cb), &selected);
-  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
-  for (guint i = 0; i < 20; i++)
-    g_main_context_iteration (NULL, FALSE);
+  next_difference (view);
   g_assert_cmpuint (selected, ==, first_event);
 
   /* and the panel says what each release did there, in the words */
@@ -194,7 +253,7 @@ test_lazy (void)
   g_test_message ("%s", grid);
   /* and what the replay cannot know, each assumption of the core's */
   {
-    JsonArray *assumed = json_object_get_array_member (json_node_get_object (expected->result), "assumptions");
+    JsonArray *assumed = json_object_get_array_member (json_node_get_object (o.expected->result), "assumptions");
     g_autofree char *shown = iov_compare_panel_dup_assumptions (IOV_COMPARE_PANEL (panel));
 
     g_assert_cmpuint (json_array_get_length (assumed), >, 0);
@@ -207,9 +266,7 @@ test_lazy (void)
   g_assert_true (g_str_has_prefix (grid, "Releases\t01:00.0.vhost.1\t01:00.0.vhost.2\n"));
 
   /* only one difference: the next one is the same again */
-  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
-  for (guint i = 0; i < 20; i++)
-    g_main_context_iteration (NULL, FALSE);
+  next_difference (view);
   g_assert_cmpuint (selected, ==, first_event);
 
   app_test_wait_for_draw (window);
@@ -227,9 +284,7 @@ test_lazy (void)
       while (g_get_monotonic_time () < until)
         g_main_context_iteration (NULL, FALSE);
     }
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_unlink (path);
-  g_rmdir (dir);
+  opened_clear (&o);
 }
 
 /* A recording carries its snapshot: the lanes show the notifiers, and
@@ -237,59 +292,21 @@ test_lazy (void)
 static void
 test_lanes (void)
 {
-  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-off-lazy.log.xz");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) snapshot = NULL;
-  g_autoptr(IovCompareRun) expected = NULL;
-  g_autoptr(IovRecordingWriter) writer = NULL;
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *path = NULL;
+  Opened o;
   g_autofree char *grid = NULL;
   g_auto(GStrv) rows = NULL;
-  GtkWidget *window, *view;
   IovNotifierLanes *lanes;
   guint n_abort = 0;
-  Wait w;
 
-  if (text == NULL)
-    {
-      g_test_skip ("xz is not installed");
-      return;
-    }
-  snapshot = load_snapshot ();
-  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
-  g_assert_no_error (error);
-  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
-  g_assert_no_error (error);
-  path = g_build_filename (dir, "lazy.iovista", NULL);
-  writer = iov_recording_writer_new (path, "fifo:/tmp/x", &error);
-  g_assert_no_error (error);
-  g_assert_true (iov_recording_writer_snapshot (writer, snapshot, 0, &error));
-  g_assert_true (iov_recording_writer_trace (writer, text, strlen (text), &error));
-  g_assert_true (iov_recording_writer_close (writer, &error));
-  g_assert_no_error (error);
-
-  view = present_view (&window);
-  file = g_file_new_for_path (path);
-  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
-  g_assert_no_error (error);
-  w.view = IOV_LIVE_VIEW (view);
-  w.n_events = expected->event_lines->len;
-  spin_until (loaded, &w, 60);
-  g_assert_true (loaded (&w));
-  g_assert_true (gtk_widget_activate_action (view, "live.compare-versions", NULL));
-  spin_until (compared, &w, 120);
-  g_assert_true (compared (&w));
-  g_assert_true (gtk_widget_activate_action (view, "live.next-difference", NULL));
-  for (guint i = 0; i < 20; i++)
-    g_main_context_iteration (NULL, FALSE);
+  if (!open_compared (&o, "qemu-versions/7.2/vhu-cm-off-lazy.log.xz", TRUE))
+    return;
+  next_difference (o.view);
 
   /* the test's own merge of the panel's grid, per notifier: rows of
    * releases whose word for it is the same become one range */
-  grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (iov_live_view_get_compare_panel (IOV_LIVE_VIEW (view))));
+  grid = iov_compare_panel_dup_grid_text (IOV_COMPARE_PANEL (iov_live_view_get_compare_panel (IOV_LIVE_VIEW (o.view))));
   rows = g_strsplit (grid, "\n", -1);
-  lanes = IOV_NOTIFIER_LANES (iov_live_view_get_lanes (IOV_LIVE_VIEW (view)));
+  lanes = IOV_NOTIFIER_LANES (iov_live_view_get_lanes (IOV_LIVE_VIEW (o.view)));
   g_assert_cmpuint (iov_notifier_lanes_get_n_lanes (lanes), ==, 2);
   for (guint lane = 0; lane < 2; lane++)
     {
@@ -330,16 +347,14 @@ test_lanes (void)
     }
   /* 5.x stops at one of them */
   g_assert_cmpuint (n_abort, ==, 1);
-  app_test_wait_for_draw (window);
+  app_test_wait_for_draw (o.window);
   if (g_getenv ("IOV_TEST_SCREENSHOT") != NULL)
     {
-      g_autoptr(GdkTexture) texture = app_test_render (window);
+      g_autoptr(GdkTexture) texture = app_test_render (o.window);
 
       gdk_texture_save_to_png (texture, g_getenv ("IOV_TEST_SCREENSHOT"));
     }
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_unlink (path);
-  g_rmdir (dir);
+  opened_clear (&o);
 }
 
 /* More than 1,000 differences: every one is marked on the timeline, and
@@ -348,44 +363,18 @@ test_lanes (void)
 static void
 test_many (void)
 {
-  g_autofree char *text = test_read_xz_trace ("qemu-versions/7.2/vhu-cm-on-strict.log.xz");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) snapshot = NULL;
-  g_autoptr(IovCompareRun) expected = NULL;
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *path = NULL;
+  Opened o;
   g_autofree char *headline = NULL;
-  GtkWidget *window, *view, *panel;
+  GtkWidget *view, *panel;
+  IovCompareRun *expected;
   guint64 n, beyond;
-  Wait w;
 
-  if (text == NULL)
-    {
-      g_test_skip ("xz is not installed");
-      return;
-    }
-  snapshot = load_snapshot ();
-  expected = iov_compare_run_text (snapshot, text, strlen (text), &error);
-  g_assert_no_error (error);
+  if (!open_compared (&o, "qemu-versions/7.2/vhu-cm-on-strict.log.xz", FALSE))
+    return;
+  view = o.view;
+  expected = o.expected;
   n = expected->divergence_lines->len;
   g_assert_cmpuint (n, >, 1000);
-  dir = g_dir_make_tmp ("iovista-test-XXXXXX", &error);
-  g_assert_no_error (error);
-  path = g_build_filename (dir, "strict.log", NULL);
-  g_assert_true (g_file_set_contents (path, text, -1, &error));
-
-  view = present_view (&window);
-  file = g_file_new_for_path (path);
-  g_assert_true (iov_live_view_open_file (IOV_LIVE_VIEW (view), file, &error));
-  g_assert_no_error (error);
-  w.view = IOV_LIVE_VIEW (view);
-  w.n_events = expected->event_lines->len;
-  spin_until (loaded, &w, 60);
-  g_assert_true (loaded (&w));
-  iov_live_view_compare_versions (IOV_LIVE_VIEW (view), snapshot);
-  spin_until (compared, &w, 120);
-  g_assert_true (compared (&w));
 
   /* no release aborts on this trace: a mark per divergence */
   g_assert_cmpuint (iov_compare_marks_get_n_marks (IOV_COMPARE_MARKS (iov_live_view_get_compare_marks (IOV_LIVE_VIEW (view)))),
@@ -398,9 +387,7 @@ test_many (void)
                                  "differences of the trace only");
   g_assert_cmpuint (iov_compare_panel_next_difference (IOV_COMPARE_PANEL (panel), beyond), ==,
                     iov_compare_run_event_of_line (expected, g_array_index (expected->divergence_lines, guint64, 1201)));
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_unlink (path);
-  g_rmdir (dir);
+  opened_clear (&o);
 }
 
 static gboolean
