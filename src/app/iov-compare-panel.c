@@ -368,6 +368,7 @@ iov_compare_panel_set_run (IovComparePanel *self,
         /* Translators: followed by a list of what a replay of a trace cannot know */
         g_string_prepend (text, _("What the trace cannot tell, so no release is credited with it:"));
         gtk_label_set_text (self->assumptions, text->str);
+        gtk_widget_set_tooltip_text (GTK_WIDGET (self->assumptions), text->str);
         gtk_widget_set_visible (GTK_WIDGET (self->assumptions), TRUE);
       }
   }
@@ -530,7 +531,11 @@ iov_compare_panel_init (IovComparePanel *self)
   self->assumptions = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_xalign (self->assumptions, 0);
   gtk_label_set_wrap (self->assumptions, TRUE);
-  gtk_label_set_natural_wrap_mode (self->assumptions, GTK_NATURAL_WRAP_WORD);
+  /* as the headline: lines and an ellipsis let it shrink with the window
+   * instead of widening it; the tooltip has it whole */
+  gtk_label_set_ellipsize (self->assumptions, PANGO_ELLIPSIZE_END);
+  gtk_label_set_lines (self->assumptions, 3);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->assumptions), TRUE);
   gtk_widget_add_css_class (GTK_WIDGET (self->assumptions), "caption");
   gtk_widget_set_visible (GTK_WIDGET (self->assumptions), FALSE);
   gtk_box_append (GTK_BOX (self), GTK_WIDGET (self->assumptions));
