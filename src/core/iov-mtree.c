@@ -232,7 +232,10 @@ iov_mtree_parse_range_line (const char    *line,
            * with the lines not understood), rather than a notifier that
            * ends below its start. */
           if (r.offset > G_MAXUINT64 - (r.end - r.start))
-            return FALSE;
+            {
+              iov_mtree_range_clear (&r);
+              return FALSE;
+            }
           r.has_offset = TRUE;
           *at = '\0';
           g_strchomp (rest);
