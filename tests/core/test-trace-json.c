@@ -17,6 +17,7 @@
 #include "iov-trace-events.h"
 #include "iov-trace-json.h"
 #include "iov-trace-parser.h"
+#include "../test-xz.h"
 
 static IovTraceCatalog *
 fixture_catalog (void)
@@ -81,6 +82,55 @@ event_object (IovTraceCatalog    *cat,
   return json_object_ref (json_node_get_object (root));
 }
 
+/* One event line as the relay sends it comes back byte for byte, and
+ * without the text round trip gives what the parser read, field by field.
+ * Returns how it was rendered. */
+static IovTraceJsonRender
+check_line (IovTraceCatalog *cat,
+            char            *text)
+{
+  g_autoptr(JsonObject) event = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GString) body = g_string_new ("x");
+  IovTraceLine line, again, direct;
+  IovTraceJsonRender how, how2;
+  IovTraceJsonLine jl;
+  gsize len = strlen (text);
+
+  if (len > 0 && text[len - 1] == '\r')
+    text[--len] = '\0';
+  if (iov_trace_parse_line (cat, text, len, &line) != IOV_TRACE_LINE_EVENT)
+    return IOV_TRACE_JSON_APPROX;
+  event = event_object (cat, &line);
+  g_assert_true (iov_trace_json_render_line (cat, event, out, &how));
+  g_assert_cmpint (out->str[out->len - 1], ==, '\n');
+  g_string_truncate (out, out->len - 1);
+  g_assert_cmpint (how, !=, IOV_TRACE_JSON_APPROX);
+  if (line.prefix != IOV_TRACE_PREFIX_NONE)
+    g_assert_cmpstr (out->str, ==, text);
+  else
+    g_assert_cmpstr (out->str, ==, line.name);   /* without a prefix: "name args" */
+  g_assert_cmpint (iov_trace_parse_line (cat, out->str, out->len, &again), ==, IOV_TRACE_LINE_EVENT);
+  g_assert_cmpint (again.event_id, ==, line.event_id);
+  g_assert_cmpmem (again.args, again.args_len, line.args, line.args_len);
+
+  g_assert_true (iov_trace_json_append_line (cat, event, body, &jl, &how2));
+  g_assert_cmpint (how2, ==, how);
+  iov_trace_json_line_get (&jl, body->str, &direct);
+  g_assert_cmpint (direct.kind, ==, line.kind);
+  g_assert_cmpint (direct.prefix, ==, line.prefix);
+  g_assert_cmpint (direct.has_ts, ==, line.has_ts);
+  g_assert_cmpint (direct.has_tid, ==, line.has_tid);
+  g_assert_cmpuint (direct.tid, ==, line.tid);
+  g_assert_cmpuint (direct.sec, ==, line.sec);
+  g_assert_cmpuint (direct.usec, ==, line.usec);
+  g_assert_cmpuint (direct.ts_ns, ==, line.ts_ns);
+  g_assert_cmpint (direct.event_id, ==, line.event_id);
+  g_assert_cmpmem (direct.name, direct.name_len, line.name, line.name_len);
+  g_assert_cmpmem (direct.args, direct.args_len, line.args, line.args_len);
+  return how;
+}
+
 /* Every event line of real QEMU 7.2 traces, in each prefix QEMU prints,
  * comes back byte for byte. */
 static void
@@ -109,60 +159,49 @@ test_fixtures (void)
       g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
       lines = g_strsplit (text, "\n", -1);
       for (guint i = 0; lines[i] != NULL; i++)
-        {
-          g_autoptr(JsonObject) event = NULL;
-          g_autoptr(GString) out = g_string_new (NULL);
-          IovTraceLine line, again;
-          IovTraceJsonRender how;
-          gsize len = strlen (lines[i]);
-
-          if (len > 0 && lines[i][len - 1] == '\r')
-            lines[i][--len] = '\0';
-          if (iov_trace_parse_line (cat, lines[i], len, &line) != IOV_TRACE_LINE_EVENT)
-            continue;
-          event = event_object (cat, &line);
-          g_assert_true (iov_trace_json_render_line (cat, event, out, &how));
-          g_assert_cmpint (out->str[out->len - 1], ==, '\n');
-          g_string_truncate (out, out->len - 1);
-          g_assert_cmpint (how, !=, IOV_TRACE_JSON_APPROX);
-          if (how == IOV_TRACE_JSON_EXACT)
-            n_exact++;
-          else
-            n_raw++;
-          if (line.prefix == IOV_TRACE_PREFIX_TID)
-            g_assert_cmpstr (out->str, ==, lines[i]);
-          else
-            g_assert_cmpstr (out->str, ==, line.name);   /* without a prefix: "name args" */
-          g_assert_cmpint (iov_trace_parse_line (cat, out->str, out->len, &again), ==, IOV_TRACE_LINE_EVENT);
-          g_assert_cmpint (again.event_id, ==, line.event_id);
-          g_assert_cmpmem (again.args, again.args_len, line.args, line.args_len);
-
-          /* without the text round trip: what the parser read, field by field */
+        switch (check_line (cat, lines[i]))
           {
-            g_autoptr(GString) body = g_string_new ("x");
-            IovTraceJsonLine jl;
-            IovTraceLine direct;
-            IovTraceJsonRender how2;
-
-            g_assert_true (iov_trace_json_append_line (cat, event, body, &jl, &how2));
-            g_assert_cmpint (how2, ==, how);
-            iov_trace_json_line_get (&jl, body->str, &direct);
-            g_assert_cmpint (direct.kind, ==, line.kind);
-            g_assert_cmpint (direct.prefix, ==, line.prefix);
-            g_assert_cmpint (direct.has_ts, ==, line.has_ts);
-            g_assert_cmpint (direct.has_tid, ==, line.has_tid);
-            g_assert_cmpuint (direct.tid, ==, line.tid);
-            g_assert_cmpuint (direct.sec, ==, line.sec);
-            g_assert_cmpuint (direct.usec, ==, line.usec);
-            g_assert_cmpuint (direct.ts_ns, ==, line.ts_ns);
-            g_assert_cmpint (direct.event_id, ==, line.event_id);
-            g_assert_cmpmem (direct.name, direct.name_len, line.name, line.name_len);
-            g_assert_cmpmem (direct.args, direct.args_len, line.args, line.args_len);
+          case IOV_TRACE_JSON_EXACT:
+            n_exact++;
+            break;
+          case IOV_TRACE_JSON_RAW:
+            n_raw++;
+            break;
+          case IOV_TRACE_JSON_APPROX:
+          default:
+            break;
           }
-        }
     }
   g_test_message ("%u exact, %u raw", n_exact, n_raw);
   g_assert_cmpuint (n_exact, >, 1000);
+}
+
+/* QEMU 10.1+ prints an ISO time and no thread: a real 11.1 capture. */
+static void
+test_iso_prefix (void)
+{
+  g_autofree char *text = test_read_xz_trace ("qemu-versions/11.1/vhu-cm-on-strict.log.xz");
+  g_autoptr(IovTraceCatalog) cat = fixture_catalog ();
+  g_auto(GStrv) lines = NULL;
+  guint n = 0;
+
+  if (text == NULL)
+    {
+      g_test_skip ("xz is not installed");
+      return;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      IovTraceLine line;
+
+      if (iov_trace_parse_line (cat, lines[i], strlen (lines[i]), &line) == IOV_TRACE_LINE_EVENT &&
+          line.prefix == IOV_TRACE_PREFIX_ISO)
+        n++;
+      check_line (cat, lines[i]);
+    }
+  g_test_message ("%u lines with the ISO prefix", n);
+  g_assert_cmpuint (n, >, 1000);
 }
 
 static JsonObject *
@@ -244,6 +283,7 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trace/json/fixtures", test_fixtures);
+  g_test_add_func ("/trace/json/iso-prefix", test_iso_prefix);
   g_test_add_func ("/trace/json/cases", test_cases);
   return g_test_run ();
 }
