@@ -16,6 +16,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "iov-json.h"
 #include "iov-relay-client.h"
 #include "iov-relay-protocol.h"
 #include "iov-remote-session.h"
@@ -315,12 +316,11 @@ iov_vm_source_get_qemu_version (IovVmSource *self)
 
   if (self->remote != NULL && iov_remote_session_get_qemu_version (self->remote) != NULL)
     return iov_remote_session_get_qemu_version (self->remote);
-  if (self->snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (self->snapshot) ||
-      (qemu = json_object_get_object_member (json_node_get_object (self->snapshot), "qemu")) == NULL ||
-      !json_object_has_member (qemu, "version") ||
-      json_node_get_value_type (json_object_get_member (qemu, "version")) != G_TYPE_STRING)
+  /* a relay's snapshot is a peer's JSON: read by type */
+  if (self->snapshot == NULL || !JSON_NODE_HOLDS_OBJECT (self->snapshot))
     return NULL;
-  return json_object_get_string_member (qemu, "version");
+  qemu = iov_json_object (json_node_get_object (self->snapshot), "qemu");
+  return iov_json_string (qemu, "version", NULL);
 }
 
 /* ---- asking ---------------------------------------------------------------- */
